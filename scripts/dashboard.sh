@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (venv, requirements) and run the dashboard. Extra arguments go to `streamlit run`,
+# e.g. `bash scripts/dashboard.sh --server.port 8502`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/python -m streamlit run dashboard.py "$@"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up (venv, requirements, Chromium for the browser test) and run the whole test suite.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k cam`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "test: installing Chromium for the browser test" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "test: could not install Chromium; the browser test will skip (it fails under CI=true)" >&2
+fi
+exec .venv/bin/python -m pytest "$@"
