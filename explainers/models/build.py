@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import os
 import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -119,9 +120,12 @@ def read_state_dict(path: Path, entry: str) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        # torch's own text advises weights_only=False; we never do that, so only name what was found.
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        detail = f": it would call {found.group(1)}" if found else ""
         raise WeightsUnavailableError(
-            f"model '{entry}': {path} holds more than tensors (code or objects) and was refused "
-            f"for safety; save it with torch.save(model.state_dict(), path) ({str(exc).splitlines()[0]})"
+            f"model '{entry}': {path} holds more than tensors (code or objects{detail}) and was refused "
+            "for safety, nothing in it was run; save it with torch.save(model.state_dict(), path)"
         ) from None
     except Exception as exc:  # corrupt zip, truncated file, wrong format...
         raise WeightsUnavailableError(f"model '{entry}': cannot read weights {path}: {exc}") from None

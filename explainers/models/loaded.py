@@ -216,10 +216,10 @@ def detect_layers(network: nn.Module, input_size: int, num_classes: int,
         if not linears:
             raise ValueError(f"no nn.Linear layer with {num_classes} outputs; set 'classifier' in the registry")
         classifier = linears[-1]
-    fc = network.get_submodule(classifier)
+    fc = _submodule(network, classifier, "classifier")
     in_features = getattr(fc, "in_features", None)
     if feature_layer is not None:
-        network.get_submodule(feature_layer)
+        _submodule(network, feature_layer, "feature_layer")
         return feature_layer, classifier
 
     seen: list[tuple[str, tuple[int, ...]]] = []
@@ -236,8 +236,20 @@ def detect_layers(network: nn.Module, input_size: int, num_classes: int,
             h.remove()
     candidates = [n for n, s in seen if len(s) == 4 and s[2] * s[3] > 1 and (in_features is None or s[1] == in_features)]
     if not candidates:
-        raise ValueError("no layer outputs a spatial map feeding the classifier; set 'feature_layer' in the registry")
+        raise ValueError(
+            f"no layer outputs a spatial (N, {in_features}, h, w) map for classifier '{classifier}': the head is "
+            "probably not global average pooling + one linear layer; set 'feature_layer' in the registry"
+        )
     return candidates[-1], classifier
+
+
+def _submodule(network: nn.Module, name: str, field: str) -> nn.Module:
+    """``network.get_submodule(name)``, or a ValueError naming the registry field."""
+    try:
+        return network.get_submodule(name)
+    except AttributeError:
+        top = ", ".join(n for n, _ in network.named_children())
+        raise ValueError(f"field '{field}': the network has no module '{name}' (top-level modules: {top})") from None
 
 
 def check_gap(model: LoadedModel, seed: int = 0) -> GapCheck:
@@ -248,6 +260,10 @@ def check_gap(model: LoadedModel, seed: int = 0) -> GapCheck:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(2, 3, model.input_size, model.input_size, generator=g)
     logits, features = model.forward_batch(x)
+    if features.ndim != 4 or features.shape[1] != fc.in_features:
+        return GapCheck(False, float("nan"), 0.0,
+                        f"feature layer '{model.feature_layer}' outputs shape {tuple(features.shape[1:])}, but classifier "
+                        f"'{model.classifier}' takes {fc.in_features} features: the map is not what the classifier pools")
     with torch.inference_mode():
         pooled = fc(features.mean(dim=(2, 3)).to(fc.weight.dtype)).float()
     error = float((logits - pooled).abs().max())
