@@ -115,10 +115,9 @@ class Explainer:
         """
         image = validate_image(image)
         self._check_model(model)
-        if forward is None:
-            forward = model.forward(image)
-        elif tuple(forward.image_size) != tuple(image.shape[:2]):
+        if forward is not None and tuple(forward.image_size) != tuple(image.shape[:2]):
             raise ParameterError("`forward` was computed on an image of another size; pass the same image")
+        forward = self.forward_pass(model, image, forward)
         classes = forward.select(targets, topk)
         shared_timings = dict(forward.timings)
         context = self.prepare(model, image, forward, shared_timings, **precomputed)
@@ -151,6 +150,14 @@ class Explainer:
                 f"and '{model.name}' is marked 'CAM not exact': {model.gap_check.detail}. "
                 "Use a gradient-based method for this model"
             )
+
+    def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:
+        """The forward pass the method works from: ``forward`` when given, else ``model.forward(image)``.
+
+        A method that needs more than the inference-mode pass overrides this
+        (Grad-CAM: a pass that keeps the autograd graph; LIME: the perturbed copies).
+        """
+        return model.forward(image) if forward is None else forward
 
     def channel_weights(self, model: LoadedModel, forward: ForwardPass, class_index: int) -> torch.Tensor:
         """``(C,)`` weight of each feature channel for ``class_index``: CAM's :math:`w_k^c`."""
