@@ -12,6 +12,8 @@ The library never imports Streamlit; the dashboard is a client of it.
 
 from . import cam as _cam  # noqa: F401  (registers "cam")
 from . import secam as _secam  # noqa: F401  (registers "secam")
+from . import gradcam as _gradcam  # noqa: F401  (registers "gradcam")
+from . import lime_explainer as _lime  # noqa: F401  (registers "lime")
 from .base import EXPLAINERS, Explainer, get_explainer, list_explainers, register_explainer
 from .errors import (
     CamNotExactError,

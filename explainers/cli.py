@@ -1,4 +1,4 @@
-"""Command line: ``python -m explainers explain|models ...``.
+"""Command line: ``python -m explainers explain|evaluate|models ...``.
 
 Errors print one line on stderr and the exit status is non-zero; one bad image
 does not stop the others, and leaves no partial output of its own.
@@ -49,6 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     ex.add_argument("--out", type=Path, required=True, help="output folder")
 
+    ev = sub.add_parser("evaluate", help="explain many photos with several methods and measure faithfulness")
+    ev.add_argument("photos", help="folder, glob pattern (quote it) or image file")
+    ev.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
+    ev.add_argument("--methods", default="cam,secam,gradcam,lime",
+                    help=f"comma-separated explainers from {', '.join(list_explainers())} (default: cam,secam,gradcam,lime); "
+                         "a random-map baseline row is always added")
+    ev.add_argument("--out", type=Path, required=True, help="output folder for results.csv and summary.json")
+    ev.add_argument("--labels", type=Path, default=None,
+                    help="CSV with file,class_index columns: explain the true class and report accuracy")
+    ev.add_argument("--limit", type=int, default=None, help="only the first N photos (sorted by name)")
+    ev.add_argument("--lime-samples", type=int, default=None, help="LIME's perturbed copies (default 1000)")
+    ev.add_argument("--steps", type=int, default=20, help="deletion/insertion steps (default 20)")
+    ev.add_argument("--overlays", action="store_true", help="also write each method's picture to OUT/overlays/")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ev.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")
+    ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+
     ls = sub.add_parser("models", help="list the registry and whether each model's weights are available offline")
     ls.add_argument("--models", type=Path, default=None, help="registry file")
     return parser
@@ -60,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return _models(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         return _explain(args)
     except ExplainersError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -133,6 +152,81 @@ def _explain_one(path: Path, model, explainer, targets, topk: int, out: Path) ->
                                      f"{output_stem(explainer.name, stem, i, e.params)}.npy"]}
                         for i, e in enumerate(explanations)],
     }
+
+
+def _evaluate(args) -> int:
+    import csv
+
+    from tqdm import tqdm
+
+    from .evaluate import COLUMNS, collect_photos, evaluate_photo, make_explainers, read_labels_csv, summarize
+
+    photos = collect_photos(args.photos)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ExplainersError_(f"--limit must be >= 1, got {args.limit}")
+        photos = photos[:args.limit]
+    labels = read_labels_csv(args.labels) if args.labels is not None else None
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    model = load_model(args.model, load_registry(args.models), device=args.device)
+    explainers = make_explainers(methods, model, args.lime_samples)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.overlays:
+        (args.out / "overlays").mkdir(exist_ok=True)
+
+    results, failures = [], 0
+    # rows are appended photo by photo, so an interrupted run keeps what it measured
+    with (args.out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        bar = tqdm(photos, unit="photo", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
+        for index, path in enumerate(bar):
+            bar.set_postfix_str(path.name[:40])
+            try:
+                true_class = None
+                if labels is not None:
+                    if path.name not in labels:
+                        raise ExplainersError_(f"{path.name}: not in labels file {args.labels}")
+                    true_class = labels[path.name]
+                    if not 0 <= true_class < model.num_classes:
+                        raise ExplainersError_(f"{path.name}: class_index {true_class} is outside 0..{model.num_classes - 1}")
+                image = load_image(path)
+                rows, explanations = evaluate_photo(model, image, explainers, file=path.name, true_class=true_class,
+                                                    seed=index, steps=args.steps)
+            except ExplainersError as exc:
+                failures += 1
+                bar.write(f"error: {exc}", file=sys.stderr)
+                continue
+            for row in rows:
+                writer.writerow(row.row())
+            fh.flush()
+            results.extend(rows)
+            if args.overlays:
+                for name, e in explanations.items():
+                    picture = cv2.imencode(".jpg", explanation_picture(image, e)[..., ::-1])[1].tobytes()
+                    _atomic_write(args.out / "overlays" / f"{path.stem}_{name}.jpg", picture)
+        bar.close()
+    summary = summarize(results)
+    summary.update({"model": model.name, "device": str(model.device), "failed": failures,
+                    "params": {name: dict(e.params) for name, e in explainers.items()},
+                    "steps": args.steps, "labels": str(args.labels) if args.labels else None})
+    _atomic_write(args.out / "summary.json", json.dumps(summary, indent=2).encode())
+    print(_summary_table(summary))
+    print(f"evaluated {summary['photos']} photo(s) with {', '.join(explainers)} on {model.name}; "
+          f"{failures} failed; wrote {args.out}")
+    return 1 if failures else 0
+
+
+def _summary_table(summary: dict) -> str:
+    """A plain-text table: mean deletion/insertion AUC and explain time per method."""
+    lines = [f"{'method':10s} {'deletion AUC':>14s} {'insertion AUC':>14s} {'explain s':>10s}"]
+    for name, entry in summary["methods"].items():
+        fmt = lambda key, spec: "-" if entry[key]["mean"] is None else format(entry[key]["mean"], spec)  # noqa: E731
+        lines.append(f"{name:10s} {fmt('deletion_auc', '.3f'):>14s} {fmt('insertion_auc', '.3f'):>14s} "
+                     f"{fmt('explain_s', '.3f'):>10s}")
+    if summary.get("accuracy"):
+        lines.append(f"top-1 accuracy: {summary['accuracy']['top1']:.3f} on {summary['accuracy']['n']} photo(s)")
+    return "\n".join(lines)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -1,0 +1,278 @@
+"""Batch evaluation: every method on every photo, with faithfulness, timings and a summary.
+
+The CLI's ``evaluate`` subcommand is a thin shell over :func:`evaluate_photo`
+and :func:`summarize`; a dashboard page can call the same functions photo by
+photo to drive its own progress bar.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import glob
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import Explainer, get_explainer
+from .errors import ParameterError
+from .images import IMAGE_SUFFIXES
+from .metrics import Faithfulness, faithfulness, random_saliency
+from .models.loaded import LoadedModel
+
+#: Name of the random-map baseline row (not an explainer: a map every method must beat).
+RANDOM = "random"
+
+#: Columns of ``results.csv``, in order.
+COLUMNS = ("file", "method", "class_index", "label", "true_class", "predicted_class", "predicted_probability",
+           "correct", "probability", "deletion_auc", "insertion_auc", "kept_fraction", "explain_s", "metrics_s")
+
+#: Per-method quantities that :func:`summarize` averages.
+SUMMARY_FIELDS = ("deletion_auc", "insertion_auc", "kept_fraction", "explain_s", "metrics_s", "probability")
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodResult:
+    """One method on one photo.
+
+    Attributes
+    ----------
+    file : str
+        Photo file name.
+    method : str
+        Explainer name, or ``"random"`` for the random-map baseline.
+    class_index, label :
+        The explained class (the true class with labels, else the top-1 prediction).
+    true_class : int or None
+        From the labels file.
+    predicted_class : int
+        The model's top-1 class.
+    predicted_probability : float
+        Its softmax probability.
+    correct : bool or None
+        ``predicted_class == true_class`` (None without labels).
+    probability : float
+        Softmax probability of the explained class on the intact photo.
+    deletion_auc, insertion_auc : float
+    kept_fraction : float or None
+        Share of the photo the method's mask keeps (SeCAM, LIME).
+    explain_s : float
+        Wall seconds of ``explain`` (its own forward pass included; 0 for ``random``).
+    metrics_s : float
+        Wall seconds of both faithfulness curves.
+    curves : Faithfulness
+        The curves themselves (not written to the CSV).
+    """
+
+    file: str
+    method: str
+    class_index: int
+    label: str
+    true_class: int | None
+    predicted_class: int
+    predicted_probability: float
+    correct: bool | None
+    probability: float
+    deletion_auc: float
+    insertion_auc: float
+    kept_fraction: float | None
+    explain_s: float
+    metrics_s: float
+    curves: Faithfulness = dataclasses.field(repr=False, compare=False)
+
+    def row(self) -> dict[str, Any]:
+        """The ``results.csv`` row (``COLUMNS``)."""
+        return {c: getattr(self, c) for c in COLUMNS}
+
+
+def collect_photos(source: str | Path) -> list[Path]:
+    """Photos named by a folder, a glob pattern or one file, sorted by name.
+
+    Parameters
+    ----------
+    source : str or Path
+        A folder (its image files, not recursive), a glob such as ``"photos/*.jpg"``,
+        or a file.
+
+    Returns
+    -------
+    list of Path
+
+    Raises
+    ------
+    ParameterError
+        If nothing matches.
+    """
+    path = Path(source)
+    if path.is_dir():
+        photos = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    elif path.is_file():
+        photos = [path]
+    else:
+        photos = [Path(p) for p in glob.glob(str(source)) if Path(p).is_file()]
+    if not photos:
+        raise ParameterError(f"no image files in '{source}'; give a folder, a glob such as 'dir/*.jpg', or files "
+                             f"ending in {', '.join(IMAGE_SUFFIXES)}")
+    return sorted(photos, key=lambda p: p.name)
+
+
+def read_labels_csv(path: str | Path) -> dict[str, int]:
+    """Read a labels file: a CSV with a header holding ``file`` and ``class_index`` columns.
+
+    Returns
+    -------
+    dict
+        File name (without folder) -> class index.
+
+    Raises
+    ------
+    ParameterError
+        If the file is missing, lacks the columns, or a class index is not an integer.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"labels file {path} not found")
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or not {"file", "class_index"} <= set(reader.fieldnames):
+            raise ParameterError(f"labels file {path} needs a header with 'file' and 'class_index' columns, "
+                                 f"got {reader.fieldnames}")
+        labels = {}
+        for line, record in enumerate(reader, start=2):
+            try:
+                labels[Path(record["file"]).name] = int(record["class_index"])
+            except (TypeError, ValueError):
+                raise ParameterError(f"labels file {path}, line {line}: class_index must be an integer, "
+                                     f"got {record['class_index']!r}") from None
+    return labels
+
+
+def make_explainers(methods: Sequence[str], model: LoadedModel, lime_samples: int | None = None) -> dict[str, Explainer]:
+    """The explainers named in ``methods``, checked against ``model``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown or repeated method, or one that needs a GAP + linear head the model lacks.
+    """
+    explainers: dict[str, Explainer] = {}
+    for name in methods:
+        if name in explainers or name == RANDOM:
+            raise ParameterError(f"method '{name}' is repeated or reserved (the random baseline is always added)")
+        params = {"num_samples": lime_samples} if name == "lime" and lime_samples is not None else {}
+        explainer = get_explainer(name, **params)
+        if explainer.requires_exact_cam and not model.cam_exact:
+            raise ParameterError(f"{name} needs a GAP + linear head and '{model.name}' has another "
+                                 f"({model.gap_check.detail}); drop it or use gradcam/lime")
+        explainers[name] = explainer
+    if not explainers:
+        raise ParameterError("no methods given; use e.g. cam,secam,gradcam,lime")
+    return explainers
+
+
+def evaluate_photo(model: LoadedModel, image: np.ndarray, explainers: Mapping[str, Explainer], file: str = "image",
+                   true_class: int | None = None, seed: int = 0, **metric_kwargs: Any
+                   ) -> tuple[list[MethodResult], dict[str, Any]]:
+    """Explain one photo with every method (plus the random map) and measure each map.
+
+    Parameters
+    ----------
+    model : LoadedModel
+    image : (H, W, 3) uint8 ndarray
+    explainers : mapping of name -> Explainer
+    file : str
+        Name recorded in the rows.
+    true_class : int, optional
+        Explained when given; else the top-1 prediction is.
+    seed : int
+        Seed of the random map.
+    **metric_kwargs
+        Passed to :func:`explainers.metrics.faithfulness` (``steps``, ``blur_sigma``...).
+
+    Returns
+    -------
+    rows : list of MethodResult
+        One per method, then ``random``.
+    explanations : dict
+        Method name -> Explanation, for overlays.
+    """
+    forward = model.forward(image)
+    predicted = forward.top(1)[0]
+    target = predicted if true_class is None else true_class
+    common = {"file": file, "true_class": true_class, "predicted_class": predicted,
+              "predicted_probability": float(forward.probabilities[predicted]),
+              "correct": None if true_class is None else predicted == true_class}
+    rows, explanations = [], {}
+    for name, explainer in explainers.items():
+        t0 = time.perf_counter()
+        # no shared forward pass: each method pays for its own, so the times compare
+        [explanation] = explainer.explain(model, image, targets=[target])
+        explain_s = time.perf_counter() - t0
+        curves = faithfulness(model, image, explanation.saliency, target, mask=explanation.mask, **metric_kwargs)
+        explanations[name] = explanation
+        rows.append(_result(common, name, target, model, explanation.probability, curves, explain_s))
+    curves = faithfulness(model, image, random_saliency(image.shape[:2], seed=seed), target, **metric_kwargs)
+    rows.append(_result(common, RANDOM, target, model, float(forward.probabilities[target]), curves, 0.0))
+    return rows, explanations
+
+
+def _result(common: dict, method: str, target: int, model: LoadedModel, probability: float,
+            curves: Faithfulness, explain_s: float) -> MethodResult:
+    return MethodResult(method=method, class_index=target, label=model.labels[target], probability=probability,
+                        deletion_auc=curves.deletion_auc, insertion_auc=curves.insertion_auc,
+                        kept_fraction=curves.kept_fraction, explain_s=explain_s,
+                        metrics_s=curves.timings["curves"], curves=curves, **common)
+
+
+def mean_interval(values: Sequence[float]) -> dict[str, Any]:
+    """Mean and two-sided 95% Student-t interval of the mean.
+
+    Returns
+    -------
+    dict
+        ``{"n", "mean", "ci95": [low, high] or None}`` (None below two values).
+    """
+    x = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))],
+                   dtype=np.float64)
+    if x.size == 0:
+        return {"n": 0, "mean": None, "ci95": None}
+    mean = float(x.mean())
+    if x.size < 2:
+        return {"n": 1, "mean": mean, "ci95": None}
+    from scipy.stats import t
+
+    half = float(t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return {"n": int(x.size), "mean": mean, "ci95": [mean - half, mean + half]}
+
+
+def summarize(results: Sequence[MethodResult]) -> dict[str, Any]:
+    """Per-method means with 95% intervals, mean curves, and accuracy.
+
+    Parameters
+    ----------
+    results : sequence of MethodResult
+
+    Returns
+    -------
+    dict
+        ``{"photos", "accuracy", "methods": {name: {field: mean_interval, "curves": {...}}}}``;
+        ``accuracy`` is None without labels.
+    """
+    methods: dict[str, Any] = {}
+    for name in dict.fromkeys(r.method for r in results):
+        mine = [r for r in results if r.method == name]
+        entry = {f: mean_interval([getattr(r, f) for r in mine]) for f in SUMMARY_FIELDS}
+        entry["curves"] = {
+            "fractions": mine[0].curves.fractions.tolist(),
+            "deletion": np.mean([r.curves.deletion for r in mine], axis=0).tolist(),
+            "insertion": np.mean([r.curves.insertion for r in mine], axis=0).tolist(),
+        }
+        methods[name] = entry
+    photos = {r.file: r for r in results}
+    judged = [r.correct for r in photos.values() if r.correct is not None]
+    accuracy = {"top1": float(np.mean(judged)), "n": len(judged)} if judged else None
+    return {"photos": len(photos), "accuracy": accuracy, "methods": methods}
