@@ -1,0 +1,56 @@
+"""Compare: CAM and SeCAM side by side for the same photo, model and classes, with timings and differences."""
+
+import pandas as pd
+import streamlit as st
+
+from ui import figures, state, widgets
+from ui.analysis import map_agreement
+
+st.title("CAM vs SeCAM")
+selection = state.require()
+with state.guard("the Compare page"):
+    forward = state.forward(selection)
+    controls, picker = st.columns([3, 2], gap="large")
+    with controls:
+        colorscale, opacity = widgets.map_style()
+        difference = widgets.toggle("Show the difference (SeCAM - CAM)", "difference")
+    with picker:
+        target = widgets.target_class(selection, forward)
+        threshold = float(state.value("threshold"))
+    classes = forward.top(selection.topk)
+    if target not in classes:  # the chosen class is shown first even when it is not in the top-K
+        classes = [target, *classes]
+    cams, secams = state.explain(selection, classes, threshold)
+    image = state.display(selection)
+
+    st.caption(f"One row per class ({'the chosen class and ' if classes[0] == target and target not in forward.top(selection.topk) else ''}"
+               f"top-{selection.topk}; change top-K in the sidebar). Zoom or pan one panel and the others follow; "
+               "CAM and SeCAM share one colour scale in [0, 1].")
+    st.plotly_chart(figures.compare_figure(image, list(zip(cams, secams)), colorscale=colorscale, opacity=opacity,
+                                           difference=difference), key="compare_grid")
+
+    st.subheader("Time of each step")
+    cam, secam = cams[0], secams[0]
+    steps = {"forward": cam.timings.get("forward", 0.0), "cam": cam.timings.get("cam", 0.0),
+             "slic": secam.timings.get("slic", 0.0), "scoring": secam.timings.get("scoring", 0.0)}
+    cols = st.columns(4)
+    for col, (step, seconds) in zip(cols, steps.items()):
+        col.metric(step.upper() if step in ("cam", "slic") else step.capitalize(), f"{seconds * 1000:.1f} ms")
+    st.plotly_chart(figures.timings_figure(steps), key="timings", config={"displayModeBar": False})
+    st.caption(f"Measured when each result was first computed, on {state.device_label(selection.model)}, for "
+               f"a {selection.image.shape[1]}x{selection.image.shape[0]} px photo. The forward pass and SLIC run "
+               "once per photo (then cached) and are shared by every class; CAM and scoring are per class.")
+
+    st.subheader("Per class")
+    rows = []
+    for cam, secam in zip(cams, secams):
+        rows.append({"rank": cam.rank + 1, "class": cam.label, "probability": cam.probability,
+                     "agreement (Pearson r)": map_agreement(cam.saliency, secam.saliency),
+                     "kept superpixels": int(secam.kept_segments.sum()),
+                     "kept area %": 100.0 * float(secam.mask.mean())})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"probability": st.column_config.NumberColumn(format="percent"),
+                                "agreement (Pearson r)": st.column_config.NumberColumn(format="%.3f"),
+                                "kept area %": st.column_config.NumberColumn(format="%.1f")})
+    st.caption("Agreement: correlation of the CAM and SeCAM maps over the photo (1 = same shape). "
+               f"Kept: SeCAM mask at threshold {threshold:.2f} (set it on the Explain page).")

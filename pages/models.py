@@ -1,0 +1,56 @@
+"""Models: every entry of the registry (models.yaml), what it is, and whether it works here."""
+
+import pandas as pd
+import streamlit as st
+
+from ui import state
+
+st.title("Models")
+with state.guard("the Models page"):
+    registry = state.registry()
+    available = state.availability()
+    st.markdown(f"The registry `{registry.path.name}` lists {len(available)} models. A model whose weights are "
+                "not available offline is listed but cannot be picked in the sidebar. GAP check: the model's "
+                "logits must equal its classifier applied to the global average of the feature map, which makes "
+                "CAM exact.")
+    checked = st.session_state.setdefault("_checked_models", set())
+    current = st.session_state.get("model_name")
+    if current in registry.specs and available.get(current, (False,))[0]:
+        checked.add(current)
+    usable = [n for n in registry.specs if available[n][0]]
+    if st.button(f"Load and check all {len(usable)} available models", key="check_all",
+                 disabled=checked.issuperset(usable)):
+        checked.update(usable)
+
+    rows = []
+    for name, spec in registry.specs.items():
+        ok, detail = available[name]
+        facts = state.model_facts(name) if name in checked and ok else None
+        rows.append({
+            "model": name, "title": spec.title, "source": spec.source, "input size": f"{spec.input_size} px",
+            "feature layer": facts["feature_layer"] if facts else (spec.feature_layer or "detected at load"),
+            "classifier": facts["classifier"] if facts else (spec.classifier or "detected at load"),
+            "feature map": "x".join(str(d) for d in facts["feature_shape"][1:] + facts["feature_shape"][:1]) if facts else "",
+            "GAP check": (("exact" if facts["gap_exact"] else "NOT exact") + f" (error {facts['gap_max_error']:.1e})")
+            if facts else ("not loaded" if ok else "n/a"),
+            "weights offline": ("yes: " if ok else "no: ") + detail,
+            "parameters": f"{facts['parameters'] / 1e6:.2f} M" if facts else "",
+        })
+    for name, message in registry.errors.items():
+        rows.append({"model": name, "title": "invalid entry", "weights offline": "no: " + message})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="models_table")
+    st.caption("Models are loaded only when needed (the one picked in the sidebar, or all with the button) and "
+               "then cached for every user of this server.")
+
+    for name, spec in registry.specs.items():
+        ok, detail = available[name]
+        with st.expander(f"{name}: {spec.title}", expanded=False):
+            st.markdown(f"- **Source:** `{spec.source}`\n- **Input:** {spec.input_size}x{spec.input_size} px, "
+                        f"mean {list(spec.mean)}, std {list(spec.std)}\n- **Classes:** {spec.num_classes} "
+                        f"({spec.labels or 'numbered'})\n- **Weights:** {'available offline' if ok else 'NOT available'}: "
+                        f"{detail}" + (f"\n- {spec.description}" if spec.description else ""))
+            if name in checked and ok:
+                facts = state.model_facts(name)
+                st.markdown(f"- **Feature layer** `{facts['feature_layer']}`, **classifier** `{facts['classifier']}`, "
+                            f"feature map {facts['feature_shape']} (C, h, w)\n- **GAP check:** {facts['gap_detail']}\n"
+                            f"- **Parameters:** {facts['parameters']:,} on {facts['device']}")

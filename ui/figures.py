@@ -1,0 +1,550 @@
+"""Plotly figures of explanations: pure functions, no Streamlit.
+
+Each builder takes the library's results (an :class:`~explainers.Explanation`,
+a :class:`~explainers.ForwardPass`) and the photo, and returns a
+``plotly.graph_objects.Figure``; they never compute an explanation, so they can
+be unit-tested without a browser and reused outside the dashboard.
+
+Maps are computed at full resolution by the library; the figures draw the photo
+from a copy of at most ``DISPLAY_MAX_SIDE`` px on its long side and sample the
+hover layer on a grid of at most ``HOVER_MAX_SIDE`` px, so that a 12-megapixel
+photo still sends well under a megabyte to the browser. Hover coordinates are
+always full-resolution pixel coordinates, and the value shown is the
+full-resolution value at that pixel.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.colors as pcolors
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.subplots import make_subplots
+from skimage.segmentation import find_boundaries
+
+from explainers import Explanation, ForwardPass
+
+from .analysis import resize_image, sample_grid, sample_positions
+
+#: Colour scales offered for saliency maps (Plotly names; the tutorial used JET).
+COLORSCALES = ("Jet", "Turbo")
+#: Diverging scale for differences (blue: CAM higher, red: SeCAM higher).
+DIVERGING = "RdBu_r"
+#: Long side, in px, of the photo drawn in a figure.
+DISPLAY_MAX_SIDE = 1024
+#: Long side, in px, of the grid that carries hover values (CAM; SeCAM's carries more per cell).
+HOVER_MAX_SIDE = 256
+SECAM_HOVER_MAX_SIDE = 192
+#: Colours of kept / dropped superpixels in bar charts.
+KEPT_COLOR, DROPPED_COLOR = "#d62728", "#9aa5b1"
+BOUNDARY_RGB = (255, 255, 255)
+
+_RGB = re.compile(r"rgba?\(([^)]+)\)")
+
+
+# -- small shared pieces -----------------------------------------------------------
+def colorscale_lut(colorscale: str, n: int = 256) -> np.ndarray:
+    """``(n, 3)`` uint8 RGB table of a Plotly colour scale, so pictures and colour bars agree.
+
+    Raises
+    ------
+    ValueError
+        If ``colorscale`` is not a Plotly colour scale name.
+    """
+    try:
+        scale = pcolors.get_colorscale(colorscale)
+    except Exception:
+        raise ValueError(f"unknown colour scale '{colorscale}'; use one of {', '.join(COLORSCALES)}") from None
+    colors = pcolors.sample_colorscale(scale, list(np.linspace(0.0, 1.0, n)))
+    rgb = [[float(v) for v in _RGB.match(c).group(1).split(",")[:3]] for c in colors]
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def image_uri(image: np.ndarray, fmt: str = "JPEG", quality: int = 90) -> str:
+    """A ``data:`` URI of an ``(H, W, 3)`` uint8 RGB image (JPEG by default: small and fast to encode)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt, quality=quality)
+    mime = "jpeg" if fmt.upper() == "JPEG" else fmt.lower()
+    return f"data:image/{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _check_pair(image: np.ndarray, explanation: Explanation) -> None:
+    """The image must be the explained photo or a copy of it with the same aspect ratio."""
+    if not isinstance(explanation, Explanation):
+        raise TypeError(f"expected an explainers.Explanation, got {type(explanation).__name__}")
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise TypeError("`image` must be an (H, W, 3) uint8 RGB array")
+    height, width = explanation.image_size
+    h, w = image.shape[:2]
+    if abs(h * width - w * height) > max(h, w, height, width):  # aspect ratios differ by more than a pixel
+        raise ValueError(f"`image` is {w}x{h} px but the explanation is for a {width}x{height} px photo; "
+                         "pass the explained photo (or a resized copy of it)")
+
+
+def _photo_trace(image: np.ndarray, full_shape: tuple[int, int], max_side: int, name: str = "photo") -> go.Image:
+    """The photo (or a picture the size of it) placed in full-resolution pixel coordinates."""
+    small = resize_image(image, max_side)
+    height, width = full_shape
+    dy, dx = height / small.shape[0], width / small.shape[1]
+    return go.Image(source=image_uri(small), x0=dx / 2 - 0.5, y0=dy / 2 - 0.5, dx=dx, dy=dy,
+                    hoverinfo="skip", name=name)
+
+
+def _display_labels(segments: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Superpixel labels sampled to a ``shape`` grid (nearest pixel)."""
+    rows = sample_positions(segments.shape[0], shape[0])
+    cols = sample_positions(segments.shape[1], shape[1])
+    return segments[np.ix_(rows, cols)]
+
+
+def _lookup(explanation: Explanation, values: np.ndarray) -> np.ndarray:
+    """A table ``label -> value`` for the explanation's superpixels (0 for absent labels)."""
+    table = np.zeros(int(explanation.segment_ids.max()) + 1, dtype=np.float64)
+    table[explanation.segment_ids] = values
+    return table
+
+
+def _colour_args(colorscale: str, coloraxis: str | None, title: str, zmin: float = 0.0, zmax: float = 1.0) -> dict:
+    if coloraxis:
+        return {"coloraxis": coloraxis}
+    return {"colorscale": colorscale, "zmin": zmin, "zmax": zmax,
+            "colorbar": {"title": {"text": title}, "thickness": 14, "len": 0.9}}
+
+
+def _style_image_axes(fig: go.Figure, full_shape: tuple[int, int], rows: int = 1, cols: int = 1) -> None:
+    """Pixel axes for every subplot: y down, square pixels, no ticks, all panels zoom together."""
+    height, width = full_shape
+    fig.update_xaxes(range=[-0.5, width - 0.5], showgrid=False, zeroline=False, showticklabels=False,
+                     constrain="domain")
+    fig.update_yaxes(range=[height - 0.5, -0.5], showgrid=False, zeroline=False, showticklabels=False,
+                     constrain="domain")
+    for index in range(1, rows * cols + 1):
+        suffix = "" if index == 1 else str(index)
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+        if index > 1:  # linked zoom and pan across panels
+            fig.layout[f"xaxis{suffix}"].matches = "x"
+            fig.layout[f"yaxis{suffix}"].matches = "y"
+
+
+def _figure_height(full_shape: tuple[int, int], width_px: int = 640, extra: int = 60) -> int:
+    height, width = full_shape
+    return int(min(900, max(260, width_px * height / width))) + extra
+
+
+# -- map traces (shared by the single figures and the comparison grid) -------------------------
+def _cam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: str, opacity: float, max_side: int,
+                hover_side: int, coloraxis: str | None = None) -> list:
+    values, rows, cols = sample_grid(explanation.saliency, hover_side)
+    heat = go.Heatmap(
+        z=values.astype(np.float32), x=cols, y=rows, opacity=opacity, zsmooth="best",
+        hovertemplate=("pixel x=%{x}, y=%{y}<br>" + explanation.method.upper() + " %{z:.3f}"
+                       f"<extra>{explanation.label}</extra>"),
+        name=f"{explanation.method}: {explanation.label}",
+        **_colour_args(colorscale, coloraxis, explanation.method.upper()),
+    )
+    return [_photo_trace(image, explanation.image_size, max_side), heat]
+
+
+def _secam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: str, opacity: float, max_side: int,
+                  hover_side: int, boundaries: bool = True, coloraxis: str | None = None) -> list:
+    if explanation.segments is None:
+        raise ValueError("a SeCAM figure needs an explanation with superpixels (method 'secam')")
+    height, width = explanation.image_size
+    photo = resize_image(image, max_side)
+    labels = _display_labels(explanation.segments, photo.shape[:2])
+    score_of = _lookup(explanation, explanation.segment_scores)
+    colours = colorscale_lut(colorscale)[np.clip(np.rint(score_of[labels] * 255), 0, 255).astype(np.intp)]
+    picture = photo.astype(np.float32) * (1.0 - opacity) + colours.astype(np.float32) * opacity
+    picture = np.clip(np.rint(picture), 0, 255).astype(np.uint8)
+    if boundaries:
+        picture[find_boundaries(labels, mode="inner")] = BOUNDARY_RGB
+    hover_labels, rows, cols = sample_grid(explanation.segments, hover_side)
+    area_pct = _lookup(explanation, 100.0 * explanation.segment_areas / float(height * width))
+    custom = np.stack([hover_labels, area_pct[hover_labels]], axis=-1).astype(np.float32)
+    # The picture above shows the colours; this invisible heatmap carries the hover values and the colour bar.
+    hover = go.Heatmap(
+        z=score_of[hover_labels].astype(np.float32), x=cols, y=rows, customdata=custom, opacity=0.0,
+        hovertemplate=("superpixel %{customdata[0]:.0f}<br>score %{z:.3f}<br>area %{customdata[1]:.2f}% of the photo"
+                       f"<br>pixel x=%{{x}}, y=%{{y}}<extra>{explanation.label}</extra>"),
+        name=f"secam: {explanation.label}",
+        **_colour_args(colorscale, coloraxis, "SeCAM"),
+    )
+    return [_photo_trace(picture, explanation.image_size, max_side, name="superpixels"), hover]
+
+
+def _difference_traces(image: np.ndarray, cam: Explanation, secam: Explanation, *, max_side: int, hover_side: int,
+                       opacity: float = 0.75, coloraxis: str | None = None) -> list:
+    if cam.image_size != secam.image_size:
+        raise ValueError(f"the two explanations are for photos of different sizes: {cam.image_size} and {secam.image_size}")
+    diff = secam.saliency.astype(np.float32) - cam.saliency.astype(np.float32)
+    values, rows, cols = sample_grid(diff, hover_side)
+    gray = resize_image(image, max_side).mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.uint8)
+    heat = go.Heatmap(
+        z=values, x=cols, y=rows, opacity=opacity, zsmooth="best", zmid=None if coloraxis else 0.0,
+        hovertemplate=f"pixel x=%{{x}}, y=%{{y}}<br>SeCAM - CAM %{{z:+.3f}}<extra>{cam.label}</extra>",
+        name=f"difference: {cam.label}",
+        **_colour_args(DIVERGING, coloraxis, "SeCAM - CAM", -1.0, 1.0),
+    )
+    return [_photo_trace(gray, cam.image_size, max_side, name="photo (grey)"), heat]
+
+
+# -- public builders ----------------------------------------------------------------------------
+def cam_figure(image: np.ndarray, explanation: Explanation, *, colorscale: str = "Jet", opacity: float = 0.5,
+               max_side: int = DISPLAY_MAX_SIDE, hover_side: int = HOVER_MAX_SIDE) -> go.Figure:
+    """The saliency map as a heatmap over the photo; hover shows the pixel and its value.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        The explained photo, or a resized copy of it (same aspect ratio).
+    explanation : Explanation
+        Any method's result; its ``saliency`` (in [0, 1]) is drawn.
+    colorscale : str
+        A Plotly colour scale, e.g. ``"Jet"`` or ``"Turbo"``.
+    opacity : float
+        Heatmap opacity in [0, 1] (0: photo only).
+    max_side, hover_side : int
+        Long side in px of the drawn photo and of the hover grid.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two traces: the photo (``go.Image``) and the map (``go.Heatmap``, z in [0, 1]).
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a wrong image or an image of another aspect ratio than the explanation.
+    """
+    _check_pair(image, explanation)
+    _check_opacity(opacity)
+    fig = go.Figure(_cam_traces(image, explanation, colorscale=colorscale, opacity=opacity,
+                                max_side=max_side, hover_side=hover_side))
+    _style_image_axes(fig, explanation.image_size)
+    fig.update_layout(height=_figure_height(explanation.image_size), margin=dict(l=0, r=0, t=30, b=0),
+                      title={"text": f"{explanation.method.upper()}: {explanation.label}", "font": {"size": 14}})
+    return fig
+
+
+def secam_figure(image: np.ndarray, explanation: Explanation, *, colorscale: str = "Jet", opacity: float = 0.6,
+                 boundaries: bool = True, max_side: int = DISPLAY_MAX_SIDE,
+                 hover_side: int = SECAM_HOVER_MAX_SIDE) -> go.Figure:
+    """SeCAM: each superpixel coloured by its score, with its boundary drawn.
+
+    Hover shows the superpixel id, its score, its area (% of the photo) and the pixel.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        The explained photo, or a resized copy of it.
+    explanation : Explanation
+        A SeCAM explanation (with ``segments``).
+    colorscale : str
+    opacity : float
+        Weight of the score colours over the photo, in [0, 1].
+    boundaries : bool
+        Draw superpixel boundaries (white).
+    max_side, hover_side : int
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``go.Image`` (photo, colours, boundaries) and an invisible ``go.Heatmap``
+        of scores that carries the hover text and the colour bar.
+
+    Raises
+    ------
+    ValueError
+        If ``explanation`` has no superpixels.
+    """
+    _check_pair(image, explanation)
+    _check_opacity(opacity)
+    fig = go.Figure(_secam_traces(image, explanation, colorscale=colorscale, opacity=opacity, max_side=max_side,
+                                  hover_side=hover_side, boundaries=boundaries))
+    _style_image_axes(fig, explanation.image_size)
+    fig.update_layout(height=_figure_height(explanation.image_size), margin=dict(l=0, r=0, t=30, b=0),
+                      title={"text": f"SeCAM: {explanation.label} ({explanation.segment_ids.size} superpixels)",
+                             "font": {"size": 14}})
+    return fig
+
+
+def difference_figure(image: np.ndarray, cam: Explanation, secam: Explanation, *, max_side: int = DISPLAY_MAX_SIDE,
+                      hover_side: int = HOVER_MAX_SIDE) -> go.Figure:
+    """SeCAM minus CAM for one class, over a grey copy of the photo (red: SeCAM higher, blue: CAM higher).
+
+    Both maps are in [0, 1] (CAM min-max normalised, SeCAM scores relative to the
+    CAM's maximum), so the difference is in [-1, 1].
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``go.Image`` and a ``go.Heatmap`` with z in [-1, 1].
+    """
+    _check_pair(image, cam)
+    _check_pair(image, secam)
+    fig = go.Figure(_difference_traces(image, cam, secam, max_side=max_side, hover_side=hover_side))
+    _style_image_axes(fig, cam.image_size)
+    fig.update_layout(height=_figure_height(cam.image_size), margin=dict(l=0, r=0, t=30, b=0),
+                      title={"text": f"SeCAM - CAM: {cam.label}", "font": {"size": 14}})
+    return fig
+
+
+def compare_figure(image: np.ndarray, pairs: Sequence[tuple[Explanation, Explanation]], *, colorscale: str = "Jet",
+                   opacity: float = 0.5, difference: bool = True, max_side: int = 640,
+                   hover_side: int = 128) -> go.Figure:
+    """CAM and SeCAM side by side, one row per class, with linked zoom and pan and one colour scale.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+    pairs : sequence of (Explanation, Explanation)
+        ``(cam, secam)`` for each class, in display order; same photo.
+    colorscale : str
+        Shared by CAM and SeCAM (one colour bar, [0, 1]).
+    opacity : float
+    difference : bool
+        Add a third column with SeCAM - CAM (its own diverging colour bar).
+    max_side, hover_side : int
+        Smaller than the single figures': each panel is small.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``len(pairs)`` rows of 2 or 3 panels whose axes all match each other.
+
+    Raises
+    ------
+    ValueError
+        If ``pairs`` is empty, or a pair mixes classes or methods.
+    """
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("`pairs` is empty; give at least one (cam, secam) pair")
+    for cam, secam in pairs:
+        _check_pair(image, cam)
+        _check_pair(image, secam)
+        if cam.class_index != secam.class_index or secam.segments is None:
+            raise ValueError("each pair must be (CAM, SeCAM) of the same class")
+    _check_opacity(opacity)
+    ncols = 3 if difference else 2
+    titles = []
+    for cam, secam in pairs:
+        head = f"#{cam.rank + 1} {cam.label} ({cam.probability:.1%})"
+        titles += [f"CAM: {head}", f"SeCAM: {head}"] + (["SeCAM - CAM"] if difference else [])
+    fig = make_subplots(rows=len(pairs), cols=ncols, subplot_titles=titles,
+                        horizontal_spacing=0.02, vertical_spacing=0.06 / max(1, len(pairs) - 1) + 0.02)
+    for row, (cam, secam) in enumerate(pairs, start=1):
+        for trace in _cam_traces(image, cam, colorscale=colorscale, opacity=opacity, max_side=max_side,
+                                 hover_side=hover_side, coloraxis="coloraxis"):
+            fig.add_trace(trace, row=row, col=1)
+        for trace in _secam_traces(image, secam, colorscale=colorscale, opacity=opacity, max_side=max_side,
+                                   hover_side=hover_side, coloraxis="coloraxis"):
+            fig.add_trace(trace, row=row, col=2)
+        if difference:
+            for trace in _difference_traces(image, cam, secam, max_side=max_side, hover_side=hover_side,
+                                            coloraxis="coloraxis2"):
+                fig.add_trace(trace, row=row, col=3)
+    _style_image_axes(fig, pairs[0][0].image_size, rows=len(pairs), cols=ncols)
+    height, width = pairs[0][0].image_size
+    panel = int(min(420, max(200, 1200 / ncols * height / width)))
+    fig.update_layout(
+        height=panel * len(pairs) + 80, margin=dict(l=0, r=0, t=40, b=0),
+        coloraxis={"colorscale": colorscale, "cmin": 0.0, "cmax": 1.0,
+                   "colorbar": {"title": {"text": "CAM / SeCAM"}, "x": 1.0, "thickness": 12, "len": 0.45, "y": 0.75}},
+        coloraxis2={"colorscale": DIVERGING, "cmin": -1.0, "cmax": 1.0, "cmid": 0.0,
+                    "colorbar": {"title": {"text": "SeCAM - CAM"}, "x": 1.0, "thickness": 12, "len": 0.45, "y": 0.22}},
+    )
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def predictions_figure(forward: ForwardPass, labels: Sequence[str], k: int = 5,
+                       highlight: int | None = None) -> go.Figure:
+    """Top-``k`` predictions as a horizontal bar chart of probabilities, best on top.
+
+    Parameters
+    ----------
+    forward : ForwardPass
+    labels : sequence of str
+        One name per class (``model.labels``).
+    k : int
+        Number of classes, in [1, K].
+    highlight : int, optional
+        A class index drawn in another colour (the explained class).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Bar`` with x = probabilities in [0, 1].
+    """
+    classes = forward.select(None, k)
+    probs = [float(forward.probabilities[c]) for c in classes]
+    names = [f"{labels[c]} ({c})" for c in classes]
+    colours = [KEPT_COLOR if c == highlight else "#1f77b4" for c in classes]
+    bar = go.Bar(x=probs, y=names, orientation="h", marker_color=colours, text=[f"{p:.1%}" for p in probs],
+                 textposition="auto", customdata=classes,
+                 hovertemplate="%{y}<br>probability %{x:.2%}<br>class %{customdata}<extra></extra>")
+    fig = go.Figure(bar)
+    fig.update_layout(height=60 + 32 * len(classes), margin=dict(l=0, r=10, t=30, b=0),
+                      title={"text": f"Top-{len(classes)} predictions", "font": {"size": 14}},
+                      xaxis={"range": [0, 1], "tickformat": ".0%"}, yaxis={"autorange": "reversed"})
+    return fig
+
+
+def superpixel_bar_figure(explanation: Explanation, n: int = 15) -> go.Figure:
+    """The ``n`` best superpixels by score, kept ones in red, with the threshold as a line.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``go.Bar`` traces ("kept", "not kept") whose x are scores.
+    """
+    if explanation.segment_scores is None:
+        raise ValueError("a superpixel chart needs a SeCAM explanation (method 'secam')")
+    if n < 1:
+        raise ValueError(f"`n` must be >= 1, got {n}")
+    order = np.argsort(-explanation.segment_scores, kind="stable")[:n]
+    kept = explanation.kept_segments
+    height, width = explanation.image_size
+    fig = go.Figure()
+    for flag, name, colour in ((True, "kept", KEPT_COLOR), (False, "not kept", DROPPED_COLOR)):
+        idx = [i for i in order if bool(kept[i]) == flag]
+        fig.add_trace(go.Bar(
+            x=explanation.segment_scores[idx], y=[f"#{explanation.segment_ids[i]}" for i in idx], orientation="h",
+            name=name, marker_color=colour,
+            customdata=100.0 * explanation.segment_areas[idx] / (height * width),
+            hovertemplate="superpixel %{y}<br>score %{x:.3f}<br>area %{customdata:.2f}%<extra>" + name + "</extra>",
+        ))
+    best = float(explanation.segment_scores.max()) if explanation.segment_scores.size else 0.0
+    cut = float(explanation.params.get("threshold", 0.0)) * best
+    fig.add_vline(x=cut, line_dash="dash", line_color="#444",
+                  annotation_text=f"threshold x best = {cut:.3f}", annotation_position="top")
+    fig.update_layout(height=90 + 22 * len(order), margin=dict(l=0, r=10, t=40, b=0), barmode="overlay",
+                      yaxis={"categoryorder": "array", "categoryarray": [f"#{explanation.segment_ids[i]}" for i in order],
+                             "autorange": "reversed"},
+                      xaxis={"title": {"text": "score (mean CAM over the superpixel)"}},
+                      legend={"orientation": "h", "y": -0.15},
+                      title={"text": f"Best {len(order)} superpixels", "font": {"size": 14}})
+    return fig
+
+
+def timings_figure(timings: Mapping[str, float]) -> go.Figure:
+    """Seconds per step (``forward``, ``cam``, ``slic``, ``scoring``...) as horizontal bars in milliseconds."""
+    steps = [(k, float(v)) for k, v in timings.items() if v is not None]
+    fig = go.Figure(go.Bar(x=[v * 1000 for _, v in steps], y=[k for k, _ in steps], orientation="h",
+                           text=[f"{v * 1000:.1f} ms" for _, v in steps], textposition="auto",
+                           hovertemplate="%{y}: %{x:.2f} ms<extra></extra>", marker_color="#636efa"))
+    fig.update_layout(height=60 + 30 * len(steps), margin=dict(l=0, r=10, t=30, b=0),
+                      xaxis={"title": {"text": "milliseconds"}}, yaxis={"autorange": "reversed"},
+                      title={"text": "Time of each step", "font": {"size": 14}})
+    return fig
+
+
+def contribution_figure(contributions: np.ndarray, n: int = 12, label: str = "") -> go.Figure:
+    """The ``n`` channels with the largest :math:`w_k^c \\cdot \\overline{f_k}`, as bars.
+
+    Parameters
+    ----------
+    contributions : (C,) float ndarray
+        From :func:`ui.analysis.channel_contributions`.
+    n : int
+    label : str
+        Class name for the title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Bar``; y are ``"channel k"``.
+    """
+    contributions = np.asarray(contributions, dtype=np.float64)
+    order = np.argsort(-contributions, kind="stable")[:n]
+    total = float(contributions.sum())
+    fig = go.Figure(go.Bar(
+        x=contributions[order], y=[f"channel {k}" for k in order], orientation="h", marker_color="#2ca02c",
+        customdata=100.0 * contributions[order] / total if total else np.zeros(len(order)),
+        hovertemplate="%{y}<br>w x mean activation = %{x:.3f}<br>%{customdata:.1f}% of the sum<extra></extra>",
+    ))
+    fig.update_layout(height=80 + 24 * len(order), margin=dict(l=0, r=10, t=30, b=0),
+                      yaxis={"autorange": "reversed"}, xaxis={"title": {"text": "contribution to the logit"}},
+                      title={"text": f"Top {len(order)} channels" + (f" for {label}" if label else ""),
+                             "font": {"size": 14}})
+    return fig
+
+
+def feature_maps_figure(features: np.ndarray, channels: Sequence[int], cols: int = 4) -> go.Figure:
+    """Individual feature maps (one panel per channel, each with its own colour range).
+
+    Parameters
+    ----------
+    features : (C, h, w) float ndarray
+    channels : sequence of int
+        Channels to draw, in order.
+    cols : int
+        Panels per row.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Heatmap`` per channel.
+    """
+    channels = [int(c) for c in channels]
+    if not channels:
+        raise ValueError("`channels` is empty")
+    cols = max(1, min(cols, len(channels)))
+    rows = -(-len(channels) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"channel {c}" for c in channels],
+                        horizontal_spacing=0.03, vertical_spacing=0.12 / rows)
+    for i, c in enumerate(channels):
+        fig.add_trace(go.Heatmap(z=np.asarray(features[c], dtype=np.float32), colorscale="Viridis", showscale=False,
+                                 hovertemplate=f"channel {c}<br>cell (row %{{y}}, col %{{x}})<br>activation %{{z:.3f}}<extra></extra>"),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(showticklabels=False, constrain="domain")
+    fig.update_yaxes(showticklabels=False, autorange="reversed", constrain="domain")
+    for index in range(1, rows * cols + 1):
+        suffix = "" if index == 1 else str(index)
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+    fig.update_layout(height=190 * rows + 30, margin=dict(l=0, r=0, t=30, b=0))
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def segmentation_figure(image: np.ndarray, labelings: Sequence[tuple[str, np.ndarray]]) -> go.Figure:
+    """Superpixel boundaries over the photo, one panel per labelling (to show SLIC's parameters' effect).
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+    labelings : sequence of (title, (H, W) int ndarray)
+        Labels of the same size as ``image``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Image`` per labelling, axes linked.
+    """
+    labelings = list(labelings)
+    if not labelings:
+        raise ValueError("`labelings` is empty")
+    fig = make_subplots(rows=1, cols=len(labelings), subplot_titles=[t for t, _ in labelings],
+                        horizontal_spacing=0.02)
+    for i, (_, labels) in enumerate(labelings, start=1):
+        if labels.shape != image.shape[:2]:
+            raise ValueError(f"labels of shape {labels.shape} do not match the image {image.shape[:2]}")
+        picture = image.copy()
+        picture[find_boundaries(labels, mode="inner")] = (255, 255, 0)
+        fig.add_trace(_photo_trace(picture, image.shape[:2], DISPLAY_MAX_SIDE, name="superpixels"), row=1, col=i)
+    _style_image_axes(fig, image.shape[:2], cols=len(labelings))
+    height, width = image.shape[:2]
+    fig.update_layout(height=int(min(420, 1100 / len(labelings) * height / width)) + 40,
+                      margin=dict(l=0, r=0, t=30, b=0))
+    return fig
+
+
+def _check_opacity(opacity: float) -> None:
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ValueError(f"`opacity` must be in [0, 1], got {opacity}")

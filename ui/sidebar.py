@@ -1,0 +1,103 @@
+"""The sidebar every page shares: model, image, top-K, SeCAM's superpixel parameters, device.
+
+It is drawn by ``dashboard.py`` before the page runs, so its widgets are the
+same widgets on every page and the choices carry over from page to page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explainers import ExplainersError
+
+from . import state
+from .state import SAMPLES, SOURCE_SAMPLE, SOURCE_UPLOAD, TOPK_MAX, UPLOAD_TYPES, Selection
+
+
+def render() -> Selection:
+    """Draw the sidebar, load what it chose (cached), and publish it for the page (see ``state.require``)."""
+    state.init_session()
+    bar = st.sidebar
+    model, problem = _model_section(bar)
+    image_key, image_name, image, image_problem = _image_section(bar)
+    bar.slider("Top-K classes", 1, TOPK_MAX, key="topk",
+               help="How many of the best classes the predictions chart and the Compare grid show.")
+    with bar.expander("SeCAM superpixels (SLIC)", expanded=False):
+        st.slider("Number of superpixels (approx.)", 10, 300, step=5, key="n_segments",
+                  help="SLIC's n_segments: more gives smaller superpixels and a finer SeCAM map.")
+        st.slider("Compactness", 1.0, 60.0, step=1.0, key="compactness",
+                  help="SLIC's compactness: higher gives squarer superpixels that follow colour edges less.")
+    if model is not None:
+        bar.caption(f"Device: **{state.device_label(model)}** | {model.num_parameters / 1e6:.1f} M parameters")
+    selection = Selection(
+        model_name=st.session_state["model_name"], image_key=image_key, image_name=image_name,
+        topk=int(st.session_state["topk"]), n_segments=int(st.session_state["n_segments"]),
+        compactness=float(st.session_state["compactness"]), model=model, image=image,
+        problem=problem or image_problem,
+    )
+    state.set_selection(selection)
+    return selection
+
+
+def _model_section(bar):
+    """Model picker: only models whose weights are available can be picked; the others are listed with why."""
+    try:
+        registry = state.registry()
+        available = state.availability()
+    except ExplainersError as exc:
+        message = f"The model registry cannot be read: {exc}. Fix models.yaml and reload the page."
+        bar.error(message)
+        return None, message
+    usable = [name for name in registry.specs if available[name][0]]
+    blocked = {name: detail for name, (ok, detail) in available.items() if not ok}
+    if not usable:
+        message = "No model in models.yaml has its weights available offline; see 'Not available' in the sidebar."
+        bar.error(message)
+        _blocked_list(bar, blocked)
+        return None, message
+    if st.session_state.get("model_name") not in usable:
+        st.session_state["model_name"] = state.DEFAULT_MODEL if state.DEFAULT_MODEL in usable else usable[0]
+    bar.selectbox("Model", usable, key="model_name",
+                  format_func=lambda n: f"{n} - {registry.specs[n].title}",
+                  help="Models from models.yaml whose weights load without network.")
+    _blocked_list(bar, blocked)
+    name = st.session_state["model_name"]
+    try:
+        return state.get_model(name), None
+    except ExplainersError as exc:
+        message = f"Model '{name}' cannot be loaded: {exc}. Pick another model in the sidebar."
+        bar.error(message)
+        return None, message
+
+
+def _blocked_list(bar, blocked: dict[str, str]) -> None:
+    if not blocked:
+        return
+    with bar.expander(f"Not available: {', '.join(blocked)}", expanded=False):
+        for name, detail in blocked.items():
+            st.markdown(f"**{name}** cannot be picked: {detail}")
+        st.caption("Put the weights where the message says (or run once with network access), then reload.")
+
+
+def _image_section(bar):
+    """Image picker: the scikit-image gallery or an upload; decoded once per content (cached)."""
+    bar.radio("Image", [SOURCE_SAMPLE, SOURCE_UPLOAD], key="image_source", horizontal=True)
+    try:
+        if st.session_state["image_source"] == SOURCE_SAMPLE:
+            if st.session_state.get("sample") not in SAMPLES:
+                st.session_state["sample"] = state.DEFAULTS["sample"]
+            name = bar.selectbox("Sample (scikit-image)", list(SAMPLES), key="sample")
+            key, image = f"sample:{name}", state.sample_image(name)
+        else:
+            upload = bar.file_uploader("Photo: JPEG, PNG, WebP, BMP or TIFF", type=UPLOAD_TYPES, key="upload")
+            if upload is None:
+                return None, None, None, "Upload a photo in the sidebar (JPEG, PNG, WebP, BMP or TIFF), or pick a sample."
+            name, digest = upload.name, state.upload_digest(upload)
+            key, image = f"upload:{digest}", state.uploaded_image(digest, upload.name, upload.getvalue())
+    except ExplainersError as exc:
+        message = f"{exc}. Upload another file, or pick a sample from the gallery."
+        bar.error(message)
+        return None, None, None, message
+    height, width = image.shape[:2]
+    bar.image(state.display_thumbnail(key, image), caption=f"{name}: {width}x{height} px", width="stretch")
+    return key, name, image, None

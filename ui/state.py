@@ -1,0 +1,318 @@
+"""The dashboard's state: caches shared by every session, and one session's choices.
+
+A Streamlit rerun (any widget change) runs the page script again, so nothing
+heavy may happen in it unless cached:
+
+* the model: ``st.cache_resource`` (one copy shared by every user; the library's
+  ``LoadedModel.lock`` serialises the hooks);
+* the forward pass: per ``(model, image)``;
+* SLIC superpixels: per ``(image, n_segments, compactness)``;
+* the explanations: per ``(model, image, classes, n_segments, compactness)``.
+
+The SeCAM threshold, the colour scale and the opacity are applied after the
+caches (``explainers.with_threshold`` and the figure builders), so moving those
+sliders never runs the model or SLIC again. Cached values are shared between
+sessions: arrays are made read-only so no page can modify them in place.
+
+Images are identified by a key (``sample:<name>`` or ``upload:<sha1>``); cached
+functions take the array itself as an underscore argument so Streamlit does not
+hash megabytes of pixels on every rerun.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+import explainers
+from explainers import Explanation, ExplainersError, ForwardPass, LoadedModel
+
+from .analysis import resize_image
+from .figures import COLORSCALES, DISPLAY_MAX_SIDE
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "efficientnet_lite0"
+#: Gallery: name -> file bundled with scikit-image (``skimage.data``); decoded by explainers.load_image.
+SAMPLES = {
+    "chelsea": "chelsea.png",
+    "coffee": "coffee.png",
+    "astronaut": "astronaut.png",
+    "rocket": "rocket.jpg",
+    "motorcycle": "motorcycle_left.png",
+    "hubble_deep_field": "hubble_deep_field.jpg",
+    "immunohistochemistry": "ihc.png",
+    "retina": "retina.jpg",
+    "camera": "camera.png",
+    "logo": "logo.png",
+}
+#: File types the uploader accepts (what explainers.load_image decodes).
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
+SOURCE_SAMPLE, SOURCE_UPLOAD = "Sample gallery", "Upload a photo"
+TOPK_MAX = 10
+THUMBNAIL_SIDE = 320
+
+#: Every choice a session makes, with its default. The sidebar's widgets and the
+#: pages' widgets use these keys, so a choice carries over from page to page.
+DEFAULTS = {
+    "model_name": DEFAULT_MODEL,
+    "image_source": SOURCE_SAMPLE,
+    "sample": "chelsea",
+    "topk": 3,
+    "n_segments": 50,
+    "compactness": 10.0,
+    "threshold": 0.8,
+    "colorscale": COLORSCALES[0],
+    "opacity": 0.5,
+    "boundaries": True,
+    "difference": True,
+}
+#: Choices made by widgets on a page (not in the sidebar). Streamlit forgets a
+#: widget when its page is left, so these values live under these plain keys and
+#: the widgets (keys ``w_<name>``) copy into them: see ``ui.widgets``.
+PAGE_KEYS = ("threshold", "colorscale", "opacity", "boundaries", "difference", "target_class")
+
+
+@dataclasses.dataclass(frozen=True)
+class Superpixels:
+    """SLIC labels of one image and the seconds SLIC took when they were computed."""
+
+    labels: np.ndarray
+    seconds: float
+    n_segments: int
+    compactness: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """What the sidebar chose for this run of the page.
+
+    ``problem`` is set (and ``model`` or ``image`` is None) when the choice
+    cannot be used; pages show it with :func:`require`.
+    """
+
+    model_name: str
+    image_key: str | None
+    image_name: str | None
+    topk: int
+    n_segments: int
+    compactness: float
+    model: LoadedModel | None = None
+    image: np.ndarray | None = None
+    problem: str | None = None
+
+
+# -- session ----------------------------------------------------------------------
+def init_session() -> None:
+    """Fill in the defaults of every choice this session has not made yet (call once per run, first)."""
+    for key, default in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = default
+
+
+def value(key: str):
+    """A session choice (a ``DEFAULTS`` or ``PAGE_KEYS`` key), whichever page set it."""
+    return st.session_state.get(key, DEFAULTS.get(key))
+
+
+def set_selection(selection: Selection) -> None:
+    st.session_state["selection"] = selection
+
+
+def require() -> Selection:
+    """The current selection; shows why and stops the page when there is no usable model or image."""
+    selection = st.session_state.get("selection")
+    if selection is None:
+        st.error("The sidebar did not run; open the dashboard with `streamlit run dashboard.py`.")
+        st.stop()
+    if selection.problem or selection.model is None or selection.image is None:
+        st.error(selection.problem or "Pick a model and an image in the sidebar.")
+        st.stop()
+    return selection
+
+
+@contextlib.contextmanager
+def guard(what: str = "this page") -> Iterator[None]:
+    """Show a failure as ``st.error`` with what to do, never a traceback (the log keeps the traceback)."""
+    try:
+        yield
+    except ExplainersError as exc:
+        st.error(f"{exc}")
+    except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+        log.exception("dashboard: %s failed", what)
+        st.error(f"Something went wrong while drawing {what}: {type(exc).__name__}: {exc}. "
+                 "Try another image or model; if it persists, report it with the server log.")
+
+
+# -- registry and models ------------------------------------------------------------------
+@st.cache_resource(ttl=60, show_spinner=False)
+def registry() -> explainers.models.ModelRegistry:
+    """``models.yaml``, re-read at most once a minute."""
+    return explainers.load_registry()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def availability() -> dict[str, tuple[bool, str]]:
+    """``name -> (weights available offline, detail)`` for every registry entry (no download tried)."""
+    reg = registry()
+    status = {name: explainers.weights_status(spec) for name, spec in reg.specs.items()}
+    status.update({name: (False, f"invalid entry: {message}") for name, message in reg.errors.items()})
+    return status
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def get_model(name: str) -> LoadedModel:
+    """The registry model ``name``, built once per server process and shared by every session."""
+    return explainers.load_model(name, registry=registry())
+
+
+def device_label(model: LoadedModel) -> str:
+    """``CPU`` or ``GPU (cuda:0, <name>)``."""
+    if model.device.type == "cuda":
+        import torch
+
+        return f"GPU ({model.device}, {torch.cuda.get_device_name(model.device)})"
+    return model.device.type.upper()
+
+
+# -- images -----------------------------------------------------------------------------
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@st.cache_resource(max_entries=len(SAMPLES), show_spinner=False)
+def sample_image(name: str) -> np.ndarray:
+    """A gallery photo, decoded like an upload."""
+    if name not in SAMPLES:
+        raise explainers.ImageError(f"unknown sample '{name}'; samples: {', '.join(SAMPLES)}")
+    from skimage import data as skdata
+
+    return _frozen(np.array(explainers.load_image(Path(skdata.data_dir) / SAMPLES[name], name=name)))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Decoding the photo...")
+def uploaded_image(digest: str, name: str, _data: bytes) -> np.ndarray:
+    """An uploaded photo, decoded once per content (``digest`` is its SHA-1)."""
+    return _frozen(np.array(explainers.load_image(_data, name=name)))
+
+
+def upload_digest(upload) -> str:
+    """SHA-1 of an uploaded file, computed once per upload (not on every rerun)."""
+    memo = st.session_state.setdefault("_upload_digests", {})
+    if upload.file_id not in memo:
+        memo.clear()
+        memo[upload.file_id] = hashlib.sha1(upload.getvalue()).hexdigest()
+    return memo[upload.file_id]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def display_image(image_key: str, _image: np.ndarray) -> np.ndarray:
+    """The copy the figures draw: at most ``DISPLAY_MAX_SIDE`` px on the long side."""
+    small = resize_image(_image, DISPLAY_MAX_SIDE)
+    return small if small is _image else _frozen(small)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def display_thumbnail(image_key: str, _image: np.ndarray) -> np.ndarray:
+    """The sidebar's preview: at most ``THUMBNAIL_SIDE`` px on the long side."""
+    small = resize_image(_image, THUMBNAIL_SIDE)
+    return small if small is _image else _frozen(small)
+
+
+# -- the computations (cached) --------------------------------------------------------
+@st.cache_resource(max_entries=16, show_spinner="Running the model...")
+def forward_pass(model_name: str, image_key: str, _model: LoadedModel, _image: np.ndarray) -> ForwardPass:
+    """One forward pass per (model, image), at the photo's full resolution."""
+    return _model.forward(_image)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Computing superpixels (SLIC)...")
+def superpixels(image_key: str, n_segments: int, compactness: float, _image: np.ndarray) -> Superpixels:
+    """SLIC per (image, n_segments, compactness), on the full-resolution photo."""
+    t0 = time.perf_counter()
+    labels = explainers.slic_segments(_image, n_segments, compactness)
+    return Superpixels(_frozen(labels), time.perf_counter() - t0, n_segments, compactness)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Explaining...")
+def _explanations(model_name: str, image_key: str, classes: tuple[int, ...], n_segments: int, compactness: float,
+                  _model: LoadedModel, _image: np.ndarray) -> dict[str, list[Explanation]]:
+    forward = forward_pass(model_name, image_key, _model, _image)
+    segments = superpixels(image_key, n_segments, compactness, _image)
+    cams = explainers.get_explainer("cam").explain(_model, _image, list(classes), forward=forward)
+    secam = explainers.get_explainer("secam", n_segments=n_segments, compactness=compactness)
+    secams = secam.explain(_model, _image, list(classes), forward=forward, segments=segments.labels)
+    # SLIC ran once (cached); report its real time rather than the ~0 s of reusing it.
+    secams = [dataclasses.replace(e, timings={**e.timings, "slic": segments.seconds}) for e in secams]
+    return {"cam": cams, "secam": secams}
+
+
+@st.cache_resource(max_entries=16, show_spinner="Computing superpixels for the preview...")
+def thumbnail_superpixels(image_key: str, n_segments: int, compactness: float,
+                          _image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SLIC on the ``THUMBNAIL_SIDE`` preview (the Method page's illustration of the parameters' effect)."""
+    small = resize_image(_image, THUMBNAIL_SIDE)
+    return small, _frozen(explainers.slic_segments(small, n_segments, compactness))
+
+
+@st.cache_data(max_entries=16, show_spinner="Loading and checking the model...")
+def model_facts(name: str) -> dict:
+    """What the Models page shows about a loaded model: layers, GAP check, parameters, feature map size."""
+    import torch
+
+    model = get_model(name)
+    probe = torch.zeros(1, 3, model.input_size, model.input_size)
+    _, features = model.forward_batch(probe)
+    check = model.gap_check
+    return {"feature_layer": model.feature_layer, "classifier": model.classifier,
+            "gap_exact": bool(check.exact), "gap_max_error": float(check.max_error),
+            "gap_tolerance": float(check.tolerance), "gap_detail": check.detail,
+            "parameters": int(model.num_parameters), "feature_shape": tuple(int(d) for d in features.shape[1:]),
+            "device": device_label(model), "num_classes": int(model.num_classes)}
+
+
+def forward(selection: Selection) -> ForwardPass:
+    """The cached forward pass of the selected model on the selected image."""
+    return forward_pass(selection.model_name, selection.image_key, selection.model, selection.image)
+
+
+def segments(selection: Selection) -> Superpixels:
+    """The cached SLIC superpixels of the selected image with the sidebar's parameters."""
+    return superpixels(selection.image_key, selection.n_segments, selection.compactness, selection.image)
+
+
+def explain(selection: Selection, classes: Sequence[int],
+            threshold: float | None = None) -> tuple[list[Explanation], list[Explanation]]:
+    """CAM and SeCAM explanations of ``classes`` (cached), SeCAM's mask at ``threshold``.
+
+    Returns
+    -------
+    cams, secams : list of Explanation
+        One per class, in the order of ``classes``.
+    """
+    found = _explanations(selection.model_name, selection.image_key, tuple(int(c) for c in classes),
+                          selection.n_segments, float(selection.compactness), selection.model, selection.image)
+    secams = found["secam"]
+    if threshold is not None:
+        secams = [explainers.with_threshold(e, threshold) for e in secams]
+    return list(found["cam"]), secams
+
+
+def display(selection: Selection) -> np.ndarray:
+    """The selected image's display copy (cached)."""
+    return display_image(selection.image_key, selection.image)
+
+
+def clear_caches() -> None:
+    """Drop every cached model, image and result (tests; an operator after editing models.yaml)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
