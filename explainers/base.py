@@ -185,25 +185,25 @@ class Explainer:
 
 
 def check_int(params: dict, key: str, low: int, high: int | None = None) -> None:
-    """Validate an integer parameter in ``[low, high]``."""
+    """Validate an integer parameter in ``[low, high]``; both messages state the valid range."""
     value = params[key]
+    rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{key}` must be an int, got {type(value).__name__}")
+        raise TypeError(f"`{key}` must be an int {rng}, got {type(value).__name__} {value!r}")
     if value < low or (high is not None and value > high):
-        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
         raise ParameterError(f"`{key}` must be {rng}, got {value}")
     params[key] = int(value)
 
 
 def check_float(params: dict, key: str, low: float, high: float | None = None, low_open: bool = False) -> None:
-    """Validate a real parameter in ``[low, high]`` (or ``(low, ...`` when ``low_open``)."""
+    """Validate a finite real parameter in ``[low, high]`` (``(low, ...`` when ``low_open``); messages state the range."""
     value = params[key]
+    left = "(" if low_open else "["
+    rng = f"in {left}{low}, {high}]" if high is not None else ("> " if low_open else ">= ") + str(low)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"`{key}` must be a number, got {type(value).__name__}")
+        raise TypeError(f"`{key}` must be a number {rng}, got {type(value).__name__} {value!r}")
     value = float(value)
     bad = not np.isfinite(value) or (value <= low if low_open else value < low) or (high is not None and value > high)
     if bad:
-        left = "(" if low_open else "["
-        rng = f"{left}{low}, {high}]" if high is not None else ("> " if low_open else ">= ") + str(low)
-        raise ParameterError(f"`{key}` must be {'in ' if high is not None else ''}{rng}, got {params[key]}")
+        raise ParameterError(f"`{key}` must be {rng}, got {params[key]}")
     params[key] = value
