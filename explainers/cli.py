@@ -10,8 +10,10 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import cv2
@@ -159,7 +161,7 @@ def _evaluate(args) -> int:
 
     from tqdm import tqdm
 
-    from .evaluate import COLUMNS, collect_photos, evaluate_photo, make_explainers, read_labels_csv, summarize
+    from .evaluate import COLUMNS, collect_photos, make_explainers, read_labels_csv, summarize
 
     photos = collect_photos(args.photos)
     if args.limit is not None:
@@ -174,47 +176,73 @@ def _evaluate(args) -> int:
     if args.overlays:
         (args.out / "overlays").mkdir(exist_ok=True)
 
-    results, failures = [], 0
+    results, failures, interrupted = [], 0, False
+    # Ctrl-C or SIGTERM stops after the photo in hand and still writes the summary of the finished ones
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main_thread else None
     # rows are appended photo by photo, so an interrupted run keeps what it measured
     with (args.out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
         bar = tqdm(photos, unit="photo", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
-        for index, path in enumerate(bar):
-            bar.set_postfix_str(path.name[:40])
-            try:
-                true_class = None
-                if labels is not None:
-                    if path.name not in labels:
-                        raise ExplainersError_(f"{path.name}: not in labels file {args.labels}")
-                    true_class = labels[path.name]
-                    if not 0 <= true_class < model.num_classes:
-                        raise ExplainersError_(f"{path.name}: class_index {true_class} is outside 0..{model.num_classes - 1}")
-                image = load_image(path)
-                rows, explanations = evaluate_photo(model, image, explainers, file=path.name, true_class=true_class,
-                                                    seed=index, steps=args.steps)
-            except ExplainersError as exc:
-                failures += 1
-                bar.write(f"error: {exc}", file=sys.stderr)
-                continue
-            for row in rows:
-                writer.writerow(row.row())
-            fh.flush()
-            results.extend(rows)
-            if args.overlays:
-                for name, e in explanations.items():
-                    picture = cv2.imencode(".jpg", explanation_picture(image, e)[..., ::-1])[1].tobytes()
-                    _atomic_write(args.out / "overlays" / f"{path.stem}_{name}.jpg", picture)
+        try:
+            _evaluate_loop(args, bar, model, explainers, labels, writer, fh, results)
+        except KeyboardInterrupt:
+            interrupted = True
+            bar.write("interrupted: summarising the photos finished so far", file=sys.stderr)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
         bar.close()
+    failures = sum(1 for r in results if r is None)
+    results = [r for r in results if r is not None]
     summary = summarize(results)
     summary.update({"model": model.name, "device": str(model.device), "failed": failures,
+                    "interrupted": interrupted,
                     "params": {name: dict(e.params) for name, e in explainers.items()},
                     "steps": args.steps, "labels": str(args.labels) if args.labels else None})
     _atomic_write(args.out / "summary.json", json.dumps(summary, indent=2).encode())
     print(_summary_table(summary))
     print(f"evaluated {summary['photos']} photo(s) with {', '.join(explainers)} on {model.name}; "
           f"{failures} failed; wrote {args.out}")
+    if interrupted:
+        return 130
     return 1 if failures else 0
+
+
+def _raise_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def _evaluate_loop(args, bar, model, explainers, labels, writer, fh, results: list) -> None:
+    """Evaluate each photo of ``bar``; append its rows to ``results`` (None for a failed photo)."""
+    from .evaluate import evaluate_photo
+
+    for index, path in enumerate(bar):
+        bar.set_postfix_str(path.name[:40])
+        try:
+            true_class = None
+            if labels is not None:
+                if path.name not in labels:
+                    raise ExplainersError_(f"{path.name}: not in labels file {args.labels}")
+                true_class = labels[path.name]
+                if not 0 <= true_class < model.num_classes:
+                    raise ExplainersError_(f"{path.name}: class_index {true_class} is outside 0..{model.num_classes - 1}")
+            image = load_image(path)
+            rows, explanations = evaluate_photo(model, image, explainers, file=path.name, true_class=true_class,
+                                                seed=index, steps=args.steps)
+        except ExplainersError as exc:
+            results.append(None)
+            bar.write(f"error: {exc}", file=sys.stderr)
+            continue
+        for row in rows:
+            writer.writerow(row.row())
+        fh.flush()
+        results.extend(rows)
+        if args.overlays:
+            for name, e in explanations.items():
+                picture = cv2.imencode(".jpg", explanation_picture(image, e)[..., ::-1])[1].tobytes()
+                _atomic_write(args.out / "overlays" / f"{path.stem}_{name}.jpg", picture)
 
 
 def _summary_table(summary: dict) -> str:

@@ -45,17 +45,19 @@ def gradient_forward(model: LoadedModel, image: np.ndarray) -> GradientForwardPa
     GradientForwardPass
     """
     t0 = time.perf_counter()
-    x = model.preprocess(image)[None].to(model.device)
-    # the input requires grad so a graph exists even when the network's parameters are frozen
-    x.requires_grad_(True)
-    t1 = time.perf_counter()
-    with torch.inference_mode(False), torch.enable_grad(), model.capture_features() as store:
-        logits = model.network(x)
-        features = store["features"]
+    # outside inference mode even when the caller is in it (clone: its tensors cannot join a graph)
+    with torch.inference_mode(False), torch.enable_grad():
+        x = model.preprocess(image)[None].to(model.device).clone()
+        # the input requires grad so a graph exists even when the network's parameters are frozen
+        x.requires_grad_(True)
+        t1 = time.perf_counter()
+        with model.capture_features() as store:
+            logits = model.network(x)
+            features = store["features"]
+        flat = logits[0].float()
     if model.device.type == "cuda":
         torch.cuda.synchronize(model.device)
     t2 = time.perf_counter()
-    flat = logits[0].float()
     detached = flat.detach().cpu()
     return GradientForwardPass(
         logits=detached,
@@ -107,8 +109,9 @@ class GradCAM(Explainer):
 
     def channel_weights(self, model: LoadedModel, forward: ForwardPass, class_index: int) -> torch.Tensor:
         """``(C,)`` spatial mean of :math:`\\partial y^c / \\partial f_k`."""
-        (grads,) = torch.autograd.grad(forward.graph_logits[class_index], forward.graph_features,
-                                       retain_graph=True)
+        with torch.inference_mode(False), torch.enable_grad():
+            (grads,) = torch.autograd.grad(forward.graph_logits[class_index], forward.graph_features,
+                                           retain_graph=True)
         return grads[0].float().mean(dim=(1, 2))
 
     def class_map(self, model: LoadedModel, forward: ForwardPass, class_index: int) -> torch.Tensor:
