@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from skimage.segmentation import slic
 
 from .base import Explainer, check_float, check_int, register_explainer
+from .errors import ParameterError
 from .explanation import Explanation
-from .images import validate_image
+from .images import MIN_SIDE, validate_image
 from .maps import relu_max, upsample
 from .models.loaded import ForwardPass, LoadedModel
 
+#: Default long side of SLIC's working copy: photos up to this size are segmented at full resolution.
+SLIC_MAX_SIDE = 768
 
-def slic_segments(image: np.ndarray, n_segments: int = 50, compactness: float = 10.0) -> np.ndarray:
+
+def slic_segments(image: np.ndarray, n_segments: int = 50, compactness: float = 10.0,
+                  max_side: int | None = None) -> np.ndarray:
     """SLIC superpixels of an RGB image.
 
     Parameters
@@ -29,14 +38,79 @@ def slic_segments(image: np.ndarray, n_segments: int = 50, compactness: float = 
         Approximate number of superpixels.
     compactness : float
         Colour versus space trade-off (higher: more square superpixels).
+    max_side : int, optional
+        If given (> 0) and the image's long side is larger, SLIC runs on a
+        working copy shrunk (area averaging) to this long side and the labels
+        are mapped back to ``(H, W)`` by nearest neighbour (pixel centres), so
+        superpixel edges are placed to within about ``max(H, W) / max_side``
+        pixels of where SLIC would put them at full resolution. ``None`` or 0:
+        always full resolution (the default).
 
     Returns
     -------
     (H, W) int32 ndarray
         Superpixel labels starting at 1.
+
+    Examples
+    --------
+    >>> seg = slic_segments(np.zeros((3000, 4000, 3), np.uint8), 50, 10, max_side=768)
+    >>> seg.shape
+    (3000, 4000)
     """
     image = validate_image(image)
+    if working_size(image.shape[:2], max_side) != image.shape[:2]:
+        return _segment(image, n_segments, compactness, max_side).full
     return slic(image, n_segments=n_segments, compactness=compactness, start_label=1).astype(np.int32, copy=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Segmentation:
+    """Superpixels of one image, as SeCAM's per-call shared context.
+
+    Attributes
+    ----------
+    full : (H, W) int32 ndarray
+        Labels at the image's resolution (what the Explanation carries).
+    working : (h, w) int32 ndarray or None
+        Labels of the reduced working copy SLIC ran on; None when SLIC ran at full resolution.
+    areas : (L,) int64 ndarray
+        Pixel count of each label of ``full`` (index = label).
+    seconds : float
+        Time SLIC took (working copy, mapping back and areas included).
+    """
+
+    full: np.ndarray
+    working: np.ndarray | None
+    areas: np.ndarray
+    seconds: float
+
+
+def working_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
+    """``(h, w)`` of SLIC's working copy for an image of ``size = (H, W)``; ``size`` itself if it fits."""
+    h, w = size
+    if not max_side or max(h, w) <= max_side:
+        return h, w
+    scale = max_side / max(h, w)
+    small = max(1, round(h * scale)), max(1, round(w * scale))
+    return (h, w) if min(small) < MIN_SIDE else small  # a sliver too thin to shrink: keep it whole
+
+
+def _segment(image: np.ndarray, n_segments: int, compactness: float, max_side: int | None) -> Segmentation:
+    """SLIC at full resolution, or on a working copy with the labels mapped back (see ``slic_segments``)."""
+    t0 = time.perf_counter()
+    h, w = image.shape[:2]
+    small_size = working_size((h, w), max_side)
+    if small_size == (h, w):
+        full = slic_segments(image, n_segments, compactness)
+        working = None
+    else:
+        # INTER_AREA averages each block, so the working copy has no aliasing
+        small = cv2.resize(image, small_size[::-1], interpolation=cv2.INTER_AREA)
+        working = slic_segments(small, n_segments, compactness)
+        # nearest with pixel centres (not OpenCV's legacy INTER_NEAREST, which shifts by up to one working pixel)
+        full = cv2.resize(working, (w, h), interpolation=cv2.INTER_NEAREST_EXACT)
+    areas = np.bincount(full.ravel())
+    return Segmentation(full, working, areas, time.perf_counter() - t0)
 
 
 def region_scores(value_map: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,6 +146,19 @@ def keep_mask(scores: np.ndarray, threshold: float) -> np.ndarray:
     return scores > threshold * best
 
 
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _slic_pool() -> ThreadPoolExecutor:
+    """Process-wide worker threads for SLIC (created on first use; skimage's SLIC releases the GIL)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="secam-slic")
+        return _POOL
+
+
 @register_explainer
 class SeCAM(Explainer):
     """Segmentation-based CAM at the image's own resolution.
@@ -86,6 +173,21 @@ class SeCAM(Explainer):
     Unlike the tutorial's code, the superpixels are never shrunk to the CAM
     grid (7x7 there, which collapses them); the CAM is brought up to the image.
 
+    Large photos: when the long side exceeds ``slic_max_side``, SLIC runs on a
+    working copy of that long side (area-averaged) and the labels are mapped
+    back to the full image by nearest neighbour; the scores are the region
+    means of the map upsampled to the working copy (they differ from the
+    full-resolution means by a few thousandths of the best score, see
+    ``tests/test_secam_fast.py``), while ``segments``, ``saliency``, ``mask``
+    and ``segment_areas`` are at full resolution. A 12-megapixel photo then
+    costs about as much as a 0.4-megapixel one. Images whose long side is at
+    most ``slic_max_side`` (ImageNet-sized photos with the default) get exactly
+    the full-resolution computation.
+
+    When neither ``forward`` nor ``segments`` is passed to :meth:`explain`, SLIC
+    runs in a worker thread while the forward pass runs; the result is the same
+    as running them one after the other.
+
     Parameters
     ----------
     n_segments : int, default 50
@@ -94,34 +196,92 @@ class SeCAM(Explainer):
         SLIC compactness, > 0.
     threshold : float, default 0.8
         Fraction of the best superpixel score a superpixel must exceed to be kept, in [0, 1].
+    slic_max_side : int, default 768
+        Long side, in pixels, of SLIC's working copy for larger photos, >= 64;
+        0 (or None) segments every photo at full resolution.
+
+    Examples
+    --------
+    >>> secam = get_explainer("secam", slic_max_side=0)   # always full resolution
+    >>> [e] = secam.explain(model, image)                 # doctest: +SKIP
+    >>> e.segments.shape == image.shape[:2]               # doctest: +SKIP
+    True
     """
 
     name = "secam"
-    defaults = {"n_segments": 50, "compactness": 10.0, "threshold": 0.8}
+    #: run SLIC in a worker thread during the forward pass: True, False, or None for "when a CPU core is
+    #: free beside torch's threads" (on a busy 2-core machine an extra thread slows torch's OpenMP pool).
+    overlap_slic: bool | None = None
+    defaults = {"n_segments": 50, "compactness": 10.0, "threshold": 0.8, "slic_max_side": SLIC_MAX_SIDE}
 
     def _check_params(self, params: dict[str, Any]) -> None:
         check_int(params, "n_segments", 2)
         check_float(params, "compactness", 0.0, low_open=True)
         check_float(params, "threshold", 0.0, 1.0)
+        if params["slic_max_side"] is None:
+            params["slic_max_side"] = 0
+        check_int(params, "slic_max_side", 0)
+        if 0 < params["slic_max_side"] < 64:
+            raise ParameterError(f"`slic_max_side` must be 0 (full resolution) or >= 64, got {params['slic_max_side']}")
+
+    def segment(self, image: np.ndarray) -> Segmentation:
+        """SLIC superpixels of ``image`` with this explainer's parameters (working copy for large photos)."""
+        p = self.params
+        return _segment(image, p["n_segments"], p["compactness"], p["slic_max_side"])
+
+    def explain(self, model: LoadedModel, image: np.ndarray, targets=None, topk: int = 1, *,
+                forward: ForwardPass | None = None, segments: np.ndarray | None = None,
+                **precomputed: Any) -> list[Explanation]:
+        """Explain ``image`` for each target class; see :meth:`Explainer.explain`.
+
+        ``segments`` : (H, W) int ndarray, optional
+            Superpixels to reuse (skips SLIC). When neither ``segments`` nor
+            ``forward`` is given, SLIC runs in a worker thread during the forward pass.
+        """
+        if segments is not None or forward is not None or not self._overlap():
+            return super().explain(model, image, targets, topk, forward=forward, segments=segments, **precomputed)
+        image = validate_image(image)
+        self._check_model(model)
+        pending = _slic_pool().submit(self.segment, image)
+        try:
+            forward = self.forward_pass(model, image, None) if hasattr(self, "forward_pass") else model.forward(image)
+        except BaseException:
+            pending.cancel()
+            raise
+        return super().explain(model, image, targets, topk, forward=forward, segments=pending.result(), **precomputed)
+
+    def _overlap(self) -> bool:
+        if self.overlap_slic is not None:
+            return bool(self.overlap_slic)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return cores > torch.get_num_threads()
 
     def prepare(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass,
-                timings: dict[str, float], segments: np.ndarray | None = None) -> np.ndarray:
+                timings: dict[str, float], segments: np.ndarray | Segmentation | None = None) -> Segmentation:
         """SLIC once per call, or reuse ``segments`` passed to ``explain`` (``(H, W)`` labels)."""
+        if isinstance(segments, Segmentation):
+            timings["slic"] = segments.seconds
+            return segments
         t0 = time.perf_counter()
         if segments is None:
-            segments = slic_segments(image, self.params["n_segments"], self.params["compactness"])
-        elif segments.shape != image.shape[:2]:
-            raise ValueError(f"`segments` has shape {segments.shape}, the image is {image.shape[:2]}")
+            seg = self.segment(image)
+        else:
+            segments = np.asarray(segments)
+            if segments.shape != image.shape[:2]:
+                raise ValueError(f"`segments` has shape {segments.shape}, the image is {image.shape[:2]}")
+            seg = Segmentation(segments, None, np.bincount(segments.ravel()), 0.0)
         timings["slic"] = time.perf_counter() - t0
-        return segments
+        return seg
 
-    def build(self, model: LoadedModel, image: np.ndarray, class_map: torch.Tensor, context: np.ndarray,
+    def build(self, model: LoadedModel, image: np.ndarray, class_map: torch.Tensor, context: Segmentation,
               timings: dict[str, float], t0: float) -> dict[str, Any]:
-        segments = context
-        upsampled = upsample(relu_max(class_map), image.shape[:2])
+        segments = context.full
+        scored_on = segments if context.working is None else context.working
+        upsampled = upsample(relu_max(class_map), scored_on.shape)
         timings["cam"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        ids, scores, areas = region_scores(upsampled, segments)
+        ids, scores, _ = region_scores(upsampled, scored_on)
+        areas = context.areas[ids].astype(np.int64)
         lookup = np.zeros(int(ids.max()) + 1, dtype=np.float32)
         lookup[ids] = scores
         saliency = lookup[segments]
