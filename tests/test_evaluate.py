@@ -1,0 +1,126 @@
+"""The evaluate subcommand end to end on real photos, and the summary maths."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explainers.cli import main
+from explainers.errors import ParameterError
+from explainers.evaluate import COLUMNS, collect_photos, mean_interval, read_labels_csv
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "imagenet-sample"
+PHOTOS = ["n01440764_tench.JPEG", "n01530575_brambling.JPEG", "n01558993_robin.JPEG"]
+METHODS = ["cam", "secam", "gradcam", "lime", "random"]
+
+needs_photos = pytest.mark.skipif(not (SAMPLE_DIR / PHOTOS[0]).is_file(), reason="no ../shared/imagenet-sample")
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in PHOTOS:
+        shutil.copy(SAMPLE_DIR / name, folder / name)
+    return folder
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.slow
+@needs_photos
+def test_cli_end_to_end_with_labels_and_a_bad_photo(photo_dir, tmp_path, capsys):
+    (photo_dir / "broken.jpg").write_bytes(b"not a jpeg")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,class_index\n" + "".join(f"{n},{c}\n" for n, c in zip(PHOTOS, [0, 10, 15]))
+                      + "broken.jpg,1\n")
+    out = tmp_path / "out"
+    code = main(["evaluate", str(photo_dir), "--out", str(out), "--labels", str(labels), "--lime-samples", "10",
+                 "--steps", "4", "--overlays", "--no-progress", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 1  # one bad photo: the others are still evaluated
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        line for line in err.splitlines() if "broken.jpg" in line]
+    assert len([line for line in err.splitlines() if "broken.jpg" in line]) == 1
+
+    rows = read_rows(out / "results.csv")
+    assert list(rows[0]) == list(COLUMNS)
+    assert sorted({r["file"] for r in rows}) == sorted(PHOTOS)
+    assert [r["method"] for r in rows[:5]] == METHODS
+    for r in rows:
+        assert 0 <= float(r["deletion_auc"]) <= 1 and 0 <= float(r["insertion_auc"]) <= 1
+        assert r["true_class"] == r["class_index"]  # with labels the true class is explained
+    assert all(r["kept_fraction"] for r in rows if r["method"] in ("secam", "lime"))
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["photos"] == 3 and summary["failed"] == 1 and summary["model"] == "efficientnet_lite0"
+    assert list(summary["methods"]) == METHODS
+    assert summary["accuracy"]["n"] == 3 and 0 <= summary["accuracy"]["top1"] <= 1
+    cam = summary["methods"]["cam"]
+    assert cam["deletion_auc"]["n"] == 3
+    low, high = cam["deletion_auc"]["ci95"]
+    assert low <= cam["deletion_auc"]["mean"] <= high
+    assert len(cam["curves"]["deletion"]) == 5
+    assert summary["params"]["lime"]["num_samples"] == 10
+    assert len(list((out / "overlays").glob("*.jpg"))) == 3 * 4
+
+
+@pytest.mark.slow
+@needs_photos
+def test_cli_without_labels_explains_the_top_class(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["evaluate", str(SAMPLE_DIR / "n01*.JPEG"), "--limit", "1", "--methods", "cam",
+                 "--out", str(out), "--steps", "2", "--no-progress", "--device", "cpu"])
+    assert code == 0
+    rows = read_rows(out / "results.csv")
+    assert [r["method"] for r in rows] == ["cam", "random"]
+    assert rows[0]["class_index"] == rows[0]["predicted_class"] and rows[0]["true_class"] == ""
+    assert json.loads((out / "summary.json").read_text())["accuracy"] is None
+
+
+def test_cli_refuses_unknown_method_and_empty_folder(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "no image files" in capsys.readouterr().err
+
+
+def test_collect_photos_and_labels(tmp_path):
+    for name in ("b.jpg", "a.PNG", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in collect_photos(tmp_path)] == ["a.PNG", "b.jpg"]
+    assert [p.name for p in collect_photos(str(tmp_path / "*.jpg"))] == ["b.jpg"]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,class_index,name\ndir/a.PNG,3,x\n")
+    assert read_labels_csv(labels) == {"a.PNG": 3}
+    labels.write_text("file,class\na.PNG,3\n")
+    with pytest.raises(ParameterError, match="class_index"):
+        read_labels_csv(labels)
+    labels.write_text("file,class_index\na.PNG,three\n")
+    with pytest.raises(ParameterError, match="line 2"):
+        read_labels_csv(labels)
+
+
+def test_mean_interval_by_hand():
+    result = mean_interval([1.0, 2.0, 3.0])
+    # t(0.975, 2) = 4.3027, sd = 1, so half width = 4.3027 / sqrt(3)
+    assert result["mean"] == pytest.approx(2.0)
+    assert result["ci95"] == pytest.approx([2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)], rel=1e-5)
+    assert mean_interval([5.0]) == {"n": 1, "mean": 5.0, "ci95": None}
+    assert mean_interval([None, None])["mean"] is None
+
+
+def test_make_explainers_refuses_cam_on_a_non_gap_model(two_layer_model):
+    from explainers.evaluate import make_explainers
+
+    with pytest.raises(ParameterError, match="gradcam/lime"):
+        make_explainers(["cam"], two_layer_model)
+    assert list(make_explainers(["gradcam", "lime"], two_layer_model, lime_samples=10)) == ["gradcam", "lime"]
+    with pytest.raises(ParameterError, match="repeated"):
+        make_explainers(["gradcam", "gradcam"], two_layer_model)
