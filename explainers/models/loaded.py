@@ -102,6 +102,8 @@ class LoadedModel:
     gap_check : GapCheck
     lock : threading.RLock
         Held while hooks are attached, so threads can share the model.
+    autocast_bf16, channels_last : bool
+        Speed options of :meth:`forward_batch`, off by default; set them with :meth:`set_fast_math`.
     """
 
     spec: ModelSpec
@@ -112,6 +114,8 @@ class LoadedModel:
     classifier: str
     gap_check: GapCheck = None  # set by ``check_gap`` right after construction
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock, repr=False)
+    autocast_bf16: bool = False
+    channels_last: bool = False
 
     # -- descriptive properties -------------------------------------------------
     @property
@@ -178,11 +182,35 @@ class LoadedModel:
             finally:
                 handle.remove()
 
+    def set_fast_math(self, bf16: bool = False, channels_last: bool = False) -> LoadedModel:
+        """Turn on bf16 autocast and/or the ``channels_last`` memory layout for every forward pass.
+
+        Both are off by default. On a recent GPU they roughly double the
+        throughput. For the same target class, bf16 maps differ from fp32's by
+        at most 0.1 (mean 0.02) of the [0, 1] range (measured: 0.074 and 0.014
+        on 24 ImageNet photos; ``tests/test_batch.py`` checks the bound), and
+        the top class can change where two classes nearly tie (1 photo in 24);
+        ``channels_last`` alone changes only float rounding. Returns ``self``.
+        """
+        if not isinstance(bf16, bool) or not isinstance(channels_last, bool):
+            raise TypeError("`bf16` and `channels_last` must be bools")
+        with self.lock:
+            self.network.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            self.autocast_bf16, self.channels_last = bf16, channels_last
+        return self
+
     @torch.inference_mode()
     def forward_batch(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run a preprocessed ``(N, 3, S, S)`` batch; returns ``(logits (N, K), features (N, C, h, w))``."""
-        with self.capture_features() as store:
-            logits = self.network(batch.to(self.device, non_blocking=True))
+        """Run a preprocessed ``(N, 3, S, S)`` batch; returns ``(logits (N, K), features (N, C, h, w))``.
+
+        Both are float32 (computed in bf16 when ``autocast_bf16`` is set).
+        """
+        batch = batch.to(self.device, non_blocking=True)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with self.capture_features() as store, \
+                torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast_bf16):
+            logits = self.network(batch)
         return logits.float(), store["features"].float()
 
     def forward(self, image: np.ndarray) -> ForwardPass:
