@@ -1,0 +1,58 @@
+"""The command line end to end on a real photo."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import ROOT, SAMPLE_DIR
+
+PHOTO = SAMPLE_DIR / "n01440764_tench.JPEG"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "explainers", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_explain_secam_writes_overlays_maps_and_results(tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("explain", PHOTO, "--model", "efficientnet_lite0", "--method", "secam", "--topk", "2",
+                   "--segments", "30", "--threshold", "0.7", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    for i in (0, 1):
+        assert (out / f"SeCAM_n01440764_tench_seg_30_ts_0.7_{i}.jpg").stat().st_size > 1000
+        saliency = np.load(out / f"SeCAM_n01440764_tench_seg_30_ts_0.7_{i}.npy")
+        assert saliency.shape == (375, 500) and saliency.dtype == np.float32
+    results = json.loads((out / "results.json").read_text())
+    [image] = results["images"]
+    assert results["method"] == "secam" and results["params"]["n_segments"] == 30
+    top = image["predictions"][0]
+    assert top["rank"] == 0 and top["class_index"] == 0 and top["label"] == "tench"
+    assert {"forward", "slic", "scoring"} <= set(top["timings"])
+    assert sum(s["area"] for s in top["segments"]) == 375 * 500
+    assert any(s["kept"] for s in top["segments"])
+
+
+def test_explain_cam_names_files_as_the_tutorial(tmp_path):
+    proc = run_cli("explain", PHOTO, "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "CAM_n01440764_tench_0.jpg").exists() and (tmp_path / "CAM_n01440764_tench_0.npy").exists()
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    proc = run_cli("explain", PHOTO, "--model", "nope", "--out", tmp_path)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+    assert "unknown model 'nope'" in proc.stderr and "efficientnet_lite0" in proc.stderr
+    proc = run_cli("explain", PHOTO, "--method", "secam", "--threshold", "1.5", "--out", tmp_path)
+    assert proc.returncode != 0 and "`threshold` must be in [0.0, 1.0], got 1.5" in proc.stderr
+
+
+def test_models_lists_the_registry_with_offline_status():
+    proc = run_cli("models")
+    assert proc.returncode == 0
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
+    assert "offline" in lines["efficientnet_lite0"]
+    assert "needs download" in lines["resnet50"]
