@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -98,8 +99,11 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, name: str | None = 
             rgb = to_rgb(_oriented(im))
     except ImageError:
         raise
-    except Image.DecompressionBombError:
-        raise ImageError(f"{name}: image has more than {MAX_PIXELS / 1e6:.0f} megapixels; downscale it first") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, above twice its MAX_IMAGE_PIXELS
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "too many pixels"
+        raise ImageError(f"{name}: image has {size}, above the {MAX_PIXELS / 1e6:.0f} megapixels limit; "
+                         "downscale it first") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: {_not_an_image(data)}") from None
     except MemoryError:

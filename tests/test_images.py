@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_bad_bytes_are_refused_with_a_one_line_message(case, small_file_limit):
 @pytest.mark.parametrize("case", BAD, ids=lambda c: c.name)
 def test_bad_files_are_refused_naming_the_path(case, tmp_path, small_file_limit):
     path = corpus.write_cases([case], tmp_path)[case.name]
-    with pytest.raises(ImageError, match=case.expected) as info:
+    with pytest.raises(ImageError, match=re.escape(case.expected)) as info:
         load_image(path)
     assert str(info.value).startswith(f"{path}: ")
 
