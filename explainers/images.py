@@ -219,10 +219,10 @@ def _size_text(n: int) -> str:
 
 
 def _too_big(name: str, size: int) -> ImageError:
-    return ImageError(
-        f"{name}: file is {_size_text(size)}, above the {_size_text(MAX_FILE_BYTES)} limit; "
-        "compress or downscale it"
-    )
+    size_text, limit_text = _size_text(size), _size_text(MAX_FILE_BYTES)
+    if size_text == limit_text:  # just over: "50.0 MB, above the 50.0 MB limit" would say nothing
+        size_text, limit_text = f"{size:,} bytes", f"{MAX_FILE_BYTES:,} bytes"
+    return ImageError(f"{name}: file is {size_text}, above the {limit_text} limit; compress or downscale it")
 
 
 def _read_bytes(source, name: str | None) -> tuple[bytes, str]:
