@@ -120,9 +120,9 @@ def _style_image_axes(fig: go.Figure, full_shape: tuple[int, int], rows: int = 1
     """Pixel axes for every subplot: y down, square pixels, no ticks, all panels zoom together."""
     height, width = full_shape
     fig.update_xaxes(range=[-0.5, width - 0.5], showgrid=False, zeroline=False, showticklabels=False,
-                     constrain="domain")
+                     ticks="", constrain="domain")
     fig.update_yaxes(range=[height - 0.5, -0.5], showgrid=False, zeroline=False, showticklabels=False,
-                     constrain="domain")
+                     ticks="", constrain="domain")
     for index in range(1, rows * cols + 1):
         suffix = "" if index == 1 else str(index)
         fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
@@ -131,9 +131,10 @@ def _style_image_axes(fig: go.Figure, full_shape: tuple[int, int], rows: int = 1
             fig.layout[f"yaxis{suffix}"].matches = "y"
 
 
-def _figure_height(full_shape: tuple[int, int], width_px: int = 640, extra: int = 60) -> int:
+def _figure_height(full_shape: tuple[int, int], width_px: int = 540, extra: int = 40) -> int:
+    """Height that fits a photo in a half-page column (about ``width_px`` wide after the colour bar)."""
     height, width = full_shape
-    return int(min(900, max(260, width_px * height / width))) + extra
+    return int(min(900, max(220, width_px * height / width))) + extra
 
 
 # -- map traces (shared by the single figures and the comparison grid) -------------------------

@@ -5,6 +5,8 @@ Their keys are in ``state.PAGE_KEYS``, so a value chosen on one page is kept on 
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -17,22 +19,26 @@ from .figures import COLORSCALES
 from .state import Selection
 
 
-def _keeper(key: str):
-    """Callback that copies widget ``w_<key>`` into the session choice ``key`` (kept across pages)."""
-    def keep() -> None:
-        st.session_state[key] = st.session_state[f"w_{key}"]
-    return keep
+def _bound(widget, label: str, key: str, container=st, generation: str = "", **kwargs):
+    """A widget whose value is the session choice ``key``, on whichever page it is drawn.
 
-
-def _bound(widget, label: str, key: str, container=st, **kwargs):
-    """A widget whose value is the session choice ``key``, on whichever page it is drawn."""
+    Streamlit forgets a widget when its page is left, so the choice lives under
+    the plain key ``key`` and the widget (key ``w_<key>``) starts from it and
+    copies every change back. Code that changes the choice itself (a new photo
+    resets the class) passes a new ``generation``, which makes a fresh widget.
+    """
     current = st.session_state.get(key, state.DEFAULTS.get(key))
-    options = kwargs.get("options")
-    if options is not None:
-        kwargs["index"] = list(options).index(current) if current in options else 0
+    wkey = f"w_{key}_{generation}" if generation else f"w_{key}"
+    if kwargs.get("options") is not None:
+        options = list(kwargs["options"])
+        kwargs["index"] = options.index(current) if current in options else 0
     else:
         kwargs["value"] = current
-    return getattr(container, widget)(label, key=f"w_{key}", on_change=_keeper(key), **kwargs)
+
+    def keep() -> None:
+        st.session_state[key] = st.session_state[wkey]
+
+    return getattr(container, widget)(label, key=wkey, on_change=keep, **kwargs)
 
 
 def target_class(selection: Selection, forward: ForwardPass, container=st) -> int:
@@ -51,9 +57,10 @@ def target_class(selection: Selection, forward: ForwardPass, container=st) -> in
     probabilities = forward.probabilities.numpy()
     rank = np.empty(len(labels), dtype=np.int64)
     rank[np.argsort(-forward.logits.numpy(), kind="stable")] = np.arange(len(labels))
+    generation = hashlib.sha1(repr(owner).encode()).hexdigest()[:10]
     return int(_bound(
         "selectbox", f"Class to explain (type to search all {len(labels)} classes)", "target_class", container,
-        options=list(range(len(labels))),
+        generation=generation, options=list(range(len(labels))),
         format_func=lambda c: f"{labels[c]} | #{rank[c] + 1}, {probabilities[c]:.1%} | class {c}",
         help="Defaults to the model's top prediction. Any class can be explained, not only the top ones.",
     ))

@@ -3,7 +3,17 @@
 import pandas as pd
 import streamlit as st
 
+from explainers import ExplainersError
 from ui import state
+
+
+def facts_of(name: str):
+    """The loaded model's facts, or the reason it cannot be loaded (shown in its row, not as a page error)."""
+    try:
+        return state.model_facts(name), None
+    except ExplainersError as exc:
+        return None, str(exc)
+
 
 st.title("Models")
 with state.guard("the Models page"):
@@ -25,19 +35,23 @@ with state.guard("the Models page"):
     rows = []
     for name, spec in registry.specs.items():
         ok, detail = available[name]
-        facts = state.model_facts(name) if name in checked and ok else None
+        facts, failure = facts_of(name) if name in checked and ok else (None, None)
+        shape = facts["feature_shape"] if facts else None
         rows.append({
-            "model": name, "title": spec.title, "source": spec.source, "input size": f"{spec.input_size} px",
-            "feature layer": facts["feature_layer"] if facts else (spec.feature_layer or "detected at load"),
-            "classifier": facts["classifier"] if facts else (spec.classifier or "detected at load"),
-            "feature map": "x".join(str(d) for d in facts["feature_shape"][1:] + facts["feature_shape"][:1]) if facts else "",
-            "GAP check": (("exact" if facts["gap_exact"] else "NOT exact") + f" (error {facts['gap_max_error']:.1e})")
-            if facts else ("not loaded" if ok else "n/a"),
-            "weights offline": ("yes: " if ok else "no: ") + detail,
+            "model": name,
+            "weights offline": "yes" if ok else "no",
+            "GAP check": (("exact" if facts["gap_exact"] else "NOT exact") + f" (max error {facts['gap_max_error']:.1e})")
+            if facts else (f"cannot load: {failure}" if failure else "not loaded yet" if ok else "cannot load"),
             "parameters": f"{facts['parameters'] / 1e6:.2f} M" if facts else "",
+            "input size": f"{spec.input_size} px",
+            "feature layer": facts["feature_layer"] if facts else (spec.feature_layer or "detected at load"),
+            "feature map (h x w x C)": f"{shape[1]}x{shape[2]}x{shape[0]}" if shape else "",
+            "classifier": facts["classifier"] if facts else (spec.classifier or "detected at load"),
+            "source": spec.source,
+            "weights detail": detail,
         })
     for name, message in registry.errors.items():
-        rows.append({"model": name, "title": "invalid entry", "weights offline": "no: " + message})
+        rows.append({"model": name, "weights offline": "no", "GAP check": "invalid entry", "weights detail": message})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="models_table")
     st.caption("Models are loaded only when needed (the one picked in the sidebar, or all with the button) and "
                "then cached for every user of this server.")
@@ -49,8 +63,10 @@ with state.guard("the Models page"):
                         f"mean {list(spec.mean)}, std {list(spec.std)}\n- **Classes:** {spec.num_classes} "
                         f"({spec.labels or 'numbered'})\n- **Weights:** {'available offline' if ok else 'NOT available'}: "
                         f"{detail}" + (f"\n- {spec.description}" if spec.description else ""))
-            if name in checked and ok:
-                facts = state.model_facts(name)
+            facts, failure = facts_of(name) if name in checked and ok else (None, None)
+            if failure:
+                st.warning(f"Cannot be loaded: {failure}")
+            if facts:
                 st.markdown(f"- **Feature layer** `{facts['feature_layer']}`, **classifier** `{facts['classifier']}`, "
                             f"feature map {facts['feature_shape']} (C, h, w)\n- **GAP check:** {facts['gap_detail']}\n"
                             f"- **Parameters:** {facts['parameters']:,} on {facts['device']}")

@@ -1,0 +1,265 @@
+"""The dashboard in a real browser: `streamlit run dashboard.py` headless, driven by Chromium (Playwright).
+
+What it checks, page by page, with no network:
+
+* every page (Explain, Compare, Method, Models) loads with no exception and no error box, including
+  a deep link (``/compare``) as the very first request to a freshly started server;
+* the Plotly figures render (Explain: predictions, CAM, SeCAM, superpixel bars; Compare: the grid
+  and the timings; Method: contributions, feature maps, SLIC effect);
+* hovering the CAM shows a pixel and its value, hovering SeCAM shows a superpixel id, score and area;
+* a photo uploaded through the sidebar's file uploader is explained: its name is shown, the model's
+  top-1 class for it appears in the predictions, CAM and SeCAM maps appear, and it is still the
+  photo on the Compare page (choices carry over between pages);
+* screenshots of every page are saved to ``docs/screenshots/`` (``SCREENSHOT_DIR`` overrides it);
+  ``docs/screenshots/compare.png`` is the README's picture.
+
+Without Chromium at /usr/bin/chromium the test skips with the reason; under ``CI=true`` it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "docs" / "screenshots"))
+TIMEOUT_MS = 120_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _require_browser():
+    on_ci = os.environ.get("CI", "").lower() == "true"
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} not found: install it with `apt-get install -y chromium` (scripts/test.sh does as root)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the Python package `playwright` is not installed (pip install -r requirements.txt)"
+    if problem:
+        if on_ci:
+            pytest.fail(f"CI=true and the browser test cannot run: {problem}")
+        pytest.skip(problem)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`streamlit run dashboard.py` on a free port; yields its URL, stops it afterwards."""
+    _require_browser()
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log = open(log_path, "w")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"streamlit did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        server_log = log_path.read_text()
+        assert "Traceback" not in server_log, f"the server logged a traceback:\n{server_log[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> tuple[Path, str]:
+    """A JPEG to upload (scikit-image's coffee, 600x400), and the model's top-1 label for it."""
+    import explainers
+    from skimage import data
+
+    path = tmp_path_factory.mktemp("upload") / "my coffee.jpg"
+    Image.fromarray(data.coffee()).save(path, quality=92)
+    model = explainers.load_model("efficientnet_lite0")
+    [(_, label, _)] = model.predict(explainers.load_image(path), topk=1)
+    return path, label
+
+
+# -- helpers --------------------------------------------------------------------------------
+def wait_idle(page, settle_s: float = 1.0) -> None:
+    """Wait until the app has finished its run (no 'running' indicator, no spinner) for ``settle_s``."""
+    busy = '[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]'
+    deadline = time.time() + TIMEOUT_MS / 1000
+    quiet_since = None
+    while time.time() < deadline:
+        if page.locator(busy).count() == 0:
+            quiet_since = quiet_since or time.time()
+            if time.time() - quiet_since >= settle_s:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(200)
+    raise AssertionError("the app was still running after the timeout")
+
+
+def wait_figures(page, n: int) -> None:
+    """Wait until at least ``n`` Plotly figures are drawn (their SVG layers exist)."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n && "
+        "document.querySelectorAll('.js-plotly-plot').length >= n", arg=n, timeout=TIMEOUT_MS)
+
+
+def assert_no_error(page, where: str) -> None:
+    for selector in ('[data-testid="stException"]', '[data-testid="stAlertContentError"]'):
+        found = page.locator(selector)
+        assert found.count() == 0, f"{where}: error shown: {found.first.inner_text()[:500]}"
+
+
+def figure_titles(page) -> list[str]:
+    return page.eval_on_selector_all(".js-plotly-plot .gtitle, .js-plotly-plot .annotation-text",
+                                     "els => els.map(e => e.textContent)")
+
+
+def go_to(page, title: str) -> None:
+    """Click the page's link in the sidebar navigation (same session, so the choices carry over)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.wait_for_function("t => document.title.includes(t) || true", arg=title)
+    wait_idle(page)
+
+
+def hover_text(page, figure, fx: float = 0.5, fy: float = 0.5) -> str:
+    """Move the mouse over a point of a figure's plot area and return Plotly's hover label."""
+    area = figure.locator(".nsewdrag").first
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    label = page.locator(".hoverlayer .hovertext")
+    label.first.wait_for(state="attached", timeout=10_000)
+    return " ".join(label.evaluate_all("els => els.map(e => e.textContent)"))
+
+
+def shoot(page, name: str) -> Path:
+    """Screenshot of the whole page: the app scrolls inside its main area, so grow the window to fit it."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / name
+    viewport = page.viewport_size
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                           " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": viewport["width"], "height": int(min(max(height, viewport["height"]), 6000))})
+    page.wait_for_timeout(800)  # let Plotly relayout
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
+    return path
+
+
+def wait_title(page, prefix: str) -> None:
+    """Wait until a Plotly figure's title starts with ``prefix`` (the rerun has drawn the new result)."""
+    page.wait_for_function(
+        "p => Array.from(document.querySelectorAll('.js-plotly-plot .gtitle, .js-plotly-plot .annotation-text'))"
+        ".some(e => e.textContent.startsWith(p))", arg=prefix, timeout=TIMEOUT_MS)
+
+
+# -- the test -----------------------------------------------------------------------------
+def test_every_page_in_chromium(browser_page, server, photo):
+    page = browser_page
+    # A deep link as the first request of a fresh server: the entry script and its sidebar must still run.
+    page.goto(f"{server}/compare")
+    wait_idle(page)
+    wait_figures(page, 2)
+    assert_no_error(page, "Compare (deep link)")
+    assert page.locator('[data-testid="stSidebar"]', has_text="chelsea: 451x300 px").count() >= 1
+    titles = figure_titles(page)
+    assert sum(t.startswith("CAM: #") for t in titles) == 3, titles  # top-3: one row per class
+    assert sum(t.startswith("SeCAM: #") for t in titles) == 3, titles
+    assert any(t.startswith("SeCAM - CAM") for t in titles), titles
+    assert any(t.startswith("Time of each step") for t in titles), titles
+    shoot(page, "compare.png")
+
+    go_to(page, "Explain")
+    wait_figures(page, 4)
+    assert_no_error(page, "Explain")
+    titles = figure_titles(page)
+    assert any(t.startswith("Top-3 predictions") for t in titles), titles
+    assert "CAM: Egyptian cat" in titles and any(t.startswith("SeCAM: Egyptian cat") for t in titles), titles
+    cam_hover = hover_text(page, page.locator(".stPlotlyChart").nth(1))
+    assert "pixel x=" in cam_hover and "CAM" in cam_hover, cam_hover
+    secam_hover = hover_text(page, page.locator(".stPlotlyChart").nth(2))
+    assert "superpixel" in secam_hover and "score" in secam_hover and "area" in secam_hover, secam_hover
+    page.mouse.move(0, 0)
+    shoot(page, "explain.png")
+
+    go_to(page, "Method")
+    wait_figures(page, 3)
+    assert_no_error(page, "Method")
+    assert "7x7x1280" in page.inner_text("body")
+    shoot(page, "method.png")
+
+    go_to(page, "Models")
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    assert_no_error(page, "Models")
+    assert "efficientnet_lite0" in page.inner_text("body")
+    shoot(page, "models.png")
+
+    # Upload a photo through the sidebar's file uploader, on the Explain page.
+    path, top1 = photo
+    go_to(page, "Explain")
+    page.locator('[data-testid="stSidebar"] label', has_text="Upload a photo").first.click()
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(path))
+    page.locator('[data-testid="stSidebar"]', has_text=f"{path.name}: 600x400 px").first.wait_for()
+    wait_title(page, f"CAM: {top1}")
+    wait_idle(page)
+    wait_figures(page, 4)
+    assert_no_error(page, "Explain after upload")
+    titles = figure_titles(page)
+    assert any(t.startswith(f"SeCAM: {top1}") for t in titles), (top1, titles)
+    assert page.locator(".js-plotly-plot .ytick", has_text=top1).count() >= 1, f"{top1} not in the predictions"
+    shoot(page, "explain_upload.png")
+
+    # The uploaded photo is still the one explained on another page.
+    go_to(page, "Compare")
+    wait_title(page, f"CAM: #1 {top1}")
+    wait_figures(page, 2)
+    assert_no_error(page, "Compare after upload")
+    assert page.locator('[data-testid="stSidebar"]', has_text=f"{path.name}: 600x400 px").count() >= 1
