@@ -107,10 +107,25 @@ def _segment(image: np.ndarray, n_segments: int, compactness: float, max_side: i
         # INTER_AREA averages each block, so the working copy has no aliasing
         small = cv2.resize(image, small_size[::-1], interpolation=cv2.INTER_AREA)
         working = slic_segments(small, n_segments, compactness)
-        # nearest with pixel centres (not OpenCV's legacy INTER_NEAREST, which shifts by up to one working pixel)
-        full = cv2.resize(working, (w, h), interpolation=cv2.INTER_NEAREST_EXACT)
+        full = _nearest(working, (h, w))
+        # exact full-resolution areas without touching the 12 M labels: each working pixel stands for
+        # (rows mapped to its row) x (columns mapped to its column) full-resolution pixels
+        repeats = np.outer(_multiplicity(small_size[0], h), _multiplicity(small_size[1], w))
+        areas = np.rint(np.bincount(working.ravel(), weights=repeats.ravel())).astype(np.int64)
+        return Segmentation(full, working, areas, time.perf_counter() - t0)
     areas = np.bincount(full.ravel())
     return Segmentation(full, working, areas, time.perf_counter() - t0)
+
+
+def _nearest(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize to ``size = (H, W)`` with pixel centres (OpenCV's legacy INTER_NEAREST shifts)."""
+    return cv2.resize(values, size[::-1], interpolation=cv2.INTER_NEAREST_EXACT)
+
+
+def _multiplicity(small: int, full: int) -> np.ndarray:
+    """How many of ``full`` output indices ``_nearest`` maps to each of ``small`` input indices."""
+    source = _nearest(np.arange(small, dtype=np.int32)[None, :], (1, full))[0]
+    return np.bincount(source, minlength=small)
 
 
 def region_scores(value_map: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -284,10 +299,13 @@ class SeCAM(Explainer):
         areas = context.areas[ids].astype(np.int64)
         lookup = np.zeros(int(ids.max()) + 1, dtype=np.float32)
         lookup[ids] = scores
-        saliency = lookup[segments]
         kept = np.zeros(lookup.size, dtype=bool)
         kept[ids] = keep_mask(scores, self.params["threshold"])
-        mask = kept[segments]
+        if context.working is None:
+            saliency, mask = lookup[segments], kept[segments]
+        else:  # paint at the working size, then the same nearest mapping as the labels: equal to lookup[segments]
+            saliency = _nearest(lookup[context.working], segments.shape)
+            mask = _nearest(kept[context.working].view(np.uint8), segments.shape).view(bool)
         timings["scoring"] = time.perf_counter() - t1
         return {"saliency": saliency, "segments": segments, "segment_ids": ids,
                 "segment_scores": scores, "segment_areas": areas, "mask": mask}

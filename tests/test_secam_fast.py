@@ -149,3 +149,14 @@ def test_bad_slic_max_side(value):
 
 def test_slic_max_side_none_means_full_resolution():
     assert explainers.get_explainer("secam", slic_max_side=None).params["slic_max_side"] == 0
+
+
+def test_working_copy_fields_equal_their_full_resolution_definitions(tiny_model):
+    image = blocks_image(777, 1031)  # sizes that do not divide evenly
+    [e] = explainers.get_explainer("secam", n_segments=20, slic_max_side=300).explain(tiny_model, image, targets=[0])
+    lookup = np.zeros(e.segment_ids.max() + 1, np.float32)
+    lookup[e.segment_ids] = e.segment_scores
+    np.testing.assert_array_equal(e.saliency, lookup[e.segments])
+    np.testing.assert_array_equal(e.mask, np.isin(e.segments, e.segment_ids[e.kept_segments]))
+    np.testing.assert_array_equal(e.segment_areas, np.bincount(e.segments.ravel())[e.segment_ids])
+    assert e.mask.dtype == bool and e.saliency.dtype == np.float32
