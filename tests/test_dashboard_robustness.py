@@ -1,13 +1,18 @@
-"""Every bad file of the corpus uploaded to the dashboard (AppTest): an st.error that says why, no
-exception, and the app still explains the next good upload.
+"""Every bad file of the corpus uploaded to the dashboard (AppTest): an st.error that names the file
+and says why, no exception, and the app still explains the next good upload.
 
-AppTest loses every sidebar element on the second run of an app that uses ``st.navigation``
-(Streamlit 1.67; reproduced with a three-line app), and the uploader lives in the sidebar. So
-the test runs what ``dashboard.py`` runs, minus the router: the shared sidebar, then the
-Explain page's script.
+Two tests. The first uploads each case to the real ``dashboard.py`` (router included), one fresh
+session per case. AppTest loses the sidebar elements of an ``st.navigation`` app after its first
+run (Streamlit 1.67; tests/test_dashboard.py notes it too), and the uploader lives in the sidebar,
+so one session cannot upload twice there. The second test therefore runs what ``dashboard.py``
+runs minus the router (the shared sidebar, then the default page's script) and uploads every
+case in ONE session, then a good photo, which must be explained.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +23,9 @@ import corpus  # noqa: E402
 import explainers.images as images  # noqa: E402
 from ui.state import SOURCE_UPLOAD, UPLOAD_TYPES  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 100_000  # bytes: the decode limit during this test, so the oversize case stays small
+CASES = corpus.upload_cases(oversize_limit=LIMIT)
 
 
 def allowed_name(filename: str) -> str:
@@ -31,42 +38,56 @@ def errors(at) -> list[str]:
     return [e.value for e in at.error]
 
 
+def assert_refused(at, name: str, expected: str) -> None:
+    assert not at.exception, (name, [e.value for e in at.exception])
+    shown = errors(at)
+    assert any(expected in message and name in message for message in shown), (name, expected, shown)
+    assert not [m for m in shown if "Traceback" in m or "Something went wrong" in m], shown
+
+
+@pytest.fixture
+def small_file_limit(monkeypatch):
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", LIMIT)
+
+
+@pytest.mark.parametrize("filename, data, expected", CASES, ids=[c[0] for c in CASES])
+def test_each_bad_upload_to_the_dashboard_shows_why(filename, data, expected, small_file_limit):
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    at.session_state["image_source"] = SOURCE_UPLOAD
+    at.run()
+    assert not at.exception
+    name = allowed_name(filename)
+    at.file_uploader[0].upload(name, data, "application/octet-stream").run()
+    assert_refused(at, name, expected)
+
+
 def dashboard_without_router():
-    """``dashboard.py`` minus ``st.navigation``: the sidebar, then pages/explain.py."""
+    """``dashboard.py`` minus ``st.navigation``: the sidebar, then the default page's script.
+
+    (AppTest runs this function's source as a script: everything it needs is imported inside.)
+    """
+    import re
     import runpy
     from pathlib import Path
 
     import ui
     from ui import sidebar
 
+    root = Path(ui.__file__).resolve().parents[1]
+    [page] = re.findall(r'st\.Page\("([^"]+)"[^)]*default=True', (root / "dashboard.py").read_text())
     sidebar.render()
-    runpy.run_path(str(Path(ui.__file__).resolve().parents[1] / "pages" / "explain.py"))
+    runpy.run_path(str(root / page))
 
 
-@pytest.fixture(scope="module")
-def app():
+def test_one_session_survives_every_bad_upload_then_explains_a_good_one(small_file_limit):
     at = AppTest.from_function(dashboard_without_router, default_timeout=180)
+    at.session_state["image_source"] = SOURCE_UPLOAD
     at.run()
     assert not at.exception
-    at.sidebar.radio(key="image_source").set_value(SOURCE_UPLOAD).run()
-    assert not at.exception
-    return at
-
-
-def test_every_bad_upload_shows_an_error_and_the_app_recovers(app, monkeypatch):
-    monkeypatch.setattr(images, "MAX_FILE_BYTES", LIMIT)
-    at = app
-    cases = corpus.upload_cases(oversize_limit=LIMIT)
-    assert len(cases) >= 15
-    for filename, data, expected in cases:
+    for filename, data, expected in CASES:
         name = allowed_name(filename)
         at.sidebar.file_uploader(key="upload").set_value((name, data, "application/octet-stream")).run()
-        assert not at.exception, (name, at.exception)
-        shown = errors(at)
-        assert any(expected in message and name in message for message in shown), (name, expected, shown)
-        assert not [m for m in shown if "Traceback" in m or "Something went wrong" in m], shown
-
-    # the next good upload works: no error, the photo is explained
+        assert_refused(at, name, expected)
     at.sidebar.file_uploader(key="upload").set_value(("good.jpg", corpus.good_jpeg((320, 240)), "image/jpeg")).run()
     assert not at.exception and errors(at) == []
     assert any("Why '" in h.value for h in at.subheader), [h.value for h in at.subheader]
