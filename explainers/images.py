@@ -126,7 +126,7 @@ def to_rgb(im: Image.Image) -> np.ndarray:
       count as the minimum.
     - Everything else (L, P, 1, CMYK, YCbCr, LAB...) goes through Pillow's ``convert("RGB")``.
     """
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+    if im.mode in ("RGBA", "LA", "PA", "RGBa") or "transparency" in im.info:
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
@@ -241,11 +241,14 @@ def _read_bytes(source, name: str | None) -> tuple[bytes, str]:
             raise ImageError(f"{name}: no such file; check the path")
         if path.is_dir():
             raise ImageError(f"{name}: is a folder, not an image file; give the image files inside it")
+        if not path.is_file():  # a device or a pipe (/dev/zero) would be read forever
+            raise ImageError(f"{name}: is not a regular file; give an image file")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _too_big(name, size)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
         except OSError as exc:
             raise ImageError(f"{name}: cannot be read ({exc.strerror}); check its permissions") from None
     else:

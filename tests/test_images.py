@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,6 +155,13 @@ def test_file_object_name_is_used():
     stream.name = "upload.png"
     with pytest.raises(ImageError, match="^upload.png: file is empty"):
         load_image(stream)
+
+
+def test_device_file_is_refused_not_read_forever():
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(ImageError, match="^/dev/zero: is not a regular file"):
+        load_image("/dev/zero")
 
 
 @pytest.mark.parametrize("source", [3, None, ["a.jpg"]])
