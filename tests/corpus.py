@@ -262,12 +262,16 @@ def odd_cases() -> list[Case]:
 
 
 def path_cases(folder: Path) -> list[tuple[str, Path, str]]:
-    """``(name, path, expected)`` for inputs that are paths, not bytes: a missing file and a folder."""
+    """``(name, path, expected)`` for inputs that are paths, not bytes: a missing file, a folder,
+    and (where it exists) a device that would never stop giving bytes."""
     folder = Path(folder)
     directory = folder / "a_folder.jpg"
     directory.mkdir(exist_ok=True)
-    return [("missing_path", folder / "does_not_exist.jpg", "no such file"),
-            ("folder", directory, "is a folder")]
+    cases = [("missing_path", folder / "does_not_exist.jpg", "no such file"),
+             ("folder", directory, "is a folder")]
+    if Path("/dev/zero").exists():
+        cases.append(("device", Path("/dev/zero"), "is not a regular file"))
+    return cases
 
 
 def upload_cases(oversize_limit: int | None = None) -> list[tuple[str, bytes, str]]:
