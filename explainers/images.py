@@ -86,9 +86,11 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, name: str | None = 
     """
     data, name = _read_bytes(source, name)
     try:
-        # Pillow warns between MAX_IMAGE_PIXELS and twice that; the size is
-        # checked against our own limit right after, so the warning is noise.
-        # (Pillow's global limit is never changed: that would race between threads.)
+        # Pillow warns between its MAX_IMAGE_PIXELS and twice that; the size is
+        # checked against our own limit right after, so the warning is only noise
+        # (an extra stderr line in the CLI). Pillow's limit itself is never changed:
+        # setting and restoring it per call raced between threads and could leave
+        # it changed for good. The filter is held only while the header is parsed.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=FORMATS)
