@@ -62,19 +62,28 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def interleaved(variants: dict[str, Callable[[], object]], reps: int, device: torch.device) -> dict[str, float]:
-    """Median seconds of each variant, run round-robin ``reps`` times after one warm-up round."""
+def interleaved(variants: dict[str, Callable[[], object]], reps: int, device: torch.device,
+                cpu: dict[str, float] | None = None) -> dict[str, float]:
+    """Median wall seconds of each variant, run round-robin ``reps`` times after one warm-up round.
+
+    If ``cpu`` is given it receives each variant's median process CPU seconds (all threads), which a
+    busy shared machine disturbs far less than wall time.
+    """
     times: dict[str, list[float]] = {k: [] for k in variants}
+    cpus: dict[str, list[float]] = {k: [] for k in variants}
     for rep in range(reps + 1):
         order = list(variants.items())
         order = order[rep % len(order):] + order[:rep % len(order)]  # rotate: no variant always runs first
         for name, fn in order:
             sync(device)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
             sync(device)
             if rep:
                 times[name].append(time.perf_counter() - t0)
+                cpus[name].append(time.process_time() - c0)
+    if cpu is not None:
+        cpu.update({k: float(np.median(v)) for k, v in cpus.items()})
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
@@ -143,6 +152,7 @@ def per_photo(model, decoded, reps: int, device) -> dict:
     par.overlap_slic = True
     bare = bare_forward(model)
     rows = []
+    cpu: dict[str, float] = {}
     for name, image in decoded:
         fp = model.forward(image)
         segments = explainers.slic_segments(image, 50, 10.0)
@@ -156,7 +166,8 @@ def per_photo(model, decoded, reps: int, device) -> dict:
             "secam_seq": lambda: seq.explain(model, image),
             "secam_overlap": lambda: par.explain(model, image),
             "scoring": lambda: secam.explain(model, image, forward=fp, segments=segments),
-        }, reps, device)
+        }, reps, device, cpu)
+        t["cpu"] = dict(cpu)
         t["name"], t["size"] = name, list(image.shape[:2])
         rows.append(t)
         print(f"  {name[:28]:28s} {image.shape[1]}x{image.shape[0]}  bare {t['bare']*1e3:6.1f} ms  "
@@ -176,11 +187,17 @@ def per_photo(model, decoded, reps: int, device) -> dict:
         "secam_sequential_vs_forward_plus_slic": med(lambda r: r["secam_seq"] / (r["bare"] + r["slic"])),
         "secam_overlapped_vs_forward_plus_slic": med(lambda r: r["secam_overlap"] / (r["bare"] + r["slic"])),
         "secam_default_overlaps": SeCAM()._overlap(),
+        "cpu_time_ratios": {
+            "cam_top1_vs_forward": med(lambda r: r["cpu"]["cam1"] / r["cpu"]["bare"]),
+            "cam_top5_vs_forward": med(lambda r: r["cpu"]["cam5"] / r["cpu"]["bare"]),
+            "secam_vs_forward_plus_slic": med(lambda r: r["cpu"]["secam"] / (r["cpu"]["bare"] + r["cpu"]["slic"])),
+        },
     }
     print(f"  median: CAM top-1 {out['cam_top1_vs_forward']:.3f}x, top-5 {out['cam_top5_vs_forward']:.3f}x bare forward "
           f"({out['bare_forward_ms']:.1f} ms); SeCAM = forward {out['secam_forward_ms']:.1f} + SLIC "
           f"{out['secam_slic_ms']:.1f} + scoring {out['secam_scoring_ms']:.1f} ms, "
-          f"{out['secam_vs_forward_plus_slic']:.3f}x (forward + SLIC) [default overlaps: {out['secam_default_overlaps']}]")
+          f"{out['secam_vs_forward_plus_slic']:.3f}x (forward + SLIC) [default overlaps: {out['secam_default_overlaps']}]"
+          f"; CPU-time ratios {({k: round(v, 3) for k, v in out['cpu_time_ratios'].items()})}")
     return out
 
 
@@ -189,18 +206,20 @@ def twelve_mp(model, image: np.ndarray, reps: int, device, full_slic: bool) -> d
     big = cv2.resize(image, (4000, 3000), interpolation=cv2.INTER_CUBIC)
     secam, cam = explainers.get_explainer("secam"), explainers.get_explainer("cam")
     bare = bare_forward(model)
+    cpu: dict[str, float] = {}
     t = interleaved({"secam": lambda: secam.explain(model, big), "cam": lambda: cam.explain(model, big),
-                     "bare": lambda: bare(big)}, reps, device)
+                     "bare": lambda: bare(big)}, reps, device, cpu)
     [e] = secam.explain(model, big)
     thr = interleaved({"threshold": lambda: with_threshold(e, 0.5)}, max(5, reps * 3), device)["threshold"]
     out = {"secam_12mp_seconds": t["secam"], "cam_12mp_seconds": t["cam"], "bare_12mp_seconds": t["bare"],
            "secam_12mp_timings": {k: round(v, 4) for k, v in e.timings.items()},
-           "threshold_change_ms": thr * 1e3, "slic_max_side": secam.params["slic_max_side"]}
+           "threshold_change_ms": thr * 1e3, "slic_max_side": secam.params["slic_max_side"],
+           "secam_12mp_cpu_seconds": cpu["secam"], "cam_12mp_cpu_seconds": cpu["cam"]}
     if full_slic:
         t0 = time.perf_counter()
         explainers.slic_segments(big, 50, 10.0)
         out["slic_full_resolution_12mp_seconds"] = time.perf_counter() - t0
-    print(f"  SeCAM {t['secam']:.3f} s (one run's split: {out['secam_12mp_timings']}); CAM {t['cam']:.3f} s; "
+    print(f"  SeCAM {t['secam']:.3f} s wall, {cpu['secam']:.3f} s CPU (one run's split: {out['secam_12mp_timings']}); CAM {t['cam']:.3f} s; "
           f"bare forward {t['bare']:.3f} s; threshold change {thr * 1e3:.1f} ms"
           + (f"; SLIC at full resolution alone {out['slic_full_resolution_12mp_seconds']:.2f} s" if full_slic else ""))
     return out
