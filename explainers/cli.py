@@ -168,6 +168,8 @@ def _evaluate(args) -> int:
         if args.limit < 1:
             raise ExplainersError_(f"--limit must be >= 1, got {args.limit}")
         photos = photos[:args.limit]
+    if not 1 <= args.steps <= 1000:
+        raise ExplainersError_(f"--steps must be in [1, 1000], got {args.steps}")
     labels = read_labels_csv(args.labels) if args.labels is not None else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     model = load_model(args.model, load_registry(args.models), device=args.device)

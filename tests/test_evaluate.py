@@ -86,9 +86,14 @@ def test_cli_without_labels_explains_the_top_class(tmp_path, capsys):
     assert json.loads((out / "summary.json").read_text())["accuracy"] is None
 
 
-def test_cli_refuses_unknown_method_and_empty_folder(tmp_path, capsys):
+def test_cli_refuses_bad_options_before_any_work(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "no image files" in capsys.readouterr().err
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    assert main(["evaluate", str(tmp_path), "--out", str(tmp_path / "o"), "--steps", "0"]) == 2
+    assert "--steps must be in [1, 1000]" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path), "--out", str(tmp_path / "o"), "--limit", "0"]) == 2
+    assert "--limit must be >= 1" in capsys.readouterr().err
 
 
 def test_collect_photos_and_labels(tmp_path):
