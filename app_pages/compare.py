@@ -29,7 +29,7 @@ with state.guard("the Compare page"):
     st.plotly_chart(figures.compare_figure(image, list(zip(cams, secams)), colorscale=colorscale, opacity=opacity,
                                            difference=difference), key="compare_grid")
 
-    st.subheader("Time of each step")
+    st.subheader("Timings")
     cam, secam = cams[0], secams[0]
     steps = {"forward": cam.timings.get("forward", 0.0), "cam": cam.timings.get("cam", 0.0),
              "slic": secam.timings.get("slic", 0.0), "scoring": secam.timings.get("scoring", 0.0)}

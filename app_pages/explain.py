@@ -27,8 +27,9 @@ with state.guard("the Explain page"):
         a, b, c = st.columns(3)
         a.metric("Probability", f"{cam.probability:.1%}", help=f"rank #{cam.rank + 1}, logit {cam.logit:.2f}")
         b.metric("Superpixels", f"{secam.segment_ids.size}")
-        c.metric("Kept by the mask", f"{int(secam.kept_segments.sum())}",
-                 help=f"{secam.mask.mean():.0%} of the photo is kept at threshold {threshold:.2f}")
+        c.metric("Kept", f"{int(secam.kept_segments.sum())}",
+                 help=f"Superpixels kept by the SeCAM mask: {secam.mask.mean():.0%} of the photo "
+                      f"at threshold {threshold:.2f}")
 
     st.subheader(f"Why '{cam.label}'?")
     cam_col, secam_col = st.columns(2)

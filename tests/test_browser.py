@@ -10,14 +10,16 @@ What it checks, page by page, with no network:
 * a photo uploaded through the sidebar's file uploader is explained: its name is shown, the model's
   top-1 class for it appears in the predictions, CAM and SeCAM maps appear, and it is still the
   photo on the Compare page (choices carry over between pages);
-* screenshots of every page are saved to ``docs/screenshots/`` (``SCREENSHOT_DIR`` overrides it);
-  ``docs/screenshots/compare.png`` is the README's picture.
+* screenshots of every page are saved to ``test-artifacts/screenshots/`` (git-ignored), or to
+  ``$SCREENSHOT_DIR``: ``bash scripts/screenshots.sh`` runs this test with
+  ``SCREENSHOT_DIR=docs/screenshots`` to refresh the README's pictures (``docs/screenshots/compare.png``).
 
 Without Chromium at /usr/bin/chromium the test skips with the reason; under ``CI=true`` it fails.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "docs" / "screenshots"))
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "test-artifacts" / "screenshots"))
 TIMEOUT_MS = 120_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -256,6 +258,20 @@ def test_every_page_in_chromium(browser_page, server, photo):
     assert any(t.startswith(f"SeCAM: {top1}") for t in titles), (top1, titles)
     assert page.locator(".js-plotly-plot .ytick", has_text=top1).count() >= 1, f"{top1} not in the predictions"
     shoot(page, "explain_upload.png")
+
+    # Downloads are built when clicked, at full resolution.
+    with page.expect_download() as csv_download:
+        page.get_by_role("button", name="Superpixel scores (CSV)").click()
+    rows = Path(csv_download.value.path()).read_text().splitlines()
+    assert rows[0] == "id,score,area_px,area_pct,kept" and len(rows) > 5
+    with page.expect_download() as json_download:
+        page.get_by_role("button", name="Whole result (JSON)").click()
+    result = json.loads(Path(json_download.value.path()).read_text())
+    assert result["image"]["name"] == path.name and result["explanations"][0]["label"] == top1
+    with page.expect_download() as npy_download:
+        page.get_by_role("button", name="CAM saliency (.npy)", exact=True).click()
+    assert np.load(npy_download.value.path()).shape == (400, 600)
+    wait_idle(page)
 
     # The uploaded photo is still the one explained on another page.
     go_to(page, "Compare")

@@ -37,9 +37,11 @@ COLORSCALES = ("Jet", "Turbo")
 DIVERGING = "RdBu_r"
 #: Long side, in px, of the photo drawn in a figure.
 DISPLAY_MAX_SIDE = 1024
-#: Long side, in px, of the grid that carries hover values (CAM; SeCAM's carries more per cell).
-HOVER_MAX_SIDE = 256
-SECAM_HOVER_MAX_SIDE = 192
+#: Long side, in px, of the grid that carries hover values (the maps are smooth or piecewise constant).
+HOVER_MAX_SIDE = 192
+SECAM_HOVER_MAX_SIDE = 160
+#: JPEG quality of the pictures sent to the browser.
+JPEG_QUALITY = 85
 #: Colours of kept / dropped superpixels in bar charts.
 KEPT_COLOR, DROPPED_COLOR = "#d62728", "#9aa5b1"
 BOUNDARY_RGB = (255, 255, 255)
@@ -65,10 +67,15 @@ def colorscale_lut(colorscale: str, n: int = 256) -> np.ndarray:
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
-def image_uri(image: np.ndarray, fmt: str = "JPEG", quality: int = 90) -> str:
-    """A ``data:`` URI of an ``(H, W, 3)`` uint8 RGB image (JPEG by default: small and fast to encode)."""
+def image_uri(image: np.ndarray, fmt: str = "JPEG", quality: int = JPEG_QUALITY) -> str:
+    """A ``data:`` URI of an ``(H, W, 3)`` uint8 RGB image.
+
+    JPEG by default (small and fast to encode), without chroma subsampling so
+    saturated map colours and thin boundaries keep their colour.
+    """
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt, quality=quality)
+    options = {"quality": quality, "subsampling": 0} if fmt.upper() == "JPEG" else {}
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format=fmt, **options)
     mime = "jpeg" if fmt.upper() == "JPEG" else fmt.lower()
     return f"data:image/{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -152,7 +159,8 @@ def _cam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: str,
 
 
 def _secam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: str, opacity: float, max_side: int,
-                  hover_side: int, boundaries: bool = True, coloraxis: str | None = None) -> list:
+                  hover_side: int, boundaries: bool = True, coloraxis: str | None = None,
+                  details: bool = True) -> list:
     if explanation.segments is None:
         raise ValueError("a SeCAM figure needs an explanation with superpixels (method 'secam')")
     height, width = explanation.image_size
@@ -165,15 +173,19 @@ def _secam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: st
     if boundaries:
         picture[find_boundaries(labels, mode="inner")] = BOUNDARY_RGB
     hover_labels, rows, cols = sample_grid(explanation.segments, hover_side)
-    area_pct = _lookup(explanation, 100.0 * explanation.segment_areas / float(height * width))
-    custom = np.stack([hover_labels, area_pct[hover_labels]], axis=-1).astype(np.float32)
+    extra = {}
+    if details:  # id and area per hover cell: twice the payload of the score alone
+        area_pct = _lookup(explanation, 100.0 * explanation.segment_areas / float(height * width))
+        extra["customdata"] = np.stack([hover_labels, area_pct[hover_labels]], axis=-1).astype(np.float32)
+        template = ("superpixel %{customdata[0]:.0f}<br>score %{z:.3f}<br>area %{customdata[1]:.2f}% of the photo"
+                    "<br>pixel x=%{x}, y=%{y}")
+    else:
+        template = "pixel x=%{x}, y=%{y}<br>SeCAM score %{z:.3f}"
     # The picture above shows the colours; this invisible heatmap carries the hover values and the colour bar.
     hover = go.Heatmap(
-        z=score_of[hover_labels].astype(np.float32), x=cols, y=rows, customdata=custom, opacity=0.0,
-        hovertemplate=("superpixel %{customdata[0]:.0f}<br>score %{z:.3f}<br>area %{customdata[1]:.2f}% of the photo"
-                       f"<br>pixel x=%{{x}}, y=%{{y}}<extra>{explanation.label}</extra>"),
-        name=f"secam: {explanation.label}",
-        **_colour_args(colorscale, coloraxis, "SeCAM"),
+        z=score_of[hover_labels].astype(np.float32), x=cols, y=rows, opacity=0.0,
+        hovertemplate=template + f"<extra>{explanation.label}</extra>", name=f"secam: {explanation.label}",
+        **extra, **_colour_args(colorscale, coloraxis, "SeCAM"),
     )
     return [_photo_trace(picture, explanation.image_size, max_side, name="superpixels"), hover]
 
@@ -296,8 +308,8 @@ def difference_figure(image: np.ndarray, cam: Explanation, secam: Explanation, *
 
 
 def compare_figure(image: np.ndarray, pairs: Sequence[tuple[Explanation, Explanation]], *, colorscale: str = "Jet",
-                   opacity: float = 0.5, difference: bool = True, max_side: int = 640,
-                   hover_side: int = 128) -> go.Figure:
+                   opacity: float = 0.5, difference: bool = True, max_side: int = 480,
+                   hover_side: int = 96) -> go.Figure:
     """CAM and SeCAM side by side, one row per class, with linked zoom and pan and one colour scale.
 
     Parameters
@@ -311,7 +323,8 @@ def compare_figure(image: np.ndarray, pairs: Sequence[tuple[Explanation, Explana
     difference : bool
         Add a third column with SeCAM - CAM (its own diverging colour bar).
     max_side, hover_side : int
-        Smaller than the single figures': each panel is small.
+        Smaller than the single figures': each panel is small. SeCAM's hover
+        shows the score only (the Explain page's figure adds id and area).
 
     Returns
     -------
@@ -344,7 +357,7 @@ def compare_figure(image: np.ndarray, pairs: Sequence[tuple[Explanation, Explana
                                  hover_side=hover_side, coloraxis="coloraxis"):
             fig.add_trace(trace, row=row, col=1)
         for trace in _secam_traces(image, secam, colorscale=colorscale, opacity=opacity, max_side=max_side,
-                                   hover_side=hover_side, coloraxis="coloraxis"):
+                                   hover_side=hover_side, coloraxis="coloraxis", details=False):
             fig.add_trace(trace, row=row, col=2)
         if difference:
             for trace in _difference_traces(image, cam, secam, max_side=max_side, hover_side=hover_side,
@@ -426,8 +439,8 @@ def superpixel_bar_figure(explanation: Explanation, n: int = 15) -> go.Figure:
     fig.add_vline(x=cut, line_dash="dash", line_color="#444",
                   annotation_text=f"threshold x best = {cut:.3f}", annotation_position="top")
     fig.update_layout(height=90 + 22 * len(order), margin=dict(l=0, r=10, t=40, b=0), barmode="overlay",
-                      yaxis={"categoryorder": "array", "categoryarray": [f"#{explanation.segment_ids[i]}" for i in order],
-                             "autorange": "reversed"},
+                      yaxis={"type": "category", "categoryorder": "array",
+                             "categoryarray": [f"#{explanation.segment_ids[i]}" for i in order], "autorange": "reversed"},
                       xaxis={"title": {"text": "score (mean CAM over the superpixel)"}},
                       legend={"orientation": "h", "y": -0.15},
                       title={"text": f"Best {len(order)} superpixels", "font": {"size": 14}})

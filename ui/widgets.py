@@ -109,16 +109,16 @@ def downloads(selection: Selection, forward: ForwardPass, cam: Explanation, seca
             "width": int(image.shape[1]), "height": int(image.shape[0])}
     cols = container.columns(3)
     cols[0].download_button("CAM overlay (PNG)", lambda: exports.png_bytes(heatmap_overlay(image, cam.saliency, cam.label)),
-                            file_name=f"{stem}_cam.png", mime="image/png", width="stretch")
+                            file_name=f"{stem}_cam.png", mime="image/png", width="stretch", on_click="ignore")
     cols[0].download_button("SeCAM masked photo (PNG)", lambda: exports.png_bytes(masked_image(image, secam.mask)),
-                            file_name=f"{stem}_secam_masked.png", mime="image/png", width="stretch")
+                            file_name=f"{stem}_secam_masked.png", mime="image/png", width="stretch", on_click="ignore")
     cols[1].download_button("CAM saliency (.npy)", lambda: exports.npy_bytes(cam.saliency),
-                            file_name=f"{stem}_cam_saliency.npy", mime="application/octet-stream", width="stretch")
+                            file_name=f"{stem}_cam_saliency.npy", mime="application/octet-stream", width="stretch", on_click="ignore")
     cols[1].download_button("SeCAM saliency (.npy)", lambda: exports.npy_bytes(secam.saliency),
-                            file_name=f"{stem}_secam_saliency.npy", mime="application/octet-stream", width="stretch")
+                            file_name=f"{stem}_secam_saliency.npy", mime="application/octet-stream", width="stretch", on_click="ignore")
     cols[2].download_button("Superpixel scores (CSV)", lambda: exports.superpixels_csv(secam),
-                            file_name=f"{stem}_superpixels.csv", mime="text/csv", width="stretch")
+                            file_name=f"{stem}_superpixels.csv", mime="text/csv", width="stretch", on_click="ignore")
     cols[2].download_button(
         "Whole result (JSON)",
         lambda: exports.result_json([cam, secam], image=info, predictions=predictions, extra=settings),
-        file_name=f"{stem}_result.json", mime="application/json", width="stretch")
+        file_name=f"{stem}_result.json", mime="application/json", width="stretch", on_click="ignore")

@@ -1,0 +1,295 @@
+"""The dashboard's pure helpers: Plotly figure builders, numbers shown on pages, download files.
+
+Tiny synthetic explanations with known answers: a 40x60 photo, a left-to-right
+saliency ramp, six 20x20 superpixels with chosen scores. No Streamlit, no model.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import plotly.colors as pcolors
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from explainers import Explanation, ForwardPass  # noqa: E402
+from ui import analysis, exports, figures  # noqa: E402
+
+H, W = 40, 60
+SCORES = np.array([0.9, 0.1, 0.5, 0.8, 0.0, 0.3], dtype=np.float32)  # superpixels 1..6
+
+
+def _segments() -> np.ndarray:
+    """Six 20x20 blocks, labels 1..6 row by row."""
+    return (np.arange(H)[:, None] // 20 * 3 + np.arange(W)[None, :] // 20 + 1).astype(np.int32)
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def cam() -> Explanation:
+    ramp = np.tile(np.linspace(0.0, 1.0, W, dtype=np.float32), (H, 1))
+    return Explanation(method="cam", model="toy", class_index=1, label="cat", probability=0.7, logit=2.0, rank=0,
+                       saliency=ramp, class_map=np.zeros((4, 6), np.float32), params={},
+                       timings={"forward": 0.01, "cam": 0.001})
+
+
+@pytest.fixture
+def secam() -> Explanation:
+    segments = _segments()
+    ids = np.arange(1, 7, dtype=np.int32)
+    lookup = np.zeros(7, np.float32)
+    lookup[ids] = SCORES
+    kept = SCORES > 0.5 * SCORES.max()
+    mask = np.zeros(7, bool)
+    mask[ids] = kept
+    return Explanation(method="secam", model="toy", class_index=1, label="cat", probability=0.7, logit=2.0, rank=0,
+                       saliency=lookup[segments], class_map=np.zeros((4, 6), np.float32),
+                       params={"n_segments": 6, "compactness": 10.0, "threshold": 0.5},
+                       timings={"forward": 0.01, "slic": 0.02, "cam": 0.001, "scoring": 0.003},
+                       segments=segments, segment_ids=ids, segment_scores=SCORES,
+                       segment_areas=np.full(6, 400, np.int64), mask=mask[segments])
+
+
+def _decode(uri: str) -> np.ndarray:
+    assert uri.startswith("data:image/jpeg;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+
+
+def _colours(scale) -> list[str]:
+    return [colour for _, colour in scale]
+
+
+def _by_type(fig, kind):
+    return [t for t in fig.data if t.type == kind]
+
+
+# -- map figures ---------------------------------------------------------------------------------
+def test_cam_figure_hover_shows_the_pixel_and_its_full_resolution_value(photo, cam):
+    fig = figures.cam_figure(photo, cam, colorscale="Turbo", opacity=0.4)
+    [image], [heat] = _by_type(fig, "image"), _by_type(fig, "heatmap")
+    assert [t.type for t in fig.data] == ["image", "heatmap"]  # the map is drawn over the photo
+    z, x, y = np.asarray(heat.z), np.asarray(heat.x), np.asarray(heat.y)
+    np.testing.assert_array_equal(z, cam.saliency[np.ix_(y, x)])  # hover value == value at that pixel
+    assert 0.0 <= z.min() and z.max() <= 1.0 and (heat.zmin, heat.zmax) == (0.0, 1.0)
+    assert "pixel x=%{x}, y=%{y}" in heat.hovertemplate and "CAM %{z:.3f}" in heat.hovertemplate
+    assert heat.opacity == 0.4 and _colours(heat.colorscale) == _colours(pcolors.get_colorscale("Turbo"))
+    assert _decode(image.source).shape == (H, W, 3)
+    assert image.x0 + (W - 1) * image.dx == pytest.approx(W - 1)  # photo pixels sit on full-resolution pixels
+    assert tuple(fig.layout.yaxis.range) == (H - 0.5, -0.5)  # y goes down, like an image
+
+
+def test_big_photo_is_drawn_from_a_small_copy(cam):
+    big_h, big_w = 2000, 3000
+    big = Explanation(**{**cam.__dict__, "saliency": np.random.default_rng(1).random((big_h, big_w), np.float32)})
+    photo = np.zeros((big_h, big_w, 3), np.uint8)
+    fig = figures.cam_figure(photo, big)
+    [image], [heat] = _by_type(fig, "image"), _by_type(fig, "heatmap")
+    assert max(_decode(image.source).shape[:2]) == figures.DISPLAY_MAX_SIDE
+    assert max(np.asarray(heat.z).shape) == figures.HOVER_MAX_SIDE
+    assert np.asarray(heat.x).max() < big_w and np.asarray(heat.y).max() < big_h  # full-resolution coordinates
+    assert len(fig.to_json()) < 1_000_000  # what the browser receives stays small
+    segments = (np.arange(big_h)[:, None] // 400 * 8 + np.arange(big_w)[None, :] // 400 + 1).astype(np.int32)
+    ids = np.unique(segments)
+    scores = np.linspace(0, 1, ids.size, dtype=np.float32)
+    lookup = np.zeros(ids.max() + 1, np.float32)
+    lookup[ids] = scores
+    secam = Explanation(**{**big.__dict__, "method": "secam", "saliency": lookup[segments], "segments": segments,
+                           "segment_ids": ids, "segment_scores": scores,
+                           "segment_areas": np.bincount(segments.ravel())[ids], "mask": lookup[segments] > 0.5})
+    fig = figures.secam_figure(photo, secam)
+    assert max(np.asarray(fig.data[1].z).shape) == figures.SECAM_HOVER_MAX_SIDE
+    assert len(fig.to_json()) < 1_000_000
+
+
+def test_a_resized_copy_of_the_photo_is_accepted_but_not_another_shape(photo, cam):
+    small = np.ascontiguousarray(photo[::2, ::2])
+    assert figures.cam_figure(small, cam).data[1].x[-1] < W
+    with pytest.raises(ValueError, match="aspect|explanation is for"):
+        figures.cam_figure(np.zeros((60, 60, 3), np.uint8), cam)
+    with pytest.raises(TypeError):
+        figures.cam_figure(photo.astype(np.float32), cam)
+    with pytest.raises(ValueError, match="opacity"):
+        figures.cam_figure(photo, cam, opacity=1.5)
+
+
+def test_secam_figure_hover_gives_superpixel_id_score_and_area(photo, secam):
+    fig = figures.secam_figure(photo, secam, opacity=1.0)
+    [image], [hover] = _by_type(fig, "image"), _by_type(fig, "heatmap")
+    x, y = np.asarray(hover.x), np.asarray(hover.y)
+    custom = np.asarray(hover.customdata)
+    ids = secam.segments[np.ix_(y, x)]
+    np.testing.assert_array_equal(custom[..., 0], ids)
+    np.testing.assert_allclose(np.asarray(hover.z), SCORES[ids - 1])
+    np.testing.assert_allclose(custom[..., 1], 100 * 400 / (H * W), rtol=1e-6)  # each block is 1/6 of the photo
+    for field in ("superpixel %{customdata[0]", "score %{z:.3f}", "area %{customdata[1]:.2f}%"):
+        assert field in hover.hovertemplate
+    assert hover.opacity == 0.0 and hover.showscale is not False  # invisible, but carries hover and colour bar
+    picture = _decode(image.source).astype(int)
+    lut = figures.colorscale_lut("Jet")
+    # inside superpixel 1 (score 0.9) the colour is Jet(0.9); its right edge (x=19) is a white boundary
+    assert np.abs(picture[10, 10] - lut[round(0.9 * 255)]).max() <= 12
+    assert (picture[10, 19] >= 230).all()
+    plain = _decode(figures.secam_figure(photo, secam, opacity=1.0, boundaries=False).data[0].source).astype(int)
+    assert np.abs(plain[10, 19] - lut[round(0.9 * 255)]).max() <= 12
+
+
+def test_secam_figure_needs_superpixels(photo, cam):
+    with pytest.raises(ValueError, match="secam"):
+        figures.secam_figure(photo, cam)
+    with pytest.raises(ValueError, match="secam"):
+        figures.superpixel_bar_figure(cam)
+
+
+def test_difference_figure_is_secam_minus_cam(photo, cam, secam):
+    fig = figures.difference_figure(photo, cam, secam)
+    [heat] = _by_type(fig, "heatmap")
+    x, y = np.asarray(heat.x), np.asarray(heat.y)
+    np.testing.assert_allclose(np.asarray(heat.z), (secam.saliency - cam.saliency)[np.ix_(y, x)], atol=1e-6)
+    assert (heat.zmin, heat.zmax, heat.zmid) == (-1.0, 1.0, 0.0)
+    assert "SeCAM - CAM" in heat.hovertemplate
+
+
+def test_compare_figure_rows_linked_axes_one_colour_scale(photo, cam, secam):
+    other_cam = Explanation(**{**cam.__dict__, "class_index": 2, "label": "dog", "rank": 1})
+    other_secam = Explanation(**{**secam.__dict__, "class_index": 2, "label": "dog", "rank": 1})
+    fig = figures.compare_figure(photo, [(cam, secam), (other_cam, other_secam)], colorscale="Turbo")
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["CAM: #1 cat (70.0%)", "SeCAM: #1 cat (70.0%)", "SeCAM - CAM",
+                      "CAM: #2 dog (70.0%)", "SeCAM: #2 dog (70.0%)", "SeCAM - CAM"]
+    heats = _by_type(fig, "heatmap")
+    assert len(heats) == 6 and len(_by_type(fig, "image")) == 6
+    assert [h.coloraxis for h in heats] == ["coloraxis", "coloraxis", "coloraxis2"] * 2
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
+    assert _colours(fig.layout.coloraxis.colorscale) == _colours(pcolors.get_colorscale("Turbo"))
+    for n in range(2, 7):  # every panel zooms and pans with the first
+        assert fig.layout[f"xaxis{n}"].matches == "x" and fig.layout[f"yaxis{n}"].matches == "y"
+    assert len(figures.compare_figure(photo, [(cam, secam)], difference=False).data) == 4
+    with pytest.raises(ValueError, match="empty"):
+        figures.compare_figure(photo, [])
+    with pytest.raises(ValueError, match="same class"):
+        figures.compare_figure(photo, [(cam, other_secam)])
+
+
+# -- charts ----------------------------------------------------------------------------------------
+def test_predictions_figure_top_k_best_first():
+    logits = torch.tensor([0.0, 3.0, 1.0, 2.0])
+    forward = ForwardPass(logits=logits, probabilities=torch.softmax(logits, 0), features=torch.zeros(2, 1, 1),
+                          image_size=(H, W), timings={})
+    fig = figures.predictions_figure(forward, ["a", "b", "c", "d"], k=3, highlight=3)
+    [bar] = fig.data
+    assert list(bar.y) == ["b (1)", "d (3)", "c (2)"]
+    np.testing.assert_allclose(bar.x, torch.softmax(logits, 0)[[1, 3, 2]].numpy(), rtol=1e-6)
+    assert list(bar.marker.color) == ["#1f77b4", figures.KEPT_COLOR, "#1f77b4"]
+    assert fig.layout.title.text == "Top-3 predictions" and tuple(fig.layout.xaxis.range) == (0, 1)
+
+
+def test_superpixel_bar_figure_best_first_kept_in_red_threshold_line(secam):
+    fig = figures.superpixel_bar_figure(secam, n=4)
+    kept, dropped = fig.data
+    assert (kept.name, dropped.name) == ("kept", "not kept")
+    assert list(kept.y) == ["#1", "#4", "#3"] and list(dropped.y) == ["#6"]  # 0.9, 0.8, 0.5 > 0.5 x 0.9; 0.3
+    assert list(fig.layout.yaxis.categoryarray) == ["#1", "#4", "#3", "#6"] and fig.layout.yaxis.type == "category"
+    [line] = fig.layout.shapes
+    assert line.x0 == pytest.approx(0.5 * 0.9)
+    np.testing.assert_allclose(kept.customdata, [100 * 400 / (H * W)] * 3)
+
+
+def test_small_charts():
+    fig = figures.timings_figure({"forward": 0.2, "cam": 0.001, "slic": 0.05, "scoring": 0.002})
+    assert list(fig.data[0].y) == ["forward", "cam", "slic", "scoring"]
+    np.testing.assert_allclose(fig.data[0].x, [200, 1, 50, 2])
+    contributions = np.array([0.1, 2.0, -1.0, 0.5])
+    fig = figures.contribution_figure(contributions, n=2, label="cat")
+    assert list(fig.data[0].y) == ["channel 1", "channel 3"] and list(fig.data[0].x) == [2.0, 0.5]
+    features = np.arange(4 * 3 * 3, dtype=np.float32).reshape(4, 3, 3)
+    fig = figures.feature_maps_figure(features, [1, 3], cols=4)
+    assert [a.text for a in fig.layout.annotations] == ["channel 1", "channel 3"]
+    np.testing.assert_array_equal(np.asarray(fig.data[1].z), features[3])
+    image = np.zeros((H, W, 3), np.uint8)
+    fig = figures.segmentation_figure(image, [("six", _segments()), ("one", np.ones((H, W), np.int32))])
+    assert len(fig.data) == 2 and fig.layout.xaxis2.matches == "x"
+    assert (_decode(fig.data[0].source)[10, 19] > 200).any() and (_decode(fig.data[1].source) < 40).all()
+
+
+def test_colorscale_lut_matches_plotly():
+    lut = figures.colorscale_lut("Jet")
+    assert lut.shape == (256, 3) and lut.dtype == np.uint8
+    assert tuple(lut[0]) == (0, 0, 131) and tuple(lut[-1]) == (128, 0, 0)  # Plotly's Jet ends
+    with pytest.raises(ValueError, match="Jet, Turbo"):
+        figures.colorscale_lut("NoSuchScale")
+
+
+# -- numbers shown on the pages -------------------------------------------------------------------------
+def test_display_shape_and_sampling():
+    assert analysis.display_shape((3000, 4000), 1024) == (768, 1024)
+    assert analysis.display_shape((300, 451), 1024) == (300, 451)
+    np.testing.assert_array_equal(analysis.sample_positions(10, 5), [1, 3, 5, 7, 9])
+    values, rows, cols = analysis.sample_grid(np.arange(100).reshape(10, 10), 5)
+    np.testing.assert_array_equal(values, np.arange(100).reshape(10, 10)[1::2, 1::2])
+    with pytest.raises(ValueError):
+        analysis.display_shape((10, 10), 0)
+
+
+def test_channel_contributions_sum_to_the_logit_minus_bias():
+    rng = np.random.default_rng(0)
+    features, weights, bias = rng.random((5, 3, 3)), rng.normal(size=5), 0.7
+    logit = weights @ features.mean(axis=(1, 2)) + bias  # GAP + linear
+    contributions = analysis.channel_contributions(weights, features)
+    assert contributions.sum() + bias == pytest.approx(logit)
+    np.testing.assert_allclose(contributions, weights * features.mean(axis=(1, 2)))
+    with pytest.raises(ValueError):
+        analysis.channel_contributions(weights[:4], features)
+
+
+def test_tutorial_grid_loses_small_superpixels():
+    labels = np.ones((14, 14), np.int32)
+    labels[:, 7:] = 2
+    labels[1, 1] = 3  # a one-pixel superpixel the 7x7 nearest-neighbour grid (rows/cols 0, 2, 4...) never samples
+    assert analysis.tutorial_grid_survivors(labels, (7, 7)) == (2, 3)
+    assert analysis.tutorial_grid_survivors(labels, (14, 14)) == (3, 3)
+
+
+def test_map_agreement():
+    a = np.random.default_rng(0).random((20, 30))
+    assert analysis.map_agreement(a, a) == pytest.approx(1.0)
+    assert analysis.map_agreement(a, 1 - a) == pytest.approx(-1.0)
+    assert np.isnan(analysis.map_agreement(a, np.zeros_like(a)))
+
+
+# -- downloads ---------------------------------------------------------------------------------------------
+def test_download_files_round_trip(photo, cam, secam):
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(exports.png_bytes(photo)))), photo)
+    np.testing.assert_array_equal(np.load(io.BytesIO(exports.npy_bytes(cam.saliency))), cam.saliency)
+    rows = list(csv.DictReader(io.StringIO(exports.superpixels_csv(secam).decode())))
+    assert [r["id"] for r in rows] == ["1", "4", "3", "6", "2", "5"]  # best score first
+    assert rows[0] == {"id": "1", "score": "0.9", "area_px": "400", "area_pct": "16.6667", "kept": "True"}
+    result = json.loads(exports.result_json([cam, secam], image={"name": "toy.png"},
+                                            predictions=[{"class_index": 1, "label": "cat", "probability": 0.7}],
+                                            extra={"threshold": np.float32(0.5)}))
+    assert result["model"] == "toy" and result["image"] == {"name": "toy.png"}
+    assert [e["method"] for e in result["explanations"]] == ["cam", "secam"]
+    assert len(result["explanations"][1]["segments"]) == 6 and result["settings"]["threshold"] == 0.5
+    with pytest.raises(ValueError, match="secam"):
+        exports.superpixel_rows(cam)
+
+
+def test_pure_modules_do_not_import_streamlit():
+    code = ("import sys; import explainers, ui.figures, ui.analysis, ui.exports; "
+            "assert 'streamlit' not in sys.modules, 'streamlit imported'")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
