@@ -33,7 +33,9 @@ class Explanation:
         Map in [0, 1] at the input image's own resolution.
     class_map : (h, w) float32 ndarray
         The method's raw map at feature resolution before normalisation
-        (for CAM, :math:`M_c(x, y) = \\sum_k w_k^c f_k(x, y)`).
+        (for CAM, :math:`M_c(x, y) = \\sum_k w_k^c f_k(x, y)`; for Grad-CAM, after
+        its ReLU; for LIME, each pixel's superpixel coefficient at the image's
+        resolution ``(H, W)``).
     params : Mapping[str, Any]
         Parameters the explainer used.
     timings : Mapping[str, float]
@@ -41,7 +43,7 @@ class Explanation:
         Steps shared by several classes (the forward pass, SLIC) are reported
         with their full time on each explanation.
     segments : (H, W) int32 ndarray or None
-        Superpixel label of every pixel (SeCAM only), ids start at 1.
+        Superpixel label of every pixel (SeCAM and LIME), ids start at 1.
     segment_ids : (S,) int32 ndarray or None
         The superpixel ids, ascending.
     segment_scores : (S,) float32 ndarray or None
@@ -76,7 +78,7 @@ class Explanation:
 
     @property
     def kept_segments(self) -> np.ndarray | None:
-        """Boolean ``(S,)`` array: which superpixels the mask keeps (SeCAM only)."""
+        """Boolean ``(S,)`` array: which superpixels the mask keeps (SeCAM and LIME)."""
         if self.segment_scores is None or self.mask is None:
             return None
         threshold = float(self.params.get("threshold", 0.0))
