@@ -47,7 +47,7 @@ def _load(model: LoadedModel, explainer: Explainer, source: ImageSource) -> tupl
 
 def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterable[ImageSource],
                        targets: Sequence[int] | int | None = None, topk: int = 1, *,
-                       batch_size: int = 32, workers: int | None = None) -> Iterator[list[Explanation]]:
+                       batch_size: int | None = None, workers: int | None = None) -> Iterator[list[Explanation]]:
     """Explain many images, yielding one list of explanations per image, in input order.
 
     Parameters
@@ -65,8 +65,10 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
         Classes to explain for every image. Default: each image's top ``topk``.
     topk : int
         Number of top classes per image when ``targets`` is None.
-    batch_size : int
-        Images per forward pass, >= 1.
+    batch_size : int, optional
+        Images per forward pass, >= 1. Default: 8 on the CPU (larger batches
+        overflow the CPU caches: EfficientNet-Lite0 on 1 thread here ran 21
+        images/s at batch 4 and 8.6 at batch 32), 64 on a GPU.
     workers : int, optional
         Decoding/preprocessing threads (default: the CPU count, at most 8).
 
@@ -82,6 +84,8 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
     ImageError
         If an image cannot be decoded (raised when its batch is reached).
     """
+    if batch_size is None:
+        batch_size = 8 if model.device.type == "cpu" else 64
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be >= 1, got {batch_size}")
     workers = _default_workers() if workers is None else workers
@@ -110,7 +114,7 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
 
 def explain_batch(explainer: Explainer, model: LoadedModel, images: Iterable[ImageSource],
                   targets: Sequence[int] | int | None = None, topk: int = 1, *,
-                  batch_size: int = 32, workers: int | None = None) -> list[list[Explanation]]:
+                  batch_size: int | None = None, workers: int | None = None) -> list[list[Explanation]]:
     """Like :func:`iter_explain_batch`, but returns every image's explanations in a list.
 
     Returns
