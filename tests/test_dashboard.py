@@ -92,6 +92,13 @@ def test_no_pages_folder_next_to_the_entry_script():
     assert not (ROOT / "pages").exists(), "put page scripts in app_pages/ and list them in dashboard.py's PAGES"
 
 
+def test_every_gallery_sample_decodes_to_rgb():
+    for name in state.SAMPLES:
+        image = state.sample_image(name)
+        assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8, name
+        assert not image.flags.writeable, "cached arrays are shared between sessions: read-only"
+
+
 # -- every page -------------------------------------------------------------------------
 def test_explain_page(tmp_path):
     at = new_app()

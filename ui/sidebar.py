@@ -15,7 +15,22 @@ from .state import SAMPLES, SOURCE_SAMPLE, SOURCE_UPLOAD, TOPK_MAX, UPLOAD_TYPES
 
 
 def render() -> Selection:
-    """Draw the sidebar, load what it chose (cached), and publish it for the page (see ``state.require``)."""
+    """Draw the sidebar, load what it chose (cached), and publish it for the page (see ``state.require``).
+
+    Never raises: a failure becomes the selection's ``problem``, shown by the page as ``st.error``.
+    """
+    selection = None
+    with state.guard("the sidebar"):
+        selection = _render()
+    if selection is None:
+        selection = Selection(model_name=str(st.session_state.get("model_name")), image_key=None, image_name=None,
+                              topk=1, n_segments=50, compactness=10.0,
+                              problem="The sidebar failed (see the message in it); reload the page.")
+        state.set_selection(selection)
+    return selection
+
+
+def _render() -> Selection:
     state.init_session()
     bar = st.sidebar
     model, problem = _model_section(bar)

@@ -14,6 +14,10 @@ caches (``explainers.with_threshold`` and the figure builders), so moving those
 sliders never runs the model or SLIC again. Cached values are shared between
 sessions: arrays are made read-only so no page can modify them in place.
 
+Sizes are bounded (``max_entries``, and an hour's ``ttl`` for anything that
+holds full-resolution arrays: a 12-megapixel photo's SLIC labels are 48 MB,
+each explained class about 60 MB), so a shared server's memory stays bounded.
+
 Images are identified by a key (``sample:<name>`` or ``upload:<sha1>``); cached
 functions take the array itself as an underscore argument so Streamlit does not
 hash megabytes of pixels on every rerun.
@@ -199,7 +203,7 @@ def sample_image(name: str) -> np.ndarray:
     return _frozen(np.array(explainers.load_image(Path(skdata.data_dir) / SAMPLES[name], name=name)))
 
 
-@st.cache_resource(max_entries=8, show_spinner="Decoding the photo...")
+@st.cache_resource(max_entries=8, ttl=3600, show_spinner="Decoding the photo...")
 def uploaded_image(digest: str, name: str, _data: bytes) -> np.ndarray:
     """An uploaded photo, decoded once per content (``digest`` is its SHA-1)."""
     return _frozen(np.array(explainers.load_image(_data, name=name)))
@@ -229,13 +233,13 @@ def display_thumbnail(image_key: str, _image: np.ndarray) -> np.ndarray:
 
 
 # -- the computations (cached) --------------------------------------------------------
-@st.cache_resource(max_entries=16, show_spinner="Running the model...")
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner="Running the model...")
 def forward_pass(model_name: str, image_key: str, _model: LoadedModel, _image: np.ndarray) -> ForwardPass:
     """One forward pass per (model, image), at the photo's full resolution."""
     return _model.forward(_image)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Computing superpixels (SLIC)...")
+@st.cache_resource(max_entries=8, ttl=3600, show_spinner="Computing superpixels (SLIC)...")
 def superpixels(image_key: str, n_segments: int, compactness: float, _image: np.ndarray) -> Superpixels:
     """SLIC per (image, n_segments, compactness), on the full-resolution photo."""
     t0 = time.perf_counter()
@@ -243,7 +247,7 @@ def superpixels(image_key: str, n_segments: int, compactness: float, _image: np.
     return Superpixels(_frozen(labels), time.perf_counter() - t0, n_segments, compactness)
 
 
-@st.cache_resource(max_entries=32, show_spinner="Explaining...")
+@st.cache_resource(max_entries=12, ttl=3600, show_spinner="Explaining...")
 def _explanations(model_name: str, image_key: str, classes: tuple[int, ...], n_segments: int, compactness: float,
                   _model: LoadedModel, _image: np.ndarray) -> dict[str, list[Explanation]]:
     forward = forward_pass(model_name, image_key, _model, _image)
