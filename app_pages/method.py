@@ -57,12 +57,17 @@ with state.guard("the Method page"):
 
     st.subheader("SLIC's parameters and their effect")
     labels = state.segments(selection)
-    n_real = int(np.unique(labels.labels).size)
+    n_real = int(np.unique(labels.full).size)
+    if labels.working is None:
+        where = f"on the full {width}x{height} px photo"
+    else:
+        where = (f"on a {labels.working.shape[1]}x{labels.working.shape[0]} px copy of the {width}x{height} px photo "
+                 "(labels mapped back to full resolution; switch on 'Full-resolution SLIC' in the sidebar for exact)")
     st.markdown(
         f"**n_segments = {selection.n_segments}** (about how many superpixels; this photo got **{n_real}**, "
         f"{100.0 / n_real:.1f}% of the photo each on average) and **compactness = {selection.compactness:g}** "
-        "(higher: squarer superpixels that follow colour edges less). SLIC ran on the full "
-        f"{width}x{height} px photo in {labels.seconds * 1000:.0f} ms. Change both in the sidebar. "
+        f"(higher: squarer superpixels that follow colour edges less). SLIC ran {where} in "
+        f"{labels.seconds * 1000:.0f} ms. Change both in the sidebar. "
         "Fewer superpixels give a coarser, blockier SeCAM; more give a finer one that tends towards the CAM.")
     options = sorted({max(10, selection.n_segments // 3), selection.n_segments, min(300, selection.n_segments * 3)})
     panels = []
@@ -74,7 +79,7 @@ with state.guard("the Method page"):
                f"{selection.compactness:g}; the explanations use the full-resolution photo.")
 
     st.subheader("How our SeCAM differs from the tutorial's code")
-    survivors, total = tutorial_grid_survivors(labels.labels, (fh, fw))
+    survivors, total = tutorial_grid_survivors(labels.full, (fh, fw))
     st.markdown(
         f"- **Resolution.** The tutorial shrinks the SLIC labels to the {fh}x{fw} CAM grid and averages there. "
         f"On this photo only **{survivors} of {total}** superpixels survive that shrink; the others get no "

@@ -198,6 +198,11 @@ def test_threshold_opacity_colours_rerun_without_model_or_slic(counters):
     at.run()
     assert_clean(at)
     assert counters["slic"] == before["slic"] + 1 and counters["forward"] == before["forward"]
+    at.session_state["slic_full"] = True  # SLIC on the full-resolution photo instead of the library's working copy
+    at.run()
+    assert_clean(at)
+    assert counters["slic"] == before["slic"] + 2 and counters["forward"] == before["forward"]
+    assert at.session_state["selection"].slic_max_side == 0
 
 
 def test_target_class_changes_the_explanation(counters):

@@ -29,7 +29,6 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -62,6 +61,8 @@ SAMPLES = {
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 SOURCE_SAMPLE, SOURCE_UPLOAD = "Sample gallery", "Upload a photo"
 TOPK_MAX = 10
+#: SeCAM's default long side for SLIC's working copy (the library's; 0 would mean full resolution).
+SLIC_MAX_SIDE = int(explainers.EXPLAINERS["secam"].defaults.get("slic_max_side") or 0)
 THUMBNAIL_SIDE = 320
 
 #: Every choice a session makes, with its default. The sidebar's widgets and the
@@ -73,6 +74,7 @@ DEFAULTS = {
     "topk": 3,
     "n_segments": 50,
     "compactness": 10.0,
+    "slic_full": False,
     "threshold": 0.8,
     "colorscale": COLORSCALES[0],
     "opacity": 0.5,
@@ -83,16 +85,6 @@ DEFAULTS = {
 #: widget when its page is left, so these values live under these plain keys and
 #: the widgets (keys ``w_<name>``) copy into them: see ``ui.widgets``.
 PAGE_KEYS = ("threshold", "colorscale", "opacity", "boundaries", "difference", "target_class")
-
-
-@dataclasses.dataclass(frozen=True)
-class Superpixels:
-    """SLIC labels of one image and the seconds SLIC took when they were computed."""
-
-    labels: np.ndarray
-    seconds: float
-    n_segments: int
-    compactness: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +102,7 @@ class Selection:
     n_segments: int
     compactness: float
     model: LoadedModel | None = None
+    slic_max_side: int = 0
     image: np.ndarray | None = None
     problem: str | None = None
 
@@ -239,24 +232,34 @@ def forward_pass(model_name: str, image_key: str, _model: LoadedModel, _image: n
     return _model.forward(_image)
 
 
+def _secam(n_segments: int, compactness: float, slic_max_side: int) -> explainers.Explainer:
+    params = {"n_segments": n_segments, "compactness": compactness}
+    if "slic_max_side" in explainers.EXPLAINERS["secam"].defaults:
+        params["slic_max_side"] = slic_max_side
+    return explainers.get_explainer("secam", **params)
+
+
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Computing superpixels (SLIC)...")
-def superpixels(image_key: str, n_segments: int, compactness: float, _image: np.ndarray) -> Superpixels:
-    """SLIC per (image, n_segments, compactness), on the full-resolution photo."""
-    t0 = time.perf_counter()
-    labels = explainers.slic_segments(_image, n_segments, compactness)
-    return Superpixels(_frozen(labels), time.perf_counter() - t0, n_segments, compactness)
+def superpixels(image_key: str, n_segments: int, compactness: float, slic_max_side: int, _image: np.ndarray):
+    """SeCAM's SLIC superpixels per (image, n_segments, compactness, working size), as the library computes them.
+
+    Returns the library's segmentation (``.full`` labels at the photo's resolution,
+    ``.seconds``), which :func:`explain` hands back to SeCAM so SLIC never runs twice.
+    """
+    segmentation = _secam(n_segments, compactness, slic_max_side).segment(_image)
+    _frozen(segmentation.full)
+    return segmentation
 
 
 @st.cache_resource(max_entries=12, ttl=3600, show_spinner="Explaining...")
 def _explanations(model_name: str, image_key: str, classes: tuple[int, ...], n_segments: int, compactness: float,
-                  _model: LoadedModel, _image: np.ndarray) -> dict[str, list[Explanation]]:
+                  slic_max_side: int, _model: LoadedModel, _image: np.ndarray) -> dict[str, list[Explanation]]:
     forward = forward_pass(model_name, image_key, _model, _image)
-    segments = superpixels(image_key, n_segments, compactness, _image)
+    segmentation = superpixels(image_key, n_segments, compactness, slic_max_side, _image)
     cams = explainers.get_explainer("cam").explain(_model, _image, list(classes), forward=forward)
-    secam = explainers.get_explainer("secam", n_segments=n_segments, compactness=compactness)
-    secams = secam.explain(_model, _image, list(classes), forward=forward, segments=segments.labels)
-    # SLIC ran once (cached); report its real time rather than the ~0 s of reusing it.
-    secams = [dataclasses.replace(e, timings={**e.timings, "slic": segments.seconds}) for e in secams]
+    # Handing SeCAM its own segmentation back skips SLIC and reports the time SLIC took when it ran.
+    secams = _secam(n_segments, compactness, slic_max_side).explain(_model, _image, list(classes), forward=forward,
+                                                                   segments=segmentation)
     return {"cam": cams, "secam": secams}
 
 
@@ -289,9 +292,10 @@ def forward(selection: Selection) -> ForwardPass:
     return forward_pass(selection.model_name, selection.image_key, selection.model, selection.image)
 
 
-def segments(selection: Selection) -> Superpixels:
-    """The cached SLIC superpixels of the selected image with the sidebar's parameters."""
-    return superpixels(selection.image_key, selection.n_segments, selection.compactness, selection.image)
+def segments(selection: Selection):
+    """The cached SLIC superpixels of the selected image with the sidebar's parameters (``.full``, ``.seconds``)."""
+    return superpixels(selection.image_key, selection.n_segments, selection.compactness, selection.slic_max_side,
+                       selection.image)
 
 
 def explain(selection: Selection, classes: Sequence[int],
@@ -304,7 +308,8 @@ def explain(selection: Selection, classes: Sequence[int],
         One per class, in the order of ``classes``.
     """
     found = _explanations(selection.model_name, selection.image_key, tuple(int(c) for c in classes),
-                          selection.n_segments, float(selection.compactness), selection.model, selection.image)
+                          selection.n_segments, float(selection.compactness), selection.slic_max_side,
+                          selection.model, selection.image)
     secams = found["secam"]
     if threshold is not None:
         secams = [explainers.with_threshold(e, threshold) for e in secams]
