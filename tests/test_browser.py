@@ -7,6 +7,8 @@ What it checks, page by page, with no network:
 * the Plotly figures render (Explain: predictions, CAM, SeCAM, superpixel bars; Compare: the grid
   and the timings; Method: contributions, feature maps, SLIC effect);
 * hovering the CAM shows a pixel and its value, hovering SeCAM shows a superpixel id, score and area;
+* on Compare, a box zoom in one panel zooms every panel (linked axes);
+* the CSV, JSON and .npy downloads arrive and parse;
 * a photo uploaded through the sidebar's file uploader is explained: its name is shown, the model's
   top-1 class for it appears in the predictions, CAM and SeCAM maps appear, and it is still the
   photo on the Compare page (choices carry over between pages);
@@ -217,6 +219,17 @@ def test_every_page_in_chromium(browser_page, server, photo):
     assert any(t.startswith("SeCAM - CAM") for t in titles), titles
     assert any(t.startswith("Time of each step") for t in titles), titles
     shoot(page, "compare.png")
+    # Linked zoom: a box zoom on the first panel moves every other panel to the same region.
+    grid = page.locator(".js-plotly-plot").first
+    box = grid.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    ranges = grid.evaluate("gd => [1, 2, 3, 4, 9].map(i => gd._fullLayout['xaxis' + (i > 1 ? i : '')].range)")
+    assert ranges[0][1] - ranges[0][0] < 451 * 0.5, ranges  # zoomed in...
+    assert all(r == ranges[0] for r in ranges), ranges  # ...and every panel followed
 
     go_to(page, "Explain")
     wait_figures(page, 4)
