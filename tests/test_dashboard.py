@@ -5,10 +5,9 @@ result; moving the threshold, the opacity or the colour scale runs neither the
 model nor SLIC again (counted by wrapping ``LoadedModel.forward_batch`` and
 SeCAM's ``slic``), while changing SLIC's parameters or the photo does.
 
-AppTest note: with ``st.navigation``, AppTest keeps the sidebar (drawn by the
-entry script) in its element tree only after the first run, so later sidebar
-choices are set through ``at.session_state`` (the same keys the widgets use);
-the real browser test (test_browser.py) clicks the real sidebar.
+Sidebar widgets are driven like page widgets: the entry script draws the
+sidebar on every run (with a ``pages/`` folder it would not; see
+``test_no_pages_folder_next_to_the_entry_script``).
 """
 
 from __future__ import annotations
@@ -194,12 +193,10 @@ def test_threshold_opacity_colours_rerun_without_model_or_slic(counters):
     assert at.slider(key="w_threshold").value == 0.2
 
     # SLIC's own parameters do run SLIC again, but not the model
-    at.session_state["n_segments"] = 80
-    at.run()
+    at.sidebar.slider(key="n_segments").set_value(80).run()
     assert_clean(at)
     assert counters["slic"] == before["slic"] + 1 and counters["forward"] == before["forward"]
-    at.session_state["slic_full"] = True  # SLIC on the full-resolution photo instead of the library's working copy
-    at.run()
+    at.sidebar.toggle(key="slic_full").set_value(True).run()  # full-resolution SLIC, not the library's working copy
     assert_clean(at)
     assert counters["slic"] == before["slic"] + 2 and counters["forward"] == before["forward"]
     assert at.session_state["selection"].slic_max_side == 0
@@ -228,8 +225,7 @@ def test_topk_changes_predictions_and_compare_grid():
     assert len(titled(at, "Top-1 predictions")["data"][0]["y"]) == 1
     at.switch_page("app_pages/compare.py").run()
     assert sum(a["text"].startswith("CAM: #") for a in titled_annotations(at)) == 1
-    at.session_state["topk"] = 5
-    at.run()
+    at.sidebar.slider(key="topk").set_value(5).run()
     assert_clean(at)
     assert sum(a["text"].startswith("CAM: #") for a in titled_annotations(at)) == 5
 
@@ -238,8 +234,7 @@ def test_sample_change_runs_the_model_again(counters):
     at = new_app()
     at.run()
     before = counters["forward"]
-    at.session_state["sample"] = "coffee"
-    at.run()
+    at.sidebar.selectbox(key="sample").set_value("coffee").run()
     assert_clean(at)
     assert counters["forward"] == before + 1
     assert titled(at, "CAM: ")["layout"]["title"]["text"] != "CAM: Egyptian cat"
