@@ -6,8 +6,9 @@ heavy may happen in it unless cached:
 * the model: ``st.cache_resource`` (one copy shared by every user; the library's
   ``LoadedModel.lock`` serialises the hooks);
 * the forward pass: per ``(model, image)``;
-* SLIC superpixels: per ``(image, n_segments, compactness)``;
-* the explanations: per ``(model, image, classes, n_segments, compactness)``.
+* SLIC superpixels: per ``(image, n_segments, compactness, slic_max_side)``, computed
+  by SeCAM's own ``segment`` and handed back to it;
+* the explanations: per ``(model, image, classes, SLIC parameters)``.
 
 The SeCAM threshold, the colour scale and the opacity are applied after the
 caches (``explainers.with_threshold`` and the figure builders), so moving those
