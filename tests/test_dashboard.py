@@ -148,9 +148,11 @@ def test_page_renders(page):
         assert row["weights offline"] == "yes" and row["GAP check"].startswith("exact")
         assert row["feature map (h x w x C)"] == "7x7x1280"
         assert (table.loc[table["weights offline"] == "no", "GAP check"] == "cannot load").all()
-        # the other models load only on demand
-        at.button(key="check_all").click().run()
-        assert_clean(at)
+        # the other models load only on demand (the button is disabled when only this one is usable)
+        button = at.button(key="check_all")
+        if not button.disabled:
+            button.click().run()
+            assert_clean(at)
         table = at.dataframe[0].value.set_index("model")
         usable = table[table["weights offline"] == "yes"]
         assert usable["GAP check"].str.startswith("exact").all() and (usable["parameters"] != "").all()
