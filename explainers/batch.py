@@ -55,7 +55,8 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
     explainer : Explainer
         ``"cam"`` takes the vectorised path; other explainers (``"secam"``) share
         the batched forward pass and run their per-image step, with SeCAM's SLIC
-        done in the worker threads.
+        done in the worker threads. A method that needs its own pass (Grad-CAM
+        keeps the autograd graph) redoes it per image: correct, not faster.
     model : LoadedModel
     images : iterable of (H, W, 3) uint8 ndarray, path or bytes
         Arrays are used as they are (not modified); paths and bytes are decoded

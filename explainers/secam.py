@@ -259,7 +259,7 @@ class SeCAM(Explainer):
         self._check_model(model)
         pending = _slic_pool().submit(self.segment, image)
         try:
-            forward = self.forward_pass(model, image, None) if hasattr(self, "forward_pass") else model.forward(image)
+            forward = self.forward_pass(model, image, None)
         except BaseException:
             pending.cancel()
             raise
