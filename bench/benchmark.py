@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 
 import explainers  # noqa: E402
-from explainers.batch import iter_explain_batch, list_images  # noqa: E402
+from explainers.batch import iter_explain_batch  # noqa: E402
+from explainers.evaluate import collect_photos  # noqa: E402
 from explainers.secam import SeCAM, with_threshold  # noqa: E402
 
 SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
@@ -130,7 +131,7 @@ def bare_forward(model: explainers.LoadedModel) -> Callable[[np.ndarray], torch.
 
 def photos(n: int) -> tuple[list[Path], list[tuple[str, np.ndarray]]]:
     """The first ``n`` ImageNet sample files, and decoded photos: those plus a few from skimage.data."""
-    paths = list_images(SAMPLE_DIR)[:n]
+    paths = collect_photos(SAMPLE_DIR)[:n]
     decoded = [(p.name, explainers.load_image(p)) for p in paths]
     from skimage import data
     for name in ("astronaut", "coffee", "chelsea")[: max(1, min(3, n // 8))]:
@@ -453,7 +454,7 @@ def main(argv: list[str] | None = None) -> dict:
     results["model"], results["device"] = model.name, str(device)
     paths, decoded = photos(args.photos)
     wanted = set(args.sections.split(","))
-    batch_paths = list_images(SAMPLE_DIR)[: args.batch_photos]
+    batch_paths = collect_photos(SAMPLE_DIR)[: args.batch_photos]
     runs = {
         "per_photo": lambda: per_photo(model, decoded, args.reps, device),
         "twelve_mp": lambda: twelve_mp(model, decoded[0][1], max(3, args.reps // 2), device, not args.no_full_slic),

@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -213,8 +212,3 @@ def _cam_batch(explainer: CAM, model: LoadedModel, loaded, passes: list[ForwardP
 def _upsample_stack(maps: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     """``(T, h, w)`` maps to ``(T, H, W)`` float32, bilinear with half-pixel centres."""
     return np.stack([upsample(m, size) for m in maps])
-
-
-def list_images(folder: str | os.PathLike, suffixes: tuple[str, ...] = (".jpg", ".jpeg", ".png")) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in suffixes)
