@@ -233,8 +233,6 @@ def lime_vs_secam(model, image: np.ndarray, samples: int, device) -> dict:
     except ImportError:
         print("  not available (pip install -r bench/requirements.txt)")
         return {"lime": "not available"}
-    bare_net = bare_forward(model)
-
     def classifier_fn(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             x = torch.stack([model.preprocess(np.ascontiguousarray(im, dtype=np.uint8)) for im in batch]).to(model.device)
@@ -243,7 +241,6 @@ def lime_vs_secam(model, image: np.ndarray, samples: int, device) -> dict:
             with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=model.autocast_bf16):
                 return torch.softmax(model.network(x).float(), dim=1).cpu().numpy()
 
-    del bare_net
     secam = explainers.get_explainer("secam")
     t_secam = interleaved({"secam": lambda: secam.explain(model, image)}, 5, device)["secam"]
     explainer = lime_image.LimeImageExplainer(random_state=0)
