@@ -1,8 +1,8 @@
 """Batch evaluation: every method on every photo, with faithfulness, timings and a summary.
 
 The CLI's ``evaluate`` subcommand is a thin shell over :func:`evaluate_photo`
-and :func:`summarize`; a dashboard page can call the same functions photo by
-photo to drive its own progress bar.
+and :func:`summarize`; a dashboard page calls :func:`evaluate_photos` with an
+``on_progress`` hook to drive its own progress bar.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import dataclasses
 import glob
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .base import Explainer, get_explainer
-from .errors import ParameterError
-from .images import IMAGE_SUFFIXES
+from .errors import ExplainersError, ParameterError
+from .images import IMAGE_SUFFIXES, load_image
 from .metrics import Faithfulness, faithfulness, random_saliency
 from .models.loaded import LoadedModel
 
@@ -276,3 +276,87 @@ def summarize(results: Sequence[MethodResult]) -> dict[str, Any]:
     judged = [r.correct for r in photos.values() if r.correct is not None]
     accuracy = {"top1": float(np.mean(judged)), "n": len(judged)} if judged else None
     return {"photos": len(photos), "accuracy": accuracy, "methods": methods}
+
+
+@dataclasses.dataclass(frozen=True)
+class PhotoFailure:
+    """A photo :func:`evaluate_photos` could not evaluate.
+
+    Attributes
+    ----------
+    file : str
+        Photo file name.
+    message : str
+        Why, and what to do (the library's error message).
+    """
+
+    file: str
+    message: str
+
+
+def evaluate_photos(model: LoadedModel, photos: Sequence[str | Path | tuple[str, bytes]],
+                    explainers: Mapping[str, Explainer], labels: Mapping[str, int] | None = None,
+                    on_progress: Callable[[int, int, str], None] | None = None, **metric_kwargs: Any
+                    ) -> tuple[list[MethodResult], list[PhotoFailure]]:
+    """Evaluate several photos with :func:`evaluate_photo`; a bad photo is recorded and skipped.
+
+    Parameters
+    ----------
+    model : LoadedModel
+    photos : sequence of path or (name, bytes)
+        Files on disk, or uploaded files as ``(file name, encoded bytes)``.
+    explainers : mapping of name -> Explainer
+        From :func:`make_explainers`.
+    labels : mapping of file name -> class index, optional
+        From :func:`read_labels_csv`; then every photo must be listed and its true class is explained.
+    on_progress : callable, optional
+        Called after each photo, evaluated or failed, as ``on_progress(done, total, file)``
+        (a progress bar's hook).
+    **metric_kwargs
+        Passed to :func:`explainers.metrics.faithfulness` (``steps``...).
+
+    Returns
+    -------
+    results : list of MethodResult
+        The rows of the photos that worked, photo by photo (methods, then ``random``).
+    failures : list of PhotoFailure
+        One per photo that could not be read or evaluated, in order.
+
+    Notes
+    -----
+    Photo ``i`` (from 0) uses ``seed=i`` for its random map, as the CLI does.
+    Errors other than the library's (:class:`~explainers.ExplainersError`) propagate.
+    """
+    results: list[MethodResult] = []
+    failures: list[PhotoFailure] = []
+    for index, photo in enumerate(photos):
+        name, source = (photo[0], photo[1]) if isinstance(photo, tuple) else (Path(photo).name, photo)
+        try:
+            true_class = None
+            if labels is not None:
+                if name not in labels:
+                    raise ParameterError(f"{name}: not in the labels file")
+                true_class = int(labels[name])
+                if not 0 <= true_class < model.num_classes:
+                    raise ParameterError(f"{name}: class_index {true_class} is outside 0..{model.num_classes - 1}")
+            image = load_image(source, name=name)
+            rows, _ = evaluate_photo(model, image, explainers, file=name, true_class=true_class, seed=index,
+                                     **metric_kwargs)
+            results.extend(rows)
+        except ExplainersError as exc:
+            failures.append(PhotoFailure(name, str(exc)))
+        if on_progress is not None:
+            on_progress(index + 1, len(photos), name)
+    return results, failures
+
+
+def results_csv(results: Sequence[MethodResult]) -> str:
+    """``results.csv`` (header ``COLUMNS``) of ``results`` as text, for a download."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for result in results:
+        writer.writerow(result.row())
+    return buffer.getvalue()
