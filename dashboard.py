@@ -20,6 +20,7 @@ st.set_page_config(page_title="CAM & SeCAM explorer", page_icon=":material/image
 PAGES = [
     st.Page("app_pages/explain.py", title="Explain", icon=":material/image_search:", default=True),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("app_pages/batch.py", title="Batch", icon=":material/dataset:"),
     st.Page("app_pages/method.py", title="Method", icon=":material/functions:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/view_list:"),
 ]

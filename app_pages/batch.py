@@ -1,0 +1,100 @@
+"""Batch: every chosen method on many photos (uploads or a folder on the server), with faithfulness and timings."""
+
+import streamlit as st
+
+from explainers import ExplainersError
+from explainers.evaluate import evaluate_photos, make_explainers, results_csv, summarize
+from ui import batch, state
+from ui.evaluation_figures import auc_summary_figure, faithfulness_curves_figure, summary_rows, time_summary_figure
+
+FOLDER, UPLOAD = "Folder on the server", "Upload photos"
+
+st.title("Batch evaluation")
+st.caption("Explains every photo with each method, then measures how faithful each map is to the model: "
+           "deletion (remove the most salient pixels first; the probability should fall fast, low area) and "
+           "insertion (put them back into a blurred copy; it should rise fast, high area), next to a random map. "
+           "The same computation as `python -m explainers evaluate`.")
+
+selection = st.session_state.get("selection")
+if selection is None or selection.model is None:
+    st.error("Pick a usable model in the sidebar first (the batch runs on the sidebar's model).")
+    st.stop()
+model = selection.model
+
+with state.guard("the Batch page"):
+    has_sample = bool(batch.default_folder())
+    source = st.radio("Photos", [FOLDER, UPLOAD] if has_sample else [UPLOAD, FOLDER], horizontal=True,
+                      key="batch_source")
+    uploads = []
+    if source == FOLDER:
+        left, right = st.columns([4, 1])
+        folder = left.text_input("Folder (or glob) on the server", value=batch.default_folder(), key="batch_folder",
+                                 help="Image files directly in this folder (not sub-folders), sorted by name; "
+                                      "or a glob such as /data/photos/*.jpg.")
+        limit = right.number_input("Photos (at most)", 1, batch.LIMIT_MAX, batch.DEFAULT_LIMIT, key="batch_limit",
+                                   help="The first photos by name; each takes a few seconds per method on a CPU.")
+    else:
+        uploads = st.file_uploader("Photos: JPEG, PNG, WebP, BMP or TIFF", type=state.UPLOAD_TYPES,
+                                   accept_multiple_files=True, key="batch_uploads")
+    methods_col, lime_col, steps_col = st.columns([3, 1, 1])
+    methods = methods_col.multiselect("Methods", list(batch.METHODS), default=batch.DEFAULT_METHODS,
+                                      key="batch_methods", help="A random map is always added as the baseline.")
+    lime_samples = lime_col.number_input("LIME samples", *batch.LIME_SAMPLES, step=10, key="batch_lime_samples",
+                                         disabled="lime" not in methods,
+                                         help="Perturbed copies per photo (the library's default is 1000; "
+                                              "fewer is faster and noisier).")
+    steps = steps_col.slider("Curve steps", *batch.STEPS, key="batch_steps",
+                             help="Points of the deletion and insertion curves (2 x (steps + 1) images per map "
+                                  "through the model).")
+
+    if st.button("Run the evaluation", type="primary", key="batch_run", disabled=not methods):
+        try:
+            photos = (batch.folder_photos(folder, int(limit)) if source == FOLDER
+                      else [(u.name, u.getvalue()) for u in uploads or []])
+            if not photos:
+                raise ExplainersError("upload one or more photos first (or pick a folder on the server)")
+            chosen = make_explainers(methods, model, int(lime_samples))
+        except ExplainersError as exc:
+            st.error(f"{exc}")
+        else:
+            bar = st.progress(0.0, text=f"0 of {len(photos)} photos")
+
+            def progress(done: int, total: int, name: str) -> None:
+                bar.progress(done / total, text=f"{done} of {total} photos (last: {name})")
+
+            results, failures = evaluate_photos(model, photos, chosen, on_progress=progress, steps=int(steps))
+            summary = summarize(results)
+            st.session_state["batch_result"] = {
+                "results": results, "failures": failures, "summary": summary,
+                "document": batch.summary_document(summary, model, chosen, failures, int(steps)),
+            }
+
+    outcome = st.session_state.get("batch_result")
+    if outcome is not None:
+        results, failures, summary = outcome["results"], outcome["failures"], outcome["summary"]
+        for failure in failures:
+            st.error(f"{failure.file} was skipped: {failure.message}")
+        document = outcome["document"]
+        names = ", ".join(document["params"])
+        st.success(f"Evaluated {summary['photos']} photo(s) with {names} on {document['model']} "
+                   f"({document['device']}); {len(failures)} failed.")
+        if results:
+            left, right = st.columns(2)
+            left.plotly_chart(auc_summary_figure(summary, title="Mean AUC per method (95% interval)"),
+                              key="batch_auc", config={"displayModeBar": False})
+            right.plotly_chart(time_summary_figure(summary), key="batch_time", config={"displayModeBar": False})
+            st.plotly_chart(faithfulness_curves_figure(summary["methods"], title="Mean curves over the photos"),
+                            key="batch_curves")
+            st.subheader("Summary")
+            st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key="batch_summary",
+                         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
+                                        ("deletion_auc", "insertion_auc", "explain_s", "kept_fraction")})
+            st.subheader("Results: one row per photo and method")
+            st.dataframe(batch.results_frame(results), hide_index=True, width="stretch", key="batch_results")
+            files = st.columns(2)
+            files[0].download_button("results.csv", results_csv(results), file_name="results.csv", mime="text/csv",
+                                     width="stretch", on_click="ignore")
+            files[1].download_button("summary.json", batch.summary_json(document), file_name="summary.json",
+                                     mime="application/json", width="stretch", on_click="ignore")
+            st.caption("Times are wall seconds on this server, each method paying for its own forward pass; "
+                       "the explained class is each photo's top-1 prediction.")
