@@ -5,6 +5,7 @@ import streamlit as st
 
 from ui import figures, state, widgets
 from ui.analysis import map_agreement
+from ui.evaluation_figures import faithfulness_curves_figure
 
 st.title("CAM vs SeCAM")
 selection = state.require()
@@ -54,3 +55,26 @@ with state.guard("the Compare page"):
                                 "kept area %": st.column_config.NumberColumn(format="%.1f")})
     st.caption("Agreement: correlation of the CAM and SeCAM maps over the photo (1 = same shape). "
                f"Kept: SeCAM mask at threshold {threshold:.2f} (set it on the Explain page).")
+
+    st.subheader("Faithfulness")
+    measure = widgets.toggle("Measure faithfulness: deletion and insertion curves of CAM, SeCAM, Grad-CAM and a "
+                             "random map for the chosen class", "faithfulness")
+    if measure:
+        index = classes.index(target)
+        curves = state.faithfulness_curves(selection, cams[index], secams[index])
+        st.plotly_chart(faithfulness_curves_figure(curves, title=f"Faithfulness for {selection.model.labels[target]}"),
+                        key="faithfulness_curves")
+        st.dataframe(pd.DataFrame([{"method": name, "deletion AUC": c.deletion_auc, "insertion AUC": c.insertion_auc,
+                                    "seconds": c.timings["curves"]} for name, c in curves.items()]),
+                     hide_index=True, width="stretch",
+                     column_config={"deletion AUC": st.column_config.NumberColumn(format="%.3f"),
+                                    "insertion AUC": st.column_config.NumberColumn(format="%.3f"),
+                                    "seconds": st.column_config.NumberColumn(format="%.2f")})
+        st.caption(f"Deletion: the most salient pixels of the {selection.model.input_size} px input are replaced by a "
+                   "blurred copy, step by step; a faithful map makes the probability fall fast (low area). "
+                   "Insertion: they are put back into the blurred copy (high area is better). "
+                   f"{state.FAITHFULNESS_STEPS} steps, {2 * (state.FAITHFULNESS_STEPS + 1)} images per method; "
+                   "measured once per photo, class and SLIC setting, so the sliders do not measure again. "
+                   "For many photos use the Batch page.")
+    else:
+        st.caption("Off: each method pushes a few dozen copies of the photo through the model (seconds on a CPU).")

@@ -8,7 +8,8 @@ heavy may happen in it unless cached:
 * the forward pass: per ``(model, image)``;
 * SLIC superpixels: per ``(image, n_segments, compactness, slic_max_side)``, computed
   by SeCAM's own ``segment`` and handed back to it;
-* the explanations: per ``(model, image, classes, SLIC parameters)``.
+* the explanations: per ``(model, image, classes, SLIC parameters)``;
+* the faithfulness curves (Compare page): per ``(model, image, class, SLIC parameters, steps)``.
 
 The SeCAM threshold, the colour scale and the opacity are applied after the
 caches (``explainers.with_threshold`` and the figure builders), so moving those
@@ -38,6 +39,7 @@ import streamlit as st
 
 import explainers
 from explainers import Explanation, ExplainersError, ForwardPass, LoadedModel
+from explainers.metrics import Faithfulness, faithfulness, random_saliency
 
 from .analysis import resize_image
 from .figures import COLORSCALES, DISPLAY_MAX_SIDE
@@ -81,11 +83,12 @@ DEFAULTS = {
     "opacity": 0.5,
     "boundaries": True,
     "difference": True,
+    "faithfulness": False,
 }
 #: Choices made by widgets on a page (not in the sidebar). Streamlit forgets a
 #: widget when its page is left, so these values live under these plain keys and
 #: the widgets (keys ``w_<name>``) copy into them: see ``ui.widgets``.
-PAGE_KEYS = ("threshold", "colorscale", "opacity", "boundaries", "difference", "target_class")
+PAGE_KEYS = ("threshold", "colorscale", "opacity", "boundaries", "difference", "target_class", "faithfulness")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,6 +267,24 @@ def _explanations(model_name: str, image_key: str, classes: tuple[int, ...], n_s
     return {"cam": cams, "secam": secams}
 
 
+#: Methods of the Compare page's faithfulness view, in the table's order; ``random`` is the baseline map.
+FAITHFULNESS_METHODS = ("cam", "secam", "gradcam", "random")
+#: Steps of its deletion and insertion curves (``2 * (steps + 1)`` images per method through the model).
+FAITHFULNESS_STEPS = 20
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="Measuring faithfulness (deletion and insertion curves)...")
+def _faithfulness(model_name: str, image_key: str, class_index: int, n_segments: int, compactness: float,
+                  slic_max_side: int, steps: int, _model: LoadedModel, _image: np.ndarray, _cam: np.ndarray,
+                  _secam: np.ndarray) -> dict[str, Faithfulness]:
+    """Curves per method; ``_cam`` and ``_secam`` are the saliencies the key fields determine (already cached)."""
+    gradcam = explainers.get_explainer("gradcam").explain(_model, _image, [class_index])[0].saliency
+    maps = {"cam": _cam, "secam": _secam, "gradcam": gradcam,
+            "random": random_saliency(_image.shape[:2], seed=0)}
+    return {name: faithfulness(_model, _image, maps[name], class_index, steps=steps)
+            for name in FAITHFULNESS_METHODS}
+
+
 @st.cache_resource(max_entries=16, show_spinner="Computing superpixels for the preview...")
 def thumbnail_superpixels(image_key: str, n_segments: int, compactness: float,
                           _image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -315,6 +336,27 @@ def explain(selection: Selection, classes: Sequence[int],
     if threshold is not None:
         secams = [explainers.with_threshold(e, threshold) for e in secams]
     return list(found["cam"]), secams
+
+
+def faithfulness_curves(selection: Selection, cam: Explanation, secam: Explanation) -> dict[str, Faithfulness]:
+    """Deletion and insertion curves of CAM, SeCAM, Grad-CAM and a random map for ``cam``'s class (cached).
+
+    Parameters
+    ----------
+    selection : Selection
+    cam, secam : Explanation
+        The cached CAM and SeCAM explanations of one class (from :func:`explain`).
+
+    Returns
+    -------
+    dict
+        Method name (``FAITHFULNESS_METHODS``) -> :class:`explainers.metrics.Faithfulness`, with
+        ``FAITHFULNESS_STEPS`` steps. The SeCAM threshold is not part of the key: the curves follow
+        the map's order, not its mask, so moving the threshold does not measure again.
+    """
+    return _faithfulness(selection.model_name, selection.image_key, int(cam.class_index), selection.n_segments,
+                         float(selection.compactness), selection.slic_max_side, int(FAITHFULNESS_STEPS),
+                         selection.model, selection.image, cam.saliency, secam.saliency)
 
 
 def display(selection: Selection) -> np.ndarray:

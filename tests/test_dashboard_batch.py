@@ -1,0 +1,167 @@
+"""The Batch page and the Compare page's faithfulness view, driven by ``AppTest`` through the real dashboard.py.
+
+Kept small for a shared 2-core machine: two photos, CAM only, two curve steps
+for the Batch page; four steps for the Compare page's curves. Plus the library
+hook the Batch page drives (``evaluate_photos`` with ``on_progress``) on the
+tiny synthetic model.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from explainers.evaluate import COLUMNS, evaluate_photos, make_explainers, results_csv  # noqa: E402
+from explainers.models.loaded import LoadedModel  # noqa: E402
+from ui import batch, state  # noqa: E402
+
+SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
+TIMEOUT = 300
+needs_photos = pytest.mark.skipif(not SAMPLE_DIR.is_dir(), reason="no ../shared/imagenet-sample")
+
+
+def batch_page() -> AppTest:
+    """The dashboard on the Batch page, set to CAM only with two curve steps (fast)."""
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    at.session_state["sample"] = "chelsea"
+    at.run()
+    at.switch_page("app_pages/batch.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.multiselect(key="batch_methods").set_value(["cam"])
+    at.slider(key="batch_steps").set_value(2)
+    return at
+
+
+def png(shape=(64, 80), seed=0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (*shape, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def download(at: AppTest, label: str):
+    return next(b for b in at.get("download_button") if b.label == label)
+
+
+# -- the Batch page ----------------------------------------------------------------------
+@needs_photos
+def test_batch_page_on_a_server_folder():
+    at = batch_page()
+    assert at.text_input(key="batch_folder").value == str(SAMPLE_DIR)  # suggested when it exists
+    at.radio(key="batch_source").set_value("Folder on the server")
+    at.number_input(key="batch_limit").set_value(2)
+    at.button(key="batch_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[1].value  # the summary, then the results
+    assert list(table.columns) == list(COLUMNS)
+    assert len(table) == 4 and list(table["method"]) == ["cam", "random", "cam", "random"]
+    first_two = sorted(p.name for p in SAMPLE_DIR.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))[:2]
+    assert sorted(set(table["file"])) == first_two
+    assert table["deletion_auc"].between(0, 1).all() and table["insertion_auc"].between(0, 1).all()
+    summary = at.dataframe[0].value
+    assert list(summary["method"]) == ["cam", "random"]
+    assert {download(at, "results.csv").label, download(at, "summary.json").label} == {"results.csv",
+                                                                                         "summary.json"}
+    assert len(at.get("plotly_chart")) == 3  # AUC, time, mean curves
+    # the result survives a rerun caused by another widget, without running again
+    at.slider(key="batch_steps").set_value(3).run()
+    assert not at.exception and len(at.dataframe[1].value) == 4
+
+
+def test_batch_page_bad_upload_among_good_ones():
+    at = batch_page()
+    at.radio(key="batch_source").set_value("Upload photos").run()
+    at.file_uploader(key="batch_uploads").set_value([
+        ("a.png", png(seed=1), "image/png"),
+        ("broken.jpg", b"\xff\xd8\xff\xe0 not really a JPEG", "image/jpeg"),
+        ("b.png", png(seed=2), "image/png"),
+    ]).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "broken.jpg" in errors[0]
+    table = at.dataframe[1].value
+    assert sorted(set(table["file"])) == ["a.png", "b.png"]
+    assert "1 failed" in at.success[0].value
+
+
+def test_batch_page_bad_folder_says_what_to_do(tmp_path):
+    at = batch_page()
+    at.radio(key="batch_source").set_value("Folder on the server")
+    at.text_input(key="batch_folder").set_value(str(tmp_path / "nowhere"))
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    assert any("does not exist" in e.value for e in at.error)
+    at.text_input(key="batch_folder").set_value(str(tmp_path))  # exists, but holds no photo
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    assert any("no image files" in e.value for e in at.error)
+    assert not at.get("download_button")
+
+
+# -- the Compare page's faithfulness view -----------------------------------------------------
+def test_compare_faithfulness_view(monkeypatch):
+    monkeypatch.setattr(state, "FAITHFULNESS_STEPS", 4)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    at.session_state["sample"] = "chelsea"
+    at.run()
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception and not at.error
+    tables = len(at.dataframe)  # off by default: nothing measured
+    at.toggle(key="w_faithfulness").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.dataframe) == tables + 1
+    table = at.dataframe[-1].value
+    assert list(table["method"]) == list(state.FAITHFULNESS_METHODS)
+    assert table["deletion AUC"].between(0, 1).all() and table["insertion AUC"].between(0, 1).all()
+    curves = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][-1]
+    assert len(curves["data"]) == 2 * len(state.FAITHFULNESS_METHODS)  # deletion + insertion per method
+
+    # cached: moving a slider redraws the page without pushing a single image through the model
+    calls = []
+    forward_batch = LoadedModel.forward_batch
+    monkeypatch.setattr(LoadedModel, "forward_batch", lambda self, x: calls.append(len(x)) or forward_batch(self, x))
+    at.slider(key="w_opacity").set_value(0.9).run()
+    assert not at.exception and not at.error
+    assert calls == [] and at.dataframe[-1].value.equals(table)
+
+
+# -- the library hook and the helpers -------------------------------------------------------
+def test_evaluate_photos_progress_and_failures(tiny_model, tmp_path):
+    good = tmp_path / "red.png"
+    good.write_bytes(png((32, 32)))
+    calls = []
+    results, failures = evaluate_photos(tiny_model, [good, ("bad.jpg", b"nope"), ("up.png", png((32, 32), 3))],
+                                        make_explainers(["cam"], tiny_model),
+                                        on_progress=lambda *a: calls.append(a), steps=2)
+    assert calls == [(1, 3, "red.png"), (2, 3, "bad.jpg"), (3, 3, "up.png")]
+    assert [f.file for f in failures] == ["bad.jpg"] and "bad.jpg" in failures[0].message
+    assert [(r.file, r.method) for r in results] == [("red.png", "cam"), ("red.png", "random"),
+                                                     ("up.png", "cam"), ("up.png", "random")]
+    rows = list(csv.DictReader(io.StringIO(results_csv(results))))
+    assert list(rows[0]) == list(COLUMNS) and len(rows) == 4
+
+
+def test_folder_photos_validates(tmp_path):
+    with pytest.raises(Exception, match="type the path"):
+        batch.folder_photos("  ", 3)
+    with pytest.raises(Exception, match=r"\[1, "):
+        batch.folder_photos(str(tmp_path), 0)
+    for name in ("c.png", "a.png", "b.png"):
+        (tmp_path / name).write_bytes(png((32, 32)))
+    assert [p.name for p in batch.folder_photos(str(tmp_path), 2)] == ["a.png", "b.png"]
+    assert [p.name for p in batch.folder_photos(str(tmp_path / "*.png"), 5)] == ["a.png", "b.png", "c.png"]
