@@ -12,6 +12,8 @@ What it checks, page by page, with no network:
 * a photo uploaded through the sidebar's file uploader is explained: its name is shown, the model's
   top-1 class for it appears in the predictions, CAM and SeCAM maps appear, and it is still the
   photo on the Compare page (choices carry over between pages);
+* the Batch page runs the evaluation on three photos of ``../shared/imagenet-sample`` (CAM, SeCAM and
+  Grad-CAM): its charts and tables appear with no error box;
 * screenshots of every page are saved to ``test-artifacts/screenshots/`` (git-ignored), or to
   ``$SCREENSHOT_DIR``: ``bash scripts/screenshots.sh`` runs this test with
   ``SCREENSHOT_DIR=docs/screenshots`` to refresh the README's pictures (``docs/screenshots/compare.png``).
@@ -292,3 +294,32 @@ def test_every_page_in_chromium(browser_page, server, photo):
     wait_figures(page, 2)
     assert_no_error(page, "Compare after upload")
     assert page.locator('[data-testid="stSidebar"]', has_text=f"{path.name}: 600x400 px").count() >= 1
+
+
+def test_batch_page_in_chromium(browser_page, server):
+    sample = ROOT.parent / "shared" / "imagenet-sample"
+    if not sample.is_dir():
+        pytest.skip(f"no {sample} to evaluate")
+    page = browser_page
+    page.goto(f"{server}/batch")
+    wait_idle(page)
+    assert_no_error(page, "Batch")
+    limit = page.get_by_role("spinbutton", name="Photos (at most)")
+    limit.fill("3")
+    limit.press("Enter")
+    wait_idle(page)
+    page.locator('[data-testid="stMultiSelect"]').first.click()
+    page.get_by_role("option", name="gradcam").click()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    page.get_by_role("button", name="Run the evaluation").click()
+    page.locator('[data-testid="stDataFrame"]').nth(1).wait_for()
+    wait_idle(page)
+    wait_figures(page, 3)
+    assert_no_error(page, "Batch after a run")
+    titles = figure_titles(page)
+    assert any(t.startswith("Mean AUC per method") for t in titles), titles
+    assert any(t.startswith("Mean curves over the photos") for t in titles), titles
+    assert "Evaluated 3 photo(s) with cam, secam, gradcam" in page.inner_text("body")
+    page.mouse.move(0, 0)
+    shoot(page, "batch.png")
