@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explainers import ExplainersError
-from explainers.evaluate import evaluate_photos, make_explainers, results_csv, summarize
+from explainers.evaluate import evaluate_photos, make_explainers, read_labels_csv, results_csv, summarize
 from ui import batch, state
 from ui.evaluation_figures import auc_summary_figure, faithfulness_curves_figure, summary_rows, time_summary_figure
 
@@ -13,7 +13,8 @@ st.title("Batch evaluation")
 st.caption("Explains every photo with each method, then measures how faithful each map is to the model: "
            "deletion (remove the most salient pixels first; the probability should fall fast, low area) and "
            "insertion (put them back into a blurred copy; it should rise fast, high area), next to a random map. "
-           "The same computation as `python -m explainers evaluate`.")
+           "The same computation as `python -m explainers evaluate`. It runs on the sidebar's model; the sidebar's "
+           "photo is not used here.")
 
 selection = st.session_state.get("selection")
 if selection is None or selection.model is None:
@@ -25,7 +26,7 @@ with state.guard("the Batch page"):
     has_sample = bool(batch.default_folder())
     source = st.radio("Photos", [FOLDER, UPLOAD] if has_sample else [UPLOAD, FOLDER], horizontal=True,
                       key="batch_source")
-    uploads = []
+    uploads, labels_path = [], None
     if source == FOLDER:
         left, right = st.columns([4, 1])
         folder = left.text_input("Folder (or glob) on the server", value=batch.default_folder(), key="batch_folder",
@@ -33,6 +34,12 @@ with state.guard("the Batch page"):
                                       "or a glob such as /data/photos/*.jpg.")
         limit = right.number_input("Photos (at most)", 1, batch.LIMIT_MAX, batch.DEFAULT_LIMIT, key="batch_limit",
                                    help="The first photos by name; each takes a few seconds per method on a CPU.")
+        found = batch.labels_file(folder)
+        if found is not None and st.toggle(f"Explain the true class from {found.name} and report accuracy",
+                                           key="batch_labels",
+                                           help=f"{found} lists `file,class_index`; without it each photo's "
+                                                "top-1 prediction is explained."):
+            labels_path = found
     else:
         uploads = st.file_uploader("Photos: JPEG, PNG, WebP, BMP or TIFF", type=state.UPLOAD_TYPES,
                                    accept_multiple_files=True, key="batch_uploads")
@@ -54,6 +61,7 @@ with state.guard("the Batch page"):
             if not photos:
                 raise ExplainersError("upload one or more photos first (or pick a folder on the server)")
             chosen = make_explainers(methods, model, int(lime_samples))
+            labels = read_labels_csv(labels_path) if labels_path is not None else None
         except ExplainersError as exc:
             st.error(f"{exc}")
         else:
@@ -62,11 +70,13 @@ with state.guard("the Batch page"):
             def progress(done: int, total: int, name: str) -> None:
                 bar.progress(done / total, text=f"{done} of {total} photos (last: {name})")
 
-            results, failures = evaluate_photos(model, photos, chosen, on_progress=progress, steps=int(steps))
+            results, failures = evaluate_photos(model, photos, chosen, labels=labels, on_progress=progress,
+                                                steps=int(steps))
             summary = summarize(results)
             st.session_state["batch_result"] = {
                 "results": results, "failures": failures, "summary": summary,
-                "document": batch.summary_document(summary, model, chosen, failures, int(steps)),
+                "document": batch.summary_document(summary, model, chosen, failures, int(steps),
+                                                   str(labels_path) if labels_path else None),
             }
 
     outcome = st.session_state.get("batch_result")
@@ -76,8 +86,11 @@ with state.guard("the Batch page"):
             st.error(f"{failure.file} was skipped: {failure.message}")
         document = outcome["document"]
         names = ", ".join(document["params"])
+        accuracy = summary["accuracy"]
         st.success(f"Evaluated {summary['photos']} photo(s) with {names} on {document['model']} "
-                   f"({document['device']}); {len(failures)} failed.")
+                   f"({document['device']}); {len(failures)} failed."
+                   + (f" Top-1 accuracy: {accuracy['top1']:.0%} of {accuracy['n']} (true class explained)."
+                      if accuracy else ""))
         if results:
             left, right = st.columns(2)
             left.plotly_chart(auc_summary_figure(summary, title="Mean AUC per method (95% interval)"),
@@ -96,5 +109,6 @@ with state.guard("the Batch page"):
                                      width="stretch", on_click="ignore")
             files[1].download_button("summary.json", batch.summary_json(document), file_name="summary.json",
                                      mime="application/json", width="stretch", on_click="ignore")
-            st.caption("Times are wall seconds on this server, each method paying for its own forward pass; "
-                       "the explained class is each photo's top-1 prediction.")
+            st.caption("Times are wall seconds on this server, each method paying for its own forward pass. "
+                       + ("The explained class is each photo's true class (labels file)." if accuracy else
+                          "The explained class is each photo's top-1 prediction."))

@@ -62,6 +62,7 @@ def test_batch_page_on_a_server_folder():
     assert at.text_input(key="batch_folder").value == str(SAMPLE_DIR)  # suggested when it exists
     at.radio(key="batch_source").set_value("Folder on the server")
     at.number_input(key="batch_limit").set_value(2)
+    at.toggle(key="batch_labels").set_value(True)  # the sample's labels.csv: explain the true class
     at.button(key="batch_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -71,6 +72,8 @@ def test_batch_page_on_a_server_folder():
     first_two = sorted(p.name for p in SAMPLE_DIR.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))[:2]
     assert sorted(set(table["file"])) == first_two
     assert table["deletion_auc"].between(0, 1).all() and table["insertion_auc"].between(0, 1).all()
+    assert (table["true_class"] == table["class_index"]).all() and table["correct"].notna().all()
+    assert "Top-1 accuracy" in at.success[0].value
     summary = at.dataframe[0].value
     assert list(summary["method"]) == ["cam", "random"]
     assert {download(at, "results.csv").label, download(at, "summary.json").label} == {"results.csv",

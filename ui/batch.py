@@ -71,20 +71,30 @@ def folder_photos(folder: str, limit: int) -> list[Path]:
     return collect_photos(str(path))[:limit]
 
 
+def labels_file(folder: str) -> Path | None:
+    """``labels.csv`` (columns ``file,class_index``) in the folder, or in a glob's folder, if there is one."""
+    text = (folder or "").strip()
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    candidate = (path if path.is_dir() else path.parent) / "labels.csv"
+    return candidate if candidate.is_file() else None
+
+
 def results_frame(results: Sequence[MethodResult]) -> pd.DataFrame:
     """The results table: one row per photo and method, columns ``COLUMNS`` (as ``results.csv``)."""
     return pd.DataFrame([r.row() for r in results], columns=list(COLUMNS))
 
 
 def summary_document(summary: Mapping[str, Any], model: LoadedModel, explainers: Mapping[str, Explainer],
-                     failures: Sequence[PhotoFailure], steps: int) -> dict[str, Any]:
+                     failures: Sequence[PhotoFailure], steps: int, labels: str | None = None) -> dict[str, Any]:
     """``summary.json`` as the CLI writes it (summary, model, device, failures, parameters, steps).
 
     ``failed`` is the count, as from the CLI; ``failures`` adds each file and its message.
     """
     return {**summary, "model": model.name, "device": str(model.device), "failed": len(failures),
             "failures": [{"file": f.file, "message": f.message} for f in failures], "interrupted": False,
-            "params": {name: dict(e.params) for name, e in explainers.items()}, "steps": steps, "labels": None}
+            "params": {name: dict(e.params) for name, e in explainers.items()}, "steps": steps, "labels": labels}
 
 
 def summary_json(document: Mapping[str, Any]) -> str:
