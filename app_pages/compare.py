@@ -75,6 +75,8 @@ with state.guard("the Compare page"):
                    "Insertion: they are put back into the blurred copy (high area is better). "
                    f"{state.FAITHFULNESS_STEPS} steps, {2 * (state.FAITHFULNESS_STEPS + 1)} images per method; "
                    "measured once per photo, class and SLIC setting, so the sliders do not measure again. "
-                   "For many photos use the Batch page.")
+                   "For many photos use the Batch page."
+                   + (" On this model (GAP + linear head) Grad-CAM's map is proportional to CAM's, so their curves "
+                      "coincide and the Grad-CAM line hides the CAM line." if selection.model.cam_exact else ""))
     else:
         st.caption("Off: each method pushes a few dozen copies of the photo through the model (seconds on a CPU).")

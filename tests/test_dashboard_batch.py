@@ -115,6 +115,21 @@ def test_batch_page_bad_folder_says_what_to_do(tmp_path):
     assert not at.get("download_button")
 
 
+def test_batch_page_without_a_model_says_why(monkeypatch):
+    import explainers
+
+    def broken(name):
+        raise explainers.WeightsUnavailableError(f"model '{name}': weights file is corrupt")
+
+    monkeypatch.setattr(state, "get_model", broken)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("app_pages/batch.py").run()
+    assert not at.exception
+    assert any("model" in e.value for e in at.error)
+    assert not at.get("button")
+
+
 # -- the Compare page's faithfulness view -----------------------------------------------------
 def test_compare_faithfulness_view(monkeypatch):
     monkeypatch.setattr(state, "FAITHFULNESS_STEPS", 4)
