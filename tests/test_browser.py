@@ -13,7 +13,7 @@ What it checks, page by page, with no network:
   top-1 class for it appears in the predictions, CAM and SeCAM maps appear, and it is still the
   photo on the Compare page (choices carry over between pages);
 * the Batch page runs the evaluation on three photos of ``../shared/imagenet-sample`` (CAM, SeCAM and
-  Grad-CAM): its charts and tables appear with no error box;
+  Grad-CAM, true classes from its ``labels.csv``): its charts, tables and accuracy appear with no error box;
 * screenshots of every page are saved to ``test-artifacts/screenshots/`` (git-ignored), or to
   ``$SCREENSHOT_DIR``: ``bash scripts/screenshots.sh`` runs this test with
   ``SCREENSHOT_DIR=docs/screenshots`` to refresh the README's pictures (``docs/screenshots/compare.png``).
@@ -312,6 +312,8 @@ def test_batch_page_in_chromium(browser_page, server):
     page.get_by_role("option", name="gradcam").click()
     page.keyboard.press("Escape")
     wait_idle(page)
+    page.get_by_text("Explain the true class from labels.csv").click()
+    wait_idle(page)
     page.get_by_role("button", name="Run the evaluation").click()
     page.locator('[data-testid="stDataFrame"]').nth(1).wait_for()
     wait_idle(page)
@@ -320,6 +322,7 @@ def test_batch_page_in_chromium(browser_page, server):
     titles = figure_titles(page)
     assert any(t.startswith("Mean AUC per method") for t in titles), titles
     assert any(t.startswith("Mean curves over the photos") for t in titles), titles
-    assert "Evaluated 3 photo(s) with cam, secam, gradcam" in page.inner_text("body")
+    body = page.inner_text("body")
+    assert "Evaluated 3 photo(s) with cam, secam, gradcam" in body and "Top-1 accuracy" in body
     page.mouse.move(0, 0)
     shoot(page, "batch.png")
