@@ -45,7 +45,7 @@ from explainers.batch import iter_explain_batch  # noqa: E402
 from explainers.evaluate import collect_photos  # noqa: E402
 from explainers.secam import SeCAM, with_threshold  # noqa: E402
 
-SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
+SAMPLE_DIR = Path(os.environ.get("EXPLAINERS_SAMPLE_DIR") or ROOT.parent / "shared" / "imagenet-sample")  # override for a GPU machine
 TARGETS = {
     "cam_top1_vs_forward": ("<=", 1.10),
     "cam_top5_vs_forward": ("<=", 1.15),
