@@ -23,6 +23,7 @@ from .base import get_explainer, list_explainers
 from .errors import ExplainersError
 from .images import load_image
 from .models.build import load_model, weights_status
+from .models.loaded import check_classes
 from .models.registry import load_registry
 from .overlays import explanation_picture
 
@@ -116,16 +117,28 @@ def _explain(args) -> int:
         except ValueError:
             raise ExplainersError_(f"--targets must be comma-separated class indices, got '{args.targets}'") from None
     model = load_model(args.model, load_registry(args.models), device=args.device)
+    check_classes(model.num_classes, targets, args.topk)  # once, before any image
     args.out.mkdir(parents=True, exist_ok=True)
 
-    results, failures = [], 0
+    results, failures, stems = [], 0, set()
     for path in args.images:
+        path = Path(path)
+        stem = path.stem
+        for n in range(2, len(args.images) + 2):  # same file name in two folders: keep both outputs
+            if stem not in stems:
+                break
+            stem = f"{path.stem}_{n}"
         try:
-            record = _explain_one(Path(path), model, explainer, targets, args.topk, args.out)
+            record = _explain_one(path, stem, model, explainer, targets, args.topk, args.out)
         except ExplainersError as exc:
             failures += 1
             print(f"error: {exc}", file=sys.stderr)
             continue
+        except Exception as exc:  # a bug or an odd environment: still one line, and the other images go on
+            failures += 1
+            print(f"error: {path}: unexpected {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+            continue
+        stems.add(stem)
         results.append(record)
     run = {"model": model.name, "method": explainer.name, "params": dict(explainer.params),
            "device": str(model.device), "images": results}
@@ -134,10 +147,9 @@ def _explain(args) -> int:
     return 1 if failures else 0
 
 
-def _explain_one(path: Path, model, explainer, targets, topk: int, out: Path) -> dict:
+def _explain_one(path: Path, stem: str, model, explainer, targets, topk: int, out: Path) -> dict:
     image = load_image(path)
     explanations = explainer.explain(model, image, targets=targets, topk=topk)
-    stem = path.stem
     files = {}
     for i, e in enumerate(explanations):  # render everything first, write only when all succeeded
         name = output_stem(explainer.name, stem, i, e.params)

@@ -56,3 +56,23 @@ def test_models_lists_the_registry_with_offline_status():
     lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
     assert "offline" in lines["efficientnet_lite0"]
     assert "needs download" in lines["resnet50"]
+
+
+def test_same_file_name_in_two_folders_keeps_both_outputs(tmp_path):
+    import shutil
+
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(PHOTO, tmp_path / sub / "photo.jpg")
+    proc = run_cli("explain", tmp_path / "a" / "photo.jpg", tmp_path / "b" / "photo.jpg", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "CAM_photo_0.jpg").exists() and (tmp_path / "out" / "CAM_photo_2_0.jpg").exists()
+    images = json.loads((tmp_path / "out" / "results.json").read_text())["images"]
+    assert [p["files"][0] for i in images for p in i["predictions"]] == ["CAM_photo_0.jpg", "CAM_photo_2_0.jpg"]
+
+
+def test_bad_topk_is_reported_once_before_any_image(tmp_path):
+    proc = run_cli("explain", PHOTO, PHOTO, "--topk", "5000", "--out", tmp_path / "out")
+    assert proc.returncode != 0 and proc.stderr.count("error:") == 1
+    assert "`topk` must be in [1, 1000], got 5000" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -62,27 +62,36 @@ class ForwardPass:
 
     def select(self, targets: Sequence[int] | int | None, topk: int) -> list[int]:
         """Classes to explain: ``targets`` if given (validated), else the top ``topk``."""
-        num_classes = int(self.logits.numel())
-        if targets is None:
-            if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)):
-                raise TypeError(f"`topk` must be an int in [1, {num_classes}], got {type(topk).__name__} {topk!r}")
-            if not 1 <= topk <= num_classes:
-                raise ParameterError(f"`topk` must be in [1, {num_classes}], got {topk}")
-            return self.top(int(topk))
-        if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
-            targets = [int(targets)]
-        if isinstance(targets, (str, bytes)) or not isinstance(targets, Iterable):
-            raise TypeError(f"`targets` must be a class index or a sequence of class indices in [0, {num_classes - 1}], "
-                            f"got {type(targets).__name__} {targets!r}")
-        targets = list(targets)
-        if not targets:
-            raise ParameterError("`targets` is empty; pass class indices or None for the top predictions")
-        for t in targets:
-            if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
-                raise TypeError(f"`targets` must hold class indices (int) in [0, {num_classes - 1}], got {t!r}")
-            if not 0 <= t < num_classes:
-                raise ParameterError(f"target class {t} is out of range; valid classes are 0..{num_classes - 1}")
-        return [int(t) for t in targets]
+        chosen = check_classes(int(self.logits.numel()), targets, topk)
+        return self.top(topk) if chosen is None else chosen
+
+
+def check_classes(num_classes: int, targets: Sequence[int] | int | None, topk: int) -> list[int] | None:
+    """Validate ``targets`` (or ``topk`` when ``targets`` is None) against ``num_classes``.
+
+    Returns the target indices as a list, or None when the top ``topk`` are wanted.
+    Raises TypeError or ParameterError with the valid range.
+    """
+    if targets is None:
+        if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)):
+            raise TypeError(f"`topk` must be an int in [1, {num_classes}], got {type(topk).__name__} {topk!r}")
+        if not 1 <= topk <= num_classes:
+            raise ParameterError(f"`topk` must be in [1, {num_classes}], got {topk}")
+        return None
+    if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
+        targets = [int(targets)]
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Iterable):
+        raise TypeError(f"`targets` must be a class index or a sequence of class indices in [0, {num_classes - 1}], "
+                        f"got {type(targets).__name__} {targets!r}")
+    targets = list(targets)
+    if not targets:
+        raise ParameterError("`targets` is empty; pass class indices or None for the top predictions")
+    for t in targets:
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            raise TypeError(f"`targets` must hold class indices (int) in [0, {num_classes - 1}], got {t!r}")
+        if not 0 <= t < num_classes:
+            raise ParameterError(f"target class {t} is out of range; valid classes are 0..{num_classes - 1}")
+    return [int(t) for t in targets]
 
 
 @dataclasses.dataclass(eq=False)
