@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import ParameterError
 from .base import Explainer
 from .cam import CAM
 from .explanation import Explanation
@@ -87,10 +88,10 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
     if batch_size is None:
         batch_size = 8 if model.device.type == "cpu" else 64
     if batch_size < 1:
-        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}")
+        raise ParameterError(f"`batch_size` must be >= 1, got {batch_size}")
     workers = _default_workers() if workers is None else workers
     if workers < 1:
-        raise ValueError(f"`workers` must be >= 1, got {workers}")
+        raise ParameterError(f"`workers` must be >= 1, got {workers}")
     explainer._check_model(model)
     source_iter = iter(images)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explain-batch") as pool:

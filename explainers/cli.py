@@ -249,6 +249,10 @@ def _evaluate_loop(args, bar, model, explainers, labels, writer, fh, results: li
             results.append(None)
             bar.write(f"error: {exc}", file=sys.stderr)
             continue
+        except Exception as exc:  # one line, and the other photos and the summary still come
+            results.append(None)
+            bar.write(f"error: {path}: unexpected {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+            continue
         for row in rows:
             writer.writerow(row.row())
         fh.flush()

@@ -345,6 +345,8 @@ def evaluate_photos(model: LoadedModel, photos: Sequence[str | Path | tuple[str,
             results.extend(rows)
         except ExplainersError as exc:
             failures.append(PhotoFailure(name, str(exc)))
+        except Exception as exc:  # a bug or a resource error on one photo must not lose the others' results
+            failures.append(PhotoFailure(name, f"{name}: unexpected {type(exc).__name__}: {exc}".splitlines()[0]))
         if on_progress is not None:
             on_progress(index + 1, len(photos), name)
     return results, failures

@@ -30,13 +30,12 @@ import dataclasses
 import time
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
 from .base import Explainer, check_float, check_int, register_explainer
 from .models.loaded import ForwardPass, LoadedModel
-from .secam import keep_mask, region_scores, slic_segments
+from .secam import SLIC_MAX_SIDE, _nearest, check_slic_max_side, keep_mask, region_scores, slic_segments
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -90,7 +89,7 @@ def perturbed_batches(model: LoadedModel, image: np.ndarray, segments: np.ndarra
     mean = torch.tensor(model.spec.mean).view(3, 1, 1)
     std = torch.tensor(model.spec.std).view(3, 1, 1)
     fill = (torch.from_numpy(image.reshape(-1, 3).mean(axis=0) / 255.0).float().view(3, 1, 1) - mean) / std
-    small = cv2.resize(segments.astype(np.int32), (size, size), interpolation=cv2.INTER_NEAREST)
+    small = _nearest(segments.astype(np.int32), (size, size))  # pixel centres, as the preprocessing
     column = np.zeros(int(segment_ids.max()) + 1, dtype=np.int64)
     column[segment_ids] = np.arange(segment_ids.size)
     index = torch.from_numpy(column[small])  # (S, S): column of each input pixel
@@ -190,6 +189,8 @@ class LIME(Explainer):
         Seed of the random masks, >= 0.
     batch_size : int, default 64
         Copies per forward batch, in [1, 4096] (does not change the result).
+    slic_max_side : int, default 640
+        As SeCAM's: SLIC on a working copy for photos with a longer side, so both use the same superpixels.
 
     Examples
     --------
@@ -201,7 +202,7 @@ class LIME(Explainer):
 
     name = "lime"
     defaults = {"num_samples": 1000, "n_segments": 50, "compactness": 10.0, "threshold": 0.8,
-                "kernel_width": 0.25, "seed": 0, "batch_size": 64}
+                "kernel_width": 0.25, "seed": 0, "batch_size": 64, "slic_max_side": SLIC_MAX_SIDE}
     requires_exact_cam = False
 
     def _check_params(self, params: dict[str, Any]) -> None:
@@ -211,6 +212,7 @@ class LIME(Explainer):
         check_float(params, "threshold", 0.0, 1.0)
         check_float(params, "kernel_width", 0.0, low_open=True)
         check_int(params, "seed", 0)
+        check_slic_max_side(params)
         check_int(params, "batch_size", 1, 4096)
 
     def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:
@@ -221,7 +223,7 @@ class LIME(Explainer):
             forward = model.forward(image)
         p = self.params
         t0 = time.perf_counter()
-        segments = slic_segments(image, p["n_segments"], p["compactness"])
+        segments = slic_segments(image, p["n_segments"], p["compactness"], p["slic_max_side"])  # SeCAM's superpixels
         segment_ids = np.unique(segments).astype(np.int32)
         t1 = time.perf_counter()
         rng = np.random.default_rng(p["seed"])

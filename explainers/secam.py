@@ -85,6 +85,15 @@ class Segmentation:
     seconds: float
 
 
+def check_slic_max_side(params: dict[str, Any]) -> None:
+    """Validate ``params["slic_max_side"]``: 0 or None (full resolution) or an int >= 64."""
+    if params["slic_max_side"] is None:
+        params["slic_max_side"] = 0
+    check_int(params, "slic_max_side", 0)
+    if 0 < params["slic_max_side"] < 64:
+        raise ParameterError(f"`slic_max_side` must be 0 (full resolution) or >= 64, got {params['slic_max_side']}")
+
+
 def working_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
     """``(h, w)`` of SLIC's working copy for an image of ``size = (H, W)``; ``size`` itself if it fits."""
     h, w = size
@@ -115,6 +124,16 @@ def _segment(image: np.ndarray, n_segments: int, compactness: float, max_side: i
         return Segmentation(full, working, areas, time.perf_counter() - t0)
     areas = np.bincount(full.ravel())
     return Segmentation(full, working, areas, time.perf_counter() - t0)
+
+
+def _check_labels(segments: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """Precomputed superpixels must be non-negative integer labels of the image's ``(H, W)``."""
+    if segments.shape != image.shape[:2]:
+        raise ParameterError(f"`segments` has shape {segments.shape}, the image is {image.shape[:2]}; "
+                             "compute them on this image")
+    if not np.issubdtype(segments.dtype, np.integer) or (segments.size and segments.min() < 0):
+        raise ParameterError("`segments` must hold non-negative integer labels, e.g. from slic_segments(image)")
+    return segments
 
 
 def _nearest(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -233,11 +252,7 @@ class SeCAM(Explainer):
         check_int(params, "n_segments", 2)
         check_float(params, "compactness", 0.0, low_open=True)
         check_float(params, "threshold", 0.0, 1.0)
-        if params["slic_max_side"] is None:
-            params["slic_max_side"] = 0
-        check_int(params, "slic_max_side", 0)
-        if 0 < params["slic_max_side"] < 64:
-            raise ParameterError(f"`slic_max_side` must be 0 (full resolution) or >= 64, got {params['slic_max_side']}")
+        check_slic_max_side(params)
 
     def segment(self, image: np.ndarray) -> Segmentation:
         """SLIC superpixels of ``image`` with this explainer's parameters (working copy for large photos)."""
@@ -275,15 +290,14 @@ class SeCAM(Explainer):
                 timings: dict[str, float], segments: np.ndarray | Segmentation | None = None) -> Segmentation:
         """SLIC once per call, or reuse ``segments`` passed to ``explain`` (``(H, W)`` labels)."""
         if isinstance(segments, Segmentation):
+            _check_labels(segments.full, image)
             timings["slic"] = segments.seconds
             return segments
         t0 = time.perf_counter()
         if segments is None:
             seg = self.segment(image)
         else:
-            segments = np.asarray(segments)
-            if segments.shape != image.shape[:2]:
-                raise ValueError(f"`segments` has shape {segments.shape}, the image is {image.shape[:2]}")
+            segments = _check_labels(np.asarray(segments), image)
             seg = Segmentation(segments, None, np.bincount(segments.ravel()), 0.0)
         timings["slic"] = time.perf_counter() - t0
         return seg
@@ -319,7 +333,7 @@ def with_threshold(explanation: Explanation, threshold: float) -> Explanation:
     params = {"threshold": threshold}
     check_float(params, "threshold", 0.0, 1.0)
     if explanation.segments is None:
-        raise ValueError("with_threshold needs a SeCAM explanation (it has no superpixels)")
+        raise ParameterError("with_threshold needs a SeCAM explanation (this one has no superpixels)")
     kept = np.zeros(int(explanation.segment_ids.max()) + 1, dtype=bool)
     kept[explanation.segment_ids] = keep_mask(explanation.segment_scores, params["threshold"])
     return dataclasses.replace(explanation, mask=kept[explanation.segments],

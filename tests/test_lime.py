@@ -122,3 +122,13 @@ def test_kernel_weights():
 def test_parameters_are_validated(params, match):
     with pytest.raises(explainers.ParameterError, match=match):
         explainers.get_explainer("lime", **params)
+
+
+def test_lime_uses_secams_superpixels_on_a_large_photo(tiny_model):
+    """Above SeCAM's working size both run SLIC on the same reduced copy: identical labels."""
+    from conftest import quadrant_image
+
+    image = np.kron(quadrant_image(64, 64), np.ones((12, 11, 1), np.uint8))  # 768 x 704, larger than 640
+    [s] = explainers.get_explainer("secam", n_segments=8).explain(tiny_model, image, targets=[0])
+    [l] = explainers.get_explainer("lime", n_segments=8, num_samples=20).explain(tiny_model, image, targets=[0])
+    np.testing.assert_array_equal(l.segments, s.segments)

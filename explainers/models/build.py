@@ -87,8 +87,9 @@ def build_network(spec: ModelSpec) -> nn.Module:
     """The network of ``spec`` with its weights loaded (random when ``weights: none``)."""
     if spec.weights_source == "timm":
         return _timm_pretrained(spec)
-    torch.manual_seed(0)  # `none` gives the same random weights every time
-    network = _create(spec)
+    with torch.random.fork_rng(devices=[]):  # `none` gives the same random weights every time,
+        torch.manual_seed(0)                 # without resetting the caller's random state
+        network = _create(spec)
     if spec.weights_source == "none":
         return network
     if spec.weights_source == "torchvision":
@@ -238,7 +239,6 @@ def _timm_cache_path(spec: ModelSpec) -> tuple[str, Path | None]:
 
 def _timm_pretrained(spec: ModelSpec) -> nn.Module:
     repo, cached = _timm_cache_path(spec)
-    torch.manual_seed(0)
     if cached is not None:
         network = _create(spec)
         load_state(network, read_state_dict(cached, spec.name), spec.name)

@@ -216,11 +216,11 @@ class LoadedModel:
         Both are float32 (computed in bf16 when ``autocast_bf16`` is set).
         """
         batch = batch.to(self.device, non_blocking=True)
-        if self.channels_last:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with self.capture_features() as store, \
-                torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast_bf16):
-            logits = self.network(batch)
+        with self.capture_features() as store:  # the lock: set_fast_math cannot change the layout mid-pass
+            if self.channels_last:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast_bf16):
+                logits = self.network(batch)
         return logits.float(), store["features"].float()
 
     def forward(self, image: np.ndarray) -> ForwardPass:
