@@ -48,7 +48,7 @@ with state.guard("the Compare page"):
         rows.append({"rank": cam.rank + 1, "class": cam.label, "probability": cam.probability,
                      "agreement (Pearson r)": map_agreement(cam.saliency, secam.saliency),
                      "kept superpixels": int(secam.kept_segments.sum()),
-                     "kept area %": 100.0 * float(secam.mask.mean())})
+                     "kept area %": 100.0 * float(secam.segment_areas[secam.kept_segments].sum() / secam.mask.size)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"probability": st.column_config.NumberColumn(format="percent"),
                                 "agreement (Pearson r)": st.column_config.NumberColumn(format="%.3f"),

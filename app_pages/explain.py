@@ -28,7 +28,8 @@ with state.guard("the Explain page"):
         a.metric("Probability", f"{cam.probability:.1%}", help=f"rank #{cam.rank + 1}, logit {cam.logit:.2f}")
         b.metric("Superpixels", f"{secam.segment_ids.size}")
         c.metric("Kept", f"{int(secam.kept_segments.sum())}",
-                 help=f"Superpixels kept by the SeCAM mask: {secam.mask.mean():.0%} of the photo "
+                 help=f"Superpixels kept by the SeCAM mask: "
+                      f"{secam.segment_areas[secam.kept_segments].sum() / secam.mask.size:.0%} of the photo "
                       f"at threshold {threshold:.2f}")
 
     st.subheader(f"Why '{cam.label}'?")
