@@ -81,9 +81,9 @@ class Explanation:
         """Boolean ``(S,)`` array: which superpixels the mask keeps (SeCAM and LIME)."""
         if self.segment_scores is None or self.mask is None:
             return None
-        threshold = float(self.params.get("threshold", 0.0))
-        best = float(self.segment_scores.max()) if self.segment_scores.size else 0.0
-        return self.segment_scores > threshold * best if best > 0 else np.zeros_like(self.segment_scores, bool)
+        from .secam import keep_mask  # the one rule for the mask (secam imports this module)
+
+        return keep_mask(self.segment_scores, float(self.params.get("threshold", 0.0)))
 
     def to_dict(self, include_arrays: bool = False) -> dict[str, Any]:
         """JSON-ready summary; arrays are left out unless ``include_arrays``."""

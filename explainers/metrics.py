@@ -211,9 +211,3 @@ def faithfulness(model: LoadedModel, image: np.ndarray, saliency: np.ndarray, cl
     return Faithfulness(fractions=fractions, deletion=deletion, insertion=insertion,
                         deletion_auc=auc(fractions, deletion), insertion_auc=auc(fractions, insertion),
                         kept_fraction=kept_fraction(mask), timings={"curves": time.perf_counter() - t0})
-
-
-def explanation_faithfulness(model: LoadedModel, image: np.ndarray, explanation, **kwargs) -> Faithfulness:
-    """:func:`faithfulness` of an :class:`~explainers.Explanation` (its saliency, class and mask)."""
-    return faithfulness(model, image, explanation.saliency, explanation.class_index,
-                        mask=explanation.mask, **kwargs)
