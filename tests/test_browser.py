@@ -23,6 +23,7 @@ Without Chromium at /usr/bin/chromium the test skips with the reason; under ``CI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -68,12 +69,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`streamlit run dashboard.py` on a free port; yields its URL, stops it afterwards."""
-    _require_browser()
+@contextlib.contextmanager
+def running_server(log_path: Path):
+    """`streamlit run dashboard.py` on a free port, freshly started; yields its URL, stops it afterwards."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     log = open(log_path, "w")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -107,17 +106,32 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser_page(server):
+def server(tmp_path_factory):
+    """One server for the module's walk-through tests."""
+    _require_browser()
+    with running_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium():
     from playwright.sync_api import sync_playwright
 
+    _require_browser()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server, chromium):
+    page = chromium.new_page(viewport={"width": 1500, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +184,7 @@ def figure_titles(page) -> list[str]:
 
 def go_to(page, title: str) -> None:
     """Click the page's link in the sidebar navigation (same session, so the choices carry over)."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]', has_text=title).first.click()
     page.wait_for_function("t => document.title.includes(t) || true", arg=title)
     wait_idle(page)
 
@@ -206,7 +220,31 @@ def wait_title(page, prefix: str) -> None:
         ".some(e => e.textContent.startsWith(p))", arg=prefix, timeout=TIMEOUT_MS)
 
 
-# -- the test -----------------------------------------------------------------------------
+# -- the tests ----------------------------------------------------------------------------
+#: Every page's deep link, and a heading it must show.
+DEEP_LINKS = {"/": "Explain a prediction", "/compare": "CAM vs SeCAM", "/batch": "Batch evaluation",
+              "/method": "How CAM and SeCAM work", "/models": "Models"}
+
+
+@pytest.mark.parametrize("path", list(DEEP_LINKS))
+def test_deep_link_is_the_first_request_after_a_restart(path, chromium, tmp_path):
+    """A fresh server, a fresh browser context, and this page's URL as the very first request: the page
+    config, the shared sidebar (model, photo) and the navigation must be there, with no error."""
+    with running_server(tmp_path / "server.log") as url:
+        context = chromium.new_context(viewport={"width": 1500, "height": 1000})
+        try:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url + path)
+            page.get_by_role("heading", name=DEEP_LINKS[path]).first.wait_for()
+            wait_idle(page)
+            assert_no_error(page, f"deep link {path}")
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            assert sidebar.locator('[data-testid="stPageLink-NavLink"]').count() == 5
+            assert sidebar.get_by_text("chelsea: 451x300 px").count() == 1, "the shared sidebar did not run"
+            assert page.title().endswith("CAM & SeCAM explorer"), page.title()
+        finally:
+            context.close()
 def test_every_page_in_chromium(browser_page, server, photo):
     page = browser_page
     # A deep link as the first request of a fresh server: the entry script and its sidebar must still run.

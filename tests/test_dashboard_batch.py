@@ -37,7 +37,7 @@ def batch_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.session_state["sample"] = "chelsea"
     at.run()
-    at.switch_page("app_pages/batch.py").run()
+    at.switch_page("pages/batch.py").run()
     assert not at.exception, [e.value for e in at.exception]
     at.multiselect(key="batch_methods").set_value(["cam"])
     at.slider(key="batch_steps").set_value(2)
@@ -124,7 +124,7 @@ def test_batch_page_without_a_model_says_why(monkeypatch):
     monkeypatch.setattr(state, "get_model", broken)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.run()
-    at.switch_page("app_pages/batch.py").run()
+    at.switch_page("pages/batch.py").run()
     assert not at.exception
     assert any("model" in e.value for e in at.error)
     assert not at.get("button")
@@ -136,7 +136,7 @@ def test_compare_faithfulness_view(monkeypatch):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.session_state["sample"] = "chelsea"
     at.run()
-    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("pages/compare.py").run()
     assert not at.exception and not at.error
     tables = len(at.dataframe)  # off by default: nothing measured
     at.toggle(key="w_faithfulness").set_value(True).run()

@@ -1,12 +1,8 @@
 """Every bad file of the corpus uploaded to the dashboard (AppTest): an st.error that names the file
 and says why, no exception, and the app still explains the next good upload.
 
-Two tests. The first uploads each case to the real ``dashboard.py`` (router included), one fresh
-session per case. AppTest loses the sidebar elements of an ``st.navigation`` app after its first
-run (Streamlit 1.67; tests/test_dashboard.py notes it too), and the uploader lives in the sidebar,
-so one session cannot upload twice there. The second test therefore runs what ``dashboard.py``
-runs minus the router (the shared sidebar, then the default page's script) and uploads every
-case in ONE session, then a good photo, which must be explained.
+Two tests. The first uploads each case to the real ``dashboard.py``, one fresh session per case.
+The second uploads every case in ONE session, then a good photo, which must be explained.
 """
 
 from __future__ import annotations
@@ -61,26 +57,8 @@ def test_each_bad_upload_to_the_dashboard_shows_why(filename, data, expected, sm
     assert_refused(at, name, expected)
 
 
-def dashboard_without_router():
-    """``dashboard.py`` minus ``st.navigation``: the sidebar, then the default page's script.
-
-    (AppTest runs this function's source as a script: everything it needs is imported inside.)
-    """
-    import re
-    import runpy
-    from pathlib import Path
-
-    import ui
-    from ui import sidebar
-
-    root = Path(ui.__file__).resolve().parents[1]
-    [page] = re.findall(r'st\.Page\("([^"]+)"[^)]*default=True', (root / "dashboard.py").read_text())
-    sidebar.render()
-    runpy.run_path(str(root / page))
-
-
 def test_one_session_survives_every_bad_upload_then_explains_a_good_one(small_file_limit):
-    at = AppTest.from_function(dashboard_without_router, default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
     at.session_state["image_source"] = SOURCE_UPLOAD
     at.run()
     assert not at.exception

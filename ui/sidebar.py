@@ -1,7 +1,8 @@
 """The sidebar every page shares: model, image, top-K, SeCAM's superpixel parameters, device.
 
-It is drawn by ``dashboard.py`` before the page runs, so its widgets are the
-same widgets on every page and the choices carry over from page to page.
+Every page draws it through ``ui.page.setup``; ``state.keep_sidebar_choices``
+carries its choices over from page to page, and an uploaded photo stays the
+chosen photo on every page until another is uploaded or a sample is picked.
 """
 
 from __future__ import annotations
@@ -111,10 +112,16 @@ def _image_section(bar):
             key, image = f"sample:{name}", state.sample_image(name)
         else:
             upload = bar.file_uploader("Photo: JPEG, PNG, WebP, BMP or TIFF", type=UPLOAD_TYPES, key="upload")
-            if upload is None:
+            if upload is not None:
+                name, digest, data = upload.name, state.upload_digest(upload), upload.getvalue()
+                state.uploaded_image(digest, name, data)  # a photo that does not decode is not kept
+                state.remember_upload(digest, name, data)
+            elif state.current_upload() is not None:  # uploaded on another page: the uploader there is gone
+                digest, name, data = state.current_upload()
+                bar.caption(f"Photo: **{name}** (uploaded). Upload another to replace it.")
+            else:
                 return None, None, None, "Upload a photo in the sidebar (JPEG, PNG, WebP, BMP or TIFF), or pick a sample."
-            name, digest = upload.name, state.upload_digest(upload)
-            key, image = f"upload:{digest}", state.uploaded_image(digest, upload.name, upload.getvalue())
+            key, image = f"upload:{digest}", state.uploaded_image(digest, name, data)
     except ExplainersError as exc:
         message = f"{exc}. Upload another file, or pick a sample from the gallery."
         bar.error(message)

@@ -119,6 +119,29 @@ def init_session() -> None:
             st.session_state[key] = default
 
 
+#: The sidebar's widget keys. Each page is its own script (``pages/``), and Streamlit forgets a
+#: widget's value when the page that drew it is left; re-assigning the value before the widgets are
+#: drawn makes it the session's own, so it carries over to the next page (Streamlit's documented way).
+SIDEBAR_KEYS = ("model_name", "image_source", "sample", "topk", "n_segments", "compactness", "slic_full")
+
+
+def keep_sidebar_choices() -> None:
+    """Carry the sidebar's choices over from the previous page (call before the sidebar is drawn)."""
+    for key in SIDEBAR_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def remember_upload(digest: str, name: str, data: bytes) -> None:
+    """Keep this session's current upload, so the photo stays chosen on other pages (the uploader empties)."""
+    st.session_state["_upload"] = (digest, name, data)
+
+
+def current_upload() -> tuple[str, str, bytes] | None:
+    """``(digest, name, bytes)`` of this session's last upload, or None."""
+    return st.session_state.get("_upload")
+
+
 def value(key: str):
     """A session choice (a ``DEFAULTS`` or ``PAGE_KEYS`` key), whichever page set it."""
     return st.session_state.get(key, DEFAULTS.get(key))

@@ -4,11 +4,12 @@ import streamlit as st
 
 from explainers import ExplainersError
 from explainers.evaluate import evaluate_photos, make_explainers, read_labels_csv, results_csv, summarize
-from ui import batch, state
+from ui import batch, page, state
 from ui.evaluation_figures import auc_summary_figure, faithfulness_curves_figure, summary_rows, time_summary_figure
 
 FOLDER, UPLOAD = "Folder on the server", "Upload photos"
 
+page.setup("Batch")
 st.title("Batch evaluation")
 st.caption("Explains every photo with each method, then measures how faithful each map is to the model: "
            "deletion (remove the most salient pixels first; the probability should fall fast, low area) and "

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from explainers import ExplainersError
-from ui import state
+from ui import page, state
 
 
 def facts_of(name: str):
@@ -15,6 +15,7 @@ def facts_of(name: str):
         return None, str(exc)
 
 
+page.setup("Models")
 st.title("Models")
 with state.guard("the Models page"):
     registry = state.registry()

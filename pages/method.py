@@ -3,9 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from ui import figures, state, widgets
+from ui import figures, page, state, widgets
 from ui.analysis import channel_contributions, tutorial_grid_survivors
 
+page.setup("Method")
 st.title("How CAM and SeCAM work")
 selection = state.require()
 with state.guard("the Method page"):

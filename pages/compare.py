@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from ui import figures, state, widgets
+from ui import figures, page, state, widgets
 from ui.analysis import map_agreement
 from ui.evaluation_figures import faithfulness_curves_figure
 
+page.setup("Compare")
 st.title("CAM vs SeCAM")
 selection = state.require()
 with state.guard("the Compare page"):
