@@ -20,6 +20,7 @@ from .explanation import Explanation
 from .images import validate_image
 from .maps import minmax, upsample
 from .models.loaded import ForwardPass, LoadedModel
+from .parameters import Param
 
 EXPLAINERS: dict[str, type[Explainer]] = {}
 
@@ -60,10 +61,23 @@ class Explainer:
     """
 
     name: ClassVar[str] = ""
-    #: parameters and their defaults; ``__init__`` accepts exactly these.
+    #: the label people read (dashboard, reports): "SeCAM"; defaults to ``name``.
+    title: ClassVar[str] = ""
+    #: every parameter, declared once (name, type, default, range, help); ``__init__`` accepts exactly these.
+    parameters: ClassVar[tuple[Param, ...]] = ()
+    #: parameters and their defaults, derived from ``parameters``.
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: refuse models whose head is not GAP + linear (CAM would not be exact).
     requires_exact_cam: ClassVar[bool] = True
+    #: its explanations carry superpixels (``segments``, ``segment_scores``, ``mask``) and it accepts ``segments=``.
+    uses_superpixels: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "parameters" in cls.__dict__:
+            cls.defaults = {p.name: p.default for p in cls.parameters}
+        if not cls.__dict__.get("title"):
+            cls.title = cls.name
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -80,6 +94,8 @@ class Explainer:
 
     def _check_params(self, params: dict[str, Any]) -> None:
         """Validate (and coerce) ``params`` in place; raise ParameterError/TypeError with the valid range."""
+        for param in self.parameters:
+            params[param.name] = param.check(params[param.name])
 
     # -- the public entry point -------------------------------------------------
     def explain(self, model: LoadedModel, image: np.ndarray, targets: Sequence[int] | int | None = None,

@@ -25,4 +25,4 @@ class CAM(Explainer):
     """
 
     name = "cam"
-    defaults = {}
+    title = "CAM"

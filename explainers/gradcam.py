@@ -98,7 +98,7 @@ class GradCAM(Explainer):
     """
 
     name = "gradcam"
-    defaults = {}
+    title = "Grad-CAM"
     requires_exact_cam = False
 
     def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .base import Explainer, check_float, check_int, register_explainer
+from .base import Explainer, register_explainer
 from .models.loaded import ForwardPass, LoadedModel
-from .secam import SLIC_MAX_SIDE, _nearest, check_slic_max_side, keep_mask, region_scores, slic_segments
+from .parameters import Param
+from .secam import SLIC_PARAMETERS, _nearest, check_slic_max_side, keep_mask, region_scores, slic_segments
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -201,19 +202,25 @@ class LIME(Explainer):
     """
 
     name = "lime"
-    defaults = {"num_samples": 1000, "n_segments": 50, "compactness": 10.0, "threshold": 0.8,
-                "kernel_width": 0.25, "seed": 0, "batch_size": 64, "slic_max_side": SLIC_MAX_SIDE}
+    title = "LIME"
+    parameters = (
+        Param("num_samples", int, 1000, low=10, high=100_000,
+              help="perturbed copies of the photo pushed through the model (cost grows with it)"),
+        *SLIC_PARAMETERS[:3],
+        Param("kernel_width", float, 0.25, low=0.0, low_open=True,
+              help="width of the exponential kernel that weighs samples by their distance to the photo"),
+        Param("seed", int, 0, low=0, help="seed of the random perturbations (same seed: same map)"),
+        Param("batch_size", int, 64, low=1, high=4096, help="perturbed copies per forward pass"),
+        SLIC_PARAMETERS[3],
+    )
     requires_exact_cam = False
+    uses_superpixels = True
 
     def _check_params(self, params: dict[str, Any]) -> None:
-        check_int(params, "num_samples", 10, 100_000)
-        check_int(params, "n_segments", 2)
-        check_float(params, "compactness", 0.0, low_open=True)
-        check_float(params, "threshold", 0.0, 1.0)
-        check_float(params, "kernel_width", 0.0, low_open=True)
-        check_int(params, "seed", 0)
+        if params["slic_max_side"] is None:
+            params["slic_max_side"] = 0
+        super()._check_params(params)
         check_slic_max_side(params)
-        check_int(params, "batch_size", 1, 4096)
 
     def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:
         """The ordinary pass (reused when given), then SLIC and the perturbed copies."""

@@ -20,6 +20,7 @@ from .explanation import Explanation
 from .images import MIN_SIDE, validate_image
 from .maps import relu_max, upsample
 from .models.loaded import ForwardPass, LoadedModel
+from .parameters import Param
 
 #: Default long side of SLIC's working copy: photos up to this size are segmented at full resolution.
 SLIC_MAX_SIDE = 640
@@ -83,6 +84,18 @@ class Segmentation:
     working: np.ndarray | None
     areas: np.ndarray
     seconds: float
+
+
+#: SLIC's parameters and SeCAM's threshold, shared by every method that works on SeCAM's superpixels.
+SLIC_PARAMETERS = (
+    Param("n_segments", int, 50, low=2, help="SLIC's target number of superpixels (more: smaller superpixels)"),
+    Param("compactness", float, 10.0, low=0.0, low_open=True,
+          help="SLIC's compactness (higher: squarer superpixels that follow colour edges less)"),
+    Param("threshold", float, 0.8, low=0.0, high=1.0,
+          help="the mask keeps superpixels scoring above threshold x the best score"),
+    Param("slic_max_side", int, SLIC_MAX_SIDE, low=0,
+          help="SLIC runs on a copy of at most this long side, labels mapped back (0: full resolution; else >= 64)"),
+)
 
 
 def check_slic_max_side(params: dict[str, Any]) -> None:
@@ -246,12 +259,14 @@ class SeCAM(Explainer):
     #: run SLIC in a worker thread during the forward pass: True, False, or None for "when a CPU core is
     #: free beside torch's threads" (on a busy 2-core machine an extra thread slows torch's OpenMP pool).
     overlap_slic: bool | None = None
-    defaults = {"n_segments": 50, "compactness": 10.0, "threshold": 0.8, "slic_max_side": SLIC_MAX_SIDE}
+    title = "SeCAM"
+    parameters = SLIC_PARAMETERS
+    uses_superpixels = True
 
     def _check_params(self, params: dict[str, Any]) -> None:
-        check_int(params, "n_segments", 2)
-        check_float(params, "compactness", 0.0, low_open=True)
-        check_float(params, "threshold", 0.0, 1.0)
+        if params["slic_max_side"] is None:
+            params["slic_max_side"] = 0
+        super()._check_params(params)
         check_slic_max_side(params)
 
     def segment(self, image: np.ndarray) -> Segmentation:
