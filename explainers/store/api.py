@@ -213,7 +213,7 @@ class Store:
             s.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPLOAD_LOCK_KEY})
         used = s.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)).where(Photo.uploader_id == user.id))
         total = s.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)))
-        mb = lambda n: f"{n / config.MB:.1f} MB"  # noqa: E731
+        mb = _size_text
         if self.quota_user_bytes and used + size > self.quota_user_bytes:
             raise QuotaExceededError(
                 f"{name} ({mb(size)}) would bring {user.name}'s stored photos to {mb(used + size)}, above the "
@@ -704,6 +704,10 @@ def _sha(value: Any) -> str:
         raise NotFoundError(f"{str(value)[:70]!r} is not a stored photo's hash (64 hex digits); "
                             "the link may be damaged")
     return value.strip().lower()
+
+
+def _size_text(n: int) -> str:
+    return f"{n / config.MB:.1f} MB" if n >= config.MB / 10 else f"{n / 1024:.0f} KB"
 
 
 def _escape_like(value: str) -> str:

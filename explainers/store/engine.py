@@ -114,5 +114,5 @@ def _operational_message(url: str, action: str, exc: OperationalError) -> str:
     if "unable to open database" in low:
         return (f"{action} failed: cannot open the SQLite database {safe_url(url)} ({detail}); "
                 "check that EXPLAINERS_DATA_DIR exists and is writable")
-    return (f"{action} failed: cannot reach the database {safe_url(url)} ({detail}); nothing was saved; "
+    return (f"{action} failed: cannot reach the database {safe_url(url)} ({detail}); nothing was written; "
             "check that the database server is running and that EXPLAINERS_DATABASE_URL is right")
