@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explainers.overlays import masked_image
-from ui import exports, figures, page, state, widgets
+from ui import exports, figures, page, state, widgets, workspace
 
 page.setup("Explain")
 st.title("Explain a prediction")
@@ -72,3 +72,7 @@ with state.guard("the Explain page"):
 
     st.subheader("Downloads")
     widgets.downloads(selection, forward, cam, secam)
+
+    # the view goes into the URL; "Copy link" and "Save to workspace" in the sidebar
+    workspace.share("explain", selection, [cam, secam],
+                    {selection.model_name: workspace.top_predictions(forward, labels, selection.topk)})

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui import figures, page, state, widgets
+from ui import figures, page, state, widgets, workspace
 from ui.analysis import map_agreement
 from ui.evaluation_figures import faithfulness_curves_figure
 
@@ -81,3 +81,8 @@ with state.guard("the Compare page"):
                       "coincide and the Grad-CAM line hides the CAM line." if selection.model.cam_exact else ""))
     else:
         st.caption("Off: each method pushes a few dozen copies of the photo through the model (seconds on a CPU).")
+
+    # the view goes into the URL; "Copy link" and "Save to workspace" in the sidebar
+    index = classes.index(target)
+    workspace.share("compare", selection, [cams[index], secams[index]],
+                    {selection.model_name: workspace.top_predictions(forward, selection.model.labels, selection.topk)})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import sidebar, state
+from . import permalink, sidebar, state
 from .state import Selection
 
 #: Bundled, so no request leaves the machine for an icon font.
@@ -29,6 +29,7 @@ NAV = [
     ("pages/batch.py", "Batch", "🗂️"),
     ("pages/method.py", "Method", "📐"),
     ("pages/models.py", "Models", "🧩"),
+    ("pages/workspace.py", "Workspace", "🗃️"),
 ]
 
 
@@ -47,9 +48,15 @@ def setup(title: str) -> Selection:
         ``problem`` says why it cannot be used, see :func:`ui.state.require`.
     """
     st.set_page_config(page_title=f"{title} - CAM & SeCAM explorer", page_icon=ICON, layout="wide")
+    # the view in the URL (Explain, Compare) goes into the session before any widget is drawn
+    view = next((key for key, (_, page_title) in permalink.PAGES.items() if page_title == title), None)
+    permalink.restore(view)
     state.keep_sidebar_choices()
     with st.sidebar:
         for script, label, icon in NAV:
             st.page_link(script, label=label, icon=icon)
         st.divider()
+        if view is not None:
+            permalink.reserve_share_box()
+    permalink.show_notes()
     return sidebar.render()

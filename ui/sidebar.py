@@ -11,7 +11,7 @@ import streamlit as st
 
 from explainers import ExplainersError
 
-from . import state
+from . import state, workspace
 from .state import SAMPLES, SOURCE_SAMPLE, SOURCE_UPLOAD, TOPK_MAX, UPLOAD_TYPES, Selection
 
 
@@ -113,7 +113,8 @@ def _image_section(bar):
         else:
             upload = bar.file_uploader("Photo: JPEG, PNG, WebP, BMP or TIFF", type=UPLOAD_TYPES, key="upload")
             if upload is not None:
-                name, digest, data = upload.name, state.upload_digest(upload), upload.getvalue()
+                # kept in the store (addressed by its SHA-256), so a link to this view reopens it anywhere
+                name, digest, data = upload.name, workspace.store_upload(upload, bar), upload.getvalue()
                 state.uploaded_image(digest, name, data)  # a photo that does not decode is not kept
                 state.remember_upload(digest, name, data)
             elif state.current_upload() is not None:  # uploaded on another page: the uploader there is gone

@@ -1,0 +1,353 @@
+"""The Explain and Compare views in the URL: open a link in a fresh browser and see the same view.
+
+The URL's query (``st.query_params``) holds every choice that shapes the view: the
+page, the model, the photo (``sample:<name>`` or ``upload:<sha256>`` of a photo kept
+in the store), the class, top-K, SLIC's parameters, the threshold, the colour scale,
+the opacity and the view toggles. :data:`PARAMS` lists them declaratively, one
+:class:`Param` per session key, so a new choice is one line there.
+
+How it runs, on every page (``ui.page.setup``):
+
+1. :func:`restore` before any widget is drawn: when the URL's query is not the one
+   this session wrote last (a fresh browser, or the Workspace page opening an item),
+   its values go into the session's choices. A value that cannot be used (an unknown
+   model, a deleted photo, a class the model does not have, a malformed number) is
+   named in an ``st.warning`` and the default is kept; nothing raises.
+2. The page draws its widgets from the session's choices.
+3. :func:`sync` at the end of the Explain and Compare pages writes the choices back to
+   the URL, and :func:`copy_link` draws the "Copy link" button.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from . import state
+from .figures import COLORSCALES
+
+log = logging.getLogger(__name__)
+
+#: Pages whose whole view lives in the URL: URL name -> (script, title).
+PAGES = {"explain": ("dashboard.py", "Explain"), "compare": ("pages/compare.py", "Compare")}
+#: URL names of the photo and of the page (handled by :func:`restore` itself, not by a Param).
+PHOTO, PAGE = "photo", "page"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Session keys of this module (what it last wrote, warnings to show, checks to make at the end).
+_WRITTEN, _NOTES, _ASKED = "_permalink_written", "_permalink_notes", "_permalink_asked"
+
+
+class LinkValueError(ValueError):
+    """A URL value that cannot be used; the message says what was wrong (shown in a warning)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One choice kept in the URL.
+
+    Parameters
+    ----------
+    key : str
+        The session key (``ui.state.DEFAULTS`` / ``PAGE_KEYS``).
+    name : str
+        Its name in the URL (short, stable: links outlive the code).
+    parse : callable
+        URL text -> value; raises :class:`LinkValueError` (or ``ValueError``) with a message.
+    text : callable, optional
+        Value -> URL text; must round-trip through ``parse`` exactly (default ``str``).
+    pages : tuple of str, optional
+        The pages (keys of :data:`PAGES`) whose links carry it (default: all).
+    widget : str, optional
+        Prefix of the page widget's key that mirrors ``key`` (``w_<key>`` in ``ui.widgets``);
+        dropped on restore so the widget starts from the restored value.
+    """
+
+    key: str
+    name: str
+    parse: Callable[[str], Any]
+    text: Callable[[Any], str] = str
+    pages: tuple[str, ...] = tuple(PAGES)
+    widget: str | None = None
+
+
+# -- parsers (each one: URL text -> value, or LinkValueError saying what was wrong) ------------
+def integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """Parser of an int in ``[low, high]``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise LinkValueError(f"'{text[:40]}' is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise LinkValueError(f"{value} is outside [{low}, {high if high is not None else '...'}]")
+        return value
+    return parse
+
+
+def number(low: float, high: float) -> Callable[[str], float]:
+    """Parser of a finite float in ``[low, high]``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise LinkValueError(f"'{text[:40]}' is not a number") from None
+        if not low <= value <= high:  # also refuses nan
+            raise LinkValueError(f"{text[:40]} is outside [{low:g}, {high:g}]")
+        return value
+    return parse
+
+
+def choice(options: Callable[[], Any] | tuple) -> Callable[[str], str]:
+    """Parser of one of ``options`` (a tuple, or a function returning the current options)."""
+    def parse(text: str) -> str:
+        allowed = list(options() if callable(options) else options)
+        if text not in allowed:
+            raise LinkValueError(f"'{text[:40]}' is not one of {', '.join(map(str, allowed))}")
+        return text
+    return parse
+
+
+def boolean(text: str) -> bool:
+    """Parser of ``1``/``0`` (also ``true``/``false``)."""
+    low = text.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise LinkValueError(f"'{text[:40]}' is not 1 or 0")
+
+
+def flag(value: Any) -> str:
+    return "1" if value else "0"
+
+
+def exact(value: Any) -> str:
+    """A float's shortest text that reads back as the same float (0.35000000000000003 stays so)."""
+    return repr(float(value))
+
+
+def usable_model(text: str) -> str:
+    """A model of the registry whose weights are available here."""
+    available = state.availability()
+    if text not in available:
+        raise LinkValueError(f"there is no model '{text[:60]}' on this server (models: {', '.join(available)})")
+    if not available[text][0]:
+        raise LinkValueError(f"model '{text}' cannot be loaded here: {available[text][1]}")
+    return text
+
+
+#: Every choice in the URL, in the URL's order. To add one: one line here (its session key must
+#: have a default in ``ui.state.DEFAULTS``).
+PARAMS: list[Param] = [
+    Param("model_name", "model", usable_model),
+    Param("target_class", "class", integer(0), widget="w_target_class"),
+    Param("topk", "topk", integer(1, state.TOPK_MAX)),
+    Param("n_segments", "segments", integer(10, 300)),
+    Param("compactness", "compactness", number(1.0, 60.0), exact),
+    Param("slic_full", "slic_full", boolean, flag),
+    Param("threshold", "threshold", number(0.0, 1.0), exact, widget="w_threshold"),
+    Param("colorscale", "colors", choice(COLORSCALES), widget="w_colorscale"),
+    Param("opacity", "opacity", number(0.0, 1.0), exact, widget="w_opacity"),
+    Param("boundaries", "boundaries", boolean, flag, pages=("explain",), widget="w_boundaries"),
+    Param("difference", "difference", boolean, flag, pages=("compare",), widget="w_difference"),
+    Param("faithfulness", "faithfulness", boolean, flag, pages=("compare",), widget="w_faithfulness"),
+]
+
+
+# -- reading the URL ----------------------------------------------------------------------------
+def _query() -> dict[str, str]:
+    return {name: st.query_params.get(name) for name in st.query_params.keys()}
+
+
+def _note(message: str) -> None:
+    st.session_state.setdefault(_NOTES, []).append(message)
+
+
+def restore(page: str | None) -> None:
+    """Put the URL's choices into the session (call before any widget is drawn).
+
+    Does nothing when the URL's query is the one this session wrote last, so the
+    widgets' own changes win; otherwise every value present is checked, and one that
+    cannot be used is named in a warning while the rest still apply.
+
+    Parameters
+    ----------
+    page : str or None
+        This page's key in :data:`PAGES` (None on other pages: their URL is not restored).
+        A link whose ``page`` names the other view switches to it.
+    """
+    if page is None:
+        return
+    query = _query()
+    if not query or query == st.session_state.get(_WRITTEN):
+        return
+    wanted = query.get(PAGE)
+    if wanted and wanted != page:
+        if wanted in PAGES:  # the other view's link: open that page with the same query
+            st.switch_page(PAGES[wanted][0], query_params=query)
+        _note(f"The link names an unknown page '{wanted[:40]}'; showing {PAGES[page][1]}.")
+    st.session_state[_WRITTEN] = query
+    asked: dict[str, Any] = {}
+    for param in PARAMS:
+        if param.name not in query or page not in param.pages:
+            continue
+        try:
+            value = param.parse(query[param.name])
+        except (LinkValueError, ValueError) as exc:
+            _note(f"The link's {param.name} cannot be used: {exc}. Showing the default instead.")
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bad link must never show a traceback
+            log.exception("permalink: reading %s", param.name)
+            _note(f"The link's {param.name} cannot be used ({type(exc).__name__}: {exc}). Showing the default.")
+            continue
+        st.session_state[param.key] = value
+        asked[param.key] = value
+        if param.widget:
+            for key in [k for k in st.session_state if str(k).startswith(param.widget)]:
+                del st.session_state[key]
+    image_key = _restore_photo(query[PHOTO]) if PHOTO in query else None
+    if "target_class" in asked:
+        # ``ui.widgets.target_class`` resets the class for each new (model, photo); this one is the link's
+        image_key = image_key or _current_image_key()
+        st.session_state["_target_owner"] = (st.session_state.get("model_name", state.DEFAULT_MODEL), image_key)
+    st.session_state[_ASKED] = asked
+
+
+def _current_image_key() -> str | None:
+    if st.session_state.get("image_source", state.SOURCE_SAMPLE) == state.SOURCE_SAMPLE:
+        return f"sample:{st.session_state.get('sample', state.DEFAULTS['sample'])}"
+    upload = state.current_upload()
+    return f"upload:{upload[0]}" if upload else None
+
+
+def _restore_photo(text: str) -> str | None:
+    """Choose the link's photo; returns its image key, or None (with a warning) when it cannot be had."""
+    from . import workspace  # the store is only needed for a stored photo
+
+    if text.startswith("sample:"):
+        name = text[len("sample:"):]
+        if name not in state.SAMPLES:
+            _note(f"The link's photo, sample '{name[:40]}', does not exist here (samples: {', '.join(state.SAMPLES)}); "
+                  f"showing '{state.DEFAULTS['sample']}' instead.")
+            name = state.DEFAULTS["sample"]
+        st.session_state["image_source"], st.session_state["sample"] = state.SOURCE_SAMPLE, name
+        return f"sample:{name}"
+    sha = text[len("upload:"):] if text.startswith("upload:") else text
+    sha = sha.strip().lower()
+    if not _SHA256.fullmatch(sha):
+        _note(f"The link's photo '{text[:40]}' is neither sample:<name> nor a stored photo's hash; "
+              f"showing '{state.DEFAULTS['sample']}' instead.")
+        return _default_photo()
+    found = workspace.stored_photo(sha)
+    if isinstance(found, str):
+        _note(f"{found} Showing '{state.DEFAULTS['sample']}' instead.")
+        return _default_photo()
+    name, data = found
+    state.remember_upload(sha, name, data)
+    st.session_state["image_source"] = state.SOURCE_UPLOAD
+    return f"upload:{sha}"
+
+
+def _default_photo() -> str:
+    st.session_state["image_source"], st.session_state["sample"] = state.SOURCE_SAMPLE, state.DEFAULTS["sample"]
+    return f"sample:{state.DEFAULTS['sample']}"
+
+
+def reserve_share_box() -> None:
+    """Reserve the sidebar's place for "Copy link" and "Save to workspace" (filled at the page's end)."""
+    st.session_state["_share_box"] = st.sidebar.container()
+
+
+def share_box():
+    """The sidebar container reserved by :func:`reserve_share_box` (a new one at the sidebar's end if none)."""
+    return st.session_state.pop("_share_box", None) or st.sidebar.container()
+
+
+def show_notes() -> None:
+    """Show the warnings of the last :func:`restore` (once), e.g. on the page that was opened."""
+    for message in st.session_state.pop(_NOTES, []):
+        st.warning(message, icon="🔗")
+
+
+# -- writing the URL -----------------------------------------------------------------------------
+def current(page: str) -> dict[str, str]:
+    """The query that reproduces this session's view of ``page``: ``{"page": ..., "photo": ..., ...}``."""
+    query = {PAGE: page}
+    photo = _current_image_key()
+    if photo:
+        query[PHOTO] = photo
+    for param in PARAMS:
+        if page in param.pages:
+            query[param.name] = param.text(state.value(param.key))
+    return query
+
+
+def sync(page: str) -> dict[str, str]:
+    """Write this session's view to the URL (call at the end of the page); returns the query.
+
+    Also warns when the page did not show what the link asked for (e.g. a class the
+    model does not have: the page fell back to the top prediction).
+    """
+    query = current(page)
+    asked = st.session_state.pop(_ASKED, {})
+    if asked.get("target_class") is not None and asked["target_class"] != state.value("target_class"):
+        st.warning(f"The link's class {asked['target_class']} does not exist for {state.value('model_name')}; "
+                   "showing its top prediction instead.", icon="🔗")
+    if _query() != query:
+        st.query_params.from_dict(query)
+    st.session_state[_WRITTEN] = query
+    return query
+
+
+def url(query: Mapping[str, str], page: str | None = None) -> str:
+    """The full link of ``query``: this server's address (as the browser sees it), the page's path, the query.
+
+    Without a browser context (tests), the link is relative to the server: ``/compare?...``.
+    """
+    page = page or query.get(PAGE, "explain")
+    path = "" if page == "explain" else page
+    base = None
+    try:
+        base = st.context.url
+    except Exception:  # noqa: BLE001 - no context outside a browser session
+        base = None
+    if base:
+        root = base.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        for name in PAGES:  # st.context.url ends with the current page's path
+            if name != "explain" and root.endswith("/" + name):
+                root = root[: -len(name) - 1]
+        address = f"{root}/{path}" if path else f"{root}/"
+    else:
+        address = f"/{path}"
+    return f"{address}?{urlencode(dict(query))}"
+
+
+def copy_link(link: str, container=st) -> None:
+    """The "Copy link" button (copies ``link`` to the clipboard) and the link itself, selectable."""
+    import json
+
+    button_id = f"copy-link-{abs(hash(link)) % 10**8}"
+    container.html(
+        f'<button id="{button_id}" type="button" aria-label="Copy link" title="Copy this view\'s link" '
+        'style="padding:0.35rem 0.8rem;border-radius:0.5rem;border:1px solid rgba(49,51,63,0.3);'
+        'background:white;cursor:pointer;font:inherit">🔗 Copy link</button>'
+        f'<span id="{button_id}-done" role="status" style="margin-left:0.6rem"></span>'
+        "<script>(() => {"
+        f"const b = document.getElementById({json.dumps(button_id)}); if (!b || b.dataset.ready) return;"
+        f"b.dataset.ready = '1'; const link = {json.dumps(link)};"
+        f"const done = document.getElementById({json.dumps(button_id + '-done')});"
+        "const fallback = () => { const t = document.createElement('textarea'); t.value = link;"
+        " document.body.appendChild(t); t.select(); document.execCommand('copy'); t.remove(); };"
+        "b.addEventListener('click', async () => {"
+        " try { await navigator.clipboard.writeText(link); } catch (e) { fallback(); }"
+        " done.textContent = 'Copied'; setTimeout(() => done.textContent = '', 2500); });"
+        "})();</script>",
+        unsafe_allow_javascript=True,
+    )
+    container.code(link, language=None, wrap_lines=True)
