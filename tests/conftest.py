@@ -20,6 +20,13 @@ SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path, monkeypatch):
+    """Every test gets its own empty data folder, so no test writes the repository's ``data/``."""
+    monkeypatch.setenv("EXPLAINERS_DATA_DIR", str(tmp_path / "explainers-data"))
+    monkeypatch.delenv("EXPLAINERS_DATABASE_URL", raising=False)
+
+
 class BlockMeanGAP(nn.Module):
     """Features = 8x8 block means of the input (3 channels); head = GAP + linear.
 

@@ -158,14 +158,17 @@ def name_form(container=st, key: str = "author") -> User | None:
             st.session_state[f"_{key}_editing"] = True
             st.rerun()
         return User(name)
-    typed = container.text_input("Your name (asked once; this browser remembers it)", value=name or "",
-                                 key=f"{key}_name", max_chars=200,
-                                 help="Shown as the author of what you save. With login configured, your "
-                                      "signed-in identity is used instead.")
-    if container.button("Remember my name", key=f"{key}_remember", disabled=not typed.strip()):
-        remember_name(typed)
-        st.session_state.pop(f"_{key}_editing", None)
-        st.rerun()
+    with container.form(f"{key}_form", border=False):
+        typed = st.text_input("Your name (asked once; this browser remembers it)", value=name or "",
+                              max_chars=200, help="Shown as the author of what you save. With login configured, "
+                                                  "your signed-in identity is used instead.")
+        remember = st.form_submit_button("Remember my name")
+    if remember:
+        if typed.strip():
+            remember_name(typed)
+            st.session_state.pop(f"_{key}_editing", None)
+            st.rerun()
+        container.warning("Type a name first.")
     return None
 
 
