@@ -22,7 +22,8 @@ with session.guard("the Compare page"):
     target = widgets.target_class(selection, forward, class_col)
     view = widgets.bound("radio", "View", "view", view_col, options=list(widgets.VIEWS), horizontal=True,
                          help="Side by side; Swipe: one map over the other, split by a slider; "
-                              "Difference: B - A on a diverging scale fitted to the data.")
+                              "Difference: B - A on a diverging scale fitted to the data; "
+                              "Stacked: A above B (phones and narrow windows).")
     style = widgets.display_controls(superpixels=condition_a.uses_superpixels or condition_b.uses_superpixels)
     label = selection.model.labels[target]
 
@@ -42,7 +43,7 @@ with session.guard("the Compare page"):
         split = widgets.bound("slider", "Swipe: A left of the line, B right of it (% of the width)", "swipe",
                               min_value=0, max_value=100, step=1) / 100.0
     shown, difference = comparison.panels(sides, state.display(selection), view, style, split)
-    fig = figures.panels_figure(shown, split=split if view == "Swipe" else None,
+    fig = figures.panels_figure(shown, split=split if view == "Swipe" else None, stacked=view == "Stacked",
                                 panel_width=680 if len(shown) <= 2 else 450)
     st.plotly_chart(fig, key="compare_maps", config={"scrollZoom": True, "displaylogo": False})
     caption = comparison.caption(sides, style, view, difference)

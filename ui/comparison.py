@@ -77,7 +77,7 @@ def compute_side(name: str, condition: Condition, selection: Selection, label: s
 
 def panels(sides: Sequence[Side], photo: np.ndarray, view: str, style: Mapping[str, Any], split: float = 0.5,
            max_side: int = MAP_MAX_SIDE) -> tuple[list[Panel], np.ndarray | None]:
-    """The panels of ``view`` ("Side by side", "Swipe", "Difference") for two computed sides.
+    """The panels of ``view`` ("Side by side", "Swipe", "Difference", "Stacked") for two computed sides.
 
     Returns
     -------

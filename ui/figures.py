@@ -142,7 +142,7 @@ def _secam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: st
                   hover_side: int, boundaries: bool = True, coloraxis: str | None = None,
                   details: bool = True) -> list:
     if explanation.segments is None:
-        raise ValueError("a SeCAM figure needs an explanation with superpixels (method 'secam')")
+        raise ValueError(f"a superpixel figure needs an explanation with superpixels; {explanation.method} has none")
     height, width = explanation.image_size
     photo = resize_image(image, max_side)
     labels = _display_labels(explanation.segments, photo.shape[:2])
@@ -399,7 +399,7 @@ def superpixel_bar_figure(explanation: Explanation, n: int = 15) -> go.Figure:
         ``go.Bar`` traces ("kept", "not kept") whose x are scores.
     """
     if explanation.segment_scores is None:
-        raise ValueError("a superpixel chart needs a SeCAM explanation (method 'secam')")
+        raise ValueError(f"a superpixel chart needs an explanation with superpixels; {explanation.method} has none")
     if n < 1:
         raise ValueError(f"`n` must be >= 1, got {n}")
     order = np.argsort(-explanation.segment_scores, kind="stable")[:n]

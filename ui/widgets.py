@@ -25,7 +25,7 @@ from .scales import COLORSCALES, SCALES
 from .session import Selection
 
 #: Compare's views.
-VIEWS = ("Side by side", "Swipe", "Difference")
+VIEWS = ("Side by side", "Swipe", "Difference", "Stacked")
 SIDES = ("left", "right")
 
 
