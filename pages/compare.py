@@ -1,88 +1,101 @@
-"""Compare: CAM and SeCAM side by side for the same photo, model and classes, with timings and differences."""
+"""Compare: two conditions (model, method) on the same photo and class, big linked maps on honest scales."""
 
-import pandas as pd
 import streamlit as st
 
-from ui import figures, page, state, widgets, workspace
-from ui.analysis import map_agreement
+from ui import cache, comparison, downloads, faithfulness, figures, page, session, state, widgets, workspace
 from ui.evaluation_figures import faithfulness_curves_figure
 
-page.setup("Compare")
-st.title("CAM vs SeCAM")
-selection = state.require()
-with state.guard("the Compare page"):
+page.setup("Compare", script="pages/compare.py", wide=True)
+st.title("Compare two explanations")
+selection = session.require()
+with session.guard("the Compare page"):
     forward = state.forward(selection)
-    controls, picker = st.columns([3, 2], gap="large")
-    with controls:
-        colorscale, opacity = widgets.map_style()
-        difference = widgets.toggle("Show the difference (SeCAM - CAM)", "difference")
-    with picker:
-        target = widgets.target_class(selection, forward)
-        threshold = float(state.value("threshold"))
-    classes = forward.top(selection.topk)
-    if target not in classes:  # the chosen class is shown first even when it is not in the top-K
-        classes = [target, *classes]
-    cams, secams = state.explain(selection, classes, threshold)
-    image = state.display(selection)
+    available = cache.availability()
+    usable = [name for name in cache.registry().specs if available.get(name, (False,))[0]]
 
-    st.caption(f"One row per class ({'the chosen class and ' if classes[0] == target and target not in forward.top(selection.topk) else ''}"
-               f"top-{selection.topk}; change top-K in the sidebar). Zoom or pan one panel and the others follow; "
-               "CAM and SeCAM share one colour scale in [0, 1].")
-    st.plotly_chart(figures.compare_figure(image, list(zip(cams, secams)), colorscale=colorscale, opacity=opacity,
-                                           difference=difference), key="compare_grid")
+    pick_a, pick_b = st.columns(2, gap="large")
+    with pick_a:
+        condition_a = widgets.condition_picker("left", selection, usable)
+    with pick_b:
+        condition_b = widgets.condition_picker("right", selection, usable)
+    class_col, view_col = st.columns([3, 2], gap="large")
+    target = widgets.target_class(selection, forward, class_col)
+    view = widgets.bound("radio", "View", "view", view_col, options=list(widgets.VIEWS), horizontal=True,
+                         help="Side by side; Swipe: one map over the other, split by a slider; "
+                              "Difference: B - A on a diverging scale fitted to the data; "
+                              "Stacked: A above B (phones and narrow windows).")
+    style = widgets.display_controls(superpixels=condition_a.uses_superpixels or condition_b.uses_superpixels)
+    label = selection.model.labels[target]
 
-    st.subheader("Timings")
-    cam, secam = cams[0], secams[0]
-    steps = {"forward": cam.timings.get("forward", 0.0), "cam": cam.timings.get("cam", 0.0),
-             "slic": secam.timings.get("slic", 0.0), "scoring": secam.timings.get("scoring", 0.0)}
+    sides = [comparison.compute_side("A", condition_a, selection, label, style["scale"]),
+             comparison.compute_side("B", condition_b, selection, label, style["scale"])]
+    for side in sides:
+        if side.problem:
+            st.error(side.problem)
+        elif not side.same_class:
+            st.warning(f"{side.condition.model_name} has no class '{label}': side {side.name} explains its "
+                       f"top-1 class '{side.explanation.label}' instead.")
+    if any(side.problem for side in sides):
+        st.stop()
+
+    split = 0.5
+    if view == "Swipe":
+        split = widgets.bound("slider", "Swipe: A left of the line, B right of it (% of the width)", "swipe",
+                              min_value=0, max_value=100, step=1) / 100.0
+    shown, difference = comparison.panels(sides, state.display(selection), view, style, split)
+    fig = figures.panels_figure(shown, split=split if view == "Swipe" else None, stacked=view == "Stacked",
+                                panel_width=680 if len(shown) <= 2 else 450)
+    st.plotly_chart(fig, key="compare_maps", config={"scrollZoom": True, "displaylogo": False})
+    caption = comparison.caption(sides, style, view, difference)
+    st.caption(caption)
+
     cols = st.columns(4)
-    for col, (step, seconds) in zip(cols, steps.items()):
-        col.metric(step.upper() if step in ("cam", "slic") else step.capitalize(), f"{seconds * 1000:.1f} ms")
-    st.plotly_chart(figures.timings_figure(steps), key="timings", config={"displayModeBar": False})
-    st.caption(f"Measured when each result was first computed, on {state.device_label(selection.model)}, for "
-               f"a {selection.image.shape[1]}x{selection.image.shape[0]} px photo. The forward pass and SLIC run "
-               "once per photo (then cached) and are shared by every class; CAM and scoring are per class.")
-
-    st.subheader("Per class")
-    rows = []
-    for cam, secam in zip(cams, secams):
-        rows.append({"rank": cam.rank + 1, "class": cam.label, "probability": cam.probability,
-                     "agreement (Pearson r)": map_agreement(cam.saliency, secam.saliency),
-                     "kept superpixels": int(secam.kept_segments.sum()),
-                     "kept area %": 100.0 * float(secam.segment_areas[secam.kept_segments].sum() / secam.mask.size)})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"probability": st.column_config.NumberColumn(format="percent"),
-                                "agreement (Pearson r)": st.column_config.NumberColumn(format="%.3f"),
-                                "kept area %": st.column_config.NumberColumn(format="%.1f")})
-    st.caption("Agreement: correlation of the CAM and SeCAM maps over the photo (1 = same shape). "
-               f"Kept: SeCAM mask at threshold {threshold:.2f} (set it on the Explain page).")
+    for col, side in zip(cols, sides):
+        e = side.explanation
+        col.metric(f"{side.name}: probability", f"{e.probability:.1%}",
+                   help=f"{e.label} on {side.condition.model_name}: rank #{e.rank + 1}, logit {e.logit:.2f}")
+    cols[2].metric("Agreement (Pearson r)", f"{comparison.agreement(sides):.3f}",
+                   help="Correlation of the two maps over the photo (1: the same shape).")
+    kept = [s for s in sides if s.explanation.kept_segments is not None]
+    if kept:
+        e = kept[0].explanation
+        cols[3].metric(f"{kept[0].name}: kept area", f"{e.segment_areas[e.kept_segments].sum() / e.mask.size:.0%}",
+                       help=f"Share of the photo in superpixels kept at threshold {style['threshold']:.2f}.")
 
     st.subheader("Faithfulness")
-    measure = widgets.toggle("Measure faithfulness: deletion and insertion curves of CAM, SeCAM, Grad-CAM and a "
-                             "random map for the chosen class", "faithfulness")
-    if measure:
-        index = classes.index(target)
-        curves = state.faithfulness_curves(selection, cams[index], secams[index])
-        st.plotly_chart(faithfulness_curves_figure(curves, title=f"Faithfulness for {selection.model.labels[target]}"),
-                        key="faithfulness_curves")
-        st.dataframe(pd.DataFrame([{"method": name, "deletion AUC": c.deletion_auc, "insertion AUC": c.insertion_auc,
-                                    "seconds": c.timings["curves"]} for name, c in curves.items()]),
-                     hide_index=True, width="stretch",
-                     column_config={"deletion AUC": st.column_config.NumberColumn(format="%.3f"),
-                                    "insertion AUC": st.column_config.NumberColumn(format="%.3f"),
-                                    "seconds": st.column_config.NumberColumn(format="%.2f")})
-        st.caption(f"Deletion: the most salient pixels of the {selection.model.input_size} px input are replaced by a "
-                   "blurred copy, step by step; a faithful map makes the probability fall fast (low area). "
-                   "Insertion: they are put back into the blurred copy (high area is better). "
-                   f"{state.FAITHFULNESS_STEPS} steps, {2 * (state.FAITHFULNESS_STEPS + 1)} images per method; "
-                   "measured once per photo, class and SLIC setting, so the sliders do not measure again. "
-                   "For many photos use the Batch page."
-                   + (" On this model (GAP + linear head) Grad-CAM's map is proportional to CAM's, so their curves "
-                      "coincide and the Grad-CAM line hides the CAM line." if selection.model.cam_exact else ""))
+    results = faithfulness.view([s.condition for s in sides], [s.explanation for s in sides], selection.image_key,
+                                selection.image, {s.condition.model_name: s.forward.timings.get("forward", 0.05)
+                                                  for s in sides})
+    measured = {name: curves for name, curves in results.items() if curves is not None}
+    if measured:
+        curves_col, table_col = st.columns([3, 2])
+        curves_col.plotly_chart(faithfulness_curves_figure(measured, title=f"Faithfulness for {label}"),
+                                key="faithfulness_curves")
+        table_col.dataframe(faithfulness.table(results), hide_index=True, width="stretch",
+                            column_config={"deletion AUC": st.column_config.NumberColumn(format="%.3f"),
+                                           "insertion AUC": st.column_config.NumberColumn(format="%.3f"),
+                                           "kept %": st.column_config.NumberColumn(format="%.1f"),
+                                           "seconds": st.column_config.NumberColumn(format="%.2f")})
+        table_col.caption("Deletion: the most salient pixels are replaced by a blurred copy step by step; a faithful "
+                          "map makes the probability fall fast (low area). Insertion: they are put back (high area "
+                          f"is better). {faithfulness.STEPS} steps per curve. For many photos use the Batch page.")
+
+    st.subheader("Downloads")
+    downloads.compare_downloads(selection, sides, shown, fig, caption, style, view, results)
+
+    st.subheader("Top-K classes")
+    if widgets.toggle(f"Show a row per top-{selection.topk} class (A | B)", "topk_rows"):
+        for row in comparison.topk_rows(sides, selection, style):
+            st.plotly_chart(figures.panels_figure(row, panel_width=520), key=f"topk_{row[0].title}")
     else:
-        st.caption("Off: each method pushes a few dozen copies of the photo through the model (seconds on a CPU).")
+        st.caption("Hidden: switch on to draw both maps for each of the top-K classes (change K in the sidebar).")
+
+    with st.expander("Timings", expanded=False):
+        st.plotly_chart(figures.timings_figure({f"{s.name} {step}": v for s in sides
+                                                for step, v in comparison.timings(s).items()}), key="timings")
+        st.caption(f"Seconds of each step when the result was first computed, on "
+                   f"{cache.device_label(selection.model)}, for a {selection.image.shape[1]}x"
+                   f"{selection.image.shape[0]} px photo; cached since, and shared by every class.")
 
     # the view goes into the URL; "Copy link" and "Save to workspace" in the sidebar
-    index = classes.index(target)
-    workspace.share("compare", selection, [cams[index], secams[index]],
-                    {selection.model_name: workspace.top_predictions(forward, selection.model.labels, selection.topk)})
+    workspace.share("compare", selection, sides, style)

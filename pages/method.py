@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import figures, page, state, widgets
+from ui import cache, gallery, figures, page, session, state, widgets
 from ui.analysis import channel_contributions, tutorial_grid_survivors
 
 page.setup("Method")
@@ -12,7 +12,12 @@ selection = state.require()
 with state.guard("the Method page"):
     model, forward = selection.model, state.forward(selection)
     target = widgets.target_class(selection, forward)
-    [cam], [secam] = state.explain(selection, [target], float(state.value("threshold")))
+    # this page explains the two methods the dashboard opens with (CAM, then SeCAM)
+    cam_condition, secam_condition = (cache.make_condition(selection.model_name, method,
+                                                           widgets.shared_params(selection))
+                                      for method in session.DEFAULT_METHODS)
+    [cam] = cache.explanations(cam_condition, selection.image_key, selection.image, [target])
+    [secam] = cache.explanations(secam_condition, selection.image_key, selection.image, [target])
     channels, fh, fw = (int(d) for d in forward.features.shape)
     height, width = selection.image.shape[:2]
 
@@ -57,7 +62,7 @@ with state.guard("the Method page"):
     st.latex(r"\text{keep } R_j \iff s_j \;>\; t \cdot \max_i s_i \qquad (t = %.2f)" % secam.params["threshold"])
 
     st.subheader("SLIC's parameters and their effect")
-    labels = state.segments(selection)
+    labels = cache.superpixels_of(secam_condition, selection.image_key, selection.image)
     n_real = int(np.unique(labels.full).size)
     if labels.working is None:
         where = f"on the full {width}x{height} px photo"
@@ -73,7 +78,7 @@ with state.guard("the Method page"):
     options = sorted({max(10, selection.n_segments // 3), selection.n_segments, min(300, selection.n_segments * 3)})
     panels = []
     for n in options:
-        small, seg = state.thumbnail_superpixels(selection.image_key, n, selection.compactness, selection.image)
+        small, seg = gallery.thumbnail_superpixels(selection.image_key, n, selection.compactness, selection.image)
         panels.append((f"n_segments = {n}: {np.unique(seg).size} superpixels", seg))
     st.plotly_chart(figures.segmentation_figure(small, panels), key="slic_effect")
     st.caption(f"Illustration on a {small.shape[1]}x{small.shape[0]} px preview at compactness "

@@ -7,11 +7,11 @@ draws without running any model. "Open" restores the exact view through the perm
 
 import streamlit as st
 
-from ui import page, permalink, state
+from ui import page, permalink, session
 from ui import workspace as ws
 from ui.item_report import item_html
 
-page.setup("Workspace")
+page.setup("Workspace", script="pages/workspace.py")
 st.title("Workspace")
 st.caption("What the team saved from Explain and Compare. Open an item to get its exact view back.")
 
@@ -22,7 +22,7 @@ with st.expander("Who you are", expanded=ws.identity() is None):
     ws.write_cookie()
 admin = bool(user and store.is_admin(user))
 
-with state.guard("the workspace's filters"):
+with session.guard("the workspace's filters"):
     facets = store.item_facets()
     cols = st.columns([1, 1, 1.4, 1, 1, 1.6])
     model = cols[0].selectbox("Model", [None, *facets["models"]], format_func=lambda v: v or "Any", key="ws_model")
@@ -65,7 +65,7 @@ for row in range(0, len(items), ws.GRID_COLUMNS):
             if a.button("Open", key=f"open_{item.id}", type="primary", width="stretch",
                         help="Reopen this exact view"):
                 st.switch_page(ws.item_page(item), query_params=item.view)
-            b.download_button("Report", lambda item=item, link=link: item_html(item, link),
+            b.download_button("Report", lambda item=item, link=link: item_html(item, link, ws.item_photo(item)),
                               file_name=f"workspace_item_{item.id}.html", mime="text/html", key=f"report_{item.id}",
                               width="stretch", on_click="ignore", help="This item as a standalone HTML page")
             with c.popover("Edit", width="stretch", disabled=not may_change, key=f"edit_popover_{item.id}",

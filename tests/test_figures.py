@@ -150,9 +150,9 @@ def test_secam_figure_hover_gives_superpixel_id_score_and_area(photo, secam):
 
 
 def test_secam_figure_needs_superpixels(photo, cam):
-    with pytest.raises(ValueError, match="secam"):
+    with pytest.raises(ValueError, match="superpixels; cam has none"):
         figures.secam_figure(photo, cam)
-    with pytest.raises(ValueError, match="secam"):
+    with pytest.raises(ValueError, match="superpixels; cam has none"):
         figures.superpixel_bar_figure(cam)
 
 
@@ -231,7 +231,7 @@ def test_colorscale_lut_matches_plotly():
     lut = figures.colorscale_lut("Jet")
     assert lut.shape == (256, 3) and lut.dtype == np.uint8
     assert tuple(lut[0]) == (0, 0, 131) and tuple(lut[-1]) == (128, 0, 0)  # Plotly's Jet ends
-    with pytest.raises(ValueError, match="Jet, Turbo"):
+    with pytest.raises(ValueError, match="Viridis, Cividis, Turbo, Jet"):
         figures.colorscale_lut("NoSuchScale")
 
 
@@ -285,11 +285,11 @@ def test_download_files_round_trip(photo, cam, secam):
     assert result["model"] == "toy" and result["image"] == {"name": "toy.png"}
     assert [e["method"] for e in result["explanations"]] == ["cam", "secam"]
     assert len(result["explanations"][1]["segments"]) == 6 and result["settings"]["threshold"] == 0.5
-    with pytest.raises(ValueError, match="secam"):
+    with pytest.raises(ValueError, match="superpixels; cam has none"):
         exports.superpixel_rows(cam)
 
 
 def test_pure_modules_do_not_import_streamlit():
-    code = ("import sys; import explainers, ui.figures, ui.analysis, ui.exports; "
+    code = ("import sys; import explainers, ui.figures, ui.analysis, ui.exports, ui.scales, ui.report; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

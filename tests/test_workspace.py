@@ -62,12 +62,12 @@ def clean(at: AppTest) -> None:
 
 
 def maps(at: AppTest) -> list:
-    """The heatmap data of every Plotly figure of the last run (what the maps show)."""
+    """What the maps of the last run show: every Plotly figure's pictures and hover values."""
     out = []
     for chart in at.get("plotly_chart"):
         for trace in json.loads(chart.proto.spec)["data"]:
-            if trace.get("type") == "heatmap":
-                out.append(trace.get("z"))
+            if trace.get("type") in ("heatmap", "image"):
+                out.append((trace.get("source"), trace.get("z"), trace.get("customdata")))
     return out
 
 
@@ -100,25 +100,26 @@ def test_compare_link_round_trip_gives_the_same_view():
     at.switch_page("pages/compare.py").run()
     clean(at)
     # change what the link must carry: class, threshold, colour scale, opacity, top-K, SLIC
-    at.session_state["threshold"] = 0.35
-    at.session_state["colorscale"] = "Turbo"
-    at.session_state["opacity"] = 0.7
-    at.session_state["n_segments"] = 80
-    at.session_state["topk"] = 2
+    at.slider(key="w_threshold").set_value(0.35)
+    at.selectbox(key="w_colorscale").set_value("Turbo")
+    at.slider(key="w_opacity").set_value(0.7)
+    at.slider(key="n_segments").set_value(80)
+    at.slider(key="topk").set_value(2)
+    at.radio(key="w_view").set_value("Difference")
     at.run()
     at.selectbox(key=next(k for k in at.session_state if str(k).startswith("w_target_class_"))).set_value(504).run()
     clean(at)
     query = dict(at.query_params)
     assert query["page"] == "compare" and query["photo"] == "sample:coffee" and query["class"] == "504"
     assert query["threshold"] == "0.35" and query["colors"] == "Turbo" and query["opacity"] == "0.7"
-    assert query["segments"] == "80" and query["topk"] == "2"
+    assert query["segments"] == "80" and query["topk"] == "2" and query["view"] == "Difference"
     link = next(c.value for c in at.sidebar.code)
     assert link.startswith("/compare?") and "class=504" in link
 
     other = open_page("pages/compare.py", query)  # user B: a fresh session opens the link
     clean(other)
     assert not other.warning
-    for key in ("target_class", "threshold", "colorscale", "opacity", "n_segments", "topk", "sample"):
+    for key in ("target_class", "threshold", "colorscale", "opacity", "n_segments", "topk", "sample", "view"):
         assert other.session_state[key] == at.session_state[key], key
     assert maps(other) == maps(at) and len(maps(at)) >= 4
     assert dict(other.query_params) == query
@@ -129,7 +130,7 @@ def test_link_to_the_other_page_switches_to_it_and_full_url_uses_the_server_addr
     at.context["url"] = "http://team.example.org:8501/"
     at.run()
     clean(at)
-    assert at.title[0].value == "CAM vs SeCAM"
+    assert at.title[0].value == "Compare two explanations"
     assert at.session_state["target_class"] == 812 and at.session_state["sample"] == "rocket"
     link = next(c.value for c in at.sidebar.code)
     assert link.startswith("http://team.example.org:8501/compare?page=compare&photo=sample%3Arocket"), link
@@ -143,7 +144,7 @@ def test_link_to_the_other_page_switches_to_it_and_full_url_uses_the_server_addr
     ({"threshold": "1.5"}, "threshold cannot be used: 1.5 is outside [0, 1]"),
     ({"opacity": "nan"}, "opacity cannot be used"),
     ({"class": "cat"}, "class cannot be used: 'cat' is not a whole number"),
-    ({"colors": "Rainbow"}, "colors cannot be used: 'Rainbow' is not one of Jet, Turbo"),
+    ({"colors": "Rainbow"}, "colors cannot be used: 'Rainbow' is not one of Viridis, Cividis, Turbo, Jet"),
     ({"page": "nowhere"}, "unknown page 'nowhere'"),
 ])
 def test_a_bad_link_warns_and_falls_back_to_the_default(query, says):
@@ -214,8 +215,7 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
     at = app(None, sample="coffee", _author_name="Ann")
     at.run()
     at.switch_page("pages/compare.py").run()
-    at.session_state["threshold"] = 0.45
-    at.run()
+    at.slider(key="w_threshold").set_value(0.45).run()
     at = submit_save(at, "Coffee: CAM vs SeCAM", "SeCAM keeps the cup's rim.", "cups, Rim")
     clean(at)
     assert any("Saved 'Coffee: CAM vs SeCAM'" in s.value for s in at.success)
@@ -269,11 +269,15 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
     assert {"Export as CSV", "Export as JSON", "Report"} <= set(downloads)
     exported = json.loads(ws.store().export_items_json())
     assert {e["title"] for e in exported} == {"Coffee: CAM vs SeCAM", "A cat"}
+    from ui.item_report import item_html
+
+    report = item_html(edited, permalink.url(edited.view), ws.item_photo(edited)).decode()
+    assert "Rim and handle." in report and "Coffee: CAM vs SeCAM" in report and "espresso" in report
 
     # open: the exact view comes back (same page, same choices)
     page.button(key=f"open_{item.id}").click().run()
     clean(page)
-    assert page.title[0].value == "CAM vs SeCAM"
+    assert page.title[0].value == "Compare two explanations"
     assert page.session_state["threshold"] == 0.45 and page.session_state["sample"] == "coffee"
     assert dict(page.query_params) == item.view
 
@@ -362,17 +366,20 @@ def test_item_report_is_self_contained(tmp_path):
     from ui.item_report import item_html
 
     found = Store(data_dir=tmp_path / "d")
-    thumb = ws.thumbnail(np.full((40, 60, 3), 128, np.uint8),
-                         type("E", (), {"saliency": np.linspace(0, 1, 2400).reshape(40, 60)})())
+    thumb = ws.jpeg(np.full((400, 600, 3), 128, np.uint8))
+    assert Image.open(io.BytesIO(thumb)).size == (ws.THUMBNAIL_SIDE, ws.THUMBNAIL_SIDE * 2 // 3)
     item_id = found.save_item(title="<b>x</b>", author=User("Ann"), view={"page": "explain", "class": "1"},
                               models=["m"], methods=["cam"], class_index=1, class_label="goldfish",
                               note="line 1\nline 2", tags="a", thumbnails=[thumb],
-                              scores=[{"method": "cam", "model": "m", "label": "goldfish", "class_index": 1,
-                                       "probability": 0.5}],
+                              scores=[{"side": "A", "method": "secam", "model": "m", "label": "goldfish",
+                                       "class_index": 1, "probability": 0.5,
+                                       "superpixels": {"ids": [3, 4], "scores": [0.2, 0.9], "areas": [10, 30],
+                                                       "kept": [False, True]}}],
                               predictions={"top": {"m": [{"class_index": 1, "label": "goldfish",
                                                           "probability": 0.5}]}})
     page = item_html(found.get_item(item_id), "http://host/?page=explain&class=1").decode()
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page  # escaped
     assert "data:image/jpeg;base64," in page and "line 1<br>line 2" in page and "goldfish" in page
-    assert 'href="http://host/?page=explain&amp;class=1"' in page
-    assert "http" not in page.replace("http://host/", "")  # nothing fetched from elsewhere
+    assert "href='http://host/?page=explain&amp;class=1'" in page and "Saved to the workspace by Ann" in page
+    assert page.index("<td>4</td>") < page.index("<td>3</td>"), "superpixels best first"
+    assert "<script" not in page and "src='http" not in page and 'src="http' not in page  # nothing fetched

@@ -1,7 +1,9 @@
 """Download files of a result, as bytes: pure functions (no Streamlit), unit-tested.
 
-The pictures are the tutorial's outputs, drawn by :mod:`explainers.overlays` at
-the photo's full resolution.
+The map pictures are the very pictures the page shows (:class:`ui.figures.Panel`,
+coloured by :mod:`ui.scales` in the chosen colour scale and opacity), so a
+download matches the screen; the arrays (``.npy``) are the methods' own
+full-resolution maps.
 """
 
 from __future__ import annotations
@@ -32,6 +34,69 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _colour_bar(colorscale: str, low: float, high: float, width: int, title: str) -> Image.Image:
+    from PIL import ImageDraw
+
+    from .scales import colorscale_lut
+
+    lut = colorscale_lut(colorscale)
+    bar = lut[np.linspace(0, len(lut) - 1, width).astype(np.intp)][None].repeat(12, axis=0)
+    canvas = Image.new("RGB", (width, 34), "white")
+    canvas.paste(Image.fromarray(bar), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((0, 16), f"{low:+.3g}" if low < 0 else f"{low:.3g}", fill="black")
+    draw.text((width // 2 - 3 * len(title), 16), title, fill="black")
+    text = f"{high:.3g}"
+    draw.text((width - 6 * len(text) - 2, 16), text, fill="black")
+    return canvas
+
+
+def comparison_png(panels, title: str = "", caption: str = "") -> bytes:
+    """The comparison as shown: every panel's picture side by side, with its title and colour bar.
+
+    Parameters
+    ----------
+    panels : sequence of ui.figures.Panel
+        What the page draws (same photo, same picture height).
+    title, caption : str
+        Lines above and below (the class, what the colours mean).
+
+    Returns
+    -------
+    bytes
+        A PNG file.
+    """
+    from PIL import ImageDraw
+
+    panels = list(panels)
+    if not panels:
+        raise ValueError("`panels` is empty")
+    gap, head, foot = 12, 40, 44
+    height = max(p.picture.shape[0] for p in panels)
+    widths = [p.picture.shape[1] for p in panels]
+    lines = _wrap(caption, max(40, (sum(widths) + gap * len(panels)) // 6))
+    canvas = Image.new("RGB", (sum(widths) + gap * (len(panels) + 1), head + height + foot + 14 * len(lines) + 10),
+                       "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.text((gap, 6), title, fill="black")
+    x = gap
+    for panel, width in zip(panels, widths):
+        draw.text((x, 24), panel.title, fill="black")
+        canvas.paste(Image.fromarray(np.ascontiguousarray(panel.picture)), (x, head))
+        canvas.paste(_colour_bar(panel.colorscale, panel.low, panel.high, width, panel.colorbar),
+                     (x, head + height + 6))
+        x += width + gap
+    for i, line in enumerate(lines):
+        draw.text((gap, head + height + foot + 14 * i), line, fill="#333333")
+    return png_bytes(np.asarray(canvas))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) if text else []
+
+
 def superpixel_rows(explanation: Explanation) -> list[dict[str, Any]]:
     """One row per superpixel: ``id``, ``score``, ``area_px``, ``area_pct``, ``kept``, best score first.
 
@@ -41,7 +106,7 @@ def superpixel_rows(explanation: Explanation) -> list[dict[str, Any]]:
         If ``explanation`` has no superpixels (not SeCAM).
     """
     if explanation.segment_scores is None:
-        raise ValueError("superpixel scores need a SeCAM explanation (method 'secam')")
+        raise ValueError(f"superpixel scores need an explanation with superpixels; {explanation.method} has none")
     height, width = explanation.image_size
     kept = explanation.kept_segments
     order = np.argsort(-explanation.segment_scores, kind="stable")

@@ -31,10 +31,7 @@ from explainers import Explanation, ForwardPass
 
 from .analysis import resize_image, sample_grid, sample_positions
 
-#: Colour scales offered for saliency maps (Plotly names; the tutorial used JET).
-COLORSCALES = ("Jet", "Turbo")
-#: Diverging scale for differences (blue: CAM higher, red: SeCAM higher).
-DIVERGING = "RdBu_r"
+from .scales import COLORSCALES, DIVERGING, colorscale_lut  # noqa: E402,F401  (one definition of the colours)
 #: Long side, in px, of the photo drawn in a figure.
 DISPLAY_MAX_SIDE = 1024
 #: Long side, in px, of the grid that carries hover values (the maps are smooth or piecewise constant).
@@ -50,23 +47,6 @@ _RGB = re.compile(r"rgba?\(([^)]+)\)")
 
 
 # -- small shared pieces -----------------------------------------------------------
-def colorscale_lut(colorscale: str, n: int = 256) -> np.ndarray:
-    """``(n, 3)`` uint8 RGB table of a Plotly colour scale, so pictures and colour bars agree.
-
-    Raises
-    ------
-    ValueError
-        If ``colorscale`` is not a Plotly colour scale name.
-    """
-    try:
-        scale = pcolors.get_colorscale(colorscale)
-    except Exception:
-        raise ValueError(f"unknown colour scale '{colorscale}'; use one of {', '.join(COLORSCALES)}") from None
-    colors = pcolors.sample_colorscale(scale, list(np.linspace(0.0, 1.0, n)))
-    rgb = [[float(v) for v in _RGB.match(c).group(1).split(",")[:3]] for c in colors]
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-
-
 def image_uri(image: np.ndarray, fmt: str = "JPEG", quality: int = JPEG_QUALITY) -> str:
     """A ``data:`` URI of an ``(H, W, 3)`` uint8 RGB image.
 
@@ -162,7 +142,7 @@ def _secam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: st
                   hover_side: int, boundaries: bool = True, coloraxis: str | None = None,
                   details: bool = True) -> list:
     if explanation.segments is None:
-        raise ValueError("a SeCAM figure needs an explanation with superpixels (method 'secam')")
+        raise ValueError(f"a superpixel figure needs an explanation with superpixels; {explanation.method} has none")
     height, width = explanation.image_size
     photo = resize_image(image, max_side)
     labels = _display_labels(explanation.segments, photo.shape[:2])
@@ -419,7 +399,7 @@ def superpixel_bar_figure(explanation: Explanation, n: int = 15) -> go.Figure:
         ``go.Bar`` traces ("kept", "not kept") whose x are scores.
     """
     if explanation.segment_scores is None:
-        raise ValueError("a superpixel chart needs a SeCAM explanation (method 'secam')")
+        raise ValueError(f"a superpixel chart needs an explanation with superpixels; {explanation.method} has none")
     if n < 1:
         raise ValueError(f"`n` must be >= 1, got {n}")
     order = np.argsort(-explanation.segment_scores, kind="stable")[:n]
@@ -562,3 +542,220 @@ def segmentation_figure(image: np.ndarray, labelings: Sequence[tuple[str, np.nda
 def _check_opacity(opacity: float) -> None:
     if not 0.0 <= float(opacity) <= 1.0:
         raise ValueError(f"`opacity` must be in [0, 1], got {opacity}")
+
+
+# -- comparison panels: one picture + an invisible hover layer, the same for every method ----------------
+class Panel:
+    """One map as drawn: the picture (colours over the photo) and the hover layer that carries the facts.
+
+    Built by :func:`map_panel`, :func:`difference_panel` or :func:`swipe_panel`;
+    drawn by :func:`panels_figure`; exported by :mod:`ui.exports` and :mod:`ui.report`
+    from the same picture, so what is saved is what is shown.
+
+    Attributes
+    ----------
+    title : str
+    picture : (h, w, 3) uint8 ndarray
+        At display resolution.
+    full_shape : (H, W)
+        The photo's full resolution (hover coordinates are full-resolution pixels).
+    z : (hh, hw) float32 ndarray
+        Hover values (colour units) on the hover grid.
+    rows, cols : int ndarray
+        Full-resolution positions of the hover grid.
+    customdata : (hh, hw, k) float32 ndarray or None
+    template : str
+        Plotly hover template.
+    colorscale : str
+    low, high : float
+        Colour range of ``z``.
+    colorbar : str
+        Colour bar title.
+    """
+
+    def __init__(self, title, picture, full_shape, z, rows, cols, customdata, template, colorscale, low, high,
+                 colorbar):
+        self.title, self.picture, self.full_shape = title, picture, tuple(full_shape)
+        self.z, self.rows, self.cols, self.customdata = z, rows, cols, customdata
+        self.template, self.colorscale, self.low, self.high, self.colorbar = template, colorscale, low, high, colorbar
+
+
+def _hover_grid(full_shape: tuple[int, int], picture_rows: np.ndarray, picture_cols: np.ndarray,
+                hover_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into the picture grid of a hover grid of at most ``hover_side`` px."""
+    h, w = len(picture_rows), len(picture_cols)
+    scale = min(1.0, hover_side / max(h, w))
+    hh, hw = max(1, round(h * scale)), max(1, round(w * scale))
+    return sample_positions(h, hh), sample_positions(w, hw)
+
+
+def map_panel(photo: np.ndarray, explanation: Explanation, *, title: str, scale: str = "relative",
+              reference: float | None = None, colorscale: str = COLORSCALES[0], opacity: float = 0.5,
+              boundaries: bool = True, max_side: int = DISPLAY_MAX_SIDE, hover_side: int = HOVER_MAX_SIDE) -> Panel:
+    """A method's map as a :class:`Panel`: value on hover, and for superpixel methods id, score, area and kept.
+
+    Parameters
+    ----------
+    photo : (H', W', 3) uint8 ndarray
+        The explained photo or a copy of it with the same aspect ratio.
+    explanation : Explanation
+        Any method's result.
+    title : str
+    scale : {"relative", "absolute"}
+        See :mod:`ui.scales`; ``reference`` is required for ``absolute``.
+    colorscale, opacity, boundaries :
+        As shown on the page (boundaries only for superpixel methods).
+
+    Returns
+    -------
+    Panel
+    """
+    from . import scales
+
+    _check_pair(photo, explanation)
+    rows, cols = scales.grid(explanation.image_size, max_side)
+    vals = scales.values(explanation, rows, cols, scale, reference)
+    labels = scales.labels_on(explanation, rows, cols)
+    picture = scales.paint(photo, vals, colorscale, opacity, labels=labels, boundaries=boundaries)
+    hr, hc = _hover_grid(explanation.image_size, rows, cols, hover_side)
+    z = vals[np.ix_(hr, hc)]
+    height, width = explanation.image_size
+    name = explanation.method
+    template = "pixel x=%{x}, y=%{y}<br>value %{z:.3f}"
+    customdata = None
+    if labels is not None and explanation.segment_scores is not None:
+        ids = labels[np.ix_(hr, hc)]
+        score = np.zeros(int(explanation.segment_ids.max()) + 1, np.float32)
+        score[explanation.segment_ids] = explanation.segment_scores
+        area = np.zeros_like(score)
+        area[explanation.segment_ids] = 100.0 * explanation.segment_areas / float(height * width)
+        kept = np.zeros_like(score)
+        if explanation.kept_segments is not None:
+            kept[explanation.segment_ids] = explanation.kept_segments
+        customdata = np.stack([ids, score[ids], area[ids], kept[ids]], axis=-1).astype(np.float32)
+        template += ("<br>superpixel %{customdata[0]:.0f}: score %{customdata[1]:.3f}, "
+                     "area %{customdata[2]:.2f}%, kept %{customdata[3]:.0f}")
+    template += f"<extra>{name}</extra>"
+    high = 1.0
+    return Panel(title, picture, explanation.image_size, z, rows[hr], cols[hc], customdata, template, colorscale,
+                 0.0, high, "value")
+
+
+def difference_panel(photo: np.ndarray, first: Explanation, second: Explanation, *, title: str,
+                     scale: str = "relative", references: tuple[float | None, float | None] = (None, None),
+                     opacity: float = 0.75, max_side: int = DISPLAY_MAX_SIDE,
+                     hover_side: int = HOVER_MAX_SIDE) -> tuple[Panel, np.ndarray]:
+    """``second - first``, both normalised the same way, on a symmetric diverging scale fitted to the data.
+
+    Returns
+    -------
+    panel : Panel
+        Over a grey copy of the photo; red where ``second`` is higher, blue where ``first`` is.
+    difference : (h, w) float32 ndarray
+        The values on the display grid (for the export and the statistics).
+    """
+    from . import scales
+
+    _check_pair(photo, first)
+    _check_pair(photo, second)
+    if first.image_size != second.image_size:
+        raise ValueError(f"the two explanations are for photos of different sizes: {first.image_size} and "
+                         f"{second.image_size}")
+    rows, cols = scales.grid(first.image_size, max_side)
+    diff = (scales.values(second, rows, cols, scale, references[1])
+            - scales.values(first, rows, cols, scale, references[0])).astype(np.float32)
+    limit = scales.difference_limit(diff)
+    picture = scales.paint(photo, diff, DIVERGING, opacity, -limit, limit, grey=True)
+    hr, hc = _hover_grid(first.image_size, rows, cols, hover_side)
+    template = "pixel x=%{x}, y=%{y}<br>B - A %{z:+.3f}<extra>difference</extra>"
+    return Panel(title, picture, first.image_size, diff[np.ix_(hr, hc)], rows[hr], cols[hc], None, template,
+                 DIVERGING, -limit, limit, "B - A"), diff
+
+
+def swipe_panel(left: Panel, right: Panel, split: float, *, title: str) -> Panel:
+    """One picture: ``left`` up to ``split`` (fraction of the width), ``right`` after; hover says which side."""
+    from . import scales
+
+    picture = scales.swipe(left.picture, right.picture, split)
+    cut = split * left.full_shape[1]
+    on_left = (left.cols < cut)[None, :]
+    z = np.where(on_left, left.z, right.z)
+    side = np.broadcast_to(np.where(on_left, 0.0, 1.0), z.shape)
+    template = "pixel x=%{x}, y=%{y}<br>value %{z:.3f}"
+    if left.customdata is not None or right.customdata is not None:
+        empty = np.full(z.shape + (4,), np.nan, np.float32)
+        lc = left.customdata if left.customdata is not None else empty
+        rc = right.customdata if right.customdata is not None else empty
+        data = np.where(on_left[..., None], lc, rc)
+        template += ("<br>superpixel %{customdata[0]:.0f}: score %{customdata[1]:.3f}, "
+                     "area %{customdata[2]:.2f}%, kept %{customdata[3]:.0f}")
+        customdata = np.concatenate([data, side[..., None]], axis=-1).astype(np.float32)
+        template += "<br>side %{customdata[4]:.0f} (0: A, 1: B)"
+    else:
+        customdata = side[..., None].astype(np.float32)
+        template += "<br>side %{customdata[0]:.0f} (0: A, 1: B)"
+    return Panel(title, picture, left.full_shape, z.astype(np.float32), left.rows, left.cols, customdata,
+                 template + "<extra>swipe</extra>", left.colorscale, left.low, left.high, left.colorbar)
+
+
+def _panel_traces(panel: Panel, coloraxis: str) -> list:
+    height, width = panel.full_shape
+    ph, pw = panel.picture.shape[:2]
+    dy, dx = height / ph, width / pw
+    image = go.Image(source=image_uri(panel.picture), x0=dx / 2 - 0.5, y0=dy / 2 - 0.5, dx=dx, dy=dy,
+                     hoverinfo="skip", name="picture")
+    extra = {} if panel.customdata is None else {"customdata": panel.customdata}
+    hover = go.Heatmap(z=panel.z, x=panel.cols, y=panel.rows, opacity=0.0, hovertemplate=panel.template,
+                       coloraxis=coloraxis, name=panel.title, **extra)
+    return [image, hover]
+
+
+def panels_figure(panels: Sequence[Panel], *, stacked: bool = False, panel_width: int = 680,
+                  split: float | None = None) -> go.Figure:
+    """Panels side by side (or ``stacked``) with linked zoom and pan, one colour bar per colour range.
+
+    Parameters
+    ----------
+    panels : sequence of Panel
+        Same photo; panels with the same colour scale and range share one colour bar.
+    stacked : bool
+        One above the other (narrow screens) instead of side by side.
+    panel_width : int
+        Expected width in px of one panel (the figure's height follows the photo's aspect ratio).
+    split : float, optional
+        Draw the swipe line at this fraction of the width (one panel).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    panels = list(panels)
+    if not panels:
+        raise ValueError("`panels` is empty")
+    n = len(panels)
+    rows, cols = (n, 1) if stacked else (1, n)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[p.title for p in panels],
+                        horizontal_spacing=0.015, vertical_spacing=0.04)
+    axes: dict[tuple, str] = {}
+    layout = {}
+    for i, panel in enumerate(panels):
+        key = (panel.colorscale, round(panel.low, 6), round(panel.high, 6))
+        if key not in axes:
+            axes[key] = "coloraxis" if not axes else f"coloraxis{len(axes) + 1}"
+            k = len(axes) - 1
+            layout[axes[key]] = {
+                "colorscale": panel.colorscale, "cmin": panel.low, "cmax": panel.high,
+                "colorbar": {"title": {"text": panel.colorbar, "side": "right"}, "orientation": "h",
+                             "thickness": 10, "len": 0.45 if n > 1 else 0.9, "x": 0.25 + 0.5 * k if n > 1 else 0.5,
+                             "xanchor": "center", "y": -0.02, "yanchor": "top"}}
+        for trace in _panel_traces(panel, axes[key]):
+            fig.add_trace(trace, row=i + 1 if stacked else 1, col=1 if stacked else i + 1)
+    _style_image_axes(fig, panels[0].full_shape, rows=rows, cols=cols)
+    height, width = panels[0].full_shape
+    one = int(min(900, max(200, panel_width * height / width)))
+    fig.update_layout(height=one * rows + 90, margin=dict(l=0, r=0, t=28, b=10), **layout)
+    if split is not None:
+        x = split * width - 0.5
+        fig.add_shape(type="line", x0=x, x1=x, y0=-0.5, y1=height - 0.5, line={"color": "white", "width": 2})
+    fig.update_annotations(font_size=13)
+    return fig

@@ -1,105 +1,91 @@
-"""One saved workspace item as a self-contained HTML page (pure: no Streamlit), for its "Report" download.
+"""One saved workspace item as the dashboard's self-contained HTML report (pure: no Streamlit).
 
-Everything the page shows comes from the stored item (its thumbnails, settings,
-predictions and per-superpixel scores); nothing is recomputed, and nothing is
-fetched when the file is opened (pictures are embedded as data URIs).
+The report is :func:`ui.report.html_report` (the same file Compare's "Report" download
+makes), filled from what the item stored: its settings, predictions and per-superpixel
+scores, plus a section with the title, author, date, tags, note, the saved thumbnails and
+the permalink. Nothing is recomputed and nothing is fetched when the file is opened
+(pictures are embedded as ``data:`` URIs; no figure, so no Plotly script either).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
 from typing import Any
+
+import numpy as np
+from PIL import Image
 
 from explainers.store import ItemRecord
 
-#: How many superpixels of each SeCAM map the report lists (best first).
-TOP_SUPERPIXELS = 10
+from . import report
 
 
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _picture(data: bytes) -> str:
+def _uri(data: bytes) -> str:
     kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
     return f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def item_html(item: ItemRecord, link: str | None = None) -> bytes:
+def superpixel_rows(scores: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A saved map's superpixels as the report's rows (best first), or None for a map without them."""
+    found = scores.get("superpixels") if isinstance(scores, dict) else None
+    if not isinstance(found, dict) or not found.get("scores"):
+        return None
+    areas = found.get("areas") or [0] * len(found["scores"])
+    kept = found.get("kept") or [None] * len(found["scores"])
+    total = sum(areas) or 1
+    order = sorted(range(len(found["scores"])), key=lambda i: -found["scores"][i])
+    return [{"id": found["ids"][i], "score": float(found["scores"][i]), "area_px": int(areas[i]),
+             "area_pct": 100.0 * areas[i] / total, "kept": kept[i]} for i in order]
+
+
+def item_html(item: ItemRecord, link: str | None = None, photo: np.ndarray | None = None) -> bytes:
     """The item as a standalone HTML file (UTF-8).
 
     Parameters
     ----------
     item : ItemRecord
-        With its thumbnails (``Store.get_item``).
+        With its thumbnails (``Store.get_item`` or ``list_items``).
     link : str, optional
         The permalink that reopens the view in the dashboard.
+    photo : (H, W, 3) uint8 ndarray, optional
+        The photo (a display copy is enough); without it, the first thumbnail stands in.
 
     Returns
     -------
     bytes
     """
-    scores = item.scores if isinstance(item.scores, list) else []
-    pictures = []
-    for i, data in enumerate(item.thumbnails):
-        caption = ""
-        if i < len(scores) and isinstance(scores[i], dict):
-            s = scores[i]
-            caption = f"{s.get('method', '')} on {s.get('model', '')}"
-        pictures.append(f'<figure><img alt="{_e(caption or "map")}" src="{_picture(data)}">'
-                        f"<figcaption>{_e(caption)}</figcaption></figure>")
-    settings = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in item.view.items())
-    top = (item.predictions or {}).get("top", {}) if isinstance(item.predictions, dict) else {}
-    predictions = "".join(
-        f"<h3>{_e(model)}</h3><table><tr><th>Rank</th><th>Class</th><th>Probability</th></tr>"
-        + "".join(f"<tr><td>{r + 1}</td><td>{_e(p.get('label'))} ({_e(p.get('class_index'))})</td>"
-                  f"<td>{float(p.get('probability', 0)):.1%}</td></tr>" for r, p in enumerate(rows))
-        + "</table>" for model, rows in top.items())
-    maps = []
-    for s in scores:
-        if not isinstance(s, dict):
-            continue
-        block = (f"<h3>{_e(s.get('method'))} on {_e(s.get('model'))}</h3><p>Class {_e(s.get('label'))} "
-                 f"({_e(s.get('class_index'))}), probability {float(s.get('probability', 0)):.1%}</p>")
-        sp = s.get("superpixels")
-        if isinstance(sp, dict) and sp.get("scores"):
-            order = sorted(range(len(sp["scores"])), key=lambda i: -sp["scores"][i])[:TOP_SUPERPIXELS]
-            total = sum(sp.get("areas") or [1]) or 1
-            kept = sp.get("kept") or [None] * len(sp["scores"])
-            block += ("<table><tr><th>Superpixel</th><th>Score</th><th>Area</th><th>Kept</th></tr>"
-                      + "".join(f"<tr><td>{sp['ids'][i]}</td><td>{sp['scores'][i]:.3f}</td>"
-                                f"<td>{100 * sp['areas'][i] / total:.1f}%</td>"
-                                f"<td>{'yes' if kept[i] else 'no' if kept[i] is not None else ''}</td></tr>"
-                                for i in order) + "</table>")
-            block += f"<p>{len(sp['scores'])} superpixels; the {len(order)} best are listed.</p>"
-        maps.append(block)
-    tags = " ".join(f'<span class="tag">{_e(t)}</span>' for t in item.tags)
+    if photo is None:
+        photo = (np.asarray(Image.open(io.BytesIO(item.thumbnails[0])).convert("RGB")) if item.thumbnails
+                 else np.full((8, 8, 3), 255, np.uint8))
+    scores = [s for s in (item.scores if isinstance(item.scores, list) else []) if isinstance(s, dict)]
+    top = item.predictions.get("top", {}) if isinstance(item.predictions, dict) else {}
+    predictions = [{"model": model, "rank": rank + 1, "class": p.get("class_index"), "label": p.get("label"),
+                    "probability": p.get("probability")}
+                   for model, rows in top.items() for rank, p in enumerate(rows)]
+    sides = [{"name": f"{s.get('side', i + 1)}: {s.get('method')} on {s.get('model')}, class {s.get('label')} "
+                      f"({float(s.get('probability') or 0):.1%})",
+              "timings": {}, "superpixels": superpixel_rows(s)} for i, s in enumerate(scores)]
+    settings = {"workspace item": item.id, "models": ", ".join(item.models), "methods": ", ".join(item.methods),
+                "class": f"{item.class_label} ({item.class_index})", "photo": item.view.get("photo", ""),
+                **{f"link: {k}": v for k, v in item.view.items() if k not in ("photo",)}}
+    document = report.html_report(title=item.title, photo=photo, figures=(), settings=settings,
+                                  predictions=predictions, sides=sides).decode("utf-8")
+    pictures = "".join(
+        f"<figure style='display:inline-block;margin:0 1rem 1rem 0'><img alt='{_e(caption)}' src='{_uri(data)}' "
+        f"style='max-width:28rem;border:1px solid #ccc'><figcaption>{_e(caption)}</figcaption></figure>"
+        for data, caption in zip(item.thumbnails, [f"{s.get('side', '')}: {s.get('method', '')}" for s in scores]
+                                 + [""] * len(item.thumbnails)))
+    tags = ", ".join(_e(t) for t in item.tags) or "none"
     note = _e(item.note).replace("\n", "<br>") if item.note else "<em>No note.</em>"
-    reopen = f'<p><a href="{_e(link)}">Reopen this view in the dashboard</a></p>' if link else ""
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(item.title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
-figure {{ display: inline-block; margin: 0 1rem 1rem 0; }} figure img {{ max-width: 28rem; border-radius: 4px; }}
-figcaption {{ color: #555; font-size: 0.9rem; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1rem; }}
-th, td {{ border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }}
-.tag {{ background: #eef; border-radius: 0.8rem; padding: 0.1rem 0.6rem; margin-right: 0.3rem; }}
-.meta {{ color: #555; }}
-</style></head><body>
-<h1>{_e(item.title)}</h1>
-<p class="meta">Saved by {_e(item.author_name)} on {item.created_at:%Y-%m-%d %H:%M} UTC
-(edited {item.updated_at:%Y-%m-%d %H:%M} UTC) | models: {_e(', '.join(item.models))} |
-methods: {_e(', '.join(item.methods))} | class: {_e(item.class_label)} ({item.class_index})</p>
-<p>{tags}</p>
-<h2>Note</h2><p>{note}</p>
-{reopen}
-<h2>Maps</h2>{''.join(pictures) or '<p>No thumbnails were saved.</p>'}
-<h2>Predictions</h2>{predictions or '<p>None saved.</p>'}
-<h2>Scores</h2>{''.join(maps) or '<p>None saved.</p>'}
-<h2>Settings</h2><table>{settings}</table>
-<p class="meta">Photo: {_e(item.photo_sha256 or item.view.get('photo', ''))}. Workspace item {item.id}.</p>
-</body></html>
-"""
-    return page.encode("utf-8")
+    reopen = f"<p><a href='{_e(link)}'>Reopen this view in the dashboard</a></p>" if link else ""
+    section = (f"<p class='meta'>Saved to the workspace by {_e(item.author_name)} on "
+               f"{item.created_at:%Y-%m-%d %H:%M} UTC (last edited {item.updated_at:%Y-%m-%d %H:%M} UTC). "
+               f"Tags: {tags}.</p><h2>Note</h2><p>{note}</p>{reopen}<h2>Maps as saved</h2>{pictures}")
+    head, sep, rest = document.partition("</h1>")
+    return (head + sep + section + rest).encode("utf-8")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import permalink, sidebar, state
-from .state import Selection
+from . import permalink, session, sidebar
+from .session import Selection
 
 #: Bundled, so no request leaves the machine for an icon font.
 ICON = str(Path(__file__).parent / "assets" / "icon.png")
@@ -33,28 +33,41 @@ NAV = [
 ]
 
 
-def setup(title: str) -> Selection:
+#: Less padding around the page than Streamlit's default, so the maps get the width (``wide`` pages).
+_WIDE_CSS = """<style>
+[data-testid="stMainBlockContainer"] {padding-left: 1.25rem; padding-right: 1.25rem; padding-top: 2.5rem;}
+</style>"""
+
+
+def setup(title: str, *, script: str = "dashboard.py", wide: bool = False) -> Selection:
     """Configure the page, draw the navigation and the shared sidebar; returns the sidebar's selection.
 
     Parameters
     ----------
     title : str
         The page's title, shown in the browser tab as ``title - CAM & SeCAM explorer``.
+    script : str
+        The page's script (``pages/compare.py``): recorded in the session key ``page``.
+    wide : bool
+        Narrow margins, and the sidebar starts collapsed (pages whose maps need the width).
 
     Returns
     -------
     Selection
         What the sidebar chose (model, photo, top-K, SLIC parameters); its
-        ``problem`` says why it cannot be used, see :func:`ui.state.require`.
+        ``problem`` says why it cannot be used, see :func:`ui.session.require`.
     """
-    st.set_page_config(page_title=f"{title} - CAM & SeCAM explorer", page_icon=ICON, layout="wide")
+    st.set_page_config(page_title=f"{title} - CAM & SeCAM explorer", page_icon=ICON, layout="wide",
+                       initial_sidebar_state="collapsed" if wide else "auto")
+    if wide:
+        st.html(_WIDE_CSS)
     # the view in the URL (Explain, Compare) goes into the session before any widget is drawn
-    view = next((key for key, (_, page_title) in permalink.PAGES.items() if page_title == title), None)
-    permalink.restore(view)
-    state.keep_sidebar_choices()
+    view = permalink.restore(script)
+    session.keep_sidebar_choices()
+    st.session_state["page"] = script
     with st.sidebar:
-        for script, label, icon in NAV:
-            st.page_link(script, label=label, icon=icon)
+        for path, label, icon in NAV:
+            st.page_link(path, label=label, icon=icon)
         st.divider()
         if view is not None:
             permalink.reserve_share_box()

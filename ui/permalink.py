@@ -21,6 +21,7 @@ How it runs, on every page (``ui.page.setup``):
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -29,11 +30,13 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from . import state
-from .figures import COLORSCALES
+from . import cache, gallery, session
+from .scales import COLORSCALES, SCALES
 
 log = logging.getLogger(__name__)
 
+#: Top-K's largest value (the sidebar's slider).
+TOPK_MAX = 10
 #: Pages whose whole view lives in the URL: URL name -> (script, title).
 PAGES = {"explain": ("dashboard.py", "Explain"), "compare": ("pages/compare.py", "Compare")}
 #: URL names of the photo and of the page (handled by :func:`restore` itself, not by a Param).
@@ -54,7 +57,7 @@ class Param:
     Parameters
     ----------
     key : str
-        The session key (``ui.state.DEFAULTS`` / ``PAGE_KEYS``).
+        The session key (one of ``ui.session.SESSION_KEYS``).
     name : str
         Its name in the URL (short, stable: links outlive the code).
     parse : callable
@@ -134,7 +137,7 @@ def exact(value: Any) -> str:
 
 def usable_model(text: str) -> str:
     """A model of the registry whose weights are available here."""
-    available = state.availability()
+    available = cache.availability()
     if text not in available:
         raise LinkValueError(f"there is no model '{text[:60]}' on this server (models: {', '.join(available)})")
     if not available[text][0]:
@@ -142,21 +145,74 @@ def usable_model(text: str) -> str:
     return text
 
 
+def side_model(text: str) -> str | None:
+    """Compare's model of one side: empty means "the sidebar's model"."""
+    return usable_model(text) if text else None
+
+
+def method(text: str) -> str:
+    """A registered explainer."""
+    import explainers
+
+    if text not in explainers.EXPLAINERS:
+        raise LinkValueError(f"there is no method '{text[:60]}' here (methods: {', '.join(explainers.list_explainers())})")
+    return text
+
+
+def method_params(text: str) -> dict:
+    """``{method: {parameter: value}}`` as compact JSON; each value checked by the method's declaration."""
+    import explainers
+
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise LinkValueError("it is not valid JSON") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise LinkValueError("it must be {method: {parameter: value}}")
+    for name, params in value.items():
+        method(name)
+        try:
+            explainers.get_explainer(name, **{**explainers.EXPLAINERS[name].defaults, **params})
+        except (explainers.ExplainersError, TypeError, ValueError) as exc:
+            raise LinkValueError(f"{name}: {exc}") from None
+    return value
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON of a non-empty dict; empty for none."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True) if value else ""
+
+
+def _views() -> tuple[str, ...]:
+    from .widgets import VIEWS
+
+    return VIEWS
+
+
 #: Every choice in the URL, in the URL's order. To add one: one line here (its session key must
-#: have a default in ``ui.state.DEFAULTS``).
+#: be in ``ui.session.SESSION_KEYS``). ``pages`` limits a choice to the views that draw it.
 PARAMS: list[Param] = [
     Param("model_name", "model", usable_model),
+    Param("left_model", "a_model", side_model, lambda v: v or "", pages=("compare",), widget="w_left_model"),
+    Param("left_method", "a_method", method, widget="w_left_method"),
+    Param("right_model", "b_model", side_model, lambda v: v or "", pages=("compare",), widget="w_right_model"),
+    Param("right_method", "b_method", method, widget="w_right_method"),
+    Param("method_params", "params", method_params, compact_json, widget="w_param_"),
     Param("target_class", "class", integer(0), widget="w_target_class"),
-    Param("topk", "topk", integer(1, state.TOPK_MAX)),
+    Param("topk", "topk", integer(1, TOPK_MAX)),
     Param("n_segments", "segments", integer(10, 300)),
     Param("compactness", "compactness", number(1.0, 60.0), exact),
     Param("slic_full", "slic_full", boolean, flag),
     Param("threshold", "threshold", number(0.0, 1.0), exact, widget="w_threshold"),
     Param("colorscale", "colors", choice(COLORSCALES), widget="w_colorscale"),
+    Param("scale", "scale", choice(SCALES), widget="w_scale"),
     Param("opacity", "opacity", number(0.0, 1.0), exact, widget="w_opacity"),
-    Param("boundaries", "boundaries", boolean, flag, pages=("explain",), widget="w_boundaries"),
-    Param("difference", "difference", boolean, flag, pages=("compare",), widget="w_difference"),
-    Param("faithfulness", "faithfulness", boolean, flag, pages=("compare",), widget="w_faithfulness"),
+    Param("boundaries", "boundaries", boolean, flag, widget="w_boundaries"),
+    Param("view", "view", choice(_views), pages=("compare",), widget="w_view"),
+    Param("swipe", "swipe", integer(0, 100), pages=("compare",), widget="w_swipe"),
+    Param("topk_rows", "rows", boolean, flag, pages=("compare",), widget="w_topk_rows"),
 ]
 
 
@@ -169,8 +225,8 @@ def _note(message: str) -> None:
     st.session_state.setdefault(_NOTES, []).append(message)
 
 
-def restore(page: str | None) -> None:
-    """Put the URL's choices into the session (call before any widget is drawn).
+def restore(script: str) -> str | None:
+    """Put the URL's choices into the session (call before any widget is drawn); returns the view's name.
 
     Does nothing when the URL's query is the one this session wrote last, so the
     widgets' own changes win; otherwise every value present is checked, and one that
@@ -178,15 +234,21 @@ def restore(page: str | None) -> None:
 
     Parameters
     ----------
-    page : str or None
-        This page's key in :data:`PAGES` (None on other pages: their URL is not restored).
-        A link whose ``page`` names the other view switches to it.
+    script : str
+        This page's script (``pages/compare.py``). Only the views in :data:`PAGES` are
+        restored; a link whose ``page`` names the other view switches to it.
+
+    Returns
+    -------
+    str or None
+        This page's key in :data:`PAGES` (``"compare"``), or None for a page without a view in the URL.
     """
+    page = next((name for name, (path, _) in PAGES.items() if path == script), None)
     if page is None:
-        return
+        return None
     query = _query()
     if not query or query == st.session_state.get(_WRITTEN):
-        return
+        return page
     wanted = query.get(PAGE)
     if wanted and wanted != page:
         if wanted in PAGES:  # the other view's link: open that page with the same query
@@ -208,55 +270,59 @@ def restore(page: str | None) -> None:
             continue
         st.session_state[param.key] = value
         asked[param.key] = value
-        if param.widget:
+        if param.widget:  # the widget must start from the restored value, not from its own old one
             for key in [k for k in st.session_state if str(k).startswith(param.widget)]:
                 del st.session_state[key]
-    image_key = _restore_photo(query[PHOTO]) if PHOTO in query else None
-    if "target_class" in asked:
-        # ``ui.widgets.target_class`` resets the class for each new (model, photo); this one is the link's
-        image_key = image_key or _current_image_key()
-        st.session_state["_target_owner"] = (st.session_state.get("model_name", state.DEFAULT_MODEL), image_key)
+    if PHOTO in query:
+        _restore_photo(query[PHOTO])
+    if "target_class" in asked or PHOTO in query or "model_name" in asked:
+        # ``ui.widgets.target_class`` keeps a class it did not choose itself only with no owner
+        st.session_state.pop("_target_owner", None)
+        st.session_state.pop("_target_label", None)
+        if "target_class" not in asked:
+            st.session_state["target_class"] = None  # a new photo or model from the link: its top-1
     st.session_state[_ASKED] = asked
+    return page
 
 
 def _current_image_key() -> str | None:
-    if st.session_state.get("image_source", state.SOURCE_SAMPLE) == state.SOURCE_SAMPLE:
-        return f"sample:{st.session_state.get('sample', state.DEFAULTS['sample'])}"
-    upload = state.current_upload()
+    if st.session_state.get("image_source", session.SOURCE_SAMPLE) == session.SOURCE_SAMPLE:
+        return f"sample:{st.session_state.get('sample', session.DEFAULT_SAMPLE)}"
+    upload = session.current_upload()
     return f"upload:{upload[0]}" if upload else None
 
 
-def _restore_photo(text: str) -> str | None:
-    """Choose the link's photo; returns its image key, or None (with a warning) when it cannot be had."""
+def _restore_photo(text: str) -> str:
+    """Choose the link's photo; returns its image key (the default sample's, with a warning, when it cannot be had)."""
     from . import workspace  # the store is only needed for a stored photo
 
     if text.startswith("sample:"):
         name = text[len("sample:"):]
-        if name not in state.SAMPLES:
-            _note(f"The link's photo, sample '{name[:40]}', does not exist here (samples: {', '.join(state.SAMPLES)}); "
-                  f"showing '{state.DEFAULTS['sample']}' instead.")
-            name = state.DEFAULTS["sample"]
-        st.session_state["image_source"], st.session_state["sample"] = state.SOURCE_SAMPLE, name
+        if name not in gallery.SAMPLES:
+            _note(f"The link's photo, sample '{name[:40]}', does not exist here (samples: {', '.join(gallery.SAMPLES)}); "
+                  f"showing '{session.DEFAULT_SAMPLE}' instead.")
+            name = session.DEFAULT_SAMPLE
+        st.session_state["image_source"], st.session_state["sample"] = session.SOURCE_SAMPLE, name
         return f"sample:{name}"
     sha = text[len("upload:"):] if text.startswith("upload:") else text
     sha = sha.strip().lower()
     if not _SHA256.fullmatch(sha):
         _note(f"The link's photo '{text[:40]}' is neither sample:<name> nor a stored photo's hash; "
-              f"showing '{state.DEFAULTS['sample']}' instead.")
+              f"showing '{session.DEFAULT_SAMPLE}' instead.")
         return _default_photo()
     found = workspace.stored_photo(sha)
     if isinstance(found, str):
-        _note(f"{found} Showing '{state.DEFAULTS['sample']}' instead.")
+        _note(f"{found} Showing '{session.DEFAULT_SAMPLE}' instead.")
         return _default_photo()
     name, data = found
-    state.remember_upload(sha, name, data)
-    st.session_state["image_source"] = state.SOURCE_UPLOAD
+    session.remember_upload(sha, name, data)
+    st.session_state["image_source"] = session.SOURCE_UPLOAD
     return f"upload:{sha}"
 
 
 def _default_photo() -> str:
-    st.session_state["image_source"], st.session_state["sample"] = state.SOURCE_SAMPLE, state.DEFAULTS["sample"]
-    return f"sample:{state.DEFAULTS['sample']}"
+    st.session_state["image_source"], st.session_state["sample"] = session.SOURCE_SAMPLE, session.DEFAULT_SAMPLE
+    return f"sample:{session.DEFAULT_SAMPLE}"
 
 
 def reserve_share_box() -> None:
@@ -284,7 +350,10 @@ def current(page: str) -> dict[str, str]:
         query[PHOTO] = photo
     for param in PARAMS:
         if page in param.pages:
-            query[param.name] = param.text(state.value(param.key))
+            value = session.value(param.key)
+            if value is None and param.text in (str, exact, flag):
+                continue  # not chosen yet (the class before the page resolved it)
+            query[param.name] = param.text(value)
     return query
 
 
@@ -296,8 +365,8 @@ def sync(page: str) -> dict[str, str]:
     """
     query = current(page)
     asked = st.session_state.pop(_ASKED, {})
-    if asked.get("target_class") is not None and asked["target_class"] != state.value("target_class"):
-        st.warning(f"The link's class {asked['target_class']} does not exist for {state.value('model_name')}; "
+    if asked.get("target_class") is not None and asked["target_class"] != session.value("target_class"):
+        st.warning(f"The link's class {asked['target_class']} does not exist for {session.value('model_name')}; "
                    "showing its top prediction instead.", icon="🔗")
     if _query() != query:
         st.query_params.from_dict(query)

@@ -1,6 +1,6 @@
 """The sidebar every page shares: model, image, top-K, SeCAM's superpixel parameters, device.
 
-Every page draws it through ``ui.page.setup``; ``state.keep_sidebar_choices``
+Every page draws it through ``ui.page.setup``; ``session.keep_sidebar_choices``
 carries its choices over from page to page, and an uploaded photo stays the
 chosen photo on every page until another is uploaded or a sample is picked.
 """
@@ -11,61 +11,65 @@ import streamlit as st
 
 from explainers import ExplainersError
 
-from . import state, workspace
-from .state import SAMPLES, SOURCE_SAMPLE, SOURCE_UPLOAD, TOPK_MAX, UPLOAD_TYPES, Selection
+from . import cache, gallery, session, workspace
+from .cache import SLIC_MAX_SIDE
+from .gallery import SAMPLES, UPLOAD_TYPES
+from .session import SOURCE_SAMPLE, SOURCE_UPLOAD, Selection
+
+TOPK_MAX = 10
 
 
 def render() -> Selection:
-    """Draw the sidebar, load what it chose (cached), and publish it for the page (see ``state.require``).
+    """Draw the sidebar, load what it chose (cached), and publish it for the page (see ``session.require``).
 
     Never raises: a failure becomes the selection's ``problem``, shown by the page as ``st.error``.
     """
     selection = None
-    with state.guard("the sidebar"):
+    with session.guard("the sidebar"):
         selection = _render()
     if selection is None:
         selection = Selection(model_name=str(st.session_state.get("model_name")), image_key=None, image_name=None,
                               topk=1, n_segments=50, compactness=10.0,
                               problem="The sidebar failed (see the message in it); reload the page.")
-        state.set_selection(selection)
+        session.set_selection(selection)
     return selection
 
 
 def _render() -> Selection:
-    state.init_session()
+    session.init_session()
     bar = st.sidebar
     model, problem = _model_section(bar)
     image_key, image_name, image, image_problem = _image_section(bar)
     bar.slider("Top-K classes", 1, TOPK_MAX, key="topk",
                help="How many of the best classes the predictions chart and the Compare grid show.")
-    with bar.expander("SeCAM superpixels (SLIC)", expanded=False):
+    with bar.expander("Superpixels (SLIC)", expanded=False):
         st.slider("Number of superpixels (approx.)", 10, 300, step=5, key="n_segments",
-                  help="SLIC's n_segments: more gives smaller superpixels and a finer SeCAM map.")
+                  help="SLIC's n_segments, for every superpixel method: more gives smaller superpixels and a finer map.")
         st.slider("Compactness", 1.0, 60.0, step=1.0, key="compactness",
                   help="SLIC's compactness: higher gives squarer superpixels that follow colour edges less.")
-        if state.SLIC_MAX_SIDE:
+        if SLIC_MAX_SIDE:
             st.toggle("Full-resolution SLIC", key="slic_full",
-                      help=f"Off (the library's default): photos larger than {state.SLIC_MAX_SIDE} px are segmented "
-                           f"on a {state.SLIC_MAX_SIDE} px copy and the labels mapped back, about 0.2 s instead of "
+                      help=f"Off (the library's default): photos larger than {SLIC_MAX_SIDE} px are segmented "
+                           f"on a {SLIC_MAX_SIDE} px copy and the labels mapped back, about 0.2 s instead of "
                            "tens of seconds for 12 MP. Maps, masks and areas are at full resolution either way.")
     if model is not None:
-        bar.caption(f"Device: **{state.device_label(model)}** | {model.num_parameters / 1e6:.1f} M parameters")
+        bar.caption(f"Device: **{cache.device_label(model)}** | {model.num_parameters / 1e6:.1f} M parameters")
     selection = Selection(
         model_name=st.session_state["model_name"], image_key=image_key, image_name=image_name,
         topk=int(st.session_state["topk"]), n_segments=int(st.session_state["n_segments"]),
         compactness=float(st.session_state["compactness"]), model=model, image=image,
-        slic_max_side=0 if st.session_state["slic_full"] else state.SLIC_MAX_SIDE,
+        slic_max_side=0 if st.session_state["slic_full"] else SLIC_MAX_SIDE,
         problem=problem or image_problem,
     )
-    state.set_selection(selection)
+    session.set_selection(selection)
     return selection
 
 
 def _model_section(bar):
     """Model picker: only models whose weights are available can be picked; the others are listed with why."""
     try:
-        registry = state.registry()
-        available = state.availability()
+        registry = cache.registry()
+        available = cache.availability()
     except ExplainersError as exc:
         message = f"The model registry cannot be read: {exc}. Fix models.yaml and reload the page."
         bar.error(message)
@@ -78,14 +82,14 @@ def _model_section(bar):
         _blocked_list(bar, blocked)
         return None, message
     if st.session_state.get("model_name") not in usable:
-        st.session_state["model_name"] = state.DEFAULT_MODEL if state.DEFAULT_MODEL in usable else usable[0]
+        st.session_state["model_name"] = session.DEFAULT_MODEL if session.DEFAULT_MODEL in usable else usable[0]
     bar.selectbox("Model", usable, key="model_name",
                   format_func=lambda n: f"{n} - {registry.specs[n].title}",
                   help="Models from models.yaml whose weights load without network.")
     _blocked_list(bar, blocked)
     name = st.session_state["model_name"]
     try:
-        return state.get_model(name), None
+        return cache.get_model(name), None
     except ExplainersError as exc:
         message = f"Model '{name}' cannot be loaded: {exc}. Pick another model in the sidebar."
         bar.error(message)
@@ -107,26 +111,26 @@ def _image_section(bar):
     try:
         if st.session_state["image_source"] == SOURCE_SAMPLE:
             if st.session_state.get("sample") not in SAMPLES:
-                st.session_state["sample"] = state.DEFAULTS["sample"]
+                st.session_state["sample"] = session.DEFAULT_SAMPLE
             name = bar.selectbox("Sample (scikit-image)", list(SAMPLES), key="sample")
-            key, image = f"sample:{name}", state.sample_image(name)
+            key, image = f"sample:{name}", gallery.sample_image(name)
         else:
-            upload = bar.file_uploader("Photo: JPEG, PNG, WebP, BMP or TIFF", type=UPLOAD_TYPES, key="upload")
+            upload = bar.file_uploader(f"Photo: {gallery.upload_types_text()}", type=UPLOAD_TYPES, key="upload")
             if upload is not None:
                 # kept in the store (addressed by its SHA-256), so a link to this view reopens it anywhere
                 name, digest, data = upload.name, workspace.store_upload(upload, bar), upload.getvalue()
-                state.uploaded_image(digest, name, data)  # a photo that does not decode is not kept
-                state.remember_upload(digest, name, data)
-            elif state.current_upload() is not None:  # uploaded on another page: the uploader there is gone
-                digest, name, data = state.current_upload()
+                gallery.uploaded_image(digest, name, data)  # a photo that does not decode is not kept
+                session.remember_upload(digest, name, data)
+            elif session.current_upload() is not None:  # uploaded on another page: the uploader there is gone
+                digest, name, data = session.current_upload()
                 bar.caption(f"Photo: **{name}** (uploaded). Upload another to replace it.")
             else:
-                return None, None, None, "Upload a photo in the sidebar (JPEG, PNG, WebP, BMP or TIFF), or pick a sample."
-            key, image = f"upload:{digest}", state.uploaded_image(digest, name, data)
+                return None, None, None, f"Upload a photo in the sidebar ({gallery.upload_types_text()}), or pick a sample."
+            key, image = f"upload:{digest}", gallery.uploaded_image(digest, name, data)
     except ExplainersError as exc:
         message = f"{exc}. Upload another file, or pick a sample from the gallery."
         bar.error(message)
         return None, None, None, message
     height, width = image.shape[:2]
-    bar.image(state.display_thumbnail(key, image), caption=f"{name}: {width}x{height} px", width="stretch")
+    bar.image(gallery.display_thumbnail(key, image), caption=f"{name}: {width}x{height} px", width="stretch")
     return key, name, image, None

@@ -1,25 +1,35 @@
-"""Widgets several pages share: the class to explain, the map style, the downloads.
+"""Widgets several pages share, built from the registries (models.yaml and the explainer registry).
 
-Their keys are in ``state.PAGE_KEYS``, so a value chosen on one page is kept on the others.
+Every value lives in a plain session key listed in :data:`ui.session.SESSION_KEYS`;
+the widget itself has the key ``w_<name>`` and copies each change into the
+plain key, so a choice made on one page is the choice on every page.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from explainers import Explanation, ForwardPass
-from explainers.overlays import heatmap_overlay, masked_image
+import explainers
+from explainers import ForwardPass
+from explainers.parameters import Param
 
-from . import exports, state
+from . import cache, session
 from .analysis import sample_grid
-from .figures import COLORSCALES
-from .state import Selection
+from .cache import SHARED_PARAMS, SLIC_MAX_SIDE, Condition
+from .scales import COLORSCALES, SCALES
+from .session import Selection
+
+#: Compare's views.
+VIEWS = ("Side by side", "Swipe", "Difference", "Stacked")
+SIDES = ("left", "right")
 
 
-def _bound(widget, label: str, key: str, container=st, generation: str = "", **kwargs):
+def bound(widget: str, label: str, key: str, container=st, generation: str = "", **kwargs):
     """A widget whose value is the session choice ``key``, on whichever page it is drawn.
 
     Streamlit forgets a widget when its page is left, so the choice lives under
@@ -27,7 +37,7 @@ def _bound(widget, label: str, key: str, container=st, generation: str = "", **k
     copies every change back. Code that changes the choice itself (a new photo
     resets the class) passes a new ``generation``, which makes a fresh widget.
     """
-    current = st.session_state.get(key, state.DEFAULTS.get(key))
+    current = st.session_state.get(key, session.DEFAULTS.get(key))
     wkey = f"w_{key}_{generation}" if generation else f"w_{key}"
     if kwargs.get("options") is not None:
         options = list(kwargs["options"])
@@ -38,54 +48,99 @@ def _bound(widget, label: str, key: str, container=st, generation: str = "", **k
     def keep() -> None:
         st.session_state[key] = st.session_state[wkey]
 
-    return getattr(container, widget)(label, key=wkey, on_change=keep, **kwargs)
+    result = getattr(container, widget)(label, key=wkey, on_change=keep, **kwargs)
+    st.session_state[key] = result
+    return result
+
+
+# -- the class ------------------------------------------------------------------------------
+def _rank(forward: ForwardPass) -> np.ndarray:
+    rank = np.empty(forward.logits.numel(), dtype=np.int64)
+    rank[np.argsort(-forward.logits.numpy(), kind="stable")] = np.arange(forward.logits.numel())
+    return rank
 
 
 def target_class(selection: Selection, forward: ForwardPass, container=st) -> int:
-    """Searchable choice among all the model's classes; the top-1 class for every new model or photo.
+    """Searchable choice among all the sidebar model's classes.
+
+    A new photo starts from the model's top-1 class; a new model keeps the
+    chosen class when it has a class of the same name (else its top-1).
 
     Returns
     -------
     int
-        The class index to explain.
+        The class index (of the sidebar's model) to explain.
     """
     labels = selection.model.labels
-    owner = (selection.model_name, selection.image_key)
-    if st.session_state.get("_target_owner") != owner or st.session_state.get("target_class") not in range(len(labels)):
-        st.session_state["target_class"] = forward.top(1)[0]
-        st.session_state["_target_owner"] = owner
+    owner = st.session_state.get("_target_owner")
+    chosen = st.session_state.get("target_class")
+    if owner != (selection.model_name, selection.image_key) or chosen not in range(len(labels)):
+        previous = st.session_state.get("_target_label")
+        if owner is not None and owner[1] == selection.image_key and previous in labels:
+            chosen = labels.index(previous)  # the model changed, the class is kept
+        elif owner is None and isinstance(chosen, int) and chosen in range(len(labels)):
+            pass  # restored from a permalink (or set before the first run)
+        else:
+            chosen = forward.top(1)[0]
+        st.session_state["target_class"] = int(chosen)
+        st.session_state["_target_owner"] = (selection.model_name, selection.image_key)
     probabilities = forward.probabilities.numpy()
-    rank = np.empty(len(labels), dtype=np.int64)
-    rank[np.argsort(-forward.logits.numpy(), kind="stable")] = np.arange(len(labels))
-    generation = hashlib.sha1(repr(owner).encode()).hexdigest()[:10]
-    return int(_bound(
+    rank = _rank(forward)
+    generation = hashlib.sha1(repr(st.session_state["_target_owner"]).encode()).hexdigest()[:10]
+    target = int(bound(
         "selectbox", f"Class to explain (type to search all {len(labels)} classes)", "target_class", container,
         generation=generation, options=list(range(len(labels))),
         format_func=lambda c: f"{labels[c]} | #{rank[c] + 1}, {probabilities[c]:.1%} | class {c}",
-        help="Defaults to the model's top prediction. Any class can be explained, not only the top ones.",
+        help="Defaults to the model's top prediction. Any class can be explained, not only the top ones; "
+             "it is kept when you switch to a model that has it.",
     ))
+    st.session_state["_target_label"] = labels[target]
+    return target
 
 
-def map_style(container=st) -> tuple[str, float]:
-    """Colour scale and opacity of the maps (figures only: nothing is recomputed)."""
-    left, right = container.columns(2)
-    colorscale = _bound("radio", "Colour scale", "colorscale", left, options=COLORSCALES, horizontal=True)
-    opacity = _bound("slider", "Map opacity", "opacity", right, min_value=0.0, max_value=1.0, step=0.05)
-    return colorscale, float(opacity)
+def class_for(model: explainers.LoadedModel, label: str, forward: ForwardPass) -> tuple[int, bool]:
+    """``(index, same)``: the class named ``label`` in ``model``, or its top-1 when it has none (``same`` False)."""
+    if label in model.labels:
+        return model.labels.index(label), True
+    return forward.top(1)[0], False
+
+
+# -- display ---------------------------------------------------------------------------------
+def display_controls(container=st, superpixels: bool = True) -> dict[str, Any]:
+    """Colour scale, normalisation, opacity, threshold and boundaries: shared by Explain and Compare.
+
+    Returns
+    -------
+    dict
+        ``colorscale``, ``scale``, ``opacity``, ``threshold``, ``boundaries``.
+    """
+    a, b, c = container.columns([2, 2, 3])
+    colorscale = bound("selectbox", "Colour scale", "colorscale", a, options=list(COLORSCALES),
+                       help="Viridis and Cividis are perceptually uniform and colour-blind safe; "
+                            "differences always use a diverging red-blue scale.")
+    scale = bound("radio", "Scale", "scale", b, options=list(SCALES), horizontal=True,
+                  help="relative: each map min-max scaled to [0, 1]. absolute: the method's raw class map over "
+                       "the top-1 class's maximum, one scale for every class (a 0 % class looks cold).")
+    opacity = bound("slider", "Map opacity", "opacity", c, min_value=0.0, max_value=1.0, step=0.05)
+    d, e = container.columns([5, 2])
+    threshold = bound("slider", "Mask threshold (fraction of the best superpixel score)", "threshold", d,
+                      min_value=0.0, max_value=1.0, step=0.05, disabled=not superpixels,
+                      help="Superpixel methods keep superpixels scoring above threshold x the best score. "
+                           "Moving it only re-masks: the model and SLIC do not run again.")
+    boundaries = bound("toggle", "Superpixel boundaries", "boundaries", e, disabled=not superpixels)
+    return {"colorscale": colorscale, "scale": scale, "opacity": float(opacity), "threshold": float(threshold),
+            "boundaries": bool(boundaries)}
 
 
 def threshold(container=st) -> float:
-    """SeCAM's mask threshold: keep superpixels whose score exceeds this fraction of the best score."""
-    return float(_bound(
-        "slider", "SeCAM threshold (fraction of the best superpixel score)", "threshold", container,
-        min_value=0.0, max_value=1.0, step=0.05,
-        help="Superpixels whose score is above threshold x best score are kept in the masked photo. "
-             "Moving it only re-masks: the model and SLIC do not run again."))
+    """The mask threshold alone (pages that show no maps)."""
+    return float(bound("slider", "Mask threshold (fraction of the best superpixel score)", "threshold", container,
+                       min_value=0.0, max_value=1.0, step=0.05))
 
 
 def toggle(label: str, key: str, container=st) -> bool:
-    """An on/off session choice (``boundaries``, ``difference``)."""
-    return bool(_bound("toggle", label, key, container))
+    """An on/off session choice."""
+    return bool(bound("toggle", label, key, container))
 
 
 def display_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -93,32 +148,93 @@ def display_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return sample_grid(mask, max(shape))[0] if mask.shape != shape else mask
 
 
-def downloads(selection: Selection, forward: ForwardPass, cam: Explanation, secam: Explanation, container=st) -> None:
-    """Download buttons: overlay PNGs, saliency .npy, superpixel CSV, whole result JSON.
+# -- conditions ------------------------------------------------------------------------------------
+def shared_params(selection: Selection, threshold_: float | None = None) -> dict[str, Any]:
+    """The session's values of the parameters every method shares (SLIC's and the mask threshold)."""
+    return {"n_segments": selection.n_segments, "compactness": selection.compactness,
+            "slic_max_side": selection.slic_max_side,
+            "threshold": float(session.value("threshold") if threshold_ is None else threshold_)}
 
-    Files are built only when clicked (deferred), at the photo's full resolution.
+
+def _param_widget(method: str, param: Param, container) -> Any:
+    store = st.session_state.setdefault("method_params", {})
+    current = store.get(method, {}).get(param.name, param.default)
+    key = f"w_param_{method}_{param.name}"
+
+    def keep() -> None:
+        st.session_state["method_params"] = {**st.session_state.get("method_params", {}),
+                                             method: {**st.session_state.get("method_params", {}).get(method, {}),
+                                                      param.name: st.session_state[key]}}
+
+    common = {"key": key, "on_change": keep, "help": param.help}
+    if param.choices is not None:
+        initial = {"index": list(param.choices).index(current) if current in param.choices else 0}
+    else:
+        initial = {"value": current}
+    label = param.name.replace("_", " ")
+    if param.choices is not None:
+        return container.selectbox(label, list(param.choices), **initial, **common)
+    if param.type is bool:
+        return container.toggle(label, **initial, **common)
+    if param.type is int:
+        low = None if param.low is None else int(param.low) + (1 if param.low_open else 0)
+        return container.number_input(label, min_value=low, max_value=None if param.high is None else int(param.high),
+                                      step=1, **initial, **common)
+    if param.type is float:
+        return container.number_input(label, min_value=None if param.low is None or param.low_open else float(param.low),
+                                      max_value=None if param.high is None else float(param.high), **initial,
+                                      **common)
+    return container.text_input(label, **initial, **common)
+
+
+def method_params(method: str, container=st) -> dict[str, Any]:
+    """Widgets for ``method``'s own parameters (beyond the shared ones), from its declaration; returns the values."""
+    own = [p for p in explainers.EXPLAINERS[method].parameters if p.name not in SHARED_PARAMS]
+    values = {}
+    if own:
+        with container.popover(f"{explainers.EXPLAINERS[method].title} parameters", width="stretch"):
+            for param in own:
+                values[param.name] = _param_widget(method, param, st)
+    return values
+
+
+def condition_picker(side: str, selection: Selection, usable_models: Sequence[str], container=st,
+                     threshold_: float | None = None) -> Condition:
+    """One condition of the comparison: its model (any usable registry model) and method (any registered one).
+
+    The model defaults to the sidebar's (``None`` in the session key follows the sidebar).
     """
-    image = selection.image
-    stem = f"{(selection.image_name or 'image').rsplit('.', 1)[0]}_{selection.model_name}_{cam.class_index}"
-    top = forward.select(None, selection.topk)
-    predictions = [{"class_index": c, "label": selection.model.labels[c],
-                    "probability": float(forward.probabilities[c])} for c in top]
-    settings = {"threshold": secam.params.get("threshold"), "n_segments": selection.n_segments,
-                "compactness": selection.compactness, "topk": selection.topk}
-    info = {"name": selection.image_name, "key": selection.image_key,
-            "width": int(image.shape[1]), "height": int(image.shape[0])}
-    cols = container.columns(3)
-    cols[0].download_button("CAM overlay (PNG)", lambda: exports.png_bytes(heatmap_overlay(image, cam.saliency, cam.label)),
-                            file_name=f"{stem}_cam.png", mime="image/png", width="stretch", on_click="ignore")
-    cols[0].download_button("SeCAM masked photo (PNG)", lambda: exports.png_bytes(masked_image(image, secam.mask)),
-                            file_name=f"{stem}_secam_masked.png", mime="image/png", width="stretch", on_click="ignore")
-    cols[1].download_button("CAM saliency (.npy)", lambda: exports.npy_bytes(cam.saliency),
-                            file_name=f"{stem}_cam_saliency.npy", mime="application/octet-stream", width="stretch", on_click="ignore")
-    cols[1].download_button("SeCAM saliency (.npy)", lambda: exports.npy_bytes(secam.saliency),
-                            file_name=f"{stem}_secam_saliency.npy", mime="application/octet-stream", width="stretch", on_click="ignore")
-    cols[2].download_button("Superpixel scores (CSV)", lambda: exports.superpixels_csv(secam),
-                            file_name=f"{stem}_superpixels.csv", mime="text/csv", width="stretch", on_click="ignore")
-    cols[2].download_button(
-        "Whole result (JSON)",
-        lambda: exports.result_json([cam, secam], image=info, predictions=predictions, extra=settings),
-        file_name=f"{stem}_result.json", mime="application/json", width="stretch", on_click="ignore")
+    if side not in SIDES:
+        raise ValueError(f"`side` must be one of {SIDES}, got {side!r}")
+    methods = explainers.list_explainers()
+    model_key, method_key = f"{side}_model", f"{side}_method"
+    if st.session_state.get(method_key) not in methods:
+        st.session_state[method_key] = session.DEFAULTS[method_key] if session.DEFAULTS[method_key] in methods \
+            else methods[0]
+    follow = "(sidebar's model)"
+    options = [follow, *usable_models]
+    if st.session_state.get(model_key) not in usable_models:
+        st.session_state[model_key] = None
+    current = st.session_state.get(model_key) or follow
+    a, b, c = container.columns([3, 3, 2], vertical_alignment="bottom")
+    wkey = f"w_{model_key}"
+
+    def keep_model() -> None:
+        chosen = st.session_state[wkey]
+        st.session_state[model_key] = None if chosen == follow else chosen
+
+    name = "A" if side == "left" else "B"
+    picked = a.selectbox(f"{name}: model", options, key=wkey, on_change=keep_model,
+                         index=options.index(current),
+                         format_func=lambda n: n if n != follow else f"{selection.model_name} (sidebar)")
+    model_name = selection.model_name if picked == follow else picked
+    st.session_state[model_key] = None if picked == follow else picked
+    method = bound("selectbox", f"{name}: method", method_key, b, options=methods,
+                   format_func=lambda m: explainers.EXPLAINERS[m].title)
+    extra = method_params(method, c)
+    return cache.make_condition(model_name, method, shared_params(selection, threshold_), extra)
+
+
+def slic_max_side_note() -> str:
+    return (f"Photos larger than {SLIC_MAX_SIDE} px are segmented on a {SLIC_MAX_SIDE} px copy"
+            if SLIC_MAX_SIDE else "SLIC runs at full resolution")

@@ -28,12 +28,13 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explainers import ExplainersError, Explanation, ForwardPass
+from explainers import ExplainersError, Explanation
 from explainers.store import (NotFoundError, PermissionDeniedError, QuotaExceededError, Store, StoreError, User,
                               data_dir, database_url)
 
-from . import permalink, state
-from .analysis import resize_image
+from . import comparison, gallery, permalink, session
+from .comparison import Side
+from .session import Selection
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ AUTHOR_COOKIE = "explainers_author"
 THUMBNAIL_SIDE = 240
 #: Who uploads when nobody gave a name (counts against one shared quota).
 ANONYMOUS = User("anonymous", "anonymous")
-_COLORMAPS = {"Jet": cv2.COLORMAP_JET, "Turbo": cv2.COLORMAP_TURBO}
 
 
 # -- the store ----------------------------------------------------------------------------------
@@ -211,32 +211,34 @@ def stored_sha(image_key: str | None) -> str | None:
 
 
 # -- saving -----------------------------------------------------------------------------------------------
-def thumbnail(image: np.ndarray, explanation: Explanation, colorscale: str = "Jet") -> bytes:
-    """A small JPEG of ``explanation``'s map over ``image`` (what the Workspace grid shows).
-
-    Parameters
-    ----------
-    image : (H, W, 3) uint8 ndarray
-        The photo (any size; the display copy is enough).
-    explanation : Explanation
-        Its ``saliency`` is resized to the thumbnail.
-    colorscale : {"Jet", "Turbo"}
-    """
-    small = resize_image(np.ascontiguousarray(image), THUMBNAIL_SIDE)
-    height, width = small.shape[:2]
-    saliency = cv2.resize(np.asarray(explanation.saliency, dtype=np.float32), (width, height),
-                          interpolation=cv2.INTER_AREA)
-    heat = cv2.applyColorMap(np.uint8(np.clip(saliency, 0, 1) * 255), _COLORMAPS.get(colorscale, cv2.COLORMAP_JET))
-    out = np.clip(heat[..., ::-1].astype(np.float32) * 0.45 + small.astype(np.float32) * 0.55, 0, 255)
+def jpeg(picture: np.ndarray, max_side: int = THUMBNAIL_SIDE) -> bytes:
+    """A small JPEG of an ``(h, w, 3)`` uint8 picture (long side at most ``max_side``)."""
+    h, w = picture.shape[:2]
+    if max(h, w) > max_side:
+        scale = max_side / max(h, w)
+        picture = cv2.resize(np.ascontiguousarray(picture), (max(1, round(w * scale)), max(1, round(h * scale))),
+                             interpolation=cv2.INTER_AREA)
     buffer = io.BytesIO()
-    Image.fromarray(out.astype(np.uint8)).save(buffer, format="JPEG", quality=85)
+    Image.fromarray(np.ascontiguousarray(picture)).save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
 
 
-def top_predictions(forward: ForwardPass, labels: Sequence[str], k: int) -> list[dict[str, Any]]:
-    """The top-``k`` classes as ``[{"class_index", "label", "probability"}]``, best first."""
-    return [{"class_index": int(c), "label": labels[c], "probability": float(forward.probabilities[c])}
-            for c in forward.top(k)]
+def thumbnails(selection: Selection, sides: Sequence[Side], style: dict[str, Any]) -> list[bytes]:
+    """The two maps as the page paints them (colour scale, scale, opacity, boundaries), small, as JPEGs."""
+    pictures, _ = comparison.panels(sides, gallery.display_image(selection.image_key, selection.image),
+                                    "Side by side", style, max_side=THUMBNAIL_SIDE)
+    return [jpeg(p.picture) for p in pictures]
+
+
+def top_predictions(sides: Sequence[Side], k: int) -> dict[str, list[dict[str, Any]]]:
+    """Each side's model's top-``k`` classes: ``{model: [{"class_index", "label", "probability"}]}``."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for side in sides:
+        name = side.condition.model_name
+        if name not in out and side.forward is not None and side.model is not None:
+            out[name] = [{"class_index": int(c), "label": side.model.labels[c],
+                          "probability": float(side.forward.probabilities[c])} for c in side.forward.top(k)]
+    return out
 
 
 def scores_of(explanation: Explanation) -> dict[str, Any]:
@@ -254,19 +256,18 @@ def scores_of(explanation: Explanation) -> dict[str, Any]:
     return out
 
 
-def save(page: str, selection: state.Selection, explanations: Sequence[Explanation],
-         predictions: dict[str, list[dict[str, Any]]], *, title: str, note: str, tags: str, author: User,
-         query: dict[str, str]) -> int:
+def save(page: str, selection: Selection, sides: Sequence[Side], style: dict[str, Any], *, title: str,
+         note: str, tags: str, author: User, query: dict[str, str]) -> int:
     """Save the current view as a workspace item; returns its id.
 
     Parameters
     ----------
     page : {"explain", "compare"}
     selection : Selection
-    explanations : sequence of Explanation
-        The maps shown, in the page's order (one thumbnail and one score entry each).
-    predictions : dict
-        Model name -> its top-K (:func:`top_predictions`).
+    sides : sequence of Side
+        The two computed conditions (A, B), as the page shows them.
+    style : dict
+        The page's display choices (``ui.widgets.display_controls``): the thumbnails are painted with them.
     title, note, tags : str
         Tags comma-separated.
     author : User
@@ -278,21 +279,18 @@ def save(page: str, selection: state.Selection, explanations: Sequence[Explanati
     StoreError, InvalidRecordError, NotFoundError
         From the store; nothing is saved.
     """
-    image = state.display(selection)
-    colorscale = str(state.value("colorscale"))
-    first = explanations[0]
-    models = list(dict.fromkeys(e.model for e in explanations))
+    first = sides[0].explanation
     return store().save_item(
-        title=title, author=author, view=dict(query), models=models, methods=[e.method for e in explanations],
-        class_index=int(first.class_index), class_label=first.label,
+        title=title, author=author, view=dict(query),
+        models=list(dict.fromkeys(s.condition.model_name for s in sides)),
+        methods=[s.condition.method for s in sides], class_index=int(first.class_index), class_label=first.label,
         photo_sha256=stored_sha(selection.image_key), note=note, tags=tags,
-        predictions={"page": page, "photo": selection.image_name, "top": predictions},
-        scores=[scores_of(e) for e in explanations],
-        thumbnails=[thumbnail(image, e, colorscale) for e in explanations])
+        predictions={"page": page, "photo": selection.image_name, "top": top_predictions(sides, selection.topk)},
+        scores=[{"side": s.name, **scores_of(s.explanation)} for s in sides],
+        thumbnails=thumbnails(selection, sides, style))
 
 
-def share(page: str, selection: state.Selection, explanations: Sequence[Explanation],
-          predictions: dict[str, list[dict[str, Any]]]) -> None:
+def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[str, Any]) -> None:
     """End of the Explain and Compare pages: the view goes into the URL; "Copy link" and "Save to workspace".
 
     Drawn in the sidebar's share box (reserved by ``ui.page.setup``), so both are at hand
@@ -302,31 +300,30 @@ def share(page: str, selection: state.Selection, explanations: Sequence[Explanat
     ----------
     page : {"explain", "compare"}
     selection : Selection
-    explanations : sequence of Explanation
-        The maps this view shows, in order (what a saved item keeps).
-    predictions : dict
-        Model name -> top-K predictions (:func:`top_predictions`).
+    sides : sequence of Side
+        The two computed conditions, as shown (what a saved item keeps).
+    style : dict
+        The page's display choices (``ui.widgets.display_controls``).
     """
     query = permalink.sync(page)
     box = permalink.share_box()
-    with box, state.guard("the share box"):
+    with box, session.guard("the share box"):
         permalink.copy_link(permalink.url(query, page))
-        if stored_sha(selection.image_key) is None and selection.image_key and selection.image_key.startswith("upload:"):
+        if selection.image_key and selection.image_key.startswith("upload:") and stored_sha(selection.image_key) is None:
             st.caption("This photo is not stored, so the link opens elsewhere only after it is uploaded again.")
         with st.popover("💾 Save to workspace", width="stretch"):
-            saved = _save_form(page, selection, explanations, predictions, query)
+            saved = _save_form(page, selection, sides, style, query)
         if saved:
             st.success(f"Saved '{saved[1]}' to the workspace (item {saved[0]}).")
             st.page_link("pages/workspace.py", label="Open the Workspace", icon="🗃️")
         write_cookie()
 
 
-def _save_form(page, selection, explanations, predictions, query) -> tuple[int, str] | None:
+def _save_form(page, selection, sides, style, query) -> tuple[int, str] | None:
     """The save form; returns ``(item id, title)`` on the run that saved, else None."""
     author = name_form(key="save_author")
-    first = explanations[0]
-    default_title = f"{first.label}: {' vs '.join(dict.fromkeys(e.method for e in explanations))} " \
-                    f"on {selection.image_name or 'photo'}"
+    first = sides[0].explanation
+    default_title = f"{first.label}: {sides[0].condition.label()} vs {sides[1].condition.label()}"
     with st.form("save_to_workspace", clear_on_submit=False, border=False):
         title = st.text_input("Title", value=default_title[:200], max_chars=200)
         note = st.text_area("Note", placeholder="What do you conclude from this view?", max_chars=20_000)
@@ -337,12 +334,9 @@ def _save_form(page, selection, explanations, predictions, query) -> tuple[int, 
     if not submitted or author is None:
         return None
     try:
-        item_id = save(page, selection, explanations, predictions, title=title, note=note, tags=tags,
-                       author=author, query=query)
-    except (StoreError, QuotaExceededError, PermissionDeniedError) as exc:
-        st.error(f"Not saved: {exc}")
-        return None
-    except ExplainersError as exc:  # a malformed title, tag...: the message names it
+        item_id = save(page, selection, sides, style, title=title, note=note, tags=tags, author=author,
+                       query=query)
+    except ExplainersError as exc:  # store down, disk full, a malformed title or tag: the message says which
         st.error(f"Not saved: {exc}")
         return None
     except (TypeError, ValueError, OSError) as exc:
@@ -387,6 +381,23 @@ def item_filters(*, model: str | None = None, method: str | None = None, class_:
 def item_page(item) -> str:
     """The script that shows a saved item's view (its permalink's ``page``)."""
     return permalink.PAGES.get(item.view.get(permalink.PAGE), permalink.PAGES["explain"])[0]
+
+
+def item_photo(item) -> np.ndarray | None:
+    """The display copy of a saved item's photo (a sample, or the stored upload), or None when it is gone."""
+    key = str(item.view.get(permalink.PHOTO, ""))
+    try:
+        if key.startswith("sample:") and key[len("sample:"):] in gallery.SAMPLES:
+            return gallery.display_image(key, gallery.sample_image(key[len("sample:"):]))
+        if item.photo_sha256:
+            found = stored_photo(item.photo_sha256)
+            if isinstance(found, tuple):
+                name, data = found
+                image = gallery.uploaded_image(item.photo_sha256, name, data)
+                return gallery.display_image(f"upload:{item.photo_sha256}", image)
+    except (ExplainersError, OSError):
+        log.exception("workspace: reading the photo of item %s", item.id)
+    return None
 
 
 def item_card(item) -> None:

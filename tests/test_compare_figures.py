@@ -1,0 +1,183 @@
+"""The Compare page's pure parts: honest scales, panels, swipe, difference, the PNG and the HTML report.
+
+No Streamlit and no model: toy explanations whose numbers are known.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from explainers import Explanation  # noqa: E402
+from ui import exports, figures, report, scales  # noqa: E402
+
+H, W = 40, 60
+
+
+def _segments() -> np.ndarray:
+    return (np.arange(H)[:, None] // 20 * 3 + np.arange(W)[None, :] // 20 + 1).astype(np.int32)
+
+
+def _explanation(method: str, class_map: np.ndarray, *, saliency=None, superpixels=False, probability=0.7,
+                 class_index=1) -> Explanation:
+    fields = {}
+    if saliency is None:
+        up = np.asarray(Image.fromarray(class_map.astype(np.float32)).resize((W, H), Image.BILINEAR))
+        saliency = (up - up.min()) / max(float(up.max() - up.min()), 1e-9)
+    if superpixels:
+        seg = _segments()
+        ids = np.arange(1, 7, dtype=np.int32)
+        scores = np.array([saliency[seg == i].mean() for i in ids], np.float32)
+        lookup = np.zeros(7, np.float32)
+        lookup[ids] = scores
+        saliency = lookup[seg]
+        kept = np.zeros(7, bool)
+        kept[ids] = scores > 0.8 * scores.max()
+        fields = dict(segments=seg, segment_ids=ids, segment_scores=scores, segment_areas=np.full(6, 400, np.int64),
+                      mask=kept[seg])
+    return Explanation(method=method, model="toy", class_index=class_index, label="cat", probability=probability,
+                       logit=1.0, rank=0, saliency=saliency.astype(np.float32),
+                       class_map=class_map.astype(np.float32), params={"threshold": 0.8}, timings={"forward": 0.01},
+                       **fields)
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (H, W, 3), dtype=np.uint8)
+
+
+RAMP = np.tile(np.linspace(-1.0, 4.0, 6, dtype=np.float32), (4, 1))
+
+
+def test_relative_scale_is_the_same_rule_for_every_method():
+    a = _explanation("a", RAMP)
+    b = _explanation("b", RAMP, superpixels=True)
+    rows, cols = scales.grid((H, W), 1000)
+    for e in (a, b):
+        v = scales.values(e, rows, cols, "relative")
+        assert v.min() == pytest.approx(0.0) and v.max() == pytest.approx(1.0)  # min-max on both sides
+    # b's saliency is a superpixel mean with its max below 1: the relative scale stretches it like a's
+    assert b.saliency.max() < 1.0
+
+
+def test_absolute_scale_makes_a_weak_class_cold():
+    strong = _explanation("cam", RAMP, probability=0.99)
+    weak = _explanation("cam", RAMP * 0.05, probability=0.0, class_index=2)
+    rows, cols = scales.grid((H, W), 1000)
+    reference = scales.absolute_reference(strong, rows, cols)
+    assert reference == pytest.approx(4.0, rel=1e-3)
+    hot = scales.values(strong, rows, cols, "absolute", reference)
+    cold = scales.values(weak, rows, cols, "absolute", reference)
+    assert hot.max() == pytest.approx(1.0, rel=1e-3) and cold.max() < 0.06
+    # relative would draw both equally hot: that is what "absolute" fixes
+    assert scales.values(weak, rows, cols, "relative").max() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="reference"):
+        scales.values(weak, rows, cols, "absolute")
+    with pytest.raises(ValueError, match="relative, absolute"):
+        scales.values(weak, rows, cols, "log")
+
+
+def test_absolute_superpixel_values_are_means_of_the_raw_map():
+    e = _explanation("secam", RAMP, superpixels=True)
+    rows, cols = scales.grid((H, W), 1000)
+    raw = scales.raw_values(e, rows, cols)
+    seg = e.segments
+    for i in range(1, 7):
+        assert np.ptp(raw[seg == i]) == 0  # one value per superpixel
+    assert raw[seg == 1].mean() < raw[seg == 2].mean() < raw[seg == 3].mean()  # the ramp rises to the right
+    assert raw[seg == 1][0] < 0  # raw class-map units, not [0, 1]
+
+
+def test_difference_is_symmetric_and_fitted_to_the_data(photo):
+    a = _explanation("a", RAMP)
+    b = _explanation("b", RAMP, superpixels=True)
+    panel, diff = figures.difference_panel(photo, a, b, title="B - A")
+    limit = float(np.abs(diff).max())
+    assert panel.low == pytest.approx(-limit) and panel.high == pytest.approx(limit) and limit < 1.0
+    assert panel.colorscale == scales.DIVERGING
+    same, zero = figures.difference_panel(photo, a, a, title="B - A")
+    assert same.high == pytest.approx(0.01) and not zero.any()  # no difference: the smallest range, all white
+
+
+def test_map_panel_hover_has_the_same_facts_for_every_method(photo):
+    a = figures.map_panel(photo, _explanation("a", RAMP), title="A")
+    b = figures.map_panel(photo, _explanation("b", RAMP, superpixels=True), title="B")
+    assert "value %{z:.3f}" in a.template and "value %{z:.3f}" in b.template
+    assert a.customdata is None
+    for fact in ("superpixel", "score", "area", "kept"):
+        assert fact in b.template
+    ids, score, area, kept = np.moveaxis(b.customdata, -1, 0)
+    assert set(np.unique(ids)) == set(range(1, 7)) and np.allclose(area, 100 * 400 / (H * W))
+    assert set(np.unique(kept)) <= {0.0, 1.0}
+    assert a.picture.shape == (H, W, 3) and a.picture.dtype == np.uint8
+
+
+def test_paint_uses_the_colour_scale_exactly(photo):
+    ones = np.ones((H, W), np.float32)
+    picture = scales.paint(photo, ones, "Viridis", 1.0)
+    assert (picture == scales.colorscale_lut("Viridis")[-1]).all()
+    assert (scales.paint(photo, ones * 0, "Cividis", 1.0) == scales.colorscale_lut("Cividis")[0]).all()
+    assert (scales.paint(photo, ones, "Viridis", 0.0) == photo).all()
+    with pytest.raises(ValueError, match="opacity"):
+        scales.paint(photo, ones, "Viridis", 2.0)
+    assert scales.COLORSCALES[0] in ("Viridis", "Cividis")  # the default is colour-blind safe
+
+
+def test_swipe_panel_splits_pictures_and_hover(photo):
+    a = figures.map_panel(photo, _explanation("a", RAMP), title="A", colorscale="Viridis", opacity=1.0)
+    b = figures.map_panel(photo, _explanation("b", -RAMP), title="B", colorscale="Viridis", opacity=1.0)
+    s = figures.swipe_panel(a, b, 0.5, title="swipe")
+    assert (s.picture[:, : W // 2] == a.picture[:, : W // 2]).all()
+    assert (s.picture[:, W // 2:] == b.picture[:, W // 2:]).all()
+    side = s.customdata[..., -1]
+    assert (side[:, s.cols < W / 2] == 0).all() and (side[:, s.cols >= W / 2] == 1).all()
+    fig = figures.panels_figure([s], split=0.5)
+    assert fig.layout.shapes[0].x0 == pytest.approx(W / 2 - 0.5)
+
+
+def test_panels_figure_links_axes_and_shares_one_colour_bar(photo):
+    a = figures.map_panel(photo, _explanation("a", RAMP), title="A")
+    b = figures.map_panel(photo, _explanation("b", RAMP, superpixels=True), title="B")
+    d, _ = figures.difference_panel(photo, _explanation("a", RAMP), _explanation("b", RAMP, superpixels=True),
+                                    title="D")
+    fig = figures.panels_figure([a, b, d])
+    assert fig.layout.xaxis2.matches == "x" and fig.layout.xaxis3.matches == "x"
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert [t.coloraxis for t in heat] == ["coloraxis", "coloraxis", "coloraxis2"]
+    stacked = figures.panels_figure([a, b], stacked=True)
+    assert stacked.layout.yaxis2.domain[1] < stacked.layout.yaxis.domain[0]  # B below A
+
+
+def test_comparison_png_is_what_is_shown(photo):
+    a = figures.map_panel(photo, _explanation("a", RAMP), title="A", colorscale="Cividis")
+    b = figures.map_panel(photo, _explanation("b", RAMP, superpixels=True), title="B", colorscale="Cividis")
+    png = np.asarray(Image.open(io.BytesIO(exports.comparison_png([a, b], "cat", "caption " * 40))))
+    # both pictures appear pixel for pixel, side by side, below the title
+    found = [(y, x) for y in range(png.shape[0] - H) for x in range(png.shape[1] - W)
+             if (png[y:y + H, x:x + W] == a.picture).all() or (png[y:y + H, x:x + W] == b.picture).all()]
+    assert len(found) == 2 and found[0][0] == found[1][0]
+    with pytest.raises(ValueError, match="empty"):
+        exports.comparison_png([])
+
+
+def test_report_is_self_contained(photo):
+    a = figures.map_panel(photo, _explanation("a", RAMP), title="A")
+    fig = figures.panels_figure([a])
+    html = report.html_report(title="A vs B <cat>", photo=photo, figures=[("maps", fig)],
+                              settings={"model": "toy"}, predictions=[{"label": "cat", "probability": 0.7}],
+                              sides=[{"name": "A", "timings": {"forward": 0.01}, "superpixels": None}],
+                              faithfulness=[{"map": "A", "deletion AUC": 0.1}]).decode()
+    assert "A vs B &lt;cat&gt;" in html and "data:image/jpeg;base64," in html
+    assert html.count("Plotly.newPlot") == 1 and len(html) > 3_000_000  # plotly.js inlined
+    # nothing is fetched from the network: no external script, stylesheet or image
+    assert not re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)=["']https?://""", html)
+    assert "deletion AUC" in html and "Not measured" not in html

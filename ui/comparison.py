@@ -1,0 +1,157 @@
+"""What the Compare (and Explain) page shows, computed from two conditions: pure of layout.
+
+A :class:`Side` is one condition's result for the chosen class: the model, the
+explanation (cached by :mod:`ui.cache`), the class it explains (the same class
+by name on both sides when both models have it), and, for the ``absolute``
+scale, the top-1 class's explanation that sets the unit. :func:`panels` turns
+two sides into what is drawn in the chosen view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from explainers import ExplainersError, Explanation, ForwardPass, LoadedModel
+
+from . import cache, figures, scales
+from .cache import Condition
+from .figures import Panel
+from .session import Selection
+
+#: Long side of the pictures the comparison draws (each map is about 700 px wide on a 1500 px window).
+MAP_MAX_SIDE = 900
+HOVER_SIDE = 160
+
+
+@dataclasses.dataclass(frozen=True)
+class Side:
+    """One condition's result (``problem`` set and ``explanation`` None when it cannot be computed)."""
+
+    name: str
+    condition: Condition
+    model: LoadedModel | None
+    forward: ForwardPass | None
+    class_index: int | None
+    same_class: bool
+    explanation: Explanation | None
+    reference: float | None
+    problem: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}: {self.condition.label()}"
+
+
+def compute_side(name: str, condition: Condition, selection: Selection, label: str, scale: str,
+                 max_side: int = MAP_MAX_SIDE) -> Side:
+    """Explain ``label``'s class with ``condition`` on the sidebar's photo (cached).
+
+    The class is the one named ``label`` in the condition's model; a model without it
+    explains its own top-1 class (``same_class`` False). Never raises for library
+    errors: the side's ``problem`` says what to do.
+    """
+    try:
+        model = cache.get_model(condition.model_name)
+        forward = cache.forward_pass(condition.model_name, selection.image_key, model, selection.image)
+        if label in model.labels:
+            class_index, same = model.labels.index(label), True
+        else:
+            class_index, same = forward.top(1)[0], False
+        top1 = forward.top(1)[0]
+        classes = [class_index] if scale == "relative" or top1 == class_index else [class_index, top1]
+        found = cache.explanations(condition, selection.image_key, selection.image, classes)
+        reference = None
+        if scale == "absolute":
+            rows, cols = scales.grid(found[0].image_size, max_side)
+            reference = scales.absolute_reference(found[-1], rows, cols)
+        return Side(name, condition, model, forward, class_index, same, found[0], reference)
+    except ExplainersError as exc:
+        return Side(name, condition, None, None, None, False, None, None,
+                    problem=f"{condition.label()} cannot explain this photo: {exc}. Pick another method or model "
+                            "for this side.")
+
+
+def panels(sides: Sequence[Side], photo: np.ndarray, view: str, style: Mapping[str, Any], split: float = 0.5,
+           max_side: int = MAP_MAX_SIDE) -> tuple[list[Panel], np.ndarray | None]:
+    """The panels of ``view`` ("Side by side", "Swipe", "Difference", "Stacked") for two computed sides.
+
+    Returns
+    -------
+    panels : list of Panel
+    difference : (h, w) float32 ndarray or None
+        B - A on the display grid, for the Difference view.
+    """
+    a, b = sides
+    common = {"scale": style["scale"], "colorscale": style["colorscale"], "opacity": style["opacity"],
+              "boundaries": style["boundaries"], "max_side": max_side, "hover_side": HOVER_SIDE}
+    left = figures.map_panel(photo, a.explanation, title=a.title, reference=a.reference, **common)
+    right = figures.map_panel(photo, b.explanation, title=b.title, reference=b.reference, **common)
+    if view == "Swipe":
+        return [figures.swipe_panel(left, right, split, title=f"{a.title} | {b.title} (swipe)")], None
+    if view == "Difference":
+        diff_panel, diff = figures.difference_panel(
+            photo, a.explanation, b.explanation, title=f"B - A ({b.condition.title} - {a.condition.title})",
+            scale=style["scale"], references=(a.reference, b.reference), max_side=max_side, hover_side=HOVER_SIDE)
+        return [left, right, diff_panel], diff
+    return [left, right], None
+
+
+def caption(sides: Sequence[Side], style: Mapping[str, Any], view: str, difference: np.ndarray | None) -> str:
+    """What the colours mean, in one paragraph (the page's caption and the report's)."""
+    text = (f"Both maps use the same rule: {scales.SCALE_TEXT[style['scale']]}. Colour scale "
+            f"{style['colorscale']}, opacity {style['opacity']:.2f}.")
+    if difference is not None:
+        limit = scales.difference_limit(difference)
+        text += (f" Difference B - A on a symmetric scale fitted to it: +-{limit:.3f} (red: B higher, blue: A "
+                 f"higher); mean {float(difference.mean()):+.3f}.")
+    if view == "Swipe":
+        text += " Swipe: A on the left of the white line, B on the right; move the slider."
+    text += " Zoom or pan one map and the others follow (double-click to reset)."
+    return text
+
+
+def agreement(sides: Sequence[Side]) -> float:
+    """Pearson correlation of the two maps (1: same shape)."""
+    from .analysis import map_agreement
+
+    a, b = sides
+    return map_agreement(a.explanation.saliency, b.explanation.saliency)
+
+
+def timings(side: Side) -> dict[str, float]:
+    """Seconds of each step the side's explanation recorded."""
+    return {k: float(v) for k, v in side.explanation.timings.items()}
+
+
+def topk_rows(sides: Sequence[Side], selection: Selection, style: Mapping[str, Any],
+              max_side: int = 480) -> list[list[Panel]]:
+    """One ``[A, B]`` row of smaller panels per top-K class of the sidebar's model (cached explanations)."""
+    forward = cache.forward_pass(selection.model_name, selection.image_key, selection.model, selection.image)
+    labels = [selection.model.labels[c] for c in forward.top(selection.topk)]
+    photo = cache_display(selection)
+    per_side = []
+    for side in sides:
+        classes = [side.model.labels.index(lb) if lb in side.model.labels else side.class_index for lb in labels]
+        per_side.append(cache.explanations(side.condition, selection.image_key, selection.image, classes))
+    rows = []
+    for i in range(len(labels)):
+        row = []
+        for side, found in zip(sides, per_side):
+            e = found[i]
+            row.append(figures.map_panel(photo, e, title=f"{side.name}: {side.condition.title}, #{e.rank + 1} "
+                                                         f"{e.label} ({e.probability:.1%})",
+                                         scale=style["scale"], reference=side.reference,
+                                         colorscale=style["colorscale"], opacity=style["opacity"],
+                                         boundaries=style["boundaries"], max_side=max_side, hover_side=96))
+        rows.append(row)
+    return rows
+
+
+def cache_display(selection: Selection) -> np.ndarray:
+    from .gallery import display_image
+
+    return display_image(selection.image_key, selection.image)

@@ -1,0 +1,86 @@
+"""Start the dashboard with a warm start: ``python -m ui.launch [streamlit options]``.
+
+Streamlit has no start-up hook: a page's code runs only when someone visits.
+This launcher starts a background thread that loads the default model and
+explains the default sample (forward pass, superpixels, the two default
+methods) through the very cached functions the pages call (``ui.cache``, whose
+``st.cache_resource`` caches are process-wide), then runs ``streamlit run
+dashboard.py`` in the same process. The first visitor finds everything cached;
+one who arrives earlier waits on the same cache entry instead of loading twice.
+
+``bash scripts/dashboard.sh`` uses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("ui.launch")
+#: Set when the warm start has finished (or failed: see ``WARM["error"]``).
+WARMED = threading.Event()
+WARM: dict = {}
+
+
+def warm(model_name: str | None = None, sample: str | None = None) -> dict:
+    """Load ``model_name`` and explain ``sample`` with the default methods and settings, into the page caches.
+
+    Returns
+    -------
+    dict
+        Seconds of each step (``model``, ``explain``).
+    """
+    import explainers
+
+    from . import cache, gallery, session
+
+    model_name = model_name or session.DEFAULT_MODEL
+    sample = sample or session.DEFAULT_SAMPLE
+    t0 = time.perf_counter()
+    model = cache.get_model(model_name)
+    t1 = time.perf_counter()
+    image = gallery.sample_image(sample)
+    key = f"sample:{sample}"
+    gallery.display_image(key, image)
+    forward = cache.forward_pass(model_name, key, model, image)
+    defaults = session.DEFAULTS
+    shared = {"n_segments": defaults["n_segments"], "compactness": float(defaults["compactness"]),
+              "slic_max_side": 0 if defaults["slic_full"] else cache.SLIC_MAX_SIDE,
+              "threshold": float(defaults["threshold"])}
+    for method in session.DEFAULT_METHODS:
+        if method in explainers.EXPLAINERS:
+            cache.explanations(cache.make_condition(model_name, method, shared), key, image, forward.top(1))
+    return {"model": t1 - t0, "explain": time.perf_counter() - t1}
+
+
+def _warm_in_background() -> None:
+    # the cached functions run outside a page here: Streamlit warns once per call that there is no page context
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    try:
+        WARM.update(warm())
+        log.warning("warm start: %s loaded in %.1f s, default sample explained in %.1f s",
+                    "the default model", WARM["model"], WARM["explain"])
+    except Exception as exc:  # noqa: BLE001 - a failed warm start only means a slower first visit
+        WARM["error"] = f"{type(exc).__name__}: {exc}"
+        log.warning("warm start failed (the first visit will load the model): %s", WARM["error"])
+    finally:
+        WARMED.set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the warm-up thread, then ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options)."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.path.insert(0, str(ROOT))
+    threading.Thread(target=_warm_in_background, name="dashboard-warm-start", daemon=True).start()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(ROOT / "dashboard.py"), *(sys.argv[1:] if argv is None else argv)]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
