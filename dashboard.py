@@ -90,5 +90,5 @@ with session.guard("the Explain page"):
     st.subheader("Downloads")
     downloads.explain_downloads(selection, sides, shown, style)
 
-    # the view goes into the URL; "Copy link" and "Save to workspace" in the sidebar
+    # the view goes into the URL; "Copy link" and "Save to workspace" at the top of the page
     workspace.share("explain", selection, sides, style)

@@ -97,5 +97,5 @@ with session.guard("the Compare page"):
                    f"{cache.device_label(selection.model)}, for a {selection.image.shape[1]}x"
                    f"{selection.image.shape[0]} px photo; cached since, and shared by every class.")
 
-    # the view goes into the URL; "Copy link" and "Save to workspace" in the sidebar
+    # the view goes into the URL; "Copy link" and "Save to workspace" at the top of the page
     workspace.share("compare", selection, sides, style)

@@ -75,6 +75,7 @@ def running_server(log_path: Path):
     port = _free_port()
     log = open(log_path, "w")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("EXPLAINERS_DATA_DIR", str(log_path.parent / "explainers-data"))  # never the repository's data/
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -223,7 +224,7 @@ def wait_title(page, prefix: str) -> None:
 # -- the tests ----------------------------------------------------------------------------
 #: Every page's deep link, and a heading it must show.
 DEEP_LINKS = {"/": "Explain a prediction", "/compare": "CAM vs SeCAM", "/batch": "Batch evaluation",
-              "/method": "How CAM and SeCAM work", "/models": "Models"}
+              "/method": "How CAM and SeCAM work", "/models": "Models", "/workspace": "Workspace"}
 
 
 @pytest.mark.parametrize("path", list(DEEP_LINKS))
@@ -240,7 +241,7 @@ def test_deep_link_is_the_first_request_after_a_restart(path, chromium, tmp_path
             wait_idle(page)
             assert_no_error(page, f"deep link {path}")
             sidebar = page.locator('[data-testid="stSidebar"]')
-            assert sidebar.locator('[data-testid="stPageLink-NavLink"]').count() == 5
+            assert sidebar.locator('[data-testid="stPageLink-NavLink"]').count() == 6
             assert sidebar.get_by_text("chelsea: 451x300 px").count() == 1, "the shared sidebar did not run"
             assert page.title().endswith("CAM & SeCAM explorer"), page.title()
         finally:

@@ -113,7 +113,7 @@ def test_compare_link_round_trip_gives_the_same_view():
     assert query["page"] == "compare" and query["photo"] == "sample:coffee" and query["class"] == "504"
     assert query["threshold"] == "0.35" and query["colors"] == "Turbo" and query["opacity"] == "0.7"
     assert query["segments"] == "80" and query["topk"] == "2" and query["view"] == "Difference"
-    link = next(c.value for c in at.sidebar.code)
+    link = next(c.value for c in at.code)
     assert link.startswith("/compare?") and "class=504" in link
 
     other = open_page("pages/compare.py", query)  # user B: a fresh session opens the link
@@ -132,7 +132,7 @@ def test_link_to_the_other_page_switches_to_it_and_full_url_uses_the_server_addr
     clean(at)
     assert at.title[0].value == "Compare two explanations"
     assert at.session_state["target_class"] == 812 and at.session_state["sample"] == "rocket"
-    link = next(c.value for c in at.sidebar.code)
+    link = next(c.value for c in at.code)
     assert link.startswith("http://team.example.org:8501/compare?page=compare&photo=sample%3Arocket"), link
 
 

@@ -69,7 +69,7 @@ def setup(title: str, *, script: str = "dashboard.py", wide: bool = False) -> Se
         for path, label, icon in NAV:
             st.page_link(path, label=label, icon=icon)
         st.divider()
-        if view is not None:
-            permalink.reserve_share_box()
     permalink.show_notes()
+    if view is not None:
+        permalink.reserve_share_box()
     return sidebar.render()

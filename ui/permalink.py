@@ -326,13 +326,13 @@ def _default_photo() -> str:
 
 
 def reserve_share_box() -> None:
-    """Reserve the sidebar's place for "Copy link" and "Save to workspace" (filled at the page's end)."""
-    st.session_state["_share_box"] = st.sidebar.container()
+    """Reserve the page's top row for "Copy link" and "Save to workspace" (filled at the page's end)."""
+    st.session_state["_share_box"] = st.container()
 
 
 def share_box():
-    """The sidebar container reserved by :func:`reserve_share_box` (a new one at the sidebar's end if none)."""
-    return st.session_state.pop("_share_box", None) or st.sidebar.container()
+    """The container reserved by :func:`reserve_share_box` (a new one at the page's end if none)."""
+    return st.session_state.pop("_share_box", None) or st.container()
 
 
 def show_notes() -> None:
@@ -397,16 +397,14 @@ def url(query: Mapping[str, str], page: str | None = None) -> str:
     return f"{address}?{urlencode(dict(query))}"
 
 
-def copy_link(link: str, container=st) -> None:
-    """The "Copy link" button (copies ``link`` to the clipboard) and the link itself, selectable."""
-    import json
-
+def copy_button(link: str, container=st) -> None:
+    """The "Copy link" button: copies ``link`` to the clipboard (a few lines of JavaScript in the page)."""
     button_id = f"copy-link-{abs(hash(link)) % 10**8}"
     container.html(
-        f'<button id="{button_id}" type="button" aria-label="Copy link" title="Copy this view\'s link" '
-        'style="padding:0.35rem 0.8rem;border-radius:0.5rem;border:1px solid rgba(49,51,63,0.3);'
-        'background:white;cursor:pointer;font:inherit">🔗 Copy link</button>'
-        f'<span id="{button_id}-done" role="status" style="margin-left:0.6rem"></span>'
+        f'<button id="{button_id}" type="button" aria-label="Copy link" title="Copy the link to this view" '
+        'style="padding:0.4rem 0.75rem;border-radius:0.5rem;border:1px solid rgba(49,51,63,0.2);'
+        'background:transparent;color:inherit;cursor:pointer;font:inherit;width:100%">🔗 Copy link</button>'
+        f'<div id="{button_id}-done" role="status" style="font-size:0.8rem;min-height:1rem"></div>'
         "<script>(() => {"
         f"const b = document.getElementById({json.dumps(button_id)}); if (!b || b.dataset.ready) return;"
         f"b.dataset.ready = '1'; const link = {json.dumps(link)};"
@@ -419,4 +417,3 @@ def copy_link(link: str, container=st) -> None:
         "})();</script>",
         unsafe_allow_javascript=True,
     )
-    container.code(link, language=None, wrap_lines=True)

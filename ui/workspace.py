@@ -8,7 +8,7 @@ side of it:
 * :func:`identity` is who saves: the logged-in user when login is configured
   (``ui.auth.current_identity``), else the name typed once per browser (a cookie);
 * :func:`store_upload` keeps an uploaded photo in the store, so a link reopens it;
-* :func:`share` draws, in the sidebar, the "Copy link" button and "Save to workspace".
+* :func:`share` draws, at the top of the page, "Copy link", the link, and "Save to workspace".
 
 Every store failure (database unreachable, disk full, quota) becomes an ``st.error`` or
 ``st.warning`` that says what to do; the rest of the page keeps working.
@@ -293,8 +293,8 @@ def save(page: str, selection: Selection, sides: Sequence[Side], style: dict[str
 def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[str, Any]) -> None:
     """End of the Explain and Compare pages: the view goes into the URL; "Copy link" and "Save to workspace".
 
-    Drawn in the sidebar's share box (reserved by ``ui.page.setup``), so both are at hand
-    without scrolling. Never raises: a store failure is an ``st.error`` there.
+    Drawn in the row reserved at the top of the page by ``ui.page.setup``, so both are at
+    hand without scrolling. Never raises: a store failure is an ``st.error`` there.
 
     Parameters
     ----------
@@ -306,12 +306,18 @@ def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[st
         The page's display choices (``ui.widgets.display_controls``).
     """
     query = permalink.sync(page)
-    box = permalink.share_box()
-    with box, session.guard("the share box"):
-        permalink.copy_link(permalink.url(query, page))
-        if selection.image_key and selection.image_key.startswith("upload:") and stored_sha(selection.image_key) is None:
-            st.caption("This photo is not stored, so the link opens elsewhere only after it is uploaded again.")
-        with st.popover("💾 Save to workspace", width="stretch"):
+    link = permalink.url(query, page)
+    with permalink.share_box(), session.guard("the share row"):
+        _, copy, show, save_col = st.columns([5, 1.3, 1.1, 2], vertical_alignment="top")
+        permalink.copy_button(link, copy)
+        with show.popover("Link", icon="🔗", width="stretch", help="The address of this exact view"):
+            st.code(link, language=None, wrap_lines=True)
+            st.caption("Anyone who can reach this server sees this exact view: photo, models, methods, class and "
+                       "display settings." + (" The photo is not stored, so it opens elsewhere only after it is "
+                                              "uploaded again." if selection.image_key
+                                              and selection.image_key.startswith("upload:")
+                                              and stored_sha(selection.image_key) is None else ""))
+        with save_col.popover("Save to workspace", icon="💾", width="stretch"):
             saved = _save_form(page, selection, sides, style, query)
         if saved:
             st.success(f"Saved '{saved[1]}' to the workspace (item {saved[0]}).")
