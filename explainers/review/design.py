@@ -80,7 +80,7 @@ class Condition:
 
     @property
     def name(self) -> str:
-        """Human-readable, for results only (never shown during trials): ``"secam (threshold=0.5) on efficientnet_lite0"``."""
+        """For results only (never shown during trials), e.g. ``"secam (threshold=0.5) on efficientnet_lite0"``."""
         params = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
         return f"{self.method}{f' ({params})' if params else ''} on {self.model}"
 

@@ -485,6 +485,6 @@ def summary_csv(summary: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["ANSWER_COLUMNS", "CHOICES", "SUMMARY_COLUMNS", "Answer", "agreement", "answers_csv", "attach_faithfulness",
+__all__ = ["ANSWER_COLUMNS", "SUMMARY_COLUMNS", "Answer", "agreement", "answers_csv", "attach_faithfulness",
            "check_answers", "faithfulness_summary", "measure_faithfulness", "read_answers_csv", "summarize",
            "summary_csv", "summary_json", "summary_rows", "tally"]
