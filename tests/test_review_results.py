@@ -83,6 +83,13 @@ def test_breakdowns_by_hand():
     assert r["cy"]["position"]["share_left"] == 1.0 and r["bob"]["position"]["share_left"] == 0.0
 
 
+def test_trial_majority_by_hand():
+    # t1 A A A -> A; t2 A B tie -> split; t3 B A A -> A; t4 A cant_tell -> A: 3 for A, 0 for B, 1 split
+    m = summarize(answers())["trial_majority"]
+    assert m == {"A": 3, "B": 0, "split": 1, "p_value": 0.25}  # 2 / 2^3
+    assert summarize([])["trial_majority"] == {"A": 0, "B": 0, "split": 0, "p_value": None}
+
+
 def test_fleiss_agreement_by_hand():
     # rows (A, B, tie, cant_tell): t1 [3,0,0,0] P=1; t2 [1,1,1,0] P=0; t3 [2,1,0,0] P=1/3; t4 [1,0,0,1] P=0
     # P_o = 1/3; shares 7/11, 2/11, 1/11, 1/11 -> P_e = 55/121 = 5/11; kappa = (1/3 - 5/11) / (6/11) = -2/9
@@ -167,13 +174,14 @@ def test_summary_json_and_csv():
     assert tuple(rows[0]) == SUMMARY_COLUMNS
     assert [(r["scope"], r["key"]) for r in rows] == [
         ("overall", "all"), ("class", "cat"), ("class", "cup"), ("reviewer", "ann"), ("reviewer", "bob"),
-        ("reviewer", "cy"), ("agreement", "fleiss"), ("agreement", "cohen")]
+        ("reviewer", "cy"), ("trial_majority", "trials"), ("agreement", "fleiss"), ("agreement", "cohen")]
     overall = rows[0]
     assert (overall["A"], overall["B"], overall["tie"], overall["cant_tell"]) == ("7", "2", "1", "1")
     assert float(overall["share_A"]) == pytest.approx(7 / 9) and float(overall["p_value"]) == 92 / 512
     assert float(overall["share_A_low"]) == pytest.approx(wilson_interval(7, 9)[0])
-    assert float(rows[6]["kappa"]) == pytest.approx(-2 / 9) and rows[6]["note"] == "poor"
-    assert rows[7]["kappa"] == "" and "exactly two" in rows[7]["note"]
+    assert (rows[6]["A"], rows[6]["B"], rows[6]["tie"]) == ("3", "0", "1")
+    assert float(rows[7]["kappa"]) == pytest.approx(-2 / 9) and rows[7]["note"] == "poor"
+    assert rows[8]["kappa"] == "" and "exactly two" in rows[8]["note"]
 
 
 def test_faithfulness_summary_by_hand():

@@ -14,7 +14,7 @@ from .design import (CHOICES, CONDITIONS, DEFAULT_QUESTION, OUTCOMES, Assignment
                      trial_token)
 from .results import (ANSWER_COLUMNS, SUMMARY_COLUMNS, Answer, agreement, answers_csv, attach_faithfulness,
                       faithfulness_summary, measure_faithfulness, read_answers_csv, summarize, summary_csv,
-                      summary_json, summary_rows, tally)
+                      summary_json, summary_rows, tally, trial_majority)
 from .stats import (Kappa, binomial_test, cohen_kappa, fleiss_kappa, fleiss_table, kappa_interpretation, sign_test,
                     wilson_interval)
 
@@ -25,5 +25,5 @@ __all__ = [
     "cohen_kappa", "decode_png", "default_conditions", "encode_png", "explain_condition", "faithfulness_summary",
     "fleiss_kappa", "fleiss_table", "kappa_interpretation", "measure_faithfulness", "new_secret", "prepare_trials",
     "read_answers_csv", "resolve_token", "reviewer_plan", "sign_test", "study_class", "summarize", "summary_csv",
-    "summary_json", "summary_rows", "tally", "trial_token", "wilson_interval",
+    "summary_json", "summary_rows", "tally", "trial_majority", "trial_token", "wilson_interval",
 ]

@@ -241,6 +241,31 @@ def agreement(answers: Sequence[Answer]) -> dict[str, Any]:
     return {"categories": list(OUTCOMES), "trials": len(shared), "fleiss": fleiss.to_dict(), "cohen": cohen.to_dict()}
 
 
+def trial_majority(answers: Sequence[Answer]) -> dict[str, Any]:
+    """Which condition most reviewers preferred, trial by trial: a conservative check of the overall test.
+
+    Answers to one trial by several reviewers are not independent (they judge
+    the same pair of maps), so the overall sign test, which counts every
+    answer, can be optimistic. Counting each trial once, by the majority of its
+    decided answers, gives a test whose unit is the photo.
+
+    Returns
+    -------
+    dict
+        ``A`` and ``B``: trials whose decided answers favour that condition;
+        ``split``: trials with as many for A as for B (or no decided answer);
+        ``p_value``: two-sided sign test of A against B trials (None without any).
+    """
+    per: dict[str, list[str]] = defaultdict(list)
+    for a in answers:
+        per[str(a.trial)].append(a.outcome)
+    counts = {"A": 0, "B": 0, "split": 0}
+    for outcomes in per.values():
+        diff = outcomes.count("A") - outcomes.count("B")
+        counts["A" if diff > 0 else "B" if diff < 0 else "split"] += 1
+    return _clean({**counts, "p_value": sign_test(counts["A"], counts["B"])})
+
+
 def summarize(answers: Iterable[Answer | Mapping[str, Any]],
               conditions: Mapping[str, Condition | Mapping[str, Any]] | None = None,
               confidence: float = 0.95) -> dict[str, Any]:
@@ -262,7 +287,8 @@ def summarize(answers: Iterable[Answer | Mapping[str, Any]],
         ``answers``, ``trials`` (answered), ``reviewers`` (sorted names);
         ``overall``: :func:`tally` of every answer; ``by_class`` and
         ``by_reviewer``: label / reviewer -> :func:`tally`; ``agreement``:
-        :func:`agreement`; ``faithfulness``: None until :func:`attach_faithfulness`.
+        :func:`agreement`; ``trial_majority``: :func:`trial_majority`;
+        ``faithfulness``: None until :func:`attach_faithfulness`.
         Undefined numbers are None.
 
     Raises
@@ -294,6 +320,7 @@ def summarize(answers: Iterable[Answer | Mapping[str, Any]],
         "overall": tally(answers, confidence),
         "by_class": {k: tally(v, confidence) for k, v in sorted(by_class.items())},
         "by_reviewer": {k: tally(v, confidence) for k, v in sorted(by_reviewer.items())},
+        "trial_majority": trial_majority(answers),
         "agreement": agreement(answers),
         "faithfulness": None,
     }
@@ -455,13 +482,18 @@ def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The summary as flat rows (:data:`SUMMARY_COLUMNS`), for a table or :func:`summary_csv`.
 
     Rows: ``overall``; one ``class`` row per label; one ``reviewer`` row per
-    reviewer; ``agreement`` rows ``fleiss`` and ``cohen`` (``kappa``, and the
+    reviewer; ``trial_majority`` (one vote per trial; ``tie`` holds the split
+    trials); ``agreement`` rows ``fleiss`` and ``cohen`` (``kappa``, and the
     reason in ``note`` when undefined); ``faithfulness`` rows ``A``, ``B`` and
     ``difference`` (mean AUCs) once attached.
     """
     rows = [_group_row("overall", "all", summary["overall"])]
     rows += [_group_row("class", k, t) for k, t in summary["by_class"].items()]
     rows += [_group_row("reviewer", k, t) for k, t in summary["by_reviewer"].items()]
+    m = summary["trial_majority"]
+    rows.append({"scope": "trial_majority", "key": "trials", "answers": m["A"] + m["B"] + m["split"], "A": m["A"],
+                 "B": m["B"], "tie": m["split"], "p_value": m["p_value"],
+                 "note": "one vote per trial, by the majority of its decided answers; tie = split trials"})
     for name in ("fleiss", "cohen"):
         k = summary["agreement"][name]
         rows.append({"scope": "agreement", "key": name, "kappa": k["value"], "kappa_subjects": k["subjects"],
@@ -487,4 +519,4 @@ def summary_csv(summary: Mapping[str, Any]) -> str:
 
 __all__ = ["ANSWER_COLUMNS", "SUMMARY_COLUMNS", "Answer", "agreement", "answers_csv", "attach_faithfulness",
            "check_answers", "faithfulness_summary", "measure_faithfulness", "read_answers_csv", "summarize",
-           "summary_csv", "summary_json", "summary_rows", "tally"]
+           "summary_csv", "summary_json", "summary_rows", "tally", "trial_majority"]
