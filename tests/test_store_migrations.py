@@ -110,7 +110,8 @@ def test_upgrade_is_idempotent_and_refuses_a_newer_database(database_url, tmp_pa
         Store(database_url, tmp_path)
 
 
-def test_cli_db_upgrade(database_url, capsys):
+def test_cli_db_upgrade(database_url, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLAINERS_DATA_DIR", str(tmp_path / "data"))
     assert main(["db", "upgrade", "--url", database_url]) == 0
     assert "schema revision 0002" in capsys.readouterr().out
     assert current_revision(database_url) == "0002"
