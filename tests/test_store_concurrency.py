@@ -117,3 +117,19 @@ def test_concurrent_answers(store, same_answer_twice):
     else:
         assert len(answers) == 12 and store.progress(study_id, "bob") == (6, 6)
 
+
+
+def test_sqlite_reads_are_not_blocked_by_a_writer(tmp_path):
+    import sqlite3
+
+    with Store(data_dir=tmp_path) as store:
+        store.save_item(**item_fields())
+        writer = sqlite3.connect(tmp_path / "explainers.db", isolation_level=None, timeout=0)
+        writer.execute("BEGIN IMMEDIATE")  # another session holds the write lock
+        writer.execute("INSERT INTO item_tags (item_id, tag) VALUES (1, 'pending')")
+        try:
+            assert [i.tags for i in store.list_items()] == [("cats", "faces")]  # WAL: reads the last commit
+            assert store.item_facets()["tags"] == ["cats", "faces"]
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
