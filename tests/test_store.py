@@ -339,3 +339,44 @@ def test_bad_study_is_refused(store, conditions, message):
                            trials=[PreparedTrial(sha, 1, "x", (PreparedMap(png(1), np.zeros(3).tobytes()),
                                                                PreparedMap(png(2))))])
     assert store.list_studies() == []
+
+
+def test_delete_photo_frees_the_quota_only_when_unused_and_by_its_uploader(store):
+    data = photo("chelsea")
+    sha = store.put_photo(data, "chelsea.jpg", "ann")
+    item_id = store.save_item(**item_fields(author="ann", photo_sha256=sha))
+    with pytest.raises(InvalidRecordError, match="used by 1 saved item"):
+        store.delete_photo(sha, by="ann")
+    store.delete_item(item_id, by="ann")
+    with pytest.raises(PermissionDeniedError, match="only ann \\(the uploader\\)"):
+        store.delete_photo(sha, by="bob")
+    assert store.get_photo(sha) == data
+    store.delete_photo(sha, by="ann")
+    assert nothing_stored(store) and store.usage("ann").user_bytes == 0
+    with pytest.raises(NotFoundError):
+        store.delete_photo(sha, by=ADMIN)
+    with pytest.raises(NotFoundError, match="put_photo first"):
+        store.save_item(**item_fields(photo_sha256=sha))
+
+
+def test_failed_photo_delete_keeps_the_file(store):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    sha = store.put_photo(photo("coffee"), "coffee.jpg", "ann")
+
+    def fail(session):
+        raise RuntimeError("injected: the commit failed")
+
+    event.listen(Session, "before_commit", fail)
+    try:
+        with pytest.raises(RuntimeError, match="injected"):
+            store.delete_photo(sha, by="ann")
+    finally:
+        event.remove(Session, "before_commit", fail)
+    assert store.get_photo(sha) == photo("coffee")
+    assert files_under(store.data_dir / "photos") == [store.photo_path(sha)]
+
+
+def nothing_stored(store):
+    return store.list_photos() == [] and files_under(store.data_dir / "photos") == []

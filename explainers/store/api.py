@@ -223,6 +223,43 @@ class Store:
                 f"{name} ({mb(size)}) would bring the server's stored photos to {mb(total + size)}, above its "
                 f"{mb(self.quota_total_bytes)} limit; ask an admin to free space or raise EXPLAINERS_QUOTA_TOTAL_MB")
 
+    def delete_photo(self, sha256: str, *, by: User | str) -> None:
+        """Delete a stored photo that no saved item or trial uses, freeing its uploader's quota.
+
+        Raises
+        ------
+        PermissionDeniedError
+            Unless ``by`` uploaded it or is an admin.
+        InvalidRecordError
+            If saved items or trials still use it (delete those first).
+        NotFoundError
+            If no photo has this hash.
+        """
+        user = User.of(by)
+        aside = None
+        try:
+            with self._unit("deleting a photo") as s:
+                row = s.get(Photo, _sha(sha256), with_for_update=True)
+                if row is None:
+                    raise NotFoundError(f"no stored photo has the hash {sha256[:16]}...; it may have been deleted")
+                self._require(user, row.uploader_id, row.uploader_name, f"delete the photo {row.original_name}",
+                              "uploader")
+                items = s.scalar(select(func.count(Item.id)).where(Item.photo_sha256 == row.sha256))
+                trials = s.scalar(select(func.count(Trial.id)).where(Trial.photo_sha256 == row.sha256))
+                if items or trials:
+                    raise InvalidRecordError(f"the photo {row.original_name} is used by {items} saved item(s) and "
+                                             f"{trials} study trial(s); delete those first")
+                path = self.files.path(row.sha256, row.media_type)
+                s.delete(row)
+                s.flush()
+                if path.is_file():  # set aside, not deleted, until the transaction commits
+                    aside = self.files.set_aside(path)
+        except BaseException:
+            if aside is not None:
+                self.files.publish(aside, path)
+            raise
+        self.files.discard(aside)
+
     def photo_info(self, sha256: str) -> PhotoRecord:
         """The stored photo's record. Raises :class:`NotFoundError` for an unknown hash."""
         with self._unit("reading a photo", read=True) as s:
@@ -323,12 +360,16 @@ class Store:
                     photo_sha256=None if photo_sha256 is None else _sha(photo_sha256))
         item.tags = [ItemTag(tag=t) for t in validate.tags(tags)]
         item.thumbnails = [ItemThumbnail(position=i, media_type=m, data=d) for i, (d, m) in enumerate(pictures)]
-        with self._unit(f"saving '{item.title}'") as s:
-            if item.photo_sha256 is not None and s.get(Photo, item.photo_sha256) is None:
-                raise NotFoundError(f"photo {item.photo_sha256[:16]}... is not stored; store it with put_photo first")
-            s.add(item)
-            s.flush()
-            return item.id
+        missing = NotFoundError(f"photo {str(item.photo_sha256)[:16]}... is not stored; store it with put_photo first")
+        try:
+            with self._unit(f"saving '{item.title}'") as s:
+                if item.photo_sha256 is not None and s.get(Photo, item.photo_sha256) is None:
+                    raise missing
+                s.add(item)
+                s.flush()
+                return item.id
+        except IntegrityError:  # the photo was deleted between the check and the insert
+            raise missing from None
 
     def get_item(self, item_id: int) -> ItemRecord:
         """One saved item, with its thumbnails. Raises :class:`NotFoundError` when it does not exist."""

@@ -51,6 +51,13 @@ class PhotoFiles:
         os.replace(staged, final)
 
     @staticmethod
+    def set_aside(final: Path) -> Path:
+        """Rename a photo's file to a temporary name (deleted on commit, renamed back on rollback)."""
+        aside = final.with_name(f".tmp-deleting-{final.name}")
+        os.replace(final, aside)
+        return aside
+
+    @staticmethod
     def discard(staged: Path | None) -> None:
         """Delete a staged file, if any."""
         if staged is not None:
