@@ -132,3 +132,28 @@ def test_stale_temporary_files_are_swept(store):
     os.utime(stale, (0, 0))
     Store(store.url, store.data_dir).close()
     assert not stale.exists() and fresh.exists()  # a save in progress elsewhere keeps its file
+
+
+def test_answers_survive_a_killed_server_process(store):
+    """A server killed mid-review (SIGKILL: no clean shutdown) loses no answer it had recorded."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from test_store import make_study
+
+    study_id, _ = make_study(store, n=3)
+    script = f"""
+import os, signal
+from explainers.store import Store
+store = Store({store.url!r}, {str(store.data_dir)!r}, migrate=False)
+for trial_id, left in store.trial_order({study_id}, "ann")[:2]:
+    store.record_answer(trial_id, reviewer="ann", choice="left", left_condition=left, seconds=2.0)
+print("recorded", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == -9 and "recorded" in result.stdout, result.stderr[-2000:]
+    with Store(store.url, store.data_dir) as restarted:
+        assert restarted.progress(study_id, "ann") == (2, 3)
+        assert {a.choice for a in restarted.answers(study_id)} == {"left"}
