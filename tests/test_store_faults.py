@@ -122,16 +122,23 @@ def test_data_folder_that_cannot_be_created(tmp_path):
 
 
 def test_stale_temporary_files_are_swept(store):
+    import os
+
+    kept = store.put_photo(photo("chelsea"), "chelsea.jpg", "ann")  # a delete of it was interrupted
+    kept_path = store.photo_path(kept)
+    os.replace(kept_path, kept_path.with_name(f".tmp-deleting-{kept_path.name}"))
     folder = store.data_dir / "photos" / "ab"
     folder.mkdir(parents=True)
     stale, fresh = folder / ".tmp-old.part", folder / ".tmp-new.part"
-    stale.write_bytes(b"x")
-    fresh.write_bytes(b"x")
-    import os
-
-    os.utime(stale, (0, 0))
+    gone = folder / f".tmp-deleting-{'ab' * 32}.jpg"  # a delete that committed: no row
+    for path in (stale, fresh, gone):
+        path.write_bytes(b"x")
+    for path in (stale, gone, kept_path.with_name(f".tmp-deleting-{kept_path.name}")):
+        os.utime(path, (0, 0))
     Store(store.url, store.data_dir).close()
-    assert not stale.exists() and fresh.exists()  # a save in progress elsewhere keeps its file
+    assert not stale.exists() and not gone.exists()
+    assert fresh.exists()  # a save in progress elsewhere keeps its file
+    assert store.get_photo(kept) == photo("chelsea")  # the rolled-back delete's file is back
 
 
 def test_answers_survive_a_killed_server_process(store):

@@ -98,7 +98,11 @@ class Store:
         self.engine = make_engine(self.url)
         # reads need no write lock: on SQLite they begin DEFERRED (see engine._sqlite_setup)
         self._read_engine = self.engine.execution_options(store_read_only=True)
-        self.files.sweep()
+        self.files.sweep(self._is_recorded)
+
+    def _is_recorded(self, sha256: str) -> bool:
+        with self._unit("checking a photo", read=True) as s:
+            return s.get(Photo, sha256) is not None
 
     def __repr__(self) -> str:
         return f"Store(url={safe_url(self.url)!r}, data_dir={str(self.data_dir)!r})"
