@@ -193,8 +193,12 @@ class Store:
                     staged = self.files.stage(sha, data)
                     inserted = True
         except IntegrityError:
-            # another session stored the same bytes at the same moment: theirs is the row, ours the same file
+            # another session stored the same bytes at the same moment: the row is theirs; the file has the
+            # same bytes, so writing it too (atomically) makes sure it is there when we return
             inserted = False
+            if staged is None and not final.is_file():
+                with translate_errors(self.url, f"saving photo {name}"):
+                    staged = self.files.stage(sha, data)
         except BaseException:
             self.files.discard(staged)
             raise
@@ -221,7 +225,7 @@ class Store:
         if self.quota_user_bytes and used + size > self.quota_user_bytes:
             raise QuotaExceededError(
                 f"{name} ({mb(size)}) would bring {user.name}'s stored photos to {mb(used + size)}, above the "
-                f"{mb(self.quota_user_bytes)} allowed per user; ask an admin to raise EXPLAINERS_QUOTA_USER_MB")
+                f"{mb(self.quota_user_bytes)} allowed per user; delete photos you no longer need, or ask an admin to raise EXPLAINERS_QUOTA_USER_MB")
         if self.quota_total_bytes and total + size > self.quota_total_bytes:
             raise QuotaExceededError(
                 f"{name} ({mb(size)}) would bring the server's stored photos to {mb(total + size)}, above its "
