@@ -123,6 +123,7 @@ def test_item_round_trip(store):
     assert item.thumbnails == tuple(fields["thumbnails"])
     assert item.created_at.tzinfo == timezone.utc and item.updated_at == item.created_at
     assert json.loads(json.dumps(item.to_dict()))["view"] == fields["view"]
+    assert item.query == "page=compare&photo=sample%3Achelsea&class=285&threshold=0.8"
 
 
 @pytest.mark.parametrize("change, error, message", [
@@ -380,3 +381,15 @@ def test_failed_photo_delete_keeps_the_file(store):
 
 def nothing_stored(store):
     return store.list_photos() == [] and files_under(store.data_dir / "photos") == []
+
+
+def test_the_store_never_imports_streamlit():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import sys, explainers.store, explainers.store.api, explainers.store.migrate; "
+            "assert 'streamlit' not in sys.modules, 'streamlit imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-1000:]

@@ -17,7 +17,6 @@ import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from PIL import Image
 from sqlalchemy import String, cast, delete, func, or_, select, text as sql_text
@@ -522,7 +521,7 @@ class Store:
             row = item.to_dict()
             writer.writerow({k: row[k] for k in EXPORT_COLUMNS if k in row}
                             | {"tags": ";".join(item.tags), "models": ";".join(item.models),
-                               "methods": ";".join(item.methods), "query": urlencode(item.view, doseq=True)})
+                               "methods": ";".join(item.methods), "query": item.query})
         return out.getvalue()
 
     # ---------------------------------------------------------------- studies
