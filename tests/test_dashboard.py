@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import explainers  # noqa: E402
 from explainers.models.loaded import LoadedModel  # noqa: E402
-from ui import state  # noqa: E402
+from ui import cache, faithfulness, launch, session, state  # noqa: E402
 
 PAGES = ["dashboard.py", "pages/compare.py", "pages/method.py", "pages/models.py"]
 TIMEOUT = 240
@@ -98,16 +98,15 @@ def test_explain_page(tmp_path):
     at.run()
     assert_clean(at)
     assert at.title[0].value == "Explain a prediction"
-    assert {"Top-3 predictions", "CAM: Egyptian cat", "Best 15 superpixels"} <= {
-        f["layout"]["title"]["text"] for f in figures(at)}
-    titled(at, "SeCAM: Egyptian cat")
+    assert {"Top-3 predictions", "Best 15 superpixels"} <= {f["layout"].get("title", {}).get("text") for f in figures(at)}
+    assert panel_titles(at, "maps") == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0"]
     assert metric(at, "Probability").endswith("%")
     table = at.dataframe[0].value
     assert list(table.columns) == ["id", "score", "area_pct", "kept"]
     assert table["score"].is_monotonic_decreasing and table["kept"].any()
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["CAM overlay (PNG)", "SeCAM masked photo (PNG)", "CAM saliency (.npy)",
-                      "SeCAM saliency (.npy)", "Superpixel scores (CSV)", "Whole result (JSON)"]
+    assert labels == ["CAM map (PNG)", "CAM map (.npy)", "SeCAM map (PNG)", "SeCAM map (.npy)",
+                      "Superpixel scores (CSV)", "Whole result (JSON)"]
     # the sidebar: the model list holds only usable models, the others are listed with the reason
     models = at.sidebar.selectbox(key="model_name")
     available = {n: ok for n, (ok, _) in state.availability().items()}
@@ -118,6 +117,22 @@ def test_explain_page(tmp_path):
     assert any("Device: **CPU**" in c.value or "Device: **GPU" in c.value for c in at.sidebar.caption)
 
 
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure drawn with ``key``, as a JSON dict."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(f"-{key}"):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no chart with key {key!r}")
+
+
+def panel_titles(at: AppTest, key: str) -> list[str]:
+    return [a["text"] for a in chart(at, key)["layout"].get("annotations", [])]
+
+
+def hover_layers(fig: dict) -> list[dict]:
+    return [t for t in fig["data"] if t["type"] == "heatmap"]
+
+
 @pytest.mark.parametrize("page", PAGES[1:])
 def test_page_renders(page):
     at = new_app()
@@ -125,9 +140,9 @@ def test_page_renders(page):
     at.switch_page(page).run()
     assert_clean(at)
     if page.endswith("compare.py"):
-        titles = [a["text"] for a in titled_annotations(at)]
-        assert sum(t.startswith("CAM: #") for t in titles) == 3  # top-3: a row per class
-        assert [m.label for m in at.metric] == ["Forward", "CAM", "SLIC", "Scoring"]
+        assert panel_titles(at, "compare_maps") == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0"]
+        assert [m.label for m in at.metric][:3] == ["A: probability", "B: probability", "Agreement (Pearson r)"]
+        assert any("Both maps use the same rule" in c.value for c in at.caption)
     elif page.endswith("method.py"):
         text = " ".join(m.value for m in at.markdown)
         assert "7x7x1280" in text and "superpixels survive" in text
@@ -152,8 +167,9 @@ def test_page_renders(page):
         assert usable["GAP check"].str.startswith("exact").all() and (usable["parameters"] != "").all()
 
 
-def titled_annotations(at: AppTest) -> list[dict]:
-    return [a for f in figures(at) for a in f["layout"].get("annotations", [])]
+def picture(fig: dict, index: int = 0) -> str:
+    """The ``data:`` URI of the ``index``-th drawn picture of a figure."""
+    return [t for t in fig["data"] if t["type"] == "image"][index]["source"]
 
 
 # -- caching: the hot path ----------------------------------------------------------------
@@ -171,22 +187,25 @@ def test_threshold_opacity_colours_rerun_without_model_or_slic(counters):
     assert metric(at, "Kept") != kept  # the result changed...
     assert counters == before  # ...without a forward pass or SLIC
 
-    cam = titled(at, "CAM: ")
+    maps = chart(at, "maps")
     at.slider(key="w_opacity").set_value(0.9).run()
-    at.radio(key="w_colorscale").set_value("Turbo").run()
+    at.selectbox(key="w_colorscale").set_value("Cividis").run()
+    at.radio(key="w_scale").set_value("absolute").run()
     assert_clean(at)
-    assert counters == before
-    heat = next(t for t in titled(at, "CAM: ")["data"] if t["type"] == "heatmap")
-    assert heat["opacity"] == 0.9 and heat["colorscale"] != next(
-        t for t in cam["data"] if t["type"] == "heatmap")["colorscale"]
+    assert counters["slic"] == before["slic"]
+    assert picture(chart(at, "maps")) != picture(maps)
+    layout = chart(at, "maps")["layout"]
+    assert layout["coloraxis"]["colorscale"][0][1] != maps["layout"]["coloraxis"]["colorscale"][0][1]
 
-    # the threshold, opacity and colour scale carry over to the other pages
+    # the threshold, opacity, colour scale and normalisation carry over to Compare, and back
     at.switch_page("pages/compare.py").run()
     assert_clean(at)
     assert counters["slic"] == before["slic"]
     assert at.session_state["threshold"] == 0.2 and at.session_state["opacity"] == 0.9
+    assert at.selectbox(key="w_colorscale").value == "Cividis" and at.radio(key="w_scale").value == "absolute"
+    at.slider(key="w_threshold").set_value(0.5).run()
     at.switch_page("dashboard.py").run()
-    assert at.slider(key="w_threshold").value == 0.2
+    assert at.slider(key="w_threshold").value == 0.5
 
     # SLIC's own parameters do run SLIC again, but not the model
     at.sidebar.slider(key="n_segments").set_value(80).run()
@@ -198,32 +217,25 @@ def test_threshold_opacity_colours_rerun_without_model_or_slic(counters):
     assert at.session_state["selection"].slic_max_side == 0
 
 
+def class_box(at: AppTest):
+    return at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("w_target_class")))
+
+
 def test_target_class_changes_the_explanation(counters):
     at = new_app()
     at.run()
-    first = titled(at, "CAM: ")
+    first = chart(at, "maps")
     forwards = counters["forward"]
-    selectbox = at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("w_target_class")))
+    selectbox = class_box(at)
     assert len(selectbox.options) == 1000  # any class, not only the top-K
     tiger = at.session_state["selection"].model.labels.index("tiger")
     selectbox.set_value(tiger).run()
     assert_clean(at)
-    second = titled(at, "CAM: ")
-    assert second["layout"]["title"]["text"] == "CAM: tiger"
-    assert second["data"][1]["z"] != first["data"][1]["z"]
+    assert any("Why 'tiger'?" in h.value for h in at.subheader)
+    second = chart(at, "maps")
+    assert hover_layers(second)[0]["z"] != hover_layers(first)[0]["z"]
     assert counters["forward"] == forwards  # a new class reuses the cached forward pass
     assert float(metric(at, "Probability").rstrip("%")) < 5
-
-
-def test_topk_changes_predictions_and_compare_grid():
-    at = new_app(topk=1)
-    at.run()
-    assert len(titled(at, "Top-1 predictions")["data"][0]["y"]) == 1
-    at.switch_page("pages/compare.py").run()
-    assert sum(a["text"].startswith("CAM: #") for a in titled_annotations(at)) == 1
-    at.sidebar.slider(key="topk").set_value(5).run()
-    assert_clean(at)
-    assert sum(a["text"].startswith("CAM: #") for a in titled_annotations(at)) == 5
 
 
 def test_sample_change_runs_the_model_again(counters):
@@ -233,7 +245,174 @@ def test_sample_change_runs_the_model_again(counters):
     at.sidebar.selectbox(key="sample").set_value("coffee").run()
     assert_clean(at)
     assert counters["forward"] == before + 1
-    assert titled(at, "CAM: ")["layout"]["title"]["text"] != "CAM: Egyptian cat"
+    assert not any("Why 'Egyptian cat'?" in h.value for h in at.subheader)
+
+
+# -- Compare: two conditions ------------------------------------------------------------------------
+def usable_models() -> list[str]:
+    return [n for n, (ok, _) in state.availability().items() if ok]
+
+
+def test_compare_other_model_then_other_method_keeps_the_class():
+    other = next((n for n in usable_models() if n != session.DEFAULT_MODEL), None)
+    if other is None:
+        pytest.skip("only one model has its weights here; the model switch needs a second one")
+    at = new_app()
+    at.run()
+    tiger = at.session_state["selection"].model.labels.index("tiger")
+    class_box(at).set_value(tiger).run()
+    at.switch_page("pages/compare.py").run()
+    assert_clean(at)
+    assert class_box(at).value == tiger  # the class chosen on Explain is the class here
+    at.selectbox(key="w_right_model").set_value(other).run()
+    assert_clean(at)
+    assert panel_titles(at, "compare_maps")[1] == f"B: SeCAM on {other}"
+    assert at.session_state["right_model"] == other and class_box(at).value == tiger
+    gradcam = next(m for m in explainers.list_explainers() if explainers.EXPLAINERS[m].title == "Grad-CAM")
+    at.selectbox(key="w_right_method").set_value(gradcam).run()
+    assert_clean(at)
+    assert panel_titles(at, "compare_maps")[1] == f"B: Grad-CAM on {other}"
+    assert class_box(at).value == tiger
+    # the sidebar's model changes too: the class survives the switch
+    at.switch_page("dashboard.py").run()
+    at.sidebar.selectbox(key="model_name").set_value(other).run()
+    assert_clean(at)
+    assert at.session_state["target_class"] == at.session_state["selection"].model.labels.index("tiger")
+    assert any("Why 'tiger'?" in h.value for h in at.subheader)
+
+
+def test_compare_views_and_topk_rows():
+    at = new_app(topk=2)
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    at.radio(key="w_view").set_value("Swipe").run()
+    assert_clean(at)
+    fig = chart(at, "compare_maps")
+    assert len(panel_titles(at, "compare_maps")) == 1 and fig["layout"]["shapes"][0]["type"] == "line"
+    at.slider(key="w_swipe").set_value(20).run()
+    assert_clean(at)
+    assert picture(chart(at, "compare_maps")) != picture(fig)
+    at.radio(key="w_view").set_value("Difference").run()
+    assert_clean(at)
+    fig = chart(at, "compare_maps")
+    assert len(panel_titles(at, "compare_maps")) == 3
+    axis = fig["layout"]["coloraxis2"]
+    assert axis["cmin"] == -axis["cmax"] and 0 < axis["cmax"] < 1  # symmetric, fitted to the data
+    assert any("symmetric scale fitted to it" in c.value for c in at.caption)
+    at.radio(key="w_view").set_value("Stacked").run()
+    assert_clean(at)
+    at.toggle(key="w_topk_rows").set_value(True).run()
+    assert_clean(at)
+    rows = [c for c in at.get("plotly_chart") if "-topk_" in c.proto.id]
+    assert len(rows) == 2  # top-2: a row per class
+    at.sidebar.slider(key="topk").set_value(4).run()
+    assert len([c for c in at.get("plotly_chart") if "-topk_" in c.proto.id]) == 4
+
+
+def test_compare_faithfulness_on_demand(monkeypatch):
+    monkeypatch.setattr(faithfulness, "STEPS", 3)
+    faithfulness.clear()
+    at = new_app()
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert_clean(at)
+    calls = []
+    forward_batch = LoadedModel.forward_batch
+    monkeypatch.setattr(LoadedModel, "forward_batch", lambda self, x: calls.append(len(x)) or forward_batch(self, x))
+    at.slider(key="w_opacity").set_value(0.7).run()
+    assert calls == [] and not at.get("dataframe")  # nothing measures on its own
+    button = at.button(key="measure_faithfulness")
+    assert "3 maps" in button.label and "about" in button.label
+    button.click().run()
+    assert_clean(at)
+    assert calls  # measured now
+    table = at.dataframe[-1].value
+    assert list(table["map"]) == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0",
+                                  "random map on efficientnet_lite0"]
+    assert table["deletion AUC"].between(0, 1).all() and table["insertion AUC"].between(0, 1).all()
+    # kept: another display change (and the threshold: the order, not the mask) shows it without measuring
+    calls.clear()
+    at.slider(key="w_opacity").set_value(0.3).run()
+    at.slider(key="w_threshold").set_value(0.3).run()
+    assert_clean(at)
+    assert calls == [] and at.dataframe[-1].value[["deletion AUC"]].equals(table[["deletion AUC"]])
+    assert not at.get("button") or all(b.key != "measure_faithfulness" for b in at.button)
+    # a new class has no measurement yet: the button is back, nothing runs by itself
+    class_box(at).set_value(at.session_state["selection"].model.labels.index("tiger")).run()
+    assert calls == [] and at.button(key="measure_faithfulness")
+
+
+def test_a_plugin_method_is_offered_and_runs():
+    """A method registered at run time (as an entry-point plug-in is) appears in the pickers with no dashboard edit."""
+    from explainers.base import EXPLAINERS, Explainer, register_explainer
+    from explainers.parameters import Param
+
+    class Flipped(Explainer):
+        """CAM upside down: a toy method for the test."""
+        name = "test_flipped"
+        title = "Flipped CAM"
+        parameters = (Param("gain", float, 1.0, low=0.0, low_open=True, help="multiplies the map"),)
+
+        def build(self, model, image, class_map, context, timings, t0):
+            fields = super().build(model, image, class_map, context, timings, t0)
+            return {"saliency": (fields["saliency"][::-1] * 1.0).copy()}
+
+    register_explainer(Flipped)
+    try:
+        at = new_app()
+        at.run()
+        at.switch_page("pages/compare.py").run()
+        box = at.selectbox(key="w_right_method")
+        assert "Flipped CAM" in box.options  # labelled by its title
+        box.set_value("test_flipped").run()
+        assert_clean(at)
+        assert panel_titles(at, "compare_maps")[1] == "B: Flipped CAM on efficientnet_lite0"
+        at.number_input(key="w_param_test_flipped_gain").set_value(2.0).run()  # its own parameter, from Param
+        assert_clean(at)
+        assert at.session_state["method_params"] == {"test_flipped": {"gain": 2.0}}
+        at.switch_page("dashboard.py").run()
+        assert at.selectbox(key="w_right_method").value == "test_flipped"
+    finally:
+        EXPLAINERS.pop("test_flipped", None)
+
+
+def test_session_keys_are_one_list_and_round_trip():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert_clean(at)
+    # every page widget writes a plain key from the one list
+    widgets = [w.key for kind in ("selectbox", "slider", "radio", "toggle", "number_input")
+               for w in at.main.get(kind) if w.key]
+    plain = {"target_class" if k.startswith("w_target_class") else k[2:] for k in widgets
+             if k.startswith("w_") and not k.startswith("w_param_")}
+    assert len(plain) >= 10 and plain <= set(session.SESSION_KEYS), plain - set(session.SESSION_KEYS)
+    for key in session.SESSION_KEYS:
+        assert key in at.session_state, key
+    assert at.session_state["page"] == "pages/compare.py"
+    assert at.session_state["photo_key"] == "sample:chelsea"
+    # a snapshot restored into a fresh session gives the same page
+    choices = {k: at.session_state[k] for k in session.SESSION_KEYS}
+    choices.update(view="Difference", left_method=session.DEFAULT_METHODS[1], colorscale="Cividis")
+    fresh = new_app(**choices)
+    fresh.run()
+    fresh.switch_page(choices["page"]).run()
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    assert fresh.radio(key="w_view").value == "Difference" and fresh.selectbox(key="w_colorscale").value == "Cividis"
+    assert fresh.selectbox(key="w_left_method").value == session.DEFAULT_METHODS[1]
+
+
+def test_warm_start_fills_the_page_caches(monkeypatch):
+    state.clear_caches()
+    loads = []
+    load_model = explainers.load_model
+    monkeypatch.setattr(explainers, "load_model", lambda *a, **k: loads.append(a) or load_model(*a, **k))
+    seconds = launch.warm()
+    assert len(loads) == 1 and seconds["model"] >= 0
+    at = new_app()
+    at.run()
+    assert_clean(at)
+    assert len(loads) == 1  # the page found the model the launcher loaded: the same cache
 
 
 # -- uploads and errors ----------------------------------------------------------------------
@@ -255,7 +434,15 @@ def test_upload_a_photo_and_a_broken_file():
     assert_clean(at)
     assert at.session_state["selection"].image.shape == rocket.shape
     assert at.session_state["selection"].image_name == "rocket.png"
-    assert len(figures(at)) == 4
+    assert len(figures(at)) == 3
+
+    # a GIF is accepted by the uploader as by the decoder
+    gif = io.BytesIO()
+    Image.fromarray(rocket).save(gif, format="GIF")
+    at.file_uploader[0].upload("rocket.gif", gif.getvalue(), "image/gif").run()
+    assert_clean(at)
+    assert at.session_state["selection"].image_name == "rocket.gif"
+    assert "gif" in at.file_uploader[0].proto.type or ".gif" in at.file_uploader[0].proto.type
 
     at = new_app(image_source=state.SOURCE_UPLOAD)
     at.run()
@@ -270,7 +457,7 @@ def test_model_that_fails_to_load_shows_an_error(monkeypatch):
     def broken(name):
         raise explainers.WeightsUnavailableError(f"model '{name}': weights file is corrupt")
 
-    monkeypatch.setattr(state, "get_model", broken)
+    monkeypatch.setattr(cache, "get_model", broken)
     for page in PAGES:
         at = new_app()
         at.run()

@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from explainers.evaluate import COLUMNS, evaluate_photos, make_explainers, results_csv  # noqa: E402
 from explainers.models.loaded import LoadedModel  # noqa: E402
-from ui import batch, state  # noqa: E402
+from ui import batch, cache  # noqa: E402
 
 SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
 TIMEOUT = 300
@@ -121,41 +121,13 @@ def test_batch_page_without_a_model_says_why(monkeypatch):
     def broken(name):
         raise explainers.WeightsUnavailableError(f"model '{name}': weights file is corrupt")
 
-    monkeypatch.setattr(state, "get_model", broken)
+    monkeypatch.setattr(cache, "get_model", broken)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.run()
     at.switch_page("pages/batch.py").run()
     assert not at.exception
     assert any("model" in e.value for e in at.error)
     assert not at.get("button")
-
-
-# -- the Compare page's faithfulness view -----------------------------------------------------
-def test_compare_faithfulness_view(monkeypatch):
-    monkeypatch.setattr(state, "FAITHFULNESS_STEPS", 4)
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
-    at.session_state["sample"] = "chelsea"
-    at.run()
-    at.switch_page("pages/compare.py").run()
-    assert not at.exception and not at.error
-    tables = len(at.dataframe)  # off by default: nothing measured
-    at.toggle(key="w_faithfulness").set_value(True).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    assert len(at.dataframe) == tables + 1
-    table = at.dataframe[-1].value
-    assert list(table["method"]) == list(state.FAITHFULNESS_METHODS)
-    assert table["deletion AUC"].between(0, 1).all() and table["insertion AUC"].between(0, 1).all()
-    curves = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][-1]
-    assert len(curves["data"]) == 2 * len(state.FAITHFULNESS_METHODS)  # deletion + insertion per method
-
-    # cached: moving a slider redraws the page without pushing a single image through the model
-    calls = []
-    forward_batch = LoadedModel.forward_batch
-    monkeypatch.setattr(LoadedModel, "forward_batch", lambda self, x: calls.append(len(x)) or forward_batch(self, x))
-    at.slider(key="w_opacity").set_value(0.9).run()
-    assert not at.exception and not at.error
-    assert calls == [] and at.dataframe[-1].value.equals(table)
 
 
 # -- the library hook and the helpers -------------------------------------------------------

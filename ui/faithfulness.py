@@ -90,15 +90,20 @@ def estimate_seconds(items: Sequence[Item], forward_seconds: Mapping[str, float]
 
 
 def measure(item: Item, image: np.ndarray, saliency: np.ndarray | None, mask: np.ndarray | None = None,
-            steps: int = STEPS) -> Faithfulness:
-    """Measure one item (a condition's ``saliency``, or the random map when ``saliency`` is None) and store it."""
+            stop: threading.Event | None = None) -> Faithfulness | None:
+    """Measure one item (a condition's ``saliency``, or the random map when ``saliency`` is None) and store it.
+
+    Returns None (and stores nothing) when ``stop`` was set while it measured.
+    """
     from .cache import get_model
 
     model = get_model(item.model_name)
     if saliency is None:
         saliency = random_saliency(image.shape[:2], seed=0)
     curves = faithfulness(model, image, saliency, item.class_index, steps=item.key[2], mask=mask)
-    _PER_IMAGE[item.model_name] = curves.timings["curves"] / (2 * (steps + 1))
+    _PER_IMAGE[item.model_name] = curves.timings["curves"] / (2 * (item.key[2] + 1))
+    if stop is not None and stop.is_set():
+        return None
     with _LOCK:
         _STORE[item.key] = curves
         _STORE.move_to_end(item.key)
@@ -147,7 +152,7 @@ def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_ke
     items = plan(conditions, [e.class_index for e in found], image_key, STEPS)
     results = lookup(items)
     todo = [item for item in items if results[item.name] is None]
-    seconds = estimate_seconds(todo, forward_seconds)
+    seconds = estimate_seconds(todo, forward_seconds, STEPS)
     if st.session_state.pop("_faith_cancelled", False):
         st.info("Measurement cancelled; the maps it had finished are kept. Click Measure to finish the others.")
     if todo:
@@ -165,17 +170,45 @@ def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_ke
 
 def _run(todo: Sequence[Item], conditions: Sequence[Condition], found: Sequence[Explanation], image: np.ndarray,
          seconds: float) -> None:
+    """Measure ``todo`` in a worker thread while this run draws the progress every 0.2 s.
+
+    Each progress update is a Streamlit call, where a click on Cancel (or any
+    other widget: a rerun) stops this run; the ``finally`` then tells the worker
+    to stop: the map being measured is discarded and no further map starts.
+    """
     by_condition = {id(c): e for c, e in zip(conditions, found)}
     bar = st.progress(0.0, text=f"Measuring {len(todo)} maps: about {seconds:.0f} s")
     st.button("Cancel", key="cancel_faithfulness", on_click=_cancel,
-              help="Stops after the map being measured; finished maps are kept.")
+              help="Stops the measurement; maps already finished are kept.")
+    stop = threading.Event()
+    state = {"done": 0, "error": None}
+
+    def work() -> None:
+        try:
+            for item in todo:
+                if stop.is_set():
+                    return
+                explanation = None if item.condition is None else by_condition[id(item.condition)]
+                measure(item, image, None if explanation is None else explanation.saliency,
+                        None if explanation is None else explanation.mask, stop=stop)
+                state["done"] += 1
+        except BaseException as exc:  # noqa: BLE001 - shown by the page
+            state["error"] = exc
+
+    worker = threading.Thread(target=work, name="faithfulness", daemon=True)
     t0 = time.perf_counter()
-    for done, item in enumerate(todo):
-        explanation = None if item.condition is None else by_condition[id(item.condition)]
-        measure(item, image, None if explanation is None else explanation.saliency,
-                None if explanation is None else explanation.mask)
-        elapsed = time.perf_counter() - t0
-        left = elapsed / (done + 1) * (len(todo) - done - 1)
-        # a Streamlit call: where a click on Cancel (a rerun) stops this run
-        bar.progress((done + 1) / len(todo), text=f"Measured {done + 1} of {len(todo)} maps: about {left:.0f} s left")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+            elapsed = time.perf_counter() - t0
+            left = max(0.0, seconds - elapsed) if state["done"] == 0 else \
+                elapsed / state["done"] * (len(todo) - state["done"])
+            partial = min(0.95, max(0.0, elapsed / max(seconds, 1e-3) * len(todo) - state["done"]))
+            bar.progress(min(1.0, (state["done"] + partial) / len(todo)),
+                         text=f"Measured {state['done']} of {len(todo)} maps: about {left:.0f} s left")
+    finally:
+        stop.set()  # a rerun (Cancel) interrupted this run: the worker stops at its next step
+    if state["error"] is not None:
+        raise state["error"]
     bar.empty()
