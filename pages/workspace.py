@@ -61,13 +61,14 @@ for row in range(0, len(items), ws.GRID_COLUMNS):
             ws.item_card(item)
             link = permalink.url(item.view)
             may_change = user is not None and (user.id == item.author_id or admin)
-            a, b, c, d = st.columns(4)
+            a, b = st.columns(2)
             if a.button("Open", key=f"open_{item.id}", type="primary", width="stretch",
                         help="Reopen this exact view"):
                 st.switch_page(ws.item_page(item), query_params=item.view)
-            b.download_button("Report", lambda item=item, link=link: item_html(item, link, ws.item_photo(item)),
+            b.download_button("Report (HTML)", lambda item=item, link=link: item_html(item, link, ws.item_photo(item)),
                               file_name=f"workspace_item_{item.id}.html", mime="text/html", key=f"report_{item.id}",
                               width="stretch", on_click="ignore", help="This item as a standalone HTML page")
+            c, d = st.columns(2)
             with c.popover("Edit", width="stretch", disabled=not may_change, key=f"edit_popover_{item.id}",
                            help=None if may_change else f"Only {item.author_name} or an admin can edit it"):
                 ws.edit_form(store, item, user)

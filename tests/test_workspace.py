@@ -193,6 +193,14 @@ def test_an_upload_is_stored_and_its_link_reopens_it_after_a_restart(tmp_path):
     # a bare hash (the stored photo's id) is a link too
     state.clear_caches()
     assert app({"photo": sha}).run().session_state["selection"].image_name == "rocket.png"
+    # a link opened in the session that uploaded another photo shows the link's photo, not the uploader's
+    coffee = ws.store().put_photo(png(data.coffee()), "coffee.png", User("Bob"))
+    at.query_params.clear()
+    at.query_params.update({**query, "photo": f"upload:{coffee}"})
+    at.run()
+    clean(at)
+    assert at.session_state["selection"].image_name == "coffee.png"
+    assert at.query_params["photo"] == f"upload:{coffee}"
 
 
 def test_an_upload_that_cannot_be_stored_still_works_in_the_tab(monkeypatch):
@@ -266,7 +274,7 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
 
     # the exports: CSV and JSON of all items, the item's HTML report
     downloads = {b.label: b for b in page.get("download_button")}
-    assert {"Export as CSV", "Export as JSON", "Report"} <= set(downloads)
+    assert {"Export as CSV", "Export as JSON", "Report (HTML)"} <= set(downloads)
     exported = json.loads(ws.store().export_items_json())
     assert {e["title"] for e in exported} == {"Coffee: CAM vs SeCAM", "A cat"}
     from ui.item_report import item_html

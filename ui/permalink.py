@@ -41,6 +41,8 @@ TOPK_MAX = 10
 PAGES = {"explain": ("dashboard.py", "Explain"), "compare": ("pages/compare.py", "Compare")}
 #: URL names of the photo and of the page (handled by :func:`restore` itself, not by a Param).
 PHOTO, PAGE = "photo", "page"
+#: The sidebar's file uploader's key.
+UPLOADER = "upload"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: Session keys of this module (what it last wrote, warnings to show, checks to make at the end).
 _WRITTEN, _NOTES, _ASKED = "_permalink_written", "_permalink_notes", "_permalink_asked"
@@ -317,6 +319,8 @@ def _restore_photo(text: str) -> str:
     name, data = found
     session.remember_upload(sha, name, data)
     st.session_state["image_source"] = session.SOURCE_UPLOAD
+    if UPLOADER in st.session_state:  # a file still in the uploader would win over the link's photo
+        del st.session_state[UPLOADER]
     return f"upload:{sha}"
 
 

@@ -412,15 +412,25 @@ def item_card(item) -> None:
     if item.thumbnails:
         pictures = st.columns(len(item.thumbnails[:2]))
         for i, (column, data) in enumerate(zip(pictures, item.thumbnails[:2])):
-            method = scores[i].get("method", "") if i < len(scores) and isinstance(scores[i], dict) else ""
-            column.image(data, caption=method or None, width="stretch")
+            s = scores[i] if i < len(scores) and isinstance(scores[i], dict) else {}
+            caption = f"{s.get('side', '')}: {_method_title(s.get('method', ''))}".strip(": ")
+            column.image(data, caption=caption or None, width="stretch")
     st.markdown(f"**{_md(item.title)}**")
-    st.caption(f"{_md(item.author_name)} | {_md(', '.join(item.models))} | {_md(item.class_label)} | "
-               f"{item.created_at:%Y-%m-%d %H:%M} UTC")
+    methods = " vs ".join(_method_title(m) for m in item.methods)
+    st.caption(f"{_md(item.author_name)} | {_md(methods)} on {_md(', '.join(item.models))} | "
+               f"{_md(item.class_label)} | {item.created_at:%Y-%m-%d %H:%M} UTC")
     if item.tags:
         st.markdown(" ".join(f":blue-badge[{_md(t)}]" for t in item.tags))
     if item.note:
         st.caption(_md(item.note if len(item.note) <= 240 else item.note[:240] + "..."))
+
+
+def _method_title(name: str) -> str:
+    """``SeCAM`` for ``secam`` (the registered title; the name itself for a method no longer registered)."""
+    import explainers
+
+    found = explainers.EXPLAINERS.get(name)
+    return found.title if found is not None else name
 
 
 def _md(text: str) -> str:
