@@ -146,6 +146,10 @@ def test_link_to_the_other_page_switches_to_it_and_full_url_uses_the_server_addr
     ({"class": "cat"}, "class cannot be used: 'cat' is not a whole number"),
     ({"colors": "Rainbow"}, "colors cannot be used: 'Rainbow' is not one of Viridis, Cividis, Turbo, Jet"),
     ({"page": "nowhere"}, "unknown page 'nowhere'"),
+    ({"b_method": "nope"}, "b_method cannot be used: there is no method 'nope'"),
+    ({"params": "{not json"}, "params cannot be used: it is not valid JSON"),
+    ({"params": '{"secam": {"n_segments": -4}}'}, "params cannot be used: secam:"),
+    ({"segments": "99999"}, "segments cannot be used: 99999 is outside [10, 300]"),
 ])
 def test_a_bad_link_warns_and_falls_back_to_the_default(query, says):
     at = app({"photo": "sample:coffee", "threshold": "0.25", **query}).run()
@@ -314,7 +318,7 @@ def test_save_asks_for_a_name_once_and_uses_the_login_when_configured(monkeypatc
     class Auth:  # what ui.auth offers once login is configured
         @staticmethod
         def current_identity():
-            return {"email": "Dana@Example.org", "name": "Dana"}
+            return type("Identity", (), {"email": "dana@example.org", "name": "Dana", "is_admin": True})()
 
     monkeypatch.setitem(sys.modules, "ui.auth", Auth)
     monkeypatch.setattr("ui.auth", Auth, raising=False)
@@ -322,6 +326,10 @@ def test_save_asks_for_a_name_once_and_uses_the_login_when_configured(monkeypatc
     assert any("Saving as **Dana** (dana@example.org), signed in." in c.value for c in at.caption)
     at = submit_save(at, "Dana's cat")
     assert ws.store().list_items()[0].author_id == "dana@example.org"
+    # an admin (from the login) may delete what Cleo saved
+    page = open_page("pages/workspace.py")
+    cleo = next(i for i in ws.store().list_items() if i.author_id == "Cleo")
+    assert page.button(key=f"delete_{cleo.id}").disabled is False
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

@@ -82,7 +82,7 @@ def stored_photo(sha256: str) -> tuple[str, bytes] | str:
 
 # -- who is using it -------------------------------------------------------------------------------
 def login_identity() -> User | None:
-    """The logged-in user (``ui.auth.current_identity()``) when login is configured, else None."""
+    """The signed-in user (``ui.auth.current_identity()``: e-mail, name, admin) when login is configured, else None."""
     try:
         from . import auth  # added with the login; absent on a server without it
     except ImportError:
@@ -95,12 +95,10 @@ def login_identity() -> User | None:
     if not who:
         return None
     if isinstance(who, dict):
-        email, name = who.get("email"), who.get("name")
-    elif isinstance(who, (tuple, list)):
-        email, name = (list(who) + [None, None])[:2]
-    else:
-        email, name = getattr(who, "email", None), getattr(who, "name", None)
-    return User(str(email), str(name or "")) if email else None
+        email, name, admin = who.get("email"), who.get("name"), who.get("is_admin", False)
+    else:  # explainers.access.Identity
+        email, name, admin = getattr(who, "email", None), getattr(who, "name", None), getattr(who, "is_admin", False)
+    return User(str(email), str(name or ""), admin=bool(admin)) if email else None
 
 
 def typed_name() -> str | None:
