@@ -230,7 +230,7 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
     at.slider(key="w_threshold").set_value(0.45).run()
     at = submit_save(at, "Coffee: CAM vs SeCAM", "SeCAM keeps the cup's rim.", "cups, Rim")
     clean(at)
-    assert any("Saved 'Coffee: CAM vs SeCAM'" in s.value for s in at.success)
+    assert any("Saved 'Coffee\\: CAM vs SeCAM'" in s.value for s in at.success)
     [item] = ws.store().list_items()
     assert item.author_id == "Ann" and item.tags == ("cups", "rim") and item.note == "SeCAM keeps the cup's rim."
     assert item.view == dict(at.query_params) and item.view["threshold"] == "0.45"
@@ -296,12 +296,12 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
     # delete: first a confirmation, then it is gone (Bob's stays)
     page.switch_page("pages/workspace.py").run()
     page.button(key=f"delete_{item.id}").click().run()
-    assert any("Delete 'Coffee: CAM vs SeCAM' for everyone?" in w.value for w in page.warning)
+    assert any("Delete 'Coffee\\: CAM vs SeCAM' for everyone?" in w.value for w in page.warning)
     assert len(ws.store().list_items()) == 2
     page.button(key=f"confirm_delete_{item.id}").click().run()
     clean(page)
     assert [i.title for i in ws.store().list_items()] == ["A cat"]
-    assert any("Deleted 'Coffee: CAM vs SeCAM'" in s.value for s in page.success)
+    assert any("Deleted 'Coffee\\: CAM vs SeCAM'" in s.value for s in page.success)
 
 
 def test_save_asks_for_a_name_once_and_uses_the_login_when_configured(monkeypatch):

@@ -404,6 +404,7 @@ def url(query: Mapping[str, str], page: str | None = None) -> str:
 def copy_button(link: str, container=st) -> None:
     """The "Copy link" button: copies ``link`` to the clipboard (a few lines of JavaScript in the page)."""
     button_id = f"copy-link-{abs(hash(link)) % 10**8}"
+    text = json.dumps(link).replace("</", "<\\/")  # cannot close the script element
     container.html(
         f'<button id="{button_id}" type="button" aria-label="Copy link" title="Copy the link to this view" '
         'style="padding:0.4rem 0.75rem;border-radius:0.5rem;border:1px solid rgba(49,51,63,0.2);'
@@ -411,7 +412,7 @@ def copy_button(link: str, container=st) -> None:
         f'<div id="{button_id}-done" role="status" style="font-size:0.8rem;min-height:1rem"></div>'
         "<script>(() => {"
         f"const b = document.getElementById({json.dumps(button_id)}); if (!b || b.dataset.ready) return;"
-        f"b.dataset.ready = '1'; const link = {json.dumps(link)};"
+        f"b.dataset.ready = '1'; const link = {text};"
         f"const done = document.getElementById({json.dumps(button_id + '-done')});"
         "const fallback = () => { const t = document.createElement('textarea'); t.value = link;"
         " document.body.appendChild(t); t.select(); document.execCommand('copy'); t.remove(); };"

@@ -318,7 +318,7 @@ def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[st
         with save_col.popover("Save to workspace", icon="💾", width="stretch"):
             saved = _save_form(page, selection, sides, style, query)
         if saved:
-            st.success(f"Saved '{saved[1]}' to the workspace (item {saved[0]}).")
+            st.success(f"Saved '{_md(saved[1])}' to the workspace (item {saved[0]}).")
             st.page_link("pages/workspace.py", label="Open the Workspace", icon="🗃️")
         write_cookie()
 
@@ -455,13 +455,13 @@ def edit_form(found: Store, item, user: User | None) -> None:
     except ExplainersError as exc:
         st.error(f"Not changed: {exc}")
         return
-    st.session_state["ws_flash"] = f"Saved your changes to '{title.strip()}'."
+    st.session_state["ws_flash"] = f"Saved your changes to '{_md(title.strip())}'."
     st.rerun()
 
 
 def confirm_delete(found: Store, item, user: User | None) -> None:
     """Ask before deleting an item for everyone; deletes it when confirmed."""
-    st.warning(f"Delete '{item.title}' for everyone? This cannot be undone.")
+    st.warning(f"Delete '{_md(item.title)}' for everyone? This cannot be undone.")
     yes, no = st.columns(2)
     if no.button("Cancel", key=f"cancel_delete_{item.id}", width="stretch"):
         st.session_state.pop("ws_confirm_delete", None)
@@ -474,10 +474,10 @@ def confirm_delete(found: Store, item, user: User | None) -> None:
             raise PermissionDeniedError("give your name first (Who you are)")
         found.delete_item(item.id, by=user)
     except NotFoundError:
-        st.session_state["ws_flash"] = f"'{item.title}' was already deleted."
+        st.session_state["ws_flash"] = f"'{_md(item.title)}' was already deleted."
     except ExplainersError as exc:
         st.error(f"Not deleted: {exc}")
         return
     else:
-        st.session_state["ws_flash"] = f"Deleted '{item.title}'."
+        st.session_state["ws_flash"] = f"Deleted '{_md(item.title)}'."
     st.rerun()
