@@ -125,6 +125,30 @@ def test_compare_link_round_trip_gives_the_same_view():
     assert dict(other.query_params) == query
 
 
+def test_every_session_choice_is_in_the_link():
+    """A choice added to ui.session.SESSION_KEYS must get a line in ui.permalink.PARAMS (or the link loses it)."""
+    from ui import session
+
+    covered = {p.key for p in permalink.PARAMS} | {"page", "photo_key", "image_source", "sample"}
+    missing = set(session.SESSION_KEYS) - covered
+    assert not missing, f"add a Param line to ui/permalink.py PARAMS for: {sorted(missing)}"
+    names = [p.name for p in permalink.PARAMS]
+    assert len(names) == len(set(names)) and not {"page", "photo"} & set(names)
+
+
+def test_explain_link_round_trip_with_other_methods():
+    at = app({"photo": "sample:astronaut", "a_method": "gradcam", "b_method": "secam", "class": "834",
+              "threshold": "0.6", "colors": "Cividis", "boundaries": "0"}).run()
+    clean(at)
+    assert not at.warning
+    assert at.session_state["left_method"] == "gradcam" and at.session_state["target_class"] == 834
+    assert at.session_state["boundaries"] is False and at.session_state["colorscale"] == "Cividis"
+    query = dict(at.query_params)
+    other = app(query).run()
+    clean(other)
+    assert maps(other) == maps(at) and dict(other.query_params) == query
+
+
 def test_link_to_the_other_page_switches_to_it_and_full_url_uses_the_server_address():
     at = app({"page": "compare", "photo": "sample:rocket", "class": "812"})
     at.context["url"] = "http://team.example.org:8501/"
