@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 
-from conftest import ROOT, SAMPLE_DIR
+from photos import ROOT, skimage_photo
 
-PHOTO = SAMPLE_DIR / "n01440764_tench.JPEG"
+PHOTO = skimage_photo("chelsea")  # ships with scikit-image: (300, 451), top-1 'Egyptian cat' (285)
 
 
 def run_cli(*args):
@@ -22,23 +22,23 @@ def test_explain_secam_writes_overlays_maps_and_results(tmp_path):
                    "--segments", "30", "--threshold", "0.7", "--out", out)
     assert proc.returncode == 0, proc.stderr
     for i in (0, 1):
-        assert (out / f"SeCAM_n01440764_tench_seg_30_ts_0.7_{i}.jpg").stat().st_size > 1000
-        saliency = np.load(out / f"SeCAM_n01440764_tench_seg_30_ts_0.7_{i}.npy")
-        assert saliency.shape == (375, 500) and saliency.dtype == np.float32
+        assert (out / f"SeCAM_chelsea_seg_30_ts_0.7_{i}.jpg").stat().st_size > 1000
+        saliency = np.load(out / f"SeCAM_chelsea_seg_30_ts_0.7_{i}.npy")
+        assert saliency.shape == (300, 451) and saliency.dtype == np.float32
     results = json.loads((out / "results.json").read_text())
     [image] = results["images"]
     assert results["method"] == "secam" and results["params"]["n_segments"] == 30
     top = image["predictions"][0]
-    assert top["rank"] == 0 and top["class_index"] == 0 and top["label"] == "tench"
+    assert top["rank"] == 0 and top["class_index"] == 285 and top["label"] == "Egyptian cat"
     assert {"forward", "slic", "scoring"} <= set(top["timings"])
-    assert sum(s["area"] for s in top["segments"]) == 375 * 500
+    assert sum(s["area"] for s in top["segments"]) == 300 * 451
     assert any(s["kept"] for s in top["segments"])
 
 
 def test_explain_cam_names_files_as_the_tutorial(tmp_path):
     proc = run_cli("explain", PHOTO, "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "CAM_n01440764_tench_0.jpg").exists() and (tmp_path / "CAM_n01440764_tench_0.npy").exists()
+    assert (tmp_path / "CAM_chelsea_0.jpg").exists() and (tmp_path / "CAM_chelsea_0.npy").exists()
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):

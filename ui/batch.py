@@ -9,6 +9,8 @@ for tables and downloads.
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,23 +21,26 @@ from explainers import Explainer, LoadedModel
 from explainers.errors import ParameterError
 from explainers.evaluate import COLUMNS, MethodResult, PhotoFailure, collect_photos
 
-#: The methods the page offers, in the order the charts show them (registry names).
-METHODS = ("cam", "secam", "gradcam", "lime")
-DEFAULT_METHODS = ["cam", "secam"]
-#: The shared ImageNet sample next to the repository, suggested as the folder when it exists.
-SAMPLE_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "imagenet-sample"
+#: The environment variable naming a folder of photos to suggest (the team's sample, e.g. an ImageNet subset).
+SAMPLE_ENV = "EXPLAINERS_SAMPLE_DIR"
 #: Most photos one run may take from a folder (a run holds the shared model for its whole length).
 LIMIT_MAX = 200
 DEFAULT_LIMIT = 5
-#: LIME's perturbed copies per photo: small by default, it is the slow method (1000 in the library).
-LIME_SAMPLES = (10, 1000, 100)
 #: Deletion/insertion steps: (min, max, default); the CLI's default is 20.
 STEPS = (2, 50, 10)
+#: Markdown's special characters (and Streamlit's ``$`` for LaTeX, ``:`` for emoji codes).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
 
 def default_folder() -> str:
-    """The folder to suggest: the shared ImageNet sample if it exists, else nothing."""
-    return str(SAMPLE_FOLDER) if SAMPLE_FOLDER.is_dir() else ""
+    """The folder to suggest: ``$EXPLAINERS_SAMPLE_DIR`` when it names a folder, else nothing."""
+    folder = os.environ.get(SAMPLE_ENV, "").strip()
+    return folder if folder and Path(folder).expanduser().is_dir() else ""
+
+
+def plain(text: str) -> str:
+    """``text`` with Markdown escaped, so ``st.error`` shows a glob such as ``/data/*.jpg`` as typed."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def folder_photos(folder: str, limit: int) -> list[Path]:
