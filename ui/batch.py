@@ -1,9 +1,10 @@
-"""What the Batch page needs besides layout: the photo sources, the settings, the tables and files.
+"""What the Batch page needs besides layout: the photo sources, the methods, the tables, the gallery, the files.
 
 No Streamlit here: the page draws the widgets and the progress bar, these
 functions validate what was typed and shape the library's results
-(:func:`explainers.evaluate.evaluate_photos` and :func:`~explainers.evaluate.summarize`)
-for tables and downloads.
+(:func:`explainers.evaluate.iter_evaluate` and :func:`~explainers.evaluate.summarize`)
+for tables, the gallery and downloads. The methods come from the registry
+(built-ins and plug-ins); no method is named here.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pandas as pd
 
-from explainers import Explainer, LoadedModel
+from explainers import EXPLAINERS, Explainer, LoadedModel, list_explainers
 from explainers.errors import ParameterError
-from explainers.evaluate import COLUMNS, MethodResult, PhotoFailure, collect_photos
+from explainers.evaluate import COLUMNS, MethodResult, PhotoFailure, PhotoOutcome, collect_photos
+from explainers.overlays import heatmap_overlay
 
 #: The environment variable naming a folder of photos to suggest (the team's sample, e.g. an ImageNet subset).
 SAMPLE_ENV = "EXPLAINERS_SAMPLE_DIR"
@@ -41,6 +45,28 @@ def default_folder() -> str:
 def plain(text: str) -> str:
     """``text`` with Markdown escaped, so ``st.error`` shows a glob such as ``/data/*.jpg`` as typed."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def method_options(model: LoadedModel) -> list[str]:
+    """The methods the page offers for ``model``: every registered one its head allows, in registry order."""
+    return [n for n, cls in EXPLAINERS.items() if model.cam_exact or not cls.requires_exact_cam]
+
+
+def default_methods(model: LoadedModel) -> list[str]:
+    """The methods picked at first: the first two the model allows (the registry's order is the default's)."""
+    return method_options(model)[:2]
+
+
+def method_title(name: str) -> str:
+    """How the picker shows a method: its name, and its title when that differs (``gradcam (Grad-CAM)``)."""
+    title = EXPLAINERS[name].title if name in EXPLAINERS else name
+    return name if title.lower() == name else f"{name} ({title})"
+
+
+def initial_params(name: str) -> dict[str, Any]:
+    """The values the page's inputs start from: the method's defaults, then its ``quick_params``."""
+    cls = EXPLAINERS[name]
+    return {**cls.defaults, **cls.quick_params}
 
 
 def folder_photos(folder: str, limit: int) -> list[Path]:
@@ -84,6 +110,38 @@ def labels_file(folder: str) -> Path | None:
     path = Path(text).expanduser()
     candidate = (path if path.is_dir() else path.parent) / "labels.csv"
     return candidate if candidate.is_file() else None
+
+
+def gallery_row(outcome: PhotoOutcome, side: int = 200) -> dict[str, Any]:
+    """One photo of the gallery: the photo and each method's map over it, at most ``side`` px, with captions.
+
+    Parameters
+    ----------
+    outcome : PhotoOutcome
+        From :func:`explainers.evaluate.iter_evaluate`, evaluated (not failed).
+    side : int
+        Long side of each tile in pixels (small: a run keeps one row per photo in the session).
+
+    Returns
+    -------
+    dict
+        ``{"file", "tiles": [(caption, (h, w, 3) uint8 ndarray)]}``; the first tile is the photo, then one
+        per method in the run's order, captioned with its deletion and insertion AUC.
+    """
+    image = outcome.image
+    scale = min(1.0, side / max(image.shape[:2]))
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    first = outcome.results[0]
+    truth = f", true class {first.true_class}" if first.true_class is not None else ""
+    tiles = [(f"{outcome.file}: {first.label}{truth}", small)]
+    aucs = {r.method: r for r in outcome.results}
+    for name, explanation in outcome.explanations.items():
+        saliency = cv2.resize(explanation.saliency, size, interpolation=cv2.INTER_AREA)
+        r = aucs[name]
+        tiles.append((f"{method_title(name)}: deletion {r.deletion_auc:.2f}, insertion {r.insertion_auc:.2f}",
+                      heatmap_overlay(small, np.clip(saliency, 0, 1))))
+    return {"file": outcome.file, "tiles": tiles}
 
 
 def results_frame(results: Sequence[MethodResult]) -> pd.DataFrame:
