@@ -189,10 +189,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _models(args) -> int:
+    from .models.weights import weights_size
+
     registry = load_registry(args.models)
     for name, spec in registry.specs.items():
         ok, detail = weights_status(spec)
-        print(f"{name:24s} {'offline' if ok else 'needs download':15s} {spec.source}  ({detail})")
+        size, _ = weights_size(spec)
+        size_text = "?" if size is None else f"{size / 1e6:.0f} MB"
+        print(f"{name:24s} {'offline' if ok else 'needs download':15s} {size_text:>7s}  {spec.source}  ({detail})")
     for name, message in registry.errors.items():
         print(f"{name:24s} {'invalid':15s} {message}")
     return 0

@@ -200,3 +200,25 @@ def test_dashboard_pickers_offer_and_run_the_plugin(plugin_loaded, script, key):
         table = at.dataframe[1].value
         assert list(table["method"]) == ["sharpcam", "random"]
         assert table["deletion_auc"].between(0, 1).all()
+
+
+def test_models_page_lists_methods_plugin_failures_and_weight_sizes(plugin_loaded):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=300)
+    at.session_state["sample"] = "chelsea"
+    at.run()
+    at.switch_page("pages/models.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    models = at.dataframe[0].value.set_index("model")
+    assert models.loc["efficientnet_lite0", "weights"] == "here (19 MB)"
+    assert models.loc["efficientnet_lite0", "size from"] == "the file on disk"
+    resnet18 = models.loc["resnet18"]
+    if resnet18["weights offline"] == "no":  # not cached on this machine: it says it will download, and how much
+        assert resnet18["weights"] == "downloads on first use (45 MB)"
+        assert resnet18["size from"] == "torchvision's weights metadata (_file_size)"
+    assert models.loc["convnext_tiny", "CAM"] == "not exact: use Grad-CAM or LIME"
+    methods = at.dataframe[1].value.set_index("method")
+    assert methods.loc["sharpcam", "from"] == "sharpcam-plugin" and methods.loc["sharpcam", "status"] == "ready"
+    assert methods.loc["cam", "from"] == "explainers"
+    assert methods.loc["brokenplug", "status"].startswith("FAILED: plug-in 'brokenplug'")
