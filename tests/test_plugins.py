@@ -222,3 +222,8 @@ def test_models_page_lists_methods_plugin_failures_and_weight_sizes(plugin_loade
     assert methods.loc["sharpcam", "from"] == "sharpcam-plugin" and methods.loc["sharpcam", "status"] == "ready"
     assert methods.loc["cam", "from"] == "explainers"
     assert methods.loc["brokenplug", "status"].startswith("FAILED: plug-in 'brokenplug'")
+
+
+def test_the_readme_shows_this_very_plugin():
+    readme = (ROOT / "README.md").read_text()
+    assert PLUGIN.strip() in readme and 'sharpcam = "sharpcam_plugin:SharpCAM"' in readme
