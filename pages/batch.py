@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explainers import ExplainersError
-from explainers.evaluate import iter_evaluate, make_explainers, read_labels_csv, results_csv, summarize
+from explainers.evaluate import make_explainers, read_labels_csv, results_csv
 from ui import batch, page, state
 from ui.method_params import method_parameters
 from ui.evaluation_figures import auc_summary_figure, faithfulness_curves_figure, summary_rows, time_summary_figure
@@ -68,21 +68,12 @@ with state.guard("the Batch page"):
             st.error(batch.plain(exc))
         else:
             bar = st.progress(0.0, text=f"0 of {len(photos)} photos")
-            results, failures, gallery = [], [], []
-            for done in iter_evaluate(model, photos, chosen, labels=labels, steps=int(steps)):
-                results.extend(done.results)
-                if done.failure is not None:
-                    failures.append(done.failure)
-                else:
-                    gallery.append(batch.gallery_row(done))
-                bar.progress((done.index + 1) / len(photos),
-                             text=f"{done.index + 1} of {len(photos)} photos (last: {done.file})")
-            summary = summarize(results)
-            st.session_state["batch_result"] = {
-                "results": results, "failures": failures, "summary": summary, "gallery": gallery,
-                "document": batch.summary_document(summary, model, chosen, failures, int(steps),
-                                                   str(labels_path) if labels_path else None),
-            }
+
+            def progress(done: int, total: int, name: str) -> None:
+                bar.progress(done / total, text=f"{done} of {total} photos (last: {name})")
+
+            st.session_state["batch_result"] = batch.run_evaluation(
+                model, photos, chosen, labels, int(steps), str(labels_path) if labels_path else None, progress)
 
     outcome = st.session_state.get("batch_result")
     if outcome is not None:

@@ -10,6 +10,7 @@ AppTest. Nothing outside the plug-in is edited.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -63,18 +64,26 @@ def plugin_dir(tmp_path):
     return site
 
 
-@pytest.fixture
-def plugin_loaded(plugin_dir):
-    """The plug-in discovered in this process, as ``import explainers`` would; removed afterwards."""
+@contextlib.contextmanager
+def installed(plugin_dir: Path):
+    """``plugin_dir`` on ``sys.path`` and its plug-ins loaded, as ``import explainers`` would; all undone after."""
     sys.path.insert(0, str(plugin_dir))
+    before = dict(explainers.EXPLAINERS)
     try:
-        errors = explainers.load_plugins()
-        yield errors
+        yield explainers.load_plugins()
     finally:
         sys.path.remove(str(plugin_dir))
-        explainers.EXPLAINERS.pop("sharpcam", None)
+        explainers.EXPLAINERS.clear()
+        explainers.EXPLAINERS.update(before)
         plugins._ERRORS.clear()
         sys.modules.pop("sharpcam_plugin", None)
+
+
+@pytest.fixture
+def plugin_loaded(plugin_dir):
+    """The plug-in discovered in this process; removed afterwards."""
+    with installed(plugin_dir) as errors:
+        yield errors
 
 
 def run_cli(plugin_dir: Path, *args) -> subprocess.CompletedProcess:
@@ -113,30 +122,18 @@ def test_plugin_registers_like_a_builtin_and_a_broken_one_is_reported(plugin_loa
 def test_bad_entry_points_are_reported_by_name(plugin_dir, value, error):
     info = plugin_dir / "sharpcam_plugin-0.1.dist-info" / "entry_points.txt"
     info.write_text(f"[explainers.methods]\nbad = {value}\n")
-    sys.path.insert(0, str(plugin_dir))
-    try:
-        errors = explainers.load_plugins()
+    with installed(plugin_dir) as errors:
         assert list(errors) == ["bad"] and error in errors["bad"], errors
         assert "bad" not in explainers.EXPLAINERS and "cam" in explainers.EXPLAINERS
-    finally:
-        sys.path.remove(str(plugin_dir))
-        plugins._ERRORS.clear()
-        sys.modules.pop("sharpcam_plugin", None)
 
 
 def test_a_plugin_may_not_take_a_builtin_name(plugin_dir):
     (plugin_dir / "sharpcam_plugin.py").write_text(PLUGIN.replace('name = "sharpcam"', 'name = "cam"'))
     info = plugin_dir / "sharpcam_plugin-0.1.dist-info" / "entry_points.txt"
     info.write_text("[explainers.methods]\ncam = sharpcam_plugin:SharpCAM\n")
-    sys.path.insert(0, str(plugin_dir))
-    try:
-        errors = explainers.load_plugins()
+    with installed(plugin_dir) as errors:
         assert "taken by explainers.cam.CAM" in errors["cam"]
         assert explainers.EXPLAINERS["cam"].__module__ == "explainers.cam"
-    finally:
-        sys.path.remove(str(plugin_dir))
-        plugins._ERRORS.clear()
-        sys.modules.pop("sharpcam_plugin", None)
 
 
 # -- the command line, in a subprocess -----------------------------------------------------------

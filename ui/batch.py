@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ import pandas as pd
 
 from explainers import EXPLAINERS, Explainer, LoadedModel, list_explainers
 from explainers.errors import ParameterError
-from explainers.evaluate import COLUMNS, MethodResult, PhotoFailure, PhotoOutcome, collect_photos
+from explainers.evaluate import (COLUMNS, MethodResult, PhotoFailure, PhotoOutcome, collect_photos, iter_evaluate,
+                                 summarize)
 from explainers.overlays import heatmap_overlay
 
 #: The environment variable naming a folder of photos to suggest (the team's sample, e.g. an ImageNet subset).
@@ -142,6 +143,31 @@ def gallery_row(outcome: PhotoOutcome, side: int = 200) -> dict[str, Any]:
         tiles.append((f"{method_title(name)}: deletion {r.deletion_auc:.2f}, insertion {r.insertion_auc:.2f}",
                       heatmap_overlay(small, np.clip(saliency, 0, 1))))
     return {"file": outcome.file, "tiles": tiles}
+
+
+def run_evaluation(model: LoadedModel, photos: Sequence, explainers: Mapping[str, Explainer],
+                   labels: Mapping[str, int] | None, steps: int, labels_path: str | None = None,
+                   on_progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Run :func:`explainers.evaluate.iter_evaluate` and keep what the page shows.
+
+    Returns
+    -------
+    dict
+        ``results`` (MethodResult rows), ``failures``, ``summary``, ``gallery`` (:func:`gallery_row` per
+        evaluated photo) and ``document`` (``summary.json``).
+    """
+    results, failures, gallery = [], [], []
+    for done in iter_evaluate(model, photos, explainers, labels=labels, steps=steps):
+        results.extend(done.results)
+        if done.failure is not None:
+            failures.append(done.failure)
+        else:
+            gallery.append(gallery_row(done))
+        if on_progress is not None:
+            on_progress(done.index + 1, len(photos), done.file)
+    summary = summarize(results)
+    return {"results": results, "failures": failures, "summary": summary, "gallery": gallery,
+            "document": summary_document(summary, model, explainers, failures, steps, labels_path)}
 
 
 def results_frame(results: Sequence[MethodResult]) -> pd.DataFrame:
