@@ -83,7 +83,18 @@ class _FileSource(WeightSource):
     by_position: ClassVar[bool] = False
 
     def file(self, spec: ModelSpec) -> Path:
+        """The weights file; raises WeightsUnavailableError saying what is missing and how to fix it."""
         raise NotImplementedError
+
+    def describe(self, path: Path) -> str:
+        """Where the file is, in words."""
+        return str(path)
+
+    def status(self, spec):
+        try:
+            return True, self.describe(self.file(spec))
+        except WeightsUnavailableError as exc:
+            return False, str(exc)
 
     def load(self, spec, create):
         network = NoWeights().load(spec, create)
@@ -118,11 +129,8 @@ class PackageWeights(_FileSource):
                                           f"'{spec.weights}', found {len(files)}")
         return files[0]
 
-    def status(self, spec):
-        try:
-            return True, f"package file {self.file(spec).name}"
-        except WeightsUnavailableError as exc:
-            return False, str(exc)
+    def describe(self, path):
+        return f"package file {path.name}"
 
 
 class FileWeights(_FileSource):
@@ -139,11 +147,8 @@ class FileWeights(_FileSource):
             raise WeightsUnavailableError(f"model '{spec.name}': weights file {path} must end in .pth, .pt or .safetensors")
         return path
 
-    def status(self, spec):
-        try:
-            return True, f"local file {self.file(spec)}"
-        except WeightsUnavailableError as exc:
-            return False, str(exc)
+    def describe(self, path):
+        return f"local file {path}"
 
 
 class TorchvisionWeights(WeightSource):
