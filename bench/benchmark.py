@@ -41,11 +41,14 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 
 import explainers  # noqa: E402
-from explainers.batch import iter_explain_batch  # noqa: E402
+from explainers.batched import iter_explain_batch  # noqa: E402
 from explainers.evaluate import collect_photos  # noqa: E402
 from explainers.secam import SeCAM, with_threshold  # noqa: E402
 
-SAMPLE_DIR = Path(os.environ.get("EXPLAINERS_SAMPLE_DIR") or ROOT.parent / "shared" / "imagenet-sample")  # override for a GPU machine
+sys.path.insert(0, str(ROOT / "tests"))
+from photos import sample_dir, sample_reason  # noqa: E402
+
+SAMPLE_DIR = sample_dir()  # $EXPLAINERS_SAMPLE_DIR (e.g. on a GPU machine) or ../shared/imagenet-sample
 TARGETS = {
     "cam_top1_vs_forward": ("<=", 1.10),
     "cam_top5_vs_forward": ("<=", 1.15),
@@ -371,7 +374,7 @@ def throughput(model, paths: list[Path], batch_size: int | None, workers: int, r
 
 def synthetic(model, batch: int, reps: int, device) -> dict:
     section(f"synthetic tensors already on the device, batch {batch}: network alone vs forward + CAM of every image")
-    from explainers.batch import cam_maps
+    from explainers.cam import cam_maps
     x = torch.randn(batch, 3, model.input_size, model.input_size, device=device)
     weight, _ = model.classifier_weights()
 
@@ -434,6 +437,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="few photos and reps: a smoke run")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
+    if SAMPLE_DIR is None:
+        parser.error(sample_reason())
     if args.quick:
         args.photos, args.reps, args.lime_samples, args.memory_count = 2, 2, 100, 40
         args.batch_photos = args.batch_photos or 32

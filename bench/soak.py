@@ -5,7 +5,7 @@ Usage (from the project root)::
     .venv/bin/python bench/soak.py                        # 1,000 runs, efficientnet_lite0, CAM/SeCAM/Grad-CAM
     .venv/bin/python bench/soak.py --runs 200 --model efficientnet_lite0 --methods cam,secam
 
-Photos come from ``../shared/imagenet-sample`` when it exists, else synthetic
+Photos come from the ImageNet sample (``$EXPLAINERS_SAMPLE_DIR`` or ``../shared/imagenet-sample``) when it exists, else synthetic
 pictures. After a warm-up, it reports every ``--every`` runs: resident memory
 (RSS), Python heap (tracemalloc), CUDA memory when on a GPU, live threads, and
 hooks left on the model. It exits with status 1 if a hook is ever left or RSS
@@ -31,7 +31,8 @@ import torch  # noqa: E402
 
 import explainers  # noqa: E402
 
-SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
+sys.path.insert(0, str(ROOT / "tests"))
+from photos import sample_photos  # noqa: E402  ($EXPLAINERS_SAMPLE_DIR or ../shared/imagenet-sample)
 
 
 def rss_mb() -> float:
@@ -53,7 +54,7 @@ def hook_count(network: torch.nn.Module) -> int:
 
 def photos(n: int) -> list[np.ndarray]:
     """Up to ``n`` photos from the shared sample, or synthetic pictures when it is absent."""
-    files = sorted(SAMPLE_DIR.glob("*.JPEG"))[:n] if SAMPLE_DIR.is_dir() else []
+    files = sample_photos(n)
     if files:
         return [explainers.load_image(f) for f in files]
     rng = np.random.default_rng(0)

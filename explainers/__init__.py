@@ -6,15 +6,19 @@ load_model(name)                          -> LoadedModel
 get_explainer(name, **params)             -> Explainer ("cam", "secam", ...)
 explainer.explain(model, image, targets=None, topk=1) -> list[Explanation]
 load_image(path_or_bytes)                 -> (H, W, 3) uint8 RGB array
+list_explainers(), plugin_errors()        -> the methods (built-ins, then plug-ins), plug-ins that failed
 
-The library never imports Streamlit; the dashboard is a client of it.
+The library never imports Streamlit; the dashboard is a client of it. Methods from other packages are
+loaded here, once, from the entry-point group ``explainers.methods`` (see :mod:`explainers.plugins`).
 """
 
 from . import cam as _cam  # noqa: F401  (registers "cam")
 from . import secam as _secam  # noqa: F401  (registers "secam")
 from . import gradcam as _gradcam  # noqa: F401  (registers "gradcam")
-from . import lime_explainer as _lime  # noqa: F401  (registers "lime")
+from . import lime as _lime  # noqa: F401  (registers "lime")
 from .base import EXPLAINERS, Explainer, get_explainer, list_explainers, register_explainer
+from .parameters import Param
+from .plugins import load_plugins, plugin_errors
 from .errors import (
     CamNotExactError,
     ExplainersError,
@@ -38,6 +42,7 @@ __all__ = [
     "ImageError",
     "LoadedModel",
     "ModelSpec",
+    "Param",
     "ParameterError",
     "RegistryError",
     "WeightsUnavailableError",
@@ -47,6 +52,7 @@ __all__ = [
     "load_image",
     "load_model",
     "load_registry",
+    "plugin_errors",
     "region_scores",
     "register_explainer",
     "slic_segments",
@@ -54,3 +60,5 @@ __all__ = [
     "weights_status",
     "with_threshold",
 ]
+
+load_plugins()

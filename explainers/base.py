@@ -26,9 +26,33 @@ EXPLAINERS: dict[str, type[Explainer]] = {}
 
 
 def register_explainer(cls: type[Explainer]) -> type[Explainer]:
-    """Class decorator: make ``cls`` available to :func:`get_explainer` under ``cls.name``."""
+    """Class decorator: make ``cls`` available to :func:`get_explainer` under ``cls.name``.
+
+    Its declarations are checked here, so a broken method (built-in or plug-in) fails when it is
+    registered, with its name, rather than when a user first picks it.
+
+    Raises
+    ------
+    ValueError
+        If ``cls`` is not an :class:`Explainer` subclass, has no ``name``, reuses a registered name,
+        or declares parameters whose names repeat or whose defaults are outside their own range.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Explainer)):
+        raise ValueError(f"{cls!r} is not a subclass of explainers.Explainer")
+    if not cls.name or not cls.name.isidentifier() or cls.name != cls.name.lower():
+        raise ValueError(f"{cls.__name__}.name must be a lower-case identifier such as 'mycam', got {cls.name!r}")
     if cls.name in EXPLAINERS:
-        raise ValueError(f"an explainer named '{cls.name}' is already registered")
+        other = EXPLAINERS[cls.name]
+        raise ValueError(f"an explainer named '{cls.name}' is already registered "
+                         f"({other.__module__}.{other.__qualname__}, from {other.source})")
+    names = [p.name for p in cls.parameters]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{cls.__name__}: a parameter name is declared twice in {names}")
+    for param in cls.parameters:
+        try:
+            param.check(param.default)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{cls.__name__}: the default of `{param.name}` is not allowed: {exc}") from None
     EXPLAINERS[cls.name] = cls
     return cls
 
@@ -47,17 +71,55 @@ def get_explainer(name: str, **params: Any) -> Explainer:
 
 
 def list_explainers() -> list[str]:
-    """Registered explainer names."""
-    return sorted(EXPLAINERS)
+    """Registered explainer names, built-ins first (in the order they were registered), then plug-ins."""
+    return list(EXPLAINERS)
+
+
+def make_explanation(explainer: Explainer, model: LoadedModel, forward: ForwardPass, class_index: int,
+                     class_map: np.ndarray, timings: Mapping[str, float], **fields: Any) -> Explanation:
+    """The one place an :class:`Explanation` is built: the class facts come from ``forward``.
+
+    Parameters
+    ----------
+    explainer : Explainer
+        Gives ``method`` and ``params``.
+    model : LoadedModel
+    forward : ForwardPass
+        The pass the class was explained from (probability, logit, rank).
+    class_index : int
+    class_map : (h, w) float ndarray
+        The method's map before normalisation.
+    timings : mapping of str -> float
+    **fields
+        ``saliency`` and, for superpixel methods, ``segments``, ``segment_ids``, ``segment_scores``,
+        ``segment_areas``, ``mask``.
+    """
+    return Explanation(
+        method=explainer.name,
+        model=model.name,
+        class_index=int(class_index),
+        label=model.labels[class_index],
+        probability=float(forward.probabilities[class_index]),
+        logit=float(forward.logits[class_index]),
+        rank=forward.rank_of(class_index),
+        class_map=np.asarray(class_map, dtype=np.float32),
+        params=dict(explainer.params),
+        timings=dict(timings),
+        **fields,
+    )
 
 
 class Explainer:
     """Base class of all explainers.
 
-    Subclasses set ``name`` and ``defaults``, validate parameters in
-    ``_check_params``, and override the step they change: ``channel_weights``
-    (how channels are weighed), ``prepare`` (work shared by every target, e.g.
-    segmentation) or ``build`` (how the class map becomes the saliency).
+    Subclasses set ``name``, ``title`` and ``parameters`` (each checked by its
+    :class:`~explainers.parameters.Param`), and override the step they change:
+    ``channel_weights`` (how channels are weighed), ``prepare`` (work shared by
+    every target, e.g. segmentation) or ``build`` (how the class map becomes the
+    saliency). Abilities are declared, never inferred from the class:
+    ``requires_exact_cam``, ``uses_superpixels``, ``supports_batch`` (a
+    vectorised :meth:`explain_forwards`), ``precompute`` (per-image work a
+    batch runs in worker threads).
     """
 
     name: ClassVar[str] = ""
@@ -71,6 +133,13 @@ class Explainer:
     requires_exact_cam: ClassVar[bool] = True
     #: its explanations carry superpixels (``segments``, ``segment_scores``, ``mask``) and it accepts ``segments=``.
     uses_superpixels: ClassVar[bool] = False
+    #: :meth:`explain_forwards` explains a whole batch at once (vectorised), not image by image.
+    supports_batch: ClassVar[bool] = False
+    #: parameter values that trade quality for speed where many photos are explained while a person
+    #: waits (the dashboard's Batch page starts from them); the library's defaults stay ``defaults``.
+    quick_params: ClassVar[Mapping[str, Any]] = {}
+    #: the distribution the method came from: ``"explainers"`` for built-ins, the plug-in's package otherwise.
+    source: ClassVar[str] = "explainers"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -143,20 +212,48 @@ class Explainer:
             t0 = time.perf_counter()
             class_map = self.class_map(model, forward, class_index)
             fields = self.build(model, image, class_map, context, timings, t0)
-            results.append(Explanation(
-                method=self.name,
-                model=model.name,
-                class_index=class_index,
-                label=model.labels[class_index],
-                probability=float(forward.probabilities[class_index]),
-                logit=float(forward.logits[class_index]),
-                rank=forward.rank_of(class_index),
-                class_map=class_map.detach().cpu().numpy().astype(np.float32),
-                params=dict(self.params),
-                timings=timings,
-                **fields,
-            ))
+            results.append(make_explanation(self, model, forward, class_index,
+                                            class_map.detach().cpu().numpy(), timings, **fields))
         return results
+
+    def explain_forwards(self, model: LoadedModel, images: Sequence[np.ndarray], forwards: Sequence[ForwardPass],
+                         classes: Sequence[Sequence[int]], precomputed: Sequence[Mapping[str, Any]],
+                         features: torch.Tensor) -> list[list[Explanation]]:
+        """Explain a batch whose forward pass is done (:mod:`explainers.batched` calls it).
+
+        The default explains image by image from each image's share of the batched pass;
+        a method with ``supports_batch`` overrides it with a vectorised version.
+
+        Parameters
+        ----------
+        model : LoadedModel
+        images : sequence of (H, W, 3) uint8 ndarray
+        forwards : sequence of ForwardPass
+            One per image, slices of the batched pass.
+        classes : sequence of sequence of int
+            The classes to explain for each image.
+        precomputed : sequence of dict
+            What :meth:`precompute` returned for each image.
+        features : (N, C, h, w) tensor
+            The batch's feature maps (``forwards[i].features`` is ``features[i]``).
+
+        Returns
+        -------
+        list of list of Explanation
+        """
+        return [self.explain(model, image, list(c), forward=fp, **extra)
+                for image, fp, c, extra in zip(images, forwards, classes, precomputed)]
+
+    def precompute(self, image: np.ndarray) -> dict[str, Any]:
+        """Per-image work that does not need the model, as ``explain``'s keyword arguments.
+
+        Batches run it in worker threads while the network runs (SeCAM: its superpixels). Default: none.
+        """
+        return {}
+
+    def output_stem(self, image_stem: str, rank: int) -> str:
+        """File stem of one output picture/map (the CLI's ``explain``): ``{name}_{stem}_{rank}``."""
+        return f"{self.name}_{image_stem}_{rank}"
 
     # -- steps a method may override ---------------------------------------------
     def _check_model(self, model: LoadedModel) -> None:
@@ -199,27 +296,3 @@ class Explainer:
         timings[self.name] = time.perf_counter() - t0
         return {"saliency": saliency}
 
-
-def check_int(params: dict, key: str, low: int, high: int | None = None) -> None:
-    """Validate an integer parameter in ``[low, high]``; both messages state the valid range."""
-    value = params[key]
-    rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{key}` must be an int {rng}, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
-        raise ParameterError(f"`{key}` must be {rng}, got {value}")
-    params[key] = int(value)
-
-
-def check_float(params: dict, key: str, low: float, high: float | None = None, low_open: bool = False) -> None:
-    """Validate a finite real parameter in ``[low, high]`` (``(low, ...`` when ``low_open``); messages state the range."""
-    value = params[key]
-    left = "(" if low_open else "["
-    rng = f"in {left}{low}, {high}]" if high is not None else ("> " if low_open else ">= ") + str(low)
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"`{key}` must be a number {rng}, got {type(value).__name__} {value!r}")
-    value = float(value)
-    bad = not np.isfinite(value) or (value <= low if low_open else value < low) or (high is not None and value > high)
-    if bad:
-        raise ParameterError(f"`{key}` must be {rng}, got {params[key]}")
-    params[key] = value

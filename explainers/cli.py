@@ -1,7 +1,11 @@
-"""Command line: ``python -m explainers explain|evaluate|models ...``.
+"""Command line: ``python -m explainers explain|evaluate|methods|models ...``.
 
 Errors print one line on stderr and the exit status is non-zero; one bad image
 does not stop the others, and leaves no partial output of its own.
+
+Every method's options are built from what it declares (:class:`~explainers.parameters.Param`),
+plug-ins included: ``explain --method M`` takes ``--PARAM`` (``--n-segments 30``), ``evaluate``
+takes ``--METHOD-PARAM`` (``--lime-num-samples 100``) for each method it runs. No method is named here.
 """
 
 from __future__ import annotations
@@ -19,20 +23,109 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .base import get_explainer, list_explainers
-from .errors import ExplainersError
+from .base import EXPLAINERS, get_explainer, list_explainers
+from .errors import ExplainersError, ParameterError
 from .images import load_image
 from .models.build import load_model, weights_status
 from .models.loaded import check_classes
 from .models.registry import load_registry
 from .overlays import explanation_picture
+from .parameters import Param
+from .plugins import plugin_errors
+
+#: ``explain``'s own options: a method parameter with one of these names gets ``--METHOD-PARAM`` instead.
+_EXPLAIN_OPTIONS = {"images", "model", "method", "topk", "targets", "models", "device", "out", "help"}
 
 
-def output_stem(method: str, stem: str, rank: int, params: dict) -> str:
-    """File stem of one output, named as the tutorial does."""
-    if method == "secam":
-        return f"SeCAM_{stem}_seg_{params['n_segments']}_ts_{params['threshold']}_{rank}"
-    return f"{method.upper() if method == 'cam' else method}_{stem}_{rank}"
+def _param_help(param: Param, methods: list[str]) -> str:
+    text = f"{param.help}; {param.type.__name__} {param.range_text()}, default {param.default!r}"
+    return f"{text} ({', '.join(methods)})"
+
+
+def _add_explain_params(parser: argparse.ArgumentParser) -> None:
+    """One ``--PARAM`` per parameter name of any method (values are checked against the chosen method)."""
+    group = parser.add_argument_group("method parameters (each applies to the methods named after it)")
+    by_name: dict[str, list[tuple[str, Param]]] = {}
+    for method, cls in EXPLAINERS.items():
+        for param in cls.parameters:
+            by_name.setdefault(param.name, []).append((method, param))
+    for name, owners in by_name.items():
+        if name in _EXPLAIN_OPTIONS:  # a plug-in parameter called like an option: prefix it with its method
+            for method, param in owners:
+                group.add_argument(f"--{method}-{name.replace('_', '-')}", dest=f"param:{method}:{name}",
+                                   metavar="VALUE", help=_param_help(param, [method]))
+            continue
+        param = owners[0][1]
+        group.add_argument(param.flag, dest=f"param::{name}", metavar="VALUE",
+                           help=_param_help(param, [m for m, _ in owners]))
+        for alias in dict.fromkeys(a for _, p in owners for a in p.aliases):  # old spellings, not in --help
+            group.add_argument(f"--{alias.replace('_', '-')}", dest=f"param::{name}", help=argparse.SUPPRESS)
+
+
+def _add_evaluate_params(parser: argparse.ArgumentParser) -> None:
+    """``--METHOD-PARAM`` for every parameter of every method, one group per method."""
+    for method, cls in EXPLAINERS.items():
+        if not cls.parameters:
+            continue
+        group = parser.add_argument_group(f"{cls.title} parameters (with --methods ...{method}...)")
+        for param in cls.parameters:
+            dest = f"param:{method}:{param.name}"
+            group.add_argument(f"--{method}-{param.name.replace('_', '-')}", dest=dest, metavar="VALUE",
+                               help=f"{param.help}; {param.type.__name__} {param.range_text()}, "
+                                    f"default {param.default!r}")
+            for alias in param.aliases:
+                group.add_argument(f"--{method}-{alias.replace('_', '-')}", dest=dest, help=argparse.SUPPRESS)
+
+
+def _given_params(args: argparse.Namespace) -> dict[tuple[str, str], tuple[str, str]]:
+    """``(method or "", param) -> (flag as typed, text)`` for every method flag given on the command line."""
+    given = {}
+    for dest, text in vars(args).items():
+        if dest.startswith("param:") and text is not None:
+            _, method, name = dest.split(":", 2)
+            flag = f"--{method}-{name}" if method else f"--{name}"
+            given[(method, name)] = (flag.replace("_", "-"), text)
+    return given
+
+
+def _parse_param(cls, name: str, flag: str, text: str):
+    """The value of ``flag`` for method ``cls``, checked by its Param; a ParameterError naming the flag."""
+    param = next(p for p in cls.parameters if p.name == name)
+    try:
+        return param.parse(text)
+    except (ParameterError, TypeError) as exc:
+        raise ParameterError(f"{flag}: {exc}") from None
+
+
+def explain_params(args: argparse.Namespace) -> dict:
+    """``explain``'s method parameters for ``--method``; a flag of another method is an error that says whose."""
+    cls = EXPLAINERS[args.method]
+    own = {p.name for p in cls.parameters}
+    params = {}
+    for (method, name), (flag, text) in _given_params(args).items():
+        if (method and method != args.method) or name not in own:
+            owners = [m for m, c in EXPLAINERS.items() if name in {p.name for p in c.parameters}]
+            raise ParameterError(f"{flag} does not apply to --method {args.method} (its parameters: "
+                                 f"{', '.join(Param.flag.fget(p) for p in cls.parameters) or 'none'}); "
+                                 f"it is a parameter of {', '.join(owners)}")
+        params[name] = _parse_param(cls, name, flag, text)
+    return params
+
+
+def evaluate_params(args: argparse.Namespace, methods: list[str]) -> dict[str, dict]:
+    """``evaluate``'s ``--METHOD-PARAM`` values, per method; a flag of a method not run is an error."""
+    params: dict[str, dict] = {}
+    for (method, name), (flag, text) in _given_params(args).items():
+        if method not in methods:
+            raise ParameterError(f"{flag} is given but {method} is not in --methods ({', '.join(methods)}); "
+                                 f"add it or drop the flag")
+        params.setdefault(method, {})[name] = _parse_param(EXPLAINERS[method], name, flag, text)
+    return params
+
+
+def default_methods() -> str:
+    """``evaluate``'s default ``--methods``: every built-in method (plug-ins are chosen by name)."""
+    return ",".join(n for n, cls in EXPLAINERS.items() if cls.source == "explainers")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,32 +135,34 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("explain", help="explain images and write overlays, maps and results.json")
     ex.add_argument("images", nargs="+", help="image files")
     ex.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
-    ex.add_argument("--method", default="cam", choices=list_explainers(), help="explainer (default: cam)")
+    ex.add_argument("--method", default=list_explainers()[0], choices=list_explainers(),
+                    help=f"explainer (default: {list_explainers()[0]}); `python -m explainers methods` lists them")
     ex.add_argument("--topk", type=int, default=1, help="explain the top K classes (default: 1)")
     ex.add_argument("--targets", type=str, default=None, help="comma-separated class indices instead of the top K")
-    ex.add_argument("--segments", type=int, default=None, help="SeCAM: number of SLIC superpixels (default 50)")
-    ex.add_argument("--compactness", type=float, default=None, help="SeCAM: SLIC compactness (default 10)")
-    ex.add_argument("--threshold", type=float, default=None, help="SeCAM: keep superpixels above T x best (default 0.8)")
     ex.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")
     ex.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     ex.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_explain_params(ex)
 
     ev = sub.add_parser("evaluate", help="explain many photos with several methods and measure faithfulness")
     ev.add_argument("photos", help="folder, glob pattern (quote it) or image file")
     ev.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
-    ev.add_argument("--methods", default="cam,secam,gradcam,lime",
-                    help=f"comma-separated explainers from {', '.join(list_explainers())} (default: cam,secam,gradcam,lime); "
+    ev.add_argument("--methods", default=default_methods(),
+                    help=f"comma-separated explainers from {', '.join(list_explainers())} (default: {default_methods()}); "
                          "a random-map baseline row is always added")
     ev.add_argument("--out", type=Path, required=True, help="output folder for results.csv and summary.json")
     ev.add_argument("--labels", type=Path, default=None,
                     help="CSV with file,class_index columns: explain the true class and report accuracy")
     ev.add_argument("--limit", type=int, default=None, help="only the first N photos (sorted by name)")
-    ev.add_argument("--lime-samples", type=int, default=None, help="LIME's perturbed copies (default 1000)")
     ev.add_argument("--steps", type=int, default=20, help="deletion/insertion steps (default 20)")
     ev.add_argument("--overlays", action="store_true", help="also write each method's picture to OUT/overlays/")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ev.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")
     ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    _add_evaluate_params(ev)
+
+    me = sub.add_parser("methods", help="list the explainers (built-in and plug-ins) with their parameters")
+    me.add_argument("--json", action="store_true", help="as JSON")
 
     ls = sub.add_parser("models", help="list the registry and whether each model's weights are available offline")
     ls.add_argument("--models", type=Path, default=None, help="registry file")
@@ -85,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return _models(args)
+        if args.command == "methods":
+            return _methods(args)
         if args.command == "evaluate":
             return _evaluate(args)
         if args.command == "db":
@@ -99,10 +196,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _models(args) -> int:
+    from .models.weights import weights_size
+
     registry = load_registry(args.models)
     for name, spec in registry.specs.items():
         ok, detail = weights_status(spec)
-        print(f"{name:24s} {'offline' if ok else 'needs download':15s} {spec.source}  ({detail})")
+        size, _ = weights_size(spec)
+        size_text = "?" if size is None else f"{size / 1e6:.0f} MB"
+        print(f"{name:24s} {'offline' if ok else 'needs download':15s} {size_text:>7s}  {spec.source}  ({detail})")
     for name, message in registry.errors.items():
         print(f"{name:24s} {'invalid':15s} {message}")
     return 0
@@ -118,15 +219,35 @@ def _db(args) -> int:
     return 0
 
 
+def method_facts() -> list[dict]:
+    """What ``methods`` prints: each method's name, title, source package, abilities and parameters."""
+    return [{"name": name, "title": cls.title, "source": cls.source,
+             "head": "GAP + linear" if cls.requires_exact_cam else "any",
+             "superpixels": cls.uses_superpixels, "batch": cls.supports_batch,
+             "parameters": [{"name": p.name, "flag": p.flag, "type": p.type.__name__, "default": p.default,
+                             "range": p.range_text(), "help": p.help} for p in cls.parameters]}
+            for name, cls in EXPLAINERS.items()]
+
+
+def _methods(args) -> int:
+    facts, errors = method_facts(), plugin_errors()
+    if args.json:
+        print(json.dumps({"methods": facts, "plugin_errors": errors}, indent=2, default=str))
+        return 0
+    for m in facts:
+        print(f"{m['name']:10s} {m['title']}  [from {m['source']}]  head: {m['head']}; "
+              f"superpixels: {'yes' if m['superpixels'] else 'no'}; batch: {'vectorised' if m['batch'] else 'per image'}")
+        for p in m["parameters"]:
+            print(f"    {p['flag']:18s} {p['type']} {p['range']}, default {p['default']!r}: {p['help']}")
+        if not m["parameters"]:
+            print("    (no parameters)")
+    for name, message in errors.items():
+        print(f"{name:10s} FAILED  {message}")
+    return 0
+
+
 def _explain(args) -> int:
-    params = {}
-    if args.method == "secam":
-        for key, value in (("n_segments", args.segments), ("compactness", args.compactness), ("threshold", args.threshold)):
-            if value is not None:
-                params[key] = value
-    elif any(v is not None for v in (args.segments, args.compactness, args.threshold)):
-        raise ExplainersError_("--segments, --compactness and --threshold apply to --method secam only")
-    explainer = get_explainer(args.method, **params)
+    explainer = get_explainer(args.method, **explain_params(args))
     targets = None
     if args.targets:
         try:
@@ -169,7 +290,7 @@ def _explain_one(path: Path, stem: str, model, explainer, targets, topk: int, ou
     explanations = explainer.explain(model, image, targets=targets, topk=topk)
     files = {}
     for i, e in enumerate(explanations):  # render everything first, write only when all succeeded
-        name = output_stem(explainer.name, stem, i, e.params)
+        name = explainer.output_stem(stem, i)
         picture = cv2.imencode(".jpg", explanation_picture(image, e)[..., ::-1])[1].tobytes()
         files[f"{name}.jpg"] = picture
         files[f"{name}.npy"] = _npy_bytes(e.saliency)
@@ -179,8 +300,7 @@ def _explain_one(path: Path, stem: str, model, explainer, targets, topk: int, ou
         "image": str(path),
         "image_size": list(image.shape[:2]),
         "predictions": [{k: v for k, v in e.to_dict().items() if k not in ("method", "model", "params")}
-                        | {"files": [f"{output_stem(explainer.name, stem, i, e.params)}.jpg",
-                                     f"{output_stem(explainer.name, stem, i, e.params)}.npy"]}
+                        | {"files": [f"{explainer.output_stem(stem, i)}.jpg", f"{explainer.output_stem(stem, i)}.npy"]}
                         for i, e in enumerate(explanations)],
     }
 
@@ -190,7 +310,7 @@ def _evaluate(args) -> int:
 
     from tqdm import tqdm
 
-    from .evaluate import COLUMNS, collect_photos, make_explainers, read_labels_csv, summarize
+    from .evaluate import COLUMNS, collect_photos, iter_evaluate, make_explainers, read_labels_csv, summarize
 
     photos = collect_photos(args.photos)
     if args.limit is not None:
@@ -201,8 +321,9 @@ def _evaluate(args) -> int:
         raise ExplainersError_(f"--steps must be in [1, 1000], got {args.steps}")
     labels = read_labels_csv(args.labels) if args.labels is not None else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    params = evaluate_params(args, methods)
     model = load_model(args.model, load_registry(args.models), device=args.device)
-    explainers = make_explainers(methods, model, args.lime_samples)
+    explainers = make_explainers(methods, model, params)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.overlays:
         (args.out / "overlays").mkdir(exist_ok=True)
@@ -215,9 +336,21 @@ def _evaluate(args) -> int:
     with (args.out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
-        bar = tqdm(photos, unit="photo", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
+        bar = tqdm(total=len(photos), unit="photo", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
         try:
-            _evaluate_loop(args, bar, model, explainers, labels, writer, fh, results)
+            for outcome in iter_evaluate(model, photos, explainers, labels, steps=args.steps):
+                bar.update(1)
+                bar.set_postfix_str(outcome.file[:40])
+                if outcome.failure is not None:
+                    failures += 1
+                    bar.write(f"error: {outcome.failure.message}", file=sys.stderr)
+                    continue
+                for row in outcome.results:
+                    writer.writerow(row.row())
+                fh.flush()
+                results.extend(outcome.results)
+                if args.overlays:
+                    _write_overlays(args.out / "overlays", Path(outcome.file).stem, outcome)
         except KeyboardInterrupt:
             interrupted = True
             bar.write("interrupted: summarising the photos finished so far", file=sys.stderr)
@@ -225,8 +358,6 @@ def _evaluate(args) -> int:
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
         bar.close()
-    failures = sum(1 for r in results if r is None)
-    results = [r for r in results if r is not None]
     summary = summarize(results)
     summary.update({"model": model.name, "device": str(model.device), "failed": failures,
                     "interrupted": interrupted,
@@ -245,39 +376,11 @@ def _raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-def _evaluate_loop(args, bar, model, explainers, labels, writer, fh, results: list) -> None:
-    """Evaluate each photo of ``bar``; append its rows to ``results`` (None for a failed photo)."""
-    from .evaluate import evaluate_photo
-
-    for index, path in enumerate(bar):
-        bar.set_postfix_str(path.name[:40])
-        try:
-            true_class = None
-            if labels is not None:
-                if path.name not in labels:
-                    raise ExplainersError_(f"{path.name}: not in labels file {args.labels}")
-                true_class = labels[path.name]
-                if not 0 <= true_class < model.num_classes:
-                    raise ExplainersError_(f"{path.name}: class_index {true_class} is outside 0..{model.num_classes - 1}")
-            image = load_image(path)
-            rows, explanations = evaluate_photo(model, image, explainers, file=path.name, true_class=true_class,
-                                                seed=index, steps=args.steps)
-        except ExplainersError as exc:
-            results.append(None)
-            bar.write(f"error: {exc}", file=sys.stderr)
-            continue
-        except Exception as exc:  # one line, and the other photos and the summary still come
-            results.append(None)
-            bar.write(f"error: {path}: unexpected {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
-            continue
-        for row in rows:
-            writer.writerow(row.row())
-        fh.flush()
-        results.extend(rows)
-        if args.overlays:
-            for name, e in explanations.items():
-                picture = cv2.imencode(".jpg", explanation_picture(image, e)[..., ::-1])[1].tobytes()
-                _atomic_write(args.out / "overlays" / f"{path.stem}_{name}.jpg", picture)
+def _write_overlays(folder: Path, stem: str, outcome) -> None:
+    """Each method's picture of one photo, as ``{stem}_{method}.jpg``."""
+    for name, e in outcome.explanations.items():
+        picture = cv2.imencode(".jpg", explanation_picture(outcome.image, e)[..., ::-1])[1].tobytes()
+        _atomic_write(folder / f"{stem}_{name}.jpg", picture)
 
 
 def _summary_table(summary: dict) -> str:

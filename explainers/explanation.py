@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .regions import keep_mask
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Explanation:
@@ -81,8 +83,6 @@ class Explanation:
         """Boolean ``(S,)`` array: which superpixels the mask keeps (SeCAM and LIME)."""
         if self.segment_scores is None or self.mask is None:
             return None
-        from .secam import keep_mask  # the one rule for the mask (secam imports this module)
-
         return keep_mask(self.segment_scores, float(self.params.get("threshold", 0.0)))
 
     def to_dict(self, include_arrays: bool = False) -> dict[str, Any]:

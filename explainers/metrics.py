@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from .base import check_float, check_int
+from .parameters import Param
 from .errors import ParameterError
 from .models.loaded import LoadedModel
 
@@ -132,10 +132,18 @@ def random_saliency(shape: tuple[int, int], grid: int = 7, seed: int = 0) -> np.
     -------
     (H, W) float32 ndarray in [0, 1]
     """
-    params = {"grid": grid}
-    check_int(params, "grid", 1)
-    coarse = np.random.default_rng(seed).random((params["grid"], params["grid"])).astype(np.float32)
+    grid = Param("grid", int, 7, low=1).check(grid)
+    coarse = np.random.default_rng(seed).random((grid, grid)).astype(np.float32)
     return cv2.resize(coarse, (int(shape[1]), int(shape[0])), interpolation=cv2.INTER_LINEAR)
+
+
+#: The parameters of :func:`faithfulness`, declared once (the CLI's ``--steps`` is built from the first).
+FAITHFULNESS_PARAMETERS = (
+    Param("steps", int, 20, low=1, high=1000, help="points of the deletion and insertion curves, minus one"),
+    Param("blur_sigma", float, 10.0, low=0.0, low_open=True, help="Gaussian blur of the baseline, input pixels"),
+    Param("batch_size", int, 64, low=1, high=4096, help="copies per forward pass"),
+    Param("seed", int, 0, low=0, help="seed of the order among pixels of equal saliency"),
+)
 
 
 def faithfulness(model: LoadedModel, image: np.ndarray, saliency: np.ndarray, class_index: int,
@@ -176,13 +184,9 @@ def faithfulness(model: LoadedModel, image: np.ndarray, saliency: np.ndarray, cl
     ParameterError
         If a parameter is outside its range, or ``saliency`` is not shaped like the image.
     """
-    params = {"steps": steps, "blur_sigma": blur_sigma, "batch_size": batch_size, "seed": seed,
-              "class_index": class_index}
-    check_int(params, "steps", 1, 1000)
-    check_float(params, "blur_sigma", 0.0, low_open=True)
-    check_int(params, "batch_size", 1, 4096)
-    check_int(params, "seed", 0)
-    check_int(params, "class_index", 0, model.num_classes - 1)
+    params = {p.name: p.check(value) for p, value in zip(
+        (*FAITHFULNESS_PARAMETERS, Param("class_index", int, 0, low=0, high=model.num_classes - 1)),
+        (steps, blur_sigma, batch_size, seed, class_index))}
     saliency = np.asarray(saliency)
     if saliency.shape != image.shape[:2]:
         raise ParameterError(f"`saliency` has shape {saliency.shape}; it must be the image's (H, W) = {image.shape[:2]}")

@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .errors import ParameterError
+
+
+#: ``Param.none_means``'s default: ``None`` is not a value of the parameter.
+NOT_NONE = object()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +47,15 @@ class Param:
         One line for ``--help``, tooltips and ``python -m explainers methods``.
     low_open : bool
         ``low`` itself is not allowed (``compactness > 0``).
+    aliases : tuple of str
+        Older names still accepted on the command line (``--segments`` for ``--n-segments``), not shown in help.
+    none_means : Any, optional
+        If given, ``None`` is accepted and stands for this value (``slic_max_side=None`` is 0).
+    rule : callable, optional
+        A check beyond the range: ``rule(value)`` is True when ``value`` is allowed.
+    rule_text : str
+        The allowed values in words when there is a ``rule`` (``0 (full resolution) or >= 64``); replaces
+        :meth:`range_text`.
     """
 
     name: str
@@ -52,9 +66,46 @@ class Param:
     choices: tuple | None = None
     help: str = ""
     low_open: bool = False
+    aliases: tuple[str, ...] = ()
+    none_means: Any = dataclasses.field(default=NOT_NONE, repr=False)
+    rule: Callable[[Any], bool] | None = dataclasses.field(default=None, repr=False, compare=False)
+    rule_text: str = ""
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag: ``--n-segments`` for ``n_segments``."""
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, text: str) -> Any:
+        """A value typed on the command line (or in a text box), converted to :attr:`type` and checked.
+
+        Raises
+        ------
+        ParameterError
+            If ``text`` is not a value of :attr:`type` or is out of range (the message says the range).
+        """
+        text = str(text).strip()
+        if self.none_means is not NOT_NONE and text.lower() == "none":
+            return self.check(None)
+        try:
+            if self.type is bool:
+                lowered = text.lower()
+                if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(text)
+                value = lowered in ("true", "1", "yes", "on")
+            elif self.type in (int, float):
+                value = self.type(text)
+            else:
+                value = text
+        except ValueError:
+            raise ParameterError(f"`{self.name}` must be {self.type.__name__} {self.range_text()}, "
+                                 f"got {text!r}") from None
+        return self.check(value)
 
     def range_text(self) -> str:
         """The allowed values in words: ``in [0.0, 1.0]``, ``>= 2``, ``one of 'a', 'b'``."""
+        if self.rule_text:
+            return self.rule_text
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.type is bool:
@@ -70,6 +121,8 @@ class Param:
 
     def check(self, value: Any) -> Any:
         """``value`` coerced to :attr:`type`; raises TypeError or ParameterError with the allowed values."""
+        if value is None and self.none_means is not NOT_NONE:
+            value = self.none_means
         rng, given = self.range_text(), value
         if self.type is bool:
             if not isinstance(value, (bool, np.bool_)):
@@ -94,5 +147,7 @@ class Param:
         too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
         too_high = self.high is not None and value > self.high
         if too_low or too_high or (self.choices is not None and value not in self.choices):
+            raise ParameterError(f"`{self.name}` must be {rng}, got {given}")
+        if self.rule is not None and not self.rule(value):
             raise ParameterError(f"`{self.name}` must be {rng}, got {given}")
         return value

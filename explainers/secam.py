@@ -14,13 +14,14 @@ import numpy as np
 import torch
 from skimage.segmentation import slic
 
-from .base import Explainer, check_float, check_int, register_explainer
+from .base import Explainer, register_explainer
 from .errors import ParameterError
 from .explanation import Explanation
 from .images import MIN_SIDE, validate_image
 from .maps import relu_max, upsample
 from .models.loaded import ForwardPass, LoadedModel
 from .parameters import Param
+from .regions import keep_mask, nearest, region_scores  # noqa: F401  (region_scores: public here too)
 
 #: Default long side of SLIC's working copy: photos up to this size are segmented at full resolution.
 SLIC_MAX_SIDE = 640
@@ -88,23 +89,17 @@ class Segmentation:
 
 #: SLIC's parameters and SeCAM's threshold, shared by every method that works on SeCAM's superpixels.
 SLIC_PARAMETERS = (
-    Param("n_segments", int, 50, low=2, help="SLIC's target number of superpixels (more: smaller superpixels)"),
+    Param("n_segments", int, 50, low=2, aliases=("segments",), help="SLIC's target number of superpixels (more: smaller superpixels)"),
     Param("compactness", float, 10.0, low=0.0, low_open=True,
           help="SLIC's compactness (higher: squarer superpixels that follow colour edges less)"),
     Param("threshold", float, 0.8, low=0.0, high=1.0,
           help="the mask keeps superpixels scoring above threshold x the best score"),
-    Param("slic_max_side", int, SLIC_MAX_SIDE, low=0,
-          help="SLIC runs on a copy of at most this long side, labels mapped back (0: full resolution; else >= 64)"),
+    Param("slic_max_side", int, SLIC_MAX_SIDE, low=0, none_means=0, rule=lambda v: v == 0 or v >= 64,
+          rule_text="0 (full resolution) or >= 64",
+          help="SLIC runs on a copy of at most this long side, labels mapped back (0: full resolution)"),
 )
 
-
-def check_slic_max_side(params: dict[str, Any]) -> None:
-    """Validate ``params["slic_max_side"]``: 0 or None (full resolution) or an int >= 64."""
-    if params["slic_max_side"] is None:
-        params["slic_max_side"] = 0
-    check_int(params, "slic_max_side", 0)
-    if 0 < params["slic_max_side"] < 64:
-        raise ParameterError(f"`slic_max_side` must be 0 (full resolution) or >= 64, got {params['slic_max_side']}")
+THRESHOLD = SLIC_PARAMETERS[2]
 
 
 def working_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
@@ -129,7 +124,7 @@ def _segment(image: np.ndarray, n_segments: int, compactness: float, max_side: i
         # INTER_AREA averages each block, so the working copy has no aliasing
         small = cv2.resize(image, small_size[::-1], interpolation=cv2.INTER_AREA)
         working = slic_segments(small, n_segments, compactness)
-        full = _nearest(working, (h, w))
+        full = nearest(working, (h, w))
         # exact full-resolution areas without touching the 12 M labels: each working pixel stands for
         # (rows mapped to its row) x (columns mapped to its column) full-resolution pixels
         repeats = np.outer(_multiplicity(small_size[0], h), _multiplicity(small_size[1], w))
@@ -149,48 +144,10 @@ def _check_labels(segments: np.ndarray, image: np.ndarray) -> np.ndarray:
     return segments
 
 
-def _nearest(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize to ``size = (H, W)`` with pixel centres (OpenCV's legacy INTER_NEAREST shifts)."""
-    return cv2.resize(values, size[::-1], interpolation=cv2.INTER_NEAREST_EXACT)
-
-
 def _multiplicity(small: int, full: int) -> np.ndarray:
     """How many of ``full`` output indices ``_nearest`` maps to each of ``small`` input indices."""
-    source = _nearest(np.arange(small, dtype=np.int32)[None, :], (1, full))[0]
+    source = nearest(np.arange(small, dtype=np.int32)[None, :], (1, full))[0]
     return np.bincount(source, minlength=small)
-
-
-def region_scores(value_map: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean of ``value_map`` over each superpixel, without a Python loop.
-
-    Parameters
-    ----------
-    value_map : (H, W) float ndarray
-    segments : (H, W) int ndarray
-        Non-negative labels.
-
-    Returns
-    -------
-    ids : (S,) int32 ndarray
-        Labels present, ascending.
-    scores : (S,) float32 ndarray
-        Mean of ``value_map`` over each label.
-    areas : (S,) int64 ndarray
-        Pixel count of each label.
-    """
-    flat = segments.ravel()
-    counts = np.bincount(flat)
-    sums = np.bincount(flat, weights=value_map.ravel().astype(np.float64), minlength=counts.size)
-    ids = np.flatnonzero(counts)
-    return ids.astype(np.int32), (sums[ids] / counts[ids]).astype(np.float32), counts[ids].astype(np.int64)
-
-
-def keep_mask(scores: np.ndarray, threshold: float) -> np.ndarray:
-    """Which superpixels to keep: ``score > threshold * best``; none when every score is 0."""
-    best = float(scores.max()) if scores.size else 0.0
-    if best <= 0:
-        return np.zeros(scores.shape, dtype=bool)
-    return scores > threshold * best
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -263,11 +220,13 @@ class SeCAM(Explainer):
     parameters = SLIC_PARAMETERS
     uses_superpixels = True
 
-    def _check_params(self, params: dict[str, Any]) -> None:
-        if params["slic_max_side"] is None:
-            params["slic_max_side"] = 0
-        super()._check_params(params)
-        check_slic_max_side(params)
+    def output_stem(self, image_stem: str, rank: int) -> str:
+        """The tutorial's name: ``SeCAM_{stem}_seg_{n_segments}_ts_{threshold}_{rank}``."""
+        return f"SeCAM_{image_stem}_seg_{self.params['n_segments']}_ts_{self.params['threshold']}_{rank}"
+
+    def precompute(self, image: np.ndarray) -> dict[str, Any]:
+        """The superpixels, so that a batch runs SLIC in its worker threads."""
+        return {"segments": self.segment(image)}
 
     def segment(self, image: np.ndarray) -> Segmentation:
         """SLIC superpixels of ``image`` with this explainer's parameters (working copy for large photos)."""
@@ -333,8 +292,8 @@ class SeCAM(Explainer):
         if context.working is None:
             saliency, mask = lookup[segments], kept[segments]
         else:  # paint at the working size, then the same nearest mapping as the labels: equal to lookup[segments]
-            saliency = _nearest(lookup[context.working], segments.shape)
-            mask = _nearest(kept[context.working].view(np.uint8), segments.shape).view(bool)
+            saliency = nearest(lookup[context.working], segments.shape)
+            mask = nearest(kept[context.working].view(np.uint8), segments.shape).view(bool)
         timings["scoring"] = time.perf_counter() - t1
         return {"saliency": saliency, "segments": segments, "segment_ids": ids,
                 "segment_scores": scores, "segment_areas": areas, "mask": mask}
@@ -345,14 +304,13 @@ def with_threshold(explanation: Explanation, threshold: float) -> Explanation:
 
     Raises ParameterError if ``threshold`` is outside [0, 1].
     """
-    params = {"threshold": threshold}
-    check_float(params, "threshold", 0.0, 1.0)
+    threshold = THRESHOLD.check(threshold)
     if explanation.segments is None:
         raise ParameterError("with_threshold needs a SeCAM explanation (this one has no superpixels)")
     kept = np.zeros(int(explanation.segment_ids.max()) + 1, dtype=bool)
-    kept[explanation.segment_ids] = keep_mask(explanation.segment_scores, params["threshold"])
+    kept[explanation.segment_ids] = keep_mask(explanation.segment_scores, threshold)
     return dataclasses.replace(explanation, mask=_paint_mask(kept, explanation.segments),
-                               params={**explanation.params, "threshold": params["threshold"]})
+                               params={**explanation.params, "threshold": threshold})
 
 
 def _paint_mask(kept: np.ndarray, segments: np.ndarray) -> np.ndarray:

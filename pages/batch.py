@@ -3,8 +3,9 @@
 import streamlit as st
 
 from explainers import ExplainersError
-from explainers.evaluate import evaluate_photos, make_explainers, read_labels_csv, results_csv, summarize
+from explainers.evaluate import make_explainers, read_labels_csv, results_csv
 from ui import batch, page, state
+from ui.method_params import method_parameters
 from ui.evaluation_figures import auc_summary_figure, faithfulness_curves_figure, summary_rows, time_summary_figure
 
 FOLDER, UPLOAD = "Folder on the server", "Upload photos"
@@ -44,16 +45,16 @@ with state.guard("the Batch page"):
     else:
         uploads = st.file_uploader("Photos: JPEG, PNG, WebP, BMP or TIFF", type=state.UPLOAD_TYPES,
                                    accept_multiple_files=True, key="batch_uploads")
-    methods_col, lime_col, steps_col = st.columns([3, 1, 1])
-    methods = methods_col.multiselect("Methods", list(batch.METHODS), default=batch.DEFAULT_METHODS,
-                                      key="batch_methods", help="A random map is always added as the baseline.")
-    lime_samples = lime_col.number_input("LIME samples", *batch.LIME_SAMPLES, step=10, key="batch_lime_samples",
-                                         disabled="lime" not in methods,
-                                         help="Perturbed copies per photo (the library's default is 1000; "
-                                              "fewer is faster and noisier).")
+    methods_col, steps_col = st.columns([4, 1])
+    options = batch.method_options(model)
+    methods = methods_col.multiselect("Methods", options, default=batch.default_methods(model), key="batch_methods",
+                                      format_func=batch.method_title,
+                                      help="Every registered method this model's head allows (plug-ins too). "
+                                           "A random map is always added as the baseline.")
     steps = steps_col.slider("Curve steps", *batch.STEPS, key="batch_steps",
                              help="Points of the deletion and insertion curves (2 x (steps + 1) images per map "
                                   "through the model).")
+    params = method_parameters(methods, "batch_param", {m: batch.initial_params(m) for m in methods})
 
     if st.button("Run the evaluation", type="primary", key="batch_run", disabled=not methods):
         try:
@@ -61,30 +62,24 @@ with state.guard("the Batch page"):
                       else [(u.name, u.getvalue()) for u in uploads or []])
             if not photos:
                 raise ExplainersError("upload one or more photos first (or pick a folder on the server)")
-            chosen = make_explainers(methods, model, int(lime_samples))
+            chosen = make_explainers(methods, model, params)
             labels = read_labels_csv(labels_path) if labels_path is not None else None
-        except ExplainersError as exc:
-            st.error(f"{exc}")
+        except (ExplainersError, TypeError) as exc:
+            st.error(batch.plain(exc))
         else:
             bar = st.progress(0.0, text=f"0 of {len(photos)} photos")
 
             def progress(done: int, total: int, name: str) -> None:
                 bar.progress(done / total, text=f"{done} of {total} photos (last: {name})")
 
-            results, failures = evaluate_photos(model, photos, chosen, labels=labels, on_progress=progress,
-                                                steps=int(steps))
-            summary = summarize(results)
-            st.session_state["batch_result"] = {
-                "results": results, "failures": failures, "summary": summary,
-                "document": batch.summary_document(summary, model, chosen, failures, int(steps),
-                                                   str(labels_path) if labels_path else None),
-            }
+            st.session_state["batch_result"] = batch.run_evaluation(
+                model, photos, chosen, labels, int(steps), str(labels_path) if labels_path else None, progress)
 
     outcome = st.session_state.get("batch_result")
     if outcome is not None:
         results, failures, summary = outcome["results"], outcome["failures"], outcome["summary"]
         for failure in failures:
-            st.error(f"{failure.file} was skipped: {failure.message}")
+            st.error(batch.plain(f"{failure.file} was skipped: {failure.message}"))
         document = outcome["document"]
         names = ", ".join(document["params"])
         accuracy = summary["accuracy"]
@@ -99,6 +94,13 @@ with state.guard("the Batch page"):
             right.plotly_chart(time_summary_figure(summary), key="batch_time", config={"displayModeBar": False})
             st.plotly_chart(faithfulness_curves_figure(summary["methods"], title="Mean curves over the photos"),
                             key="batch_curves")
+            st.subheader("Each photo's maps")
+            st.caption("The photo, then each method's map over it (red: most salient), with its deletion and "
+                       "insertion AUC on that photo.")
+            for row in outcome.get("gallery", []):
+                tiles = st.columns(len(row["tiles"]))
+                for col, (caption, tile) in zip(tiles, row["tiles"]):
+                    col.image(tile, caption=caption, width="stretch")
             st.subheader("Summary")
             st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key="batch_summary",
                          column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
@@ -110,6 +112,8 @@ with state.guard("the Batch page"):
                                      width="stretch", on_click="ignore")
             files[1].download_button("summary.json", batch.summary_json(document), file_name="summary.json",
                                      mime="application/json", width="stretch", on_click="ignore")
-            st.caption("Times are wall seconds on this server, each method paying for its own forward pass. "
+            st.caption("Intervals: 95% bootstrap percentile intervals of the mean over the photos (they stay within "
+                       "the values' range; with few photos they are narrow because there is little to resample). "
+                       "Times are wall seconds on this server, each method paying for its own forward pass. "
                        + ("The explained class is each photo's true class (labels file)." if accuracy else
                           "The explained class is each photo's top-1 prediction."))

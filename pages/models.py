@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from explainers import ExplainersError
-from ui import page, state
+from ui import page, registry_view, state
 
 
 def facts_of(name: str):
@@ -33,29 +33,13 @@ with state.guard("the Models page"):
                  disabled=checked.issuperset(usable)):
         checked.update(usable)
 
-    rows = []
-    for name, spec in registry.specs.items():
-        ok, detail = available[name]
-        facts, failure = facts_of(name) if name in checked and ok else (None, None)
-        shape = facts["feature_shape"] if facts else None
-        rows.append({
-            "model": name,
-            "weights offline": "yes" if ok else "no",
-            "GAP check": (("exact" if facts["gap_exact"] else "NOT exact") + f" (max error {facts['gap_max_error']:.1e})")
-            if facts else (f"cannot load: {failure}" if failure else "not loaded yet" if ok else "cannot load"),
-            "parameters": f"{facts['parameters'] / 1e6:.2f} M" if facts else "",
-            "input size": f"{spec.input_size} px",
-            "feature layer": facts["feature_layer"] if facts else (spec.feature_layer or "detected at load"),
-            "feature map (h x w x C)": f"{shape[1]}x{shape[2]}x{shape[0]}" if shape else "",
-            "classifier": facts["classifier"] if facts else (spec.classifier or "detected at load"),
-            "source": spec.source,
-            "weights detail": detail,
-        })
-    for name, message in registry.errors.items():
-        rows.append({"model": name, "weights offline": "no", "GAP check": "invalid entry", "weights detail": message})
+    rows = registry_view.model_rows(registry, available, facts_of, checked)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="models_table")
     st.caption("Models are loaded only when needed (the one picked in the sidebar, or all with the button) and "
-               "then cached for every user of this server.")
+               "then cached for every user of this server. Weights that are not here download into torch's or "
+               "Hugging Face's cache the first time the model is picked (once per machine). Sizes: the file "
+               "itself when it is here; otherwise torchvision's published metadata, or for timm an estimate "
+               "from the architecture (its tensors x 4 bytes), as the 'size from' column says.")
 
     for name, spec in registry.specs.items():
         ok, detail = available[name]
@@ -63,7 +47,10 @@ with state.guard("the Models page"):
             st.markdown(f"- **Source:** `{spec.source}`\n- **Input:** {spec.input_size}x{spec.input_size} px, "
                         f"mean {list(spec.mean)}, std {list(spec.std)}\n- **Classes:** {spec.num_classes} "
                         f"({spec.labels or 'numbered'})\n- **Weights:** {'available offline' if ok else 'NOT available'}: "
-                        f"{detail}" + (f"\n- {spec.description}" if spec.description else ""))
+                        f"{detail}\n- **Size:** {registry_view.size_text(registry_view.weight_size(str(registry.path), name)[0])} "
+                        f"({registry_view.weight_size(str(registry.path), name)[1]})"
+                        + ("" if spec.cam_exact else f"\n- **CAM not exact:** methods that need GAP + linear refuse it; use {registry_view.serving_methods()}")
+                        + (f"\n- {spec.description}" if spec.description else ""))
             facts, failure = facts_of(name) if name in checked and ok else (None, None)
             if failure:
                 st.warning(f"Cannot be loaded: {failure}")
@@ -71,3 +58,8 @@ with state.guard("the Models page"):
                 st.markdown(f"- **Feature layer** `{facts['feature_layer']}`, **classifier** `{facts['classifier']}`, "
                             f"feature map {facts['feature_shape']} (C, h, w)\n- **GAP check:** {facts['gap_detail']}\n"
                             f"- **Parameters:** {facts['parameters']:,} on {facts['device']}")
+
+    st.subheader("Methods")
+    st.caption("Built-in methods, then plug-ins (packages that declare an `explainers.methods` entry point). "
+               "A plug-in that failed to load is listed with its error; the others work.")
+    st.dataframe(pd.DataFrame(registry_view.method_rows()), hide_index=True, width="stretch", key="methods_table")

@@ -1,4 +1,4 @@
-"""Top-1 / top-5 accuracy of a registry model on a labelled folder (default: ../shared/imagenet-sample).
+"""Top-1 / top-5 accuracy of a registry model on a labelled folder (default: $EXPLAINERS_SAMPLE_DIR or ../shared/imagenet-sample).
 
 Usage: .venv/bin/python scripts/accuracy.py [--model efficientnet_lite0] [--dir DIR] [--limit N] [--protocol whole|crop]
 The folder needs labels.csv with columns file,class_index.
@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import explainers  # noqa: E402
+from photos import sample_dir, sample_reason  # noqa: E402
 
 
 def centre_crop(image, size: int):
@@ -33,10 +35,12 @@ def centre_crop(image, size: int):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="efficientnet_lite0")
-    parser.add_argument("--dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "imagenet-sample")
+    parser.add_argument("--dir", type=Path, default=sample_dir(), help="folder with labels.csv")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--protocol", choices=("whole", "crop"), default="whole")
     args = parser.parse_args()
+    if args.dir is None or not (args.dir / "labels.csv").is_file():
+        parser.error(f"--dir needs a folder with labels.csv ({sample_reason()})")
     with open(args.dir / "labels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))[: args.limit]
     model = explainers.load_model(args.model)

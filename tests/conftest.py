@@ -14,8 +14,7 @@ import explainers
 
 pytest_plugins = ["pg_server"]  # a real PostgreSQL server and the `store` fixture
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
+from photos import ROOT, sample_dir, sample_reason  # noqa: F401  (tests import ROOT from here)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -85,10 +84,11 @@ def default_model():
 def sample_labels():
     import csv
 
-    if not (SAMPLE_DIR / "labels.csv").is_file():
-        pytest.skip(f"the shared ImageNet sample is not at {SAMPLE_DIR}")
-    with open(SAMPLE_DIR / "labels.csv", newline="") as fh:
-        return [(SAMPLE_DIR / row["file"], int(row["class_index"])) for row in csv.DictReader(fh)]
+    folder = sample_dir()
+    if folder is None or not (folder / "labels.csv").is_file():
+        pytest.skip(sample_reason())
+    with open(folder / "labels.csv", newline="") as fh:
+        return [(folder / row["file"], int(row["class_index"])) for row in csv.DictReader(fh)]
 
 
 def all_hooks(network: nn.Module) -> int:

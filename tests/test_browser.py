@@ -12,7 +12,8 @@ What it checks, page by page, with no network:
 * a photo uploaded through the sidebar's file uploader is explained: its name is shown, the model's
   top-1 class for it appears in the predictions, CAM and SeCAM maps appear, and it is still the
   photo on the Compare page (choices carry over between pages);
-* the Batch page runs the evaluation on three photos of ``../shared/imagenet-sample`` (CAM, SeCAM and
+* the Batch page runs the evaluation on three photos of the ImageNet sample (``$EXPLAINERS_SAMPLE_DIR`` or
+  ``../shared/imagenet-sample``, skipped without it) (CAM, SeCAM and
   Grad-CAM, true classes from its ``labels.csv``): its charts, tables and accuracy appear with no error box;
 * screenshots of every page are saved to ``test-artifacts/screenshots/`` (git-ignored), or to
   ``$SCREENSHOT_DIR``: ``bash scripts/screenshots.sh`` runs this test with
@@ -36,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from photos import sample_dir, sample_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,6 +79,8 @@ def running_server(log_path: Path):
     log = open(log_path, "w")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.setdefault("EXPLAINERS_DATA_DIR", str(log_path.parent / "explainers-data"))  # never the repository's data/
+    if sample_dir() is not None:  # the Batch page suggests the ImageNet sample from this variable
+        env["EXPLAINERS_SAMPLE_DIR"] = str(sample_dir())
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -336,9 +341,8 @@ def test_every_page_in_chromium(browser_page, server, photo):
 
 
 def test_batch_page_in_chromium(browser_page, server):
-    sample = ROOT.parent / "shared" / "imagenet-sample"
-    if not sample.is_dir():
-        pytest.skip(f"no {sample} to evaluate")
+    if sample_dir() is None:
+        pytest.skip(sample_reason())
     page = browser_page
     page.goto(f"{server}/batch")
     wait_idle(page)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +15,8 @@ from torch.nn.modules import module as torch_module
 
 import explainers
 from explainers import ParameterError, get_explainer
+from photos import skimage_photos
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "imagenet-sample"
 METHODS = {"cam": {}, "secam": {"n_segments": 30}, "gradcam": {}}
 THREADS = 4
 
@@ -37,12 +36,8 @@ def lock_is_free(model) -> bool:
 
 
 def photos(n: int = 4) -> list[np.ndarray]:
-    """``n`` different photos: the shared ImageNet sample when present, else textured synthetic pictures."""
-    files = sorted(SAMPLE_DIR.glob("*.JPEG"))[::50][:n] if SAMPLE_DIR.is_dir() else []
-    if len(files) == n:  # downscaled: the test is about threads, not about SLIC on large photos
-        return [np.asarray(Image.fromarray(explainers.load_image(f)).reduce(3)) for f in files]
-    rng = np.random.default_rng(0)
-    return [np.clip(rng.normal(128, 60, (120 + 8 * i, 160 - 4 * i, 3)), 0, 255).astype(np.uint8) for i in range(n)]
+    """``n`` different photos that ship with scikit-image, downscaled: the test is about threads, not SLIC."""
+    return [np.asarray(Image.fromarray(explainers.load_image(f)).reduce(3)) for f in skimage_photos(n)]
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,9 +28,9 @@ from explainers.evaluate import COLUMNS, evaluate_photos, make_explainers, resul
 from explainers.models.loaded import LoadedModel  # noqa: E402
 from ui import batch, cache  # noqa: E402
 
-SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
+from photos import skimage_photo  # noqa: E402
+
 TIMEOUT = 300
-needs_photos = pytest.mark.skipif(not SAMPLE_DIR.is_dir(), reason="no ../shared/imagenet-sample")
 
 
 def batch_page() -> AppTest:
@@ -56,32 +57,69 @@ def download(at: AppTest, label: str):
 
 
 # -- the Batch page ----------------------------------------------------------------------
-@needs_photos
-def test_batch_page_on_a_server_folder():
+@pytest.fixture
+def photo_folder(tmp_path):
+    """Three scikit-image photos and a labels.csv (true classes), as a team's sample folder would be."""
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    for name in ("chelsea", "coffee", "rocket"):
+        shutil.copy(skimage_photo(name), folder / skimage_photo(name).name)
+    (folder / "labels.csv").write_text("file,class_index\nchelsea.png,285\ncoffee.png,967\nrocket.jpg,657\n")
+    return folder
+
+
+def test_batch_page_on_a_server_folder(photo_folder, monkeypatch):
+    monkeypatch.setenv("EXPLAINERS_SAMPLE_DIR", str(photo_folder))
     at = batch_page()
-    assert at.text_input(key="batch_folder").value == str(SAMPLE_DIR)  # suggested when it exists
+    assert at.text_input(key="batch_folder").value == str(photo_folder)  # suggested from EXPLAINERS_SAMPLE_DIR
     at.radio(key="batch_source").set_value("Folder on the server")
     at.number_input(key="batch_limit").set_value(2)
-    at.toggle(key="batch_labels").set_value(True)  # the sample's labels.csv: explain the true class
+    at.toggle(key="batch_labels").set_value(True)  # the folder's labels.csv: explain the true class
     at.button(key="batch_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     table = at.dataframe[1].value  # the summary, then the results
     assert list(table.columns) == list(COLUMNS)
     assert len(table) == 4 and list(table["method"]) == ["cam", "random", "cam", "random"]
-    first_two = sorted(p.name for p in SAMPLE_DIR.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))[:2]
-    assert sorted(set(table["file"])) == first_two
+    assert sorted(set(table["file"])) == ["chelsea.png", "coffee.png"]
     assert table["deletion_auc"].between(0, 1).all() and table["insertion_auc"].between(0, 1).all()
     assert (table["true_class"] == table["class_index"]).all() and table["correct"].notna().all()
-    assert "Top-1 accuracy" in at.success[0].value
+    assert "Top-1 accuracy: 100%" in at.success[0].value
     summary = at.dataframe[0].value
     assert list(summary["method"]) == ["cam", "random"]
     assert {download(at, "results.csv").label, download(at, "summary.json").label} == {"results.csv",
                                                                                          "summary.json"}
     assert len(at.get("plotly_chart")) == 3  # AUC, time, mean curves
+    # the gallery: per photo, the photo and the CAM map, captioned with that photo's AUCs
+    captions = [c for img in at.main.get("image") for c in img.captions]  # the sidebar has its thumbnail
+    assert len(captions) == 2 * 2, captions
+    assert captions[0] == "chelsea.png: Egyptian cat, true class 285"
+    assert captions[1].startswith("cam: deletion 0.") and ", insertion 0." in captions[1]
+    assert captions[2].startswith("coffee.png: espresso")
     # the result survives a rerun caused by another widget, without running again
     at.slider(key="batch_steps").set_value(3).run()
     assert not at.exception and len(at.dataframe[1].value) == 4
+
+
+def test_batch_page_without_a_sample_suggests_nothing(monkeypatch):
+    monkeypatch.delenv("EXPLAINERS_SAMPLE_DIR", raising=False)
+    at = batch_page()
+    assert at.radio(key="batch_source").value == "Upload photos"  # no folder to suggest: uploads first
+    at.radio(key="batch_source").set_value("Folder on the server").run()
+    assert at.text_input(key="batch_folder").value == ""
+
+
+def test_batch_page_shows_a_glob_as_typed(tmp_path):
+    """A glob in an error keeps its `*` (Streamlit would read `*...*` as Markdown emphasis)."""
+    at = batch_page()
+    at.radio(key="batch_source").set_value("Folder on the server").run()
+    pattern = str(tmp_path / "*_x_*.jpg")
+    at.text_input(key="batch_folder").set_value(pattern)
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    [error] = [e for e in at.error if "no image files" in e.value]
+    assert batch.plain(pattern) in error.value  # escaped in the Markdown source, so shown as typed
+    assert pattern.replace("*", "") not in error.value.replace("\\", "")
 
 
 def test_batch_page_bad_upload_among_good_ones():
@@ -103,7 +141,7 @@ def test_batch_page_bad_upload_among_good_ones():
 
 def test_batch_page_bad_folder_says_what_to_do(tmp_path):
     at = batch_page()
-    at.radio(key="batch_source").set_value("Folder on the server")
+    at.radio(key="batch_source").set_value("Folder on the server").run()
     at.text_input(key="batch_folder").set_value(str(tmp_path / "nowhere"))
     at.button(key="batch_run").click().run()
     assert not at.exception

@@ -32,14 +32,46 @@ def test_every_registry_entry_builds_and_explains(name):
         assert "cache" in str(info.value)
         pytest.skip(f"{name}: weights not available offline here ({detail}); the error names the cache file")
     model = explainers.load_model(name, REGISTRY, device="cpu")
-    assert model.cam_exact, model.gap_check.detail
+    assert model.cam_exact == spec.cam_exact, model.gap_check.detail
     assert model.input_size == spec.input_size and len(model.labels) == spec.num_classes
     image = data.chelsea()
-    for method in ("cam", "secam"):
+    for method in ("cam", "secam") if spec.cam_exact else ("gradcam",):
         [e] = explainers.get_explainer(method).explain(model, image)
         assert e.saliency.shape == image.shape[:2]
         assert "cat" in e.label  # all the ImageNet models see a cat
     assert all_hooks(model.network) == 0
+
+
+@pytest.mark.parametrize("name", list(REGISTRY.specs))
+def test_every_registry_architecture_with_random_weights(name):
+    """Every entry's architecture, weights overridden to none (random), on a small input: it builds, its
+    feature layer and classifier are found, and the GAP check agrees with the entry (exact, or marked
+    ``cam_exact: false``, which CAM refuses and Grad-CAM serves). Needs no download."""
+    import dataclasses
+
+    from explainers.models import build_model
+
+    spec = dataclasses.replace(REGISTRY.specs[name], weights_source="none", weights=None, input_size=64)
+    model = build_model(spec, device="cpu")
+    assert model.feature_layer == (spec.feature_layer or model.feature_layer)
+    assert isinstance(model.module(model.classifier), torch.nn.Linear)
+    assert model.module(model.classifier).out_features == spec.num_classes
+    assert model.gap_check.exact == spec.cam_exact, model.gap_check.detail
+    image = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    method = "cam" if spec.cam_exact else "gradcam"
+    [e] = explainers.get_explainer(method).explain(model, image)
+    assert e.saliency.shape == (48, 64) and np.isfinite(e.saliency).all()
+    if not spec.cam_exact:
+        with pytest.raises(explainers.CamNotExactError, match="gradient-based"):
+            explainers.get_explainer("cam").explain(model, image)
+    assert all_hooks(model.network) == 0
+
+
+def test_registry_offers_the_common_gap_cnns():
+    wanted = {"resnet18", "resnet34", "resnet101", "wide_resnet50_2", "resnext50_32x4d", "densenet121",
+              "mobilenet_v2", "regnet_y_400mf", "efficientnet_b0", "convnext_tiny"}
+    assert wanted <= set(REGISTRY.specs)
+    assert [n for n, s in REGISTRY.specs.items() if not s.cam_exact] == ["convnext_tiny"]
 
 
 def test_gap_check_accepts_gap_head_and_rejects_two_layer_head(tiny_model, two_layer_model):

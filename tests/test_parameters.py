@@ -56,7 +56,7 @@ CASES = [
     ("secam", "threshold", 1.5, ParameterError, "`threshold` must be in [0.0, 1.0], got 1.5"),
     ("secam", "threshold", math.nan, ParameterError, "`threshold` must be in [0.0, 1.0], got nan"),
     ("secam", "threshold", None, TypeError, "`threshold` must be a number in [0.0, 1.0], got NoneType None"),
-    ("secam", "slic_max_side", -1, ParameterError, "`slic_max_side` must be >= 0, got -1"),
+    ("secam", "slic_max_side", -1, ParameterError, "`slic_max_side` must be 0 (full resolution) or >= 64, got -1"),
     ("lime", "num_samples", 5, ParameterError, "`num_samples` must be in [10, 100000], got 5"),
     ("lime", "n_segments", 1, ParameterError, "`n_segments` must be >= 2, got 1"),
     ("lime", "threshold", 2, ParameterError, "`threshold` must be in [0.0, 1.0], got 2"),

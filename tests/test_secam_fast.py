@@ -17,7 +17,8 @@ from scipy import ndimage
 import explainers
 from explainers.maps import relu_max, upsample
 from explainers.secam import SeCAM, region_scores, working_size
-from conftest import SAMPLE_DIR, quadrant_image
+from conftest import quadrant_image
+from photos import skimage_photo
 
 
 def boundaries(labels: np.ndarray) -> np.ndarray:
@@ -40,7 +41,7 @@ def blocks_image(h: int = 1500, w: int = 2000) -> np.ndarray:
 
 
 def photo() -> np.ndarray:
-    return explainers.load_image(sorted(SAMPLE_DIR.glob("*.JPEG"))[0])
+    return explainers.load_image(skimage_photo("coffee"))  # (400, 600): an ImageNet-sized photo
 
 
 def test_working_size():

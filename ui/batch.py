@@ -1,41 +1,73 @@
-"""What the Batch page needs besides layout: the photo sources, the settings, the tables and files.
+"""What the Batch page needs besides layout: the photo sources, the methods, the tables, the gallery, the files.
 
 No Streamlit here: the page draws the widgets and the progress bar, these
 functions validate what was typed and shape the library's results
-(:func:`explainers.evaluate.evaluate_photos` and :func:`~explainers.evaluate.summarize`)
-for tables and downloads.
+(:func:`explainers.evaluate.iter_evaluate` and :func:`~explainers.evaluate.summarize`)
+for tables, the gallery and downloads. The methods come from the registry
+(built-ins and plug-ins); no method is named here.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pandas as pd
 
-from explainers import Explainer, LoadedModel
+from explainers import EXPLAINERS, Explainer, LoadedModel, list_explainers
 from explainers.errors import ParameterError
-from explainers.evaluate import COLUMNS, MethodResult, PhotoFailure, collect_photos
+from explainers.evaluate import (COLUMNS, MethodResult, PhotoFailure, PhotoOutcome, collect_photos, iter_evaluate,
+                                 summarize)
+from explainers.overlays import heatmap_overlay
 
-#: The methods the page offers, in the order the charts show them (registry names).
-METHODS = ("cam", "secam", "gradcam", "lime")
-DEFAULT_METHODS = ["cam", "secam"]
-#: The shared ImageNet sample next to the repository, suggested as the folder when it exists.
-SAMPLE_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "imagenet-sample"
+#: The environment variable naming a folder of photos to suggest (the team's sample, e.g. an ImageNet subset).
+SAMPLE_ENV = "EXPLAINERS_SAMPLE_DIR"
 #: Most photos one run may take from a folder (a run holds the shared model for its whole length).
 LIMIT_MAX = 200
 DEFAULT_LIMIT = 5
-#: LIME's perturbed copies per photo: small by default, it is the slow method (1000 in the library).
-LIME_SAMPLES = (10, 1000, 100)
 #: Deletion/insertion steps: (min, max, default); the CLI's default is 20.
 STEPS = (2, 50, 10)
+#: Markdown's special characters (and Streamlit's ``$`` for LaTeX, ``:`` for emoji codes).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
 
 def default_folder() -> str:
-    """The folder to suggest: the shared ImageNet sample if it exists, else nothing."""
-    return str(SAMPLE_FOLDER) if SAMPLE_FOLDER.is_dir() else ""
+    """The folder to suggest: ``$EXPLAINERS_SAMPLE_DIR`` when it names a folder, else nothing."""
+    folder = os.environ.get(SAMPLE_ENV, "").strip()
+    return folder if folder and Path(folder).expanduser().is_dir() else ""
+
+
+def plain(text: str) -> str:
+    """``text`` with Markdown escaped, so ``st.error`` shows a glob such as ``/data/*.jpg`` as typed."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def method_options(model: LoadedModel) -> list[str]:
+    """The methods the page offers for ``model``: every registered one its head allows, in registry order."""
+    return [n for n, cls in EXPLAINERS.items() if model.cam_exact or not cls.requires_exact_cam]
+
+
+def default_methods(model: LoadedModel) -> list[str]:
+    """The methods picked at first: the first two the model allows (the registry's order is the default's)."""
+    return method_options(model)[:2]
+
+
+def method_title(name: str) -> str:
+    """How the picker shows a method: its name, and its title when that differs (``gradcam (Grad-CAM)``)."""
+    title = EXPLAINERS[name].title if name in EXPLAINERS else name
+    return name if title.lower() == name else f"{name} ({title})"
+
+
+def initial_params(name: str) -> dict[str, Any]:
+    """The values the page's inputs start from: the method's defaults, then its ``quick_params``."""
+    cls = EXPLAINERS[name]
+    return {**cls.defaults, **cls.quick_params}
 
 
 def folder_photos(folder: str, limit: int) -> list[Path]:
@@ -79,6 +111,63 @@ def labels_file(folder: str) -> Path | None:
     path = Path(text).expanduser()
     candidate = (path if path.is_dir() else path.parent) / "labels.csv"
     return candidate if candidate.is_file() else None
+
+
+def gallery_row(outcome: PhotoOutcome, side: int = 200) -> dict[str, Any]:
+    """One photo of the gallery: the photo and each method's map over it, at most ``side`` px, with captions.
+
+    Parameters
+    ----------
+    outcome : PhotoOutcome
+        From :func:`explainers.evaluate.iter_evaluate`, evaluated (not failed).
+    side : int
+        Long side of each tile in pixels (small: a run keeps one row per photo in the session).
+
+    Returns
+    -------
+    dict
+        ``{"file", "tiles": [(caption, (h, w, 3) uint8 ndarray)]}``; the first tile is the photo, then one
+        per method in the run's order, captioned with its deletion and insertion AUC.
+    """
+    image = outcome.image
+    scale = min(1.0, side / max(image.shape[:2]))
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    first = outcome.results[0]
+    truth = f", true class {first.true_class}" if first.true_class is not None else ""
+    tiles = [(f"{outcome.file}: {first.label}{truth}", small)]
+    aucs = {r.method: r for r in outcome.results}
+    for name, explanation in outcome.explanations.items():
+        saliency = cv2.resize(explanation.saliency, size, interpolation=cv2.INTER_AREA)
+        r = aucs[name]
+        tiles.append((f"{method_title(name)}: deletion {r.deletion_auc:.2f}, insertion {r.insertion_auc:.2f}",
+                      heatmap_overlay(small, np.clip(saliency, 0, 1))))
+    return {"file": outcome.file, "tiles": tiles}
+
+
+def run_evaluation(model: LoadedModel, photos: Sequence, explainers: Mapping[str, Explainer],
+                   labels: Mapping[str, int] | None, steps: int, labels_path: str | None = None,
+                   on_progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Run :func:`explainers.evaluate.iter_evaluate` and keep what the page shows.
+
+    Returns
+    -------
+    dict
+        ``results`` (MethodResult rows), ``failures``, ``summary``, ``gallery`` (:func:`gallery_row` per
+        evaluated photo) and ``document`` (``summary.json``).
+    """
+    results, failures, gallery = [], [], []
+    for done in iter_evaluate(model, photos, explainers, labels=labels, steps=steps):
+        results.extend(done.results)
+        if done.failure is not None:
+            failures.append(done.failure)
+        else:
+            gallery.append(gallery_row(done))
+        if on_progress is not None:
+            on_progress(done.index + 1, len(photos), done.file)
+    summary = summarize(results)
+    return {"results": results, "failures": failures, "summary": summary, "gallery": gallery,
+            "document": summary_document(summary, model, explainers, failures, steps, labels_path)}
 
 
 def results_frame(results: Sequence[MethodResult]) -> pd.DataFrame:

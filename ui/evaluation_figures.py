@@ -14,14 +14,21 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-#: One colour per method name, the same in every figure; the random baseline is grey.
-METHOD_COLORS = {"cam": "#1f77b4", "secam": "#d62728", "gradcam": "#2ca02c", "lime": "#9467bd", "random": "#7f7f7f"}
-_FALLBACK = ("#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+from explainers import list_explainers
+from explainers.evaluate import RANDOM
+
+#: Colours given to the registered methods in registration order (built-ins first, then plug-ins), so a
+#: method keeps its colour in every figure; the random baseline is grey.
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+RANDOM_COLOR = "#7f7f7f"
 
 
 def method_color(name: str, index: int = 0) -> str:
-    """The colour of method ``name`` (a fixed fallback cycle for names not in ``METHOD_COLORS``)."""
-    return METHOD_COLORS.get(name, _FALLBACK[index % len(_FALLBACK)])
+    """The colour of method ``name``: by its place in the registry; ``index`` picks one for unknown names."""
+    if name == RANDOM:
+        return RANDOM_COLOR
+    names = list_explainers()
+    return PALETTE[(names.index(name) if name in names else len(names) + index) % len(PALETTE)]
 
 
 def _curve(entry: Any, kind: str) -> tuple[list[float], list[float]]:
@@ -57,7 +64,7 @@ def faithfulness_curves_figure(curves: Mapping[str, Any], title: str | None = No
             area = sum((y[j] + y[j + 1]) * (x[j + 1] - x[j]) for j in range(len(x) - 1)) / 2
             fig.add_trace(go.Scatter(
                 x=x, y=y, mode="lines+markers", name=f"{name} ({kind[:3]}. AUC {area:.3f})",
-                legendgroup=name, line={"color": method_color(name, i), "dash": "dot" if name == "random" else "solid"},
+                legendgroup=name, line={"color": method_color(name, i), "dash": "dot" if name == RANDOM else "solid"},
                 marker={"size": 4},
                 hovertemplate=f"{name}<br>%{{x:.0%}} {'removed' if kind == 'deletion' else 'inserted'}"
                               "<br>p = %{y:.3f}<extra></extra>"),
@@ -146,7 +153,7 @@ def time_summary_figure(summary: Mapping[str, Any], title: str | None = None) ->
     -------
     plotly.graph_objects.Figure
     """
-    names = [n for n in summary["methods"] if n != "random"]
+    names = [n for n in summary["methods"] if n != RANDOM]
     stats = [summary["methods"][n]["explain_s"] for n in names]
     plus, minus = zip(*(_error(s) for s in stats)) if stats else ((), ())
     fig = go.Figure(go.Bar(

@@ -3,10 +3,15 @@
 from .labels import imagenet_labels
 from .loaded import ForwardPass, GapCheck, LoadedModel
 from .registry import ModelRegistry, ModelSpec, default_registry_path, load_registry
-from .build import from_network, load_model, weights_status
+from .build import build_model, from_network, load_model
+from .weights import SOURCES as WEIGHT_SOURCES, WeightSource, weights_size, weights_status
 
 __all__ = [
     "ForwardPass",
+    "WEIGHT_SOURCES",
+    "WeightSource",
+    "build_model",
+    "weights_size",
     "from_network",
     "GapCheck",
     "LoadedModel",

@@ -17,10 +17,9 @@ import yaml
 from ..errors import RegistryError
 
 ARCHITECTURE_SOURCES = ("timm", "torchvision")
-WEIGHT_SOURCES = ("package", "torchvision", "timm", "file", "none")
 _KNOWN_FIELDS = {
     "title", "architecture", "weights", "num_classes", "labels", "input_size",
-    "mean", "std", "feature_layer", "classifier", "description",
+    "mean", "std", "feature_layer", "classifier", "description", "cam_exact",
 }
 
 
@@ -57,6 +56,10 @@ class ModelSpec:
         Module names; detected at load time when None.
     base_dir : Path
         Folder of the registry file; relative paths resolve against it.
+    description : str
+    cam_exact : bool
+        What the registry expects of the GAP check: False for heads that are not GAP + linear
+        (ConvNeXt's LayerNorm after the pooling), which CAM-based methods refuse and Grad-CAM serves.
     """
 
     name: str
@@ -74,6 +77,7 @@ class ModelSpec:
     classifier: str | None
     base_dir: Path
     description: str = ""
+    cam_exact: bool = True
 
     @property
     def source(self) -> str:
@@ -165,16 +169,20 @@ def parse_entry(name: str, entry: Any, base_dir: Path) -> ModelSpec:
         raise fail("architecture", f"source '{arch_source}' is not allowed; use one of {', '.join(ARCHITECTURE_SOURCES)}")
     _check_architecture(arch_source, arch_name, fail)
 
+    from .weights import SOURCES
+
     weights = entry.get("weights", "none")
     if not isinstance(weights, str):
-        raise fail("weights", "must be a string such as 'package:NAME', 'torchvision:IMAGENET1K_V2', 'timm:TAG', 'file:PATH' or 'none'")
+        raise fail("weights", "must be a string such as " + ", ".join(f"'{s.example}'" for s in SOURCES.values()))
     w_source, _, w_value = weights.partition(":")
-    if w_source not in WEIGHT_SOURCES:
-        raise fail("weights", f"source '{w_source}' unknown; use one of {', '.join(WEIGHT_SOURCES)}")
-    if w_source != "none" and not w_value:
-        raise fail("weights", f"'{w_source}:' needs a value after the colon")
-    if w_source == "torchvision" and arch_source != "torchvision":
-        raise fail("weights", "torchvision weights need a torchvision architecture")
+    if w_source not in SOURCES:
+        raise fail("weights", f"source '{w_source}' unknown; use one of {', '.join(SOURCES)}")
+    problem = SOURCES[w_source].parse(w_value or None, arch_source)
+    if problem:
+        raise fail("weights", problem)
+    cam_exact = entry.get("cam_exact", True)
+    if not isinstance(cam_exact, bool):
+        raise fail("cam_exact", f"must be true or false, got {cam_exact!r}")
 
     num_classes = entry.get("num_classes", 1000)
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
@@ -209,6 +217,7 @@ def parse_entry(name: str, entry: Any, base_dir: Path) -> ModelSpec:
         classifier=entry.get("classifier"),
         base_dir=base_dir,
         description=entry.get("description") or "",
+        cam_exact=cam_exact,
     )
 
 

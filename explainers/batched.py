@@ -1,12 +1,15 @@
-"""Many images at once: parallel decoding, one batched forward pass, vectorised CAM maps.
+"""Batched explanation of many images: parallel decoding, one batched forward pass per batch.
+
+(Not the dashboard's Batch page, which evaluates a dataset: see :mod:`explainers.evaluate`.)
 
 The per-image API (:meth:`Explainer.explain`) runs one forward pass per image.
 Here images are decoded and preprocessed in worker threads (Pillow releases the
-GIL) while the previous batch runs through the network, so the model rarely
-waits; for CAM the class maps of a whole batch are one ``einsum``, normalised
-and upsampled together (on the model's device). The results equal the
-per-image API's up to the floating-point difference between a batched and a
-single-image forward pass.
+GIL), with each method's :meth:`~explainers.Explainer.precompute` (SeCAM's SLIC),
+while the previous batch runs through the network, so the model rarely waits.
+Then :meth:`~explainers.Explainer.explain_forwards` explains the batch: a method
+that ``supports_batch`` (CAM) does it vectorised, the others image by image from
+the shared pass. The results equal the per-image API's up to the floating-point
+difference between a batched and a single-image forward pass.
 """
 
 from __future__ import annotations
@@ -20,14 +23,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .errors import ParameterError
 from .base import Explainer
-from .cam import CAM
+from .errors import ParameterError
 from .explanation import Explanation
 from .images import load_image, validate_image
-from .maps import upsample
 from .models.loaded import ForwardPass, LoadedModel
 
 ImageSource = np.ndarray | str | os.PathLike | bytes
@@ -37,12 +37,10 @@ def _default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _load(model: LoadedModel, explainer: Explainer, source: ImageSource) -> tuple[np.ndarray, torch.Tensor, Any]:
-    """Worker step: decode (unless already an array), preprocess, and SeCAM's SLIC."""
+def _load(model: LoadedModel, explainer: Explainer, source: ImageSource) -> tuple[np.ndarray, torch.Tensor, dict]:
+    """Worker step: decode (unless already an array), preprocess, and the method's per-image work."""
     image = validate_image(source) if isinstance(source, np.ndarray) else load_image(source)
-    x = model.preprocess(image)
-    segment = getattr(explainer, "segment", None)
-    return image, x, (segment(image) if segment is not None else None)
+    return image, model.preprocess(image), explainer.precompute(image)
 
 
 def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterable[ImageSource],
@@ -53,10 +51,11 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
     Parameters
     ----------
     explainer : Explainer
-        ``"cam"`` takes the vectorised path; other explainers (``"secam"``) share
-        the batched forward pass and run their per-image step, with SeCAM's SLIC
-        done in the worker threads. A method that needs its own pass (Grad-CAM
-        keeps the autograd graph) redoes it per image: correct, not faster.
+        One that ``supports_batch`` takes its vectorised path; the others share
+        the batched forward pass and run their per-image step, with their
+        ``precompute`` (SLIC) done in the worker threads. A method that needs its
+        own pass (Grad-CAM keeps the autograd graph) redoes it per image:
+        correct, not faster.
     model : LoadedModel
     images : iterable of (H, W, 3) uint8 ndarray, path or bytes
         Arrays are used as they are (not modified); paths and bytes are decoded
@@ -148,68 +147,5 @@ def _explain_loaded(explainer: Explainer, model: LoadedModel, loaded: list[tuple
                           timings={"preprocess": 0.0, "forward": seconds})
               for i, (image, _, _) in enumerate(loaded)]
     classes = [fp.select(targets, topk) for fp in passes]
-    if type(explainer) is CAM:
-        return _cam_batch(explainer, model, loaded, passes, classes, features)
-    return [explainer.explain(model, image, classes[i], forward=passes[i],
-                              **({"segments": seg} if seg is not None else {}))
-            for i, (image, _, seg) in enumerate(loaded)]
-
-
-def cam_maps(weights: torch.Tensor, features: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """CAM class maps of a batch, raw and min-max normalised, in one ``einsum``.
-
-    Parameters
-    ----------
-    weights : (K, C) tensor
-        Classifier weights.
-    features : (N, C, h, w) tensor
-        Feature maps of the batch.
-    classes : (N, T) int64 tensor
-        Classes to map for each image.
-
-    Returns
-    -------
-    raw : (N, T, h, w) float32 tensor
-        :math:`\\sum_k w_k^c f_k(x, y)`.
-    normalised : (N, T, h, w) float32 tensor
-        ``(M - min) / (max - min)`` per map; zeros where a map is constant.
-    """
-    w = weights.float()[classes.to(weights.device)]                     # (N, T, C)
-    raw = torch.einsum("ntc,nchw->nthw", w, features.float())
-    lo = raw.amin(dim=(2, 3), keepdim=True)
-    span = raw.amax(dim=(2, 3), keepdim=True) - lo
-    normalised = torch.where(span > 0, (raw - lo) / torch.where(span > 0, span, 1), torch.zeros_like(raw))
-    return raw, normalised
-
-
-def _cam_batch(explainer: CAM, model: LoadedModel, loaded, passes: list[ForwardPass], classes: list[list[int]],
-               features: torch.Tensor) -> list[list[Explanation]]:
-    """CAM for a whole batch: vectorised maps; one upsampling call per image (or per batch on a GPU)."""
-    t0 = time.perf_counter()
-    depth = max(len(c) for c in classes)
-    padded = torch.tensor([c + c[:1] * (depth - len(c)) for c in classes], dtype=torch.int64)
-    weight, _ = model.classifier_weights()
-    raw, normalised = cam_maps(weight, features, padded)
-    sizes = {tuple(image.shape[:2]) for image, _, _ in loaded}
-    if normalised.device.type != "cpu" and len(sizes) == 1:
-        size = sizes.pop()
-        saliency = F.interpolate(normalised, size=size, mode="bilinear", align_corners=False).cpu().numpy()
-    else:
-        saliency = [_upsample_stack(normalised[i], image.shape[:2]) for i, (image, _, _) in enumerate(loaded)]
-    raw = raw.cpu().numpy()
-    per_image = (time.perf_counter() - t0) / len(loaded)
-    out = []
-    for i, fp in enumerate(passes):
-        timings = {**fp.timings, explainer.name: per_image}
-        out.append([Explanation(
-            method=explainer.name, model=model.name, class_index=c, label=model.labels[c],
-            probability=float(fp.probabilities[c]), logit=float(fp.logits[c]), rank=fp.rank_of(c),
-            class_map=raw[i, j].astype(np.float32, copy=True), params=dict(explainer.params), timings=dict(timings),
-            saliency=np.ascontiguousarray(saliency[i][j]),
-        ) for j, c in enumerate(classes[i])])
-    return out
-
-
-def _upsample_stack(maps: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-    """``(T, h, w)`` maps to ``(T, H, W)`` float32, bilinear with half-pixel centres."""
-    return np.stack([upsample(m, size) for m in maps])
+    return explainer.explain_forwards(model, [image for image, _, _ in loaded], passes, classes,
+                                      [extra for _, _, extra in loaded], features)

@@ -1,0 +1,70 @@
+"""Inputs for methods' parameters, built from what each method declares (:class:`explainers.Param`).
+
+Any registered method, plug-ins included, gets its inputs without an edit here. The values are
+validated by the library (``get_explainer`` / ``make_explainers``), which says what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from explainers import EXPLAINERS, Param
+
+
+def param_input(param: Param, value: Any, key: str, container=st) -> Any:
+    """One input for ``param`` starting at ``value``: a number box, a checkbox, a choice or a text box."""
+    label, help_text = param.name.replace("_", " "), f"{param.help} ({param.range_text()}; default {param.default!r})"
+    if param.type is bool:
+        return container.checkbox(label, value=bool(value), key=key, help=help_text)
+    if param.choices is not None:
+        choices = list(param.choices)
+        return container.selectbox(label, choices, index=choices.index(value) if value in choices else 0,
+                                   key=key, help=help_text)
+    if param.type is int:
+        low = None if param.low is None else int(param.low) + (1 if param.low_open else 0)
+        high = None if param.high is None else int(param.high)
+        return int(container.number_input(label, min_value=low, max_value=high, value=int(value), step=1,
+                                          key=key, help=help_text))
+    if param.type is float:
+        # an open lower bound is left to the library's check (a number box has no "greater than")
+        low = None if param.low is None or param.low_open else float(param.low)
+        high = None if param.high is None else float(param.high)
+        return float(container.number_input(label, min_value=low, max_value=high, value=float(value),
+                                            key=key, help=help_text, format="%g"))
+    return container.text_input(label, value=str(value), key=key, help=help_text)
+
+
+def method_parameters(methods: Sequence[str], key_prefix: str, initial: Mapping[str, Mapping[str, Any]] | None = None,
+                      columns: int = 4) -> dict[str, dict[str, Any]]:
+    """An expander per chosen method that has parameters, with one input per parameter.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        Registered method names.
+    key_prefix : str
+        Widget keys are ``{key_prefix}_{method}_{param}`` (so values survive reruns and page switches).
+    initial : mapping of method -> {param: value}, optional
+        Starting values (default: the method's defaults).
+    columns : int
+        Inputs per row.
+
+    Returns
+    -------
+    dict
+        Method -> {param: value} for the methods with parameters.
+    """
+    values: dict[str, dict[str, Any]] = {}
+    for name in methods:
+        cls = EXPLAINERS[name]
+        if not cls.parameters:
+            continue
+        start = {**cls.defaults, **((initial or {}).get(name, {}))}
+        with st.expander(f"{cls.title} parameters", expanded=False):
+            cols = st.columns(columns)
+            values[name] = {p.name: param_input(p, start[p.name], f"{key_prefix}_{name}_{p.name}", cols[i % columns])
+                            for i, p in enumerate(cls.parameters)}
+    return values
