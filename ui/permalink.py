@@ -1,10 +1,12 @@
 """The Explain and Compare views in the URL: open a link in a fresh browser and see the same view.
 
 The URL's query (``st.query_params``) holds every choice that shapes the view: the
-page, the model, the photo (``sample:<name>`` or ``upload:<sha256>`` of a photo kept
-in the store), the class, top-K, SLIC's parameters, the threshold, the colour scale,
-the opacity and the view toggles. :data:`PARAMS` lists them declaratively, one
-:class:`Param` per session key, so a new choice is one line there.
+page, the model, the two conditions (model and method of A and B, with the methods' own
+parameters), the photo (``sample:<name>`` or ``upload:<sha256>`` of a photo kept in the
+store), the class, top-K, SLIC's parameters, the threshold, the colour scale, the scale,
+the opacity, the boundaries and Compare's view. :data:`PARAMS` lists them declaratively,
+one :class:`Param` per session key of :data:`ui.session.SESSION_KEYS`, so a new choice is
+one line there (a test fails while a session key has none).
 
 How it runs, on every page (``ui.page.setup``):
 
@@ -15,7 +17,8 @@ How it runs, on every page (``ui.page.setup``):
    named in an ``st.warning`` and the default is kept; nothing raises.
 2. The page draws its widgets from the session's choices.
 3. :func:`sync` at the end of the Explain and Compare pages writes the choices back to
-   the URL, and :func:`copy_link` draws the "Copy link" button.
+   the URL; :func:`url` makes the full link and :func:`copy_button` the "Copy link" button
+   (``ui.workspace.share`` draws them in the row :func:`reserve_share_box` kept at the top).
 """
 
 from __future__ import annotations
@@ -35,8 +38,6 @@ from .scales import COLORSCALES, SCALES
 
 log = logging.getLogger(__name__)
 
-#: Top-K's largest value (the sidebar's slider).
-TOPK_MAX = 10
 #: Pages whose whole view lives in the URL: URL name -> (script, title).
 PAGES = {"explain": ("dashboard.py", "Explain"), "compare": ("pages/compare.py", "Compare")}
 #: URL names of the photo and of the page (handled by :func:`restore` itself, not by a Param).
@@ -187,6 +188,12 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True) if value else ""
 
 
+def _topk_max() -> int:
+    from .sidebar import TOPK_MAX  # the sidebar's slider (imported late: the sidebar imports this module)
+
+    return TOPK_MAX
+
+
 def _views() -> tuple[str, ...]:
     from .widgets import VIEWS
 
@@ -203,7 +210,7 @@ PARAMS: list[Param] = [
     Param("right_method", "b_method", method, widget="w_right_method"),
     Param("method_params", "params", method_params, compact_json, widget="w_param_"),
     Param("target_class", "class", integer(0), widget="w_target_class"),
-    Param("topk", "topk", integer(1, TOPK_MAX)),
+    Param("topk", "topk", lambda text: integer(1, _topk_max())(text)),
     Param("n_segments", "segments", integer(10, 300)),
     Param("compactness", "compactness", number(1.0, 60.0), exact),
     Param("slic_full", "slic_full", boolean, flag),

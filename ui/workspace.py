@@ -355,6 +355,8 @@ def _save_form(page, selection, sides, style, query) -> tuple[int, str] | None:
 #: Items drawn at first (then "Show more" adds as many), and cards per row.
 PAGE_SIZE = 24
 GRID_COLUMNS = 3
+#: Characters of a note shown on a card (the whole note is one click away).
+NOTE_PREVIEW = 240
 
 
 def open_store() -> Store:
@@ -419,8 +421,12 @@ def item_card(item) -> None:
                f"{_md(item.class_label)} | {item.created_at:%Y-%m-%d %H:%M} UTC")
     if item.tags:
         st.markdown(" ".join(f":blue-badge[{_md(t)}]" for t in item.tags))
-    if item.note:
-        st.caption(_md(item.note if len(item.note) <= 240 else item.note[:240] + "..."))
+    if item.note and len(item.note) <= NOTE_PREVIEW:
+        st.caption(_md(item.note))
+    elif item.note:
+        st.caption(_md(item.note[:NOTE_PREVIEW] + "..."))
+        with st.expander("Whole note"):
+            st.markdown(_md(item.note).replace("\n", "  \n"))
 
 
 def _method_title(name: str) -> str:
