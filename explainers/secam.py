@@ -145,7 +145,7 @@ def _check_labels(segments: np.ndarray, image: np.ndarray) -> np.ndarray:
 
 
 def _multiplicity(small: int, full: int) -> np.ndarray:
-    """How many of ``full`` output indices ``_nearest`` maps to each of ``small`` input indices."""
+    """How many of ``full`` output indices ``nearest`` maps to each of ``small`` input indices."""
     source = nearest(np.arange(small, dtype=np.int32)[None, :], (1, full))[0]
     return np.bincount(source, minlength=small)
 
