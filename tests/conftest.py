@@ -12,6 +12,8 @@ from torch import nn
 
 import explainers
 
+pytest_plugins = ["pg_server"]  # a real PostgreSQL server and the `store` fixture
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT.parent / "shared" / "imagenet-sample"
 

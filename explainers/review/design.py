@@ -1,0 +1,522 @@
+"""Design of a blind review study: conditions, each reviewer's order and sides, opaque tokens, trial preparation.
+
+A study compares two **conditions**, ``A`` and ``B`` (each a model, a method
+and its parameters). A **trial** is one photo explained by both, for the same
+class. Each reviewer sees every trial once, in an order of their own, with
+``A`` on the left in half of their trials; both are derived from a hash of the
+study id, the reviewer and the trial id, so a reviewer who resumes gets the
+same order and sides, and no random-number generator's stream (which can change
+between library versions) is involved.
+
+Nothing shown to a reviewer names a method or a model: trials are addressed by
+:func:`trial_token` (an HMAC of a per-study secret and the trial id), the
+pictures are PNGs without metadata, and a choice is recorded as a side
+(``left``/``right``) that :func:`choice_to_outcome` turns into ``A``/``B``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..base import get_explainer
+from ..errors import ExplainersError, ParameterError
+from ..explanation import Explanation
+from ..images import validate_image
+from ..models.loaded import ForwardPass, LoadedModel
+from ..overlays import explanation_picture, heatmap_overlay
+
+#: What a reviewer can answer.
+CHOICES = ("left", "right", "equal", "cant_tell")
+#: What an answer means once the sides are known: condition A or B preferred, a tie, or can't tell.
+OUTCOMES = ("A", "B", "tie", "cant_tell")
+#: The two conditions of a study.
+CONDITIONS = ("A", "B")
+#: The question shown above each trial; ``{label}`` is the explained class.
+DEFAULT_QUESTION = "Which map better shows why the model predicted {label}?"
+#: Long side, in px, of the pictures stored with a trial.
+DISPLAY_MAX_SIDE = 768
+#: How a map is drawn: ``heatmap`` (both sides as the same colour-map overlay) or
+#: ``native`` (each method's own picture: SeCAM's masked photo, a heatmap otherwise).
+RENDERS = ("heatmap", "native")
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    """One side of a study: a registered method, with its parameters, on a registry model.
+
+    Attributes
+    ----------
+    model : str
+        Registry name, e.g. ``"efficientnet_lite0"``.
+    method : str
+        Registered explainer name, e.g. ``"cam"`` or ``"secam"``.
+    params : dict
+        The explainer's parameters (its defaults for those not given).
+    """
+
+    model: str
+    method: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for field in ("model", "method"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value.strip():
+                raise ParameterError(f"a condition's `{field}` must be a non-empty name, got {value!r}")
+        if not isinstance(self.params, Mapping):
+            raise TypeError(f"a condition's `params` must be a dict, got {type(self.params).__name__}")
+        object.__setattr__(self, "params", dict(self.params))
+
+    def __hash__(self) -> int:
+        return hash((self.model, self.method, tuple(sorted(self.params.items()))))
+
+    @property
+    def name(self) -> str:
+        """For results only (never shown during trials), e.g. ``"secam (threshold=0.5) on efficientnet_lite0"``."""
+        params = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.method}{f' ({params})' if params else ''} on {self.model}"
+
+    def explainer(self):
+        """The configured :class:`~explainers.Explainer` (parameters validated)."""
+        return get_explainer(self.method, **self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready copy: ``{"model", "method", "params"}``."""
+        return {"model": self.model, "method": self.method, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Condition:
+        """Inverse of :meth:`to_dict`."""
+        missing = {"model", "method"} - set(data)
+        if missing:
+            raise ParameterError(f"a condition needs 'model' and 'method', missing {sorted(missing)}")
+        return cls(model=data["model"], method=data["method"], params=dict(data.get("params") or {}))
+
+
+def default_conditions(model: str = "efficientnet_lite0") -> tuple[Condition, Condition]:
+    """CAM (A) versus SeCAM (B) on ``model``, both with default parameters."""
+    return Condition(model, "cam"), Condition(model, "secam")
+
+
+def check_conditions(condition_a: Condition, condition_b: Condition) -> None:
+    """Refuse a study whose two conditions are equal or name an unknown method or invalid parameters.
+
+    Raises
+    ------
+    TypeError
+        If a condition is not a :class:`Condition`.
+    ParameterError
+        If the conditions are identical, or a method or parameter is invalid.
+    """
+    for c in (condition_a, condition_b):
+        if not isinstance(c, Condition):
+            raise TypeError(f"conditions must be Condition objects, got {type(c).__name__}")
+        c.explainer()
+    if condition_a == condition_b:
+        raise ParameterError(f"both conditions are {condition_a.name}; pick two methods, two models, "
+                             "or two parameter settings")
+
+
+# ---------------------------------------------------------------------------------------------- order and sides
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    """One trial as one reviewer sees it.
+
+    Attributes
+    ----------
+    trial_id : hashable
+        As given to :func:`reviewer_plan`.
+    position : int
+        0-based place in this reviewer's order ("7 of 20" is ``position == 6``).
+    left : str
+        The condition shown on the left, ``"A"`` or ``"B"``.
+    """
+
+    trial_id: Hashable
+    position: int
+    left: str
+
+    @property
+    def right(self) -> str:
+        """The condition shown on the right."""
+        return "B" if self.left == "A" else "A"
+
+
+def _digest(*parts: Any) -> bytes:
+    """SHA-256 of the parts, each length-prefixed so that ('ab', 'c') and ('a', 'bc') differ."""
+    h = hashlib.sha256(b"explainers.review/1")
+    for part in parts:
+        data = part if isinstance(part, bytes) else str(part).encode("utf-8")
+        h.update(len(data).to_bytes(8, "big") + data)
+    return h.digest()
+
+
+def reviewer_plan(study_id: Hashable, reviewer: str, trial_ids: Sequence[Hashable]) -> list[Assignment]:
+    """The order in which ``reviewer`` sees the trials of ``study_id``, and which condition is on the left.
+
+    Deterministic: the same study, reviewer and trial ids always give the same
+    plan (a reviewer can stop and resume), while two reviewers get independent
+    orders. The order sorts trials by ``SHA-256(study, reviewer, trial)``; the
+    sides are balanced per reviewer: ``A`` is on the left in exactly
+    ``n // 2`` or ``n - n // 2`` trials (which of the two, and which trials, is
+    decided by another hash), so a reviewer's habit of picking one side cannot
+    favour one condition.
+
+    Parameters
+    ----------
+    study_id : hashable
+        The study's id (as a string it must be stable: an int or a str).
+    reviewer : str
+        The reviewer's identity (user name or the name given once per browser).
+    trial_ids : sequence of hashable
+        The study's trials, each once (their order does not matter).
+
+    Returns
+    -------
+    list of Assignment
+        One per trial, in the reviewer's order (``position`` 0, 1, ...).
+
+    Raises
+    ------
+    ParameterError
+        If ``reviewer`` is empty or a trial id is repeated.
+    """
+    if not isinstance(reviewer, str) or not reviewer.strip():
+        raise ParameterError(f"`reviewer` must be a non-empty name, got {reviewer!r}")
+    keys = [str(t) for t in trial_ids]
+    if len(set(keys)) != len(keys):
+        raise ParameterError("`trial_ids` repeats a trial; give each trial once")
+    seed = _digest("reviewer", study_id, reviewer)
+    ordered = sorted(trial_ids, key=lambda t: _digest(seed, "order", t))
+    by_side = sorted(trial_ids, key=lambda t: _digest(seed, "side", t))
+    n_left = len(keys) // 2 + (len(keys) % 2 if seed[0] & 1 else 0)
+    a_left = {str(t) for t in by_side[:n_left]}
+    return [Assignment(t, i, "A" if str(t) in a_left else "B") for i, t in enumerate(ordered)]
+
+
+def choice_to_outcome(choice: str, left: str) -> str:
+    """What a reviewer's answer says about the conditions.
+
+    Parameters
+    ----------
+    choice : str
+        One of :data:`CHOICES`: ``left``, ``right``, ``equal``, ``cant_tell``.
+    left : str
+        The condition that was on the left, ``"A"`` or ``"B"``.
+
+    Returns
+    -------
+    str
+        One of :data:`OUTCOMES`: ``"A"``, ``"B"``, ``"tie"`` (equal) or ``"cant_tell"``.
+
+    Raises
+    ------
+    ParameterError
+        On an unknown choice or side.
+    """
+    if choice not in CHOICES:
+        raise ParameterError(f"`choice` must be one of {', '.join(CHOICES)}, got {choice!r}")
+    if left not in CONDITIONS:
+        raise ParameterError(f"`left` must be 'A' or 'B' (the condition shown on the left), got {left!r}")
+    if choice == "equal":
+        return "tie"
+    if choice == "cant_tell":
+        return "cant_tell"
+    right = "B" if left == "A" else "A"
+    return left if choice == "left" else right
+
+
+# ---------------------------------------------------------------------------------------------------- tokens
+def new_secret() -> str:
+    """A fresh per-study secret for :func:`trial_token` (64 hex characters); store it with the study."""
+    return secrets.token_hex(32)
+
+
+def trial_token(secret: str, trial_id: Hashable) -> str:
+    """An opaque token that names a trial in URLs and HTML without revealing anything about it.
+
+    ``HMAC-SHA256(secret, trial_id)``, 20 hex characters: it does not contain
+    the method, the model, the photo or the trial id, and cannot be forged or
+    guessed without the study's secret.
+
+    Parameters
+    ----------
+    secret : str
+        From :func:`new_secret`, at least 16 characters.
+    trial_id : hashable
+
+    Returns
+    -------
+    str
+        20 lowercase hex characters.
+    """
+    if not isinstance(secret, str) or len(secret) < 16:
+        raise ParameterError("`secret` must be a string of at least 16 characters; make one with new_secret()")
+    return hmac.new(secret.encode("utf-8"), f"trial\x00{trial_id}".encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+
+
+def resolve_token(secret: str, token: str, trial_ids: Sequence[Hashable]) -> Hashable:
+    """The trial whose :func:`trial_token` is ``token``.
+
+    Raises
+    ------
+    ParameterError
+        If no trial of the study has this token (a stale or mistyped link).
+    """
+    for trial_id in trial_ids:
+        if hmac.compare_digest(trial_token(secret, trial_id), str(token)):
+            return trial_id
+    raise ParameterError("this link does not name a trial of this study; open the study's review link again")
+
+
+# ----------------------------------------------------------------------------------------- trial preparation
+@dataclasses.dataclass(frozen=True, eq=False)
+class PreparedTrial:
+    """One photo explained under both conditions, ready to store and show.
+
+    Attributes
+    ----------
+    photo : str
+        The photo's name (shown to nobody during the trial by this library; the page decides).
+    class_index : int
+        The explained class: the top-1 of condition A's model unless given.
+    label : str
+        Its name (the ``{label}`` of the question).
+    image : (h, w, 3) uint8 ndarray
+        The photo, long side at most ``max_side``.
+    overlay_a, overlay_b : (h, w, 3) uint8 ndarray
+        What the reviewer sees for condition A and B (RGB, PNG-ready).
+    saliency_a, saliency_b : (h, w) float32 ndarray
+        The maps in [0, 1] at the same size.
+    probability_a, probability_b : float
+        Softmax probability of the class under each condition's model.
+    """
+
+    photo: str
+    class_index: int
+    label: str
+    image: np.ndarray
+    overlay_a: np.ndarray
+    overlay_b: np.ndarray
+    saliency_a: np.ndarray
+    saliency_b: np.ndarray
+    probability_a: float
+    probability_b: float
+
+    def overlay(self, condition: str) -> np.ndarray:
+        """The picture of condition ``"A"`` or ``"B"``."""
+        if condition not in CONDITIONS:
+            raise ParameterError(f"`condition` must be 'A' or 'B', got {condition!r}")
+        return self.overlay_a if condition == "A" else self.overlay_b
+
+    def png(self, condition: str) -> bytes:
+        """The picture of condition ``"A"`` or ``"B"`` as PNG bytes (no metadata)."""
+        return encode_png(self.overlay(condition))
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an ``(H, W, 3)`` uint8 RGB array, with no text chunks (nothing but pixels)."""
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., ::-1]))
+    if not ok:  # pragma: no cover - OpenCV fails only on invalid arrays, which the caller validated
+        raise ParameterError("could not encode the picture as PNG")
+    return data.tobytes()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """Inverse of :func:`encode_png`: ``(H, W, 3)`` uint8 RGB."""
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ParameterError("the stored picture is not a readable PNG")
+    return image[..., ::-1].copy()
+
+
+def explain_condition(model: LoadedModel, image: np.ndarray, condition: Condition, class_index: int,
+                      forward: ForwardPass | None = None) -> Explanation:
+    """Explain ``class_index`` on ``image`` with ``condition``'s method (the default map callable of a study).
+
+    Parameters
+    ----------
+    model : LoadedModel
+        ``condition.model``'s model.
+    image : (H, W, 3) uint8 ndarray
+    condition : Condition
+    class_index : int
+    forward : ForwardPass, optional
+        A forward pass of ``model`` on ``image`` to reuse.
+
+    Returns
+    -------
+    Explanation
+    """
+    [explanation] = condition.explainer().explain(model, image, targets=[class_index], forward=forward)
+    return explanation
+
+
+ModelSource = Callable[[str], LoadedModel] | Mapping[str, LoadedModel]
+
+
+def _model_getter(load: ModelSource | None) -> Callable[[str], LoadedModel]:
+    """A memoised ``name -> LoadedModel`` from a mapping, a loader, or :func:`explainers.load_model`."""
+    if load is None:
+        from ..models import load_model as load
+    cache: dict[str, LoadedModel] = {}
+
+    def get(name: str) -> LoadedModel:
+        if name not in cache:
+            if isinstance(load, Mapping):
+                if name not in load:
+                    raise ParameterError(f"model '{name}' was not given; pass it in `load` (given: {sorted(load)})")
+                cache[name] = load[name]
+            else:
+                cache[name] = load(name)
+        return cache[name]
+
+    return get
+
+
+def check_models(condition_a: Condition, condition_b: Condition, model_a: LoadedModel, model_b: LoadedModel) -> None:
+    """Refuse a method that needs a GAP + linear head on a model that lacks one.
+
+    Raises
+    ------
+    ParameterError
+        Naming the condition, and suggesting ``gradcam`` or ``lime``.
+    """
+    for side, condition, model in (("A", condition_a, model_a), ("B", condition_b, model_b)):
+        if condition.explainer().requires_exact_cam and not model.cam_exact:
+            raise ParameterError(f"condition {side}: {condition.method} needs a GAP + linear head and "
+                                 f"'{model.name}' has another ({model.gap_check.detail}); use gradcam or lime")
+
+
+def study_class(model_a: LoadedModel, model_b: LoadedModel, image: np.ndarray, class_index: int | None = None,
+                forward_a: ForwardPass | None = None) -> int:
+    """The class a trial explains: ``class_index``, else the top-1 class of condition A's model.
+
+    Both sides explain this one class; with two models, the second must have
+    the same class at the same index (same label).
+
+    Raises
+    ------
+    ParameterError
+        If ``class_index`` is out of range for model A, or model B lacks the class or names it differently.
+    """
+    if class_index is None:
+        class_index = (forward_a or model_a.forward(image)).top(1)[0]
+    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)) or \
+            not 0 <= class_index < model_a.num_classes:
+        raise ParameterError(f"class {class_index!r} is not a class of '{model_a.name}' "
+                             f"(0..{model_a.num_classes - 1})")
+    class_index = int(class_index)
+    label = model_a.labels[class_index]
+    if class_index >= model_b.num_classes or model_b.labels[class_index] != label:
+        other = model_b.labels[class_index] if class_index < model_b.num_classes else "nothing"
+        raise ParameterError(f"class {class_index} is '{label}' for '{model_a.name}' but {other!r} for "
+                             f"'{model_b.name}'; compare two models with the same classes")
+    return class_index
+
+
+def _display(image: np.ndarray, shape: tuple[int, int], interpolation: int = cv2.INTER_AREA) -> np.ndarray:
+    if image.shape[:2] == shape:
+        return image
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=interpolation)
+
+
+def _picture(image: np.ndarray, explanation: Explanation, render: str) -> np.ndarray:
+    # no label written on the picture: the question names the class, and the two sides must look alike
+    if render == "native" and explanation.mask is not None:
+        return explanation_picture(image, explanation)
+    return heatmap_overlay(image, explanation.saliency)
+
+
+def prepare_trials(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condition, condition_b: Condition, *,
+                   load: ModelSource | None = None,
+                   explain: Callable[..., Explanation] = explain_condition,
+                   class_indices: Mapping[str, int] | None = None, max_side: int = DISPLAY_MAX_SIDE,
+                   render: str = "heatmap",
+                   on_progress: Callable[[int, int, str], None] | None = None) -> list[PreparedTrial]:
+    """Compute both conditions' maps for every photo, once, when a study is created.
+
+    Parameters
+    ----------
+    photos : sequence of (name, (H, W, 3) uint8 ndarray)
+        The study's photos; names must be unique.
+    condition_a, condition_b : Condition
+        The two sides (e.g. :func:`default_conditions`).
+    load : mapping of name -> LoadedModel, or callable, optional
+        Where the conditions' models come from (the dashboard passes its cached
+        loader); default :func:`explainers.load_model`. Each model is loaded once.
+    explain : callable, optional
+        ``explain(model, image, condition, class_index, forward=None) -> Explanation``;
+        default :func:`explain_condition`. A forward pass is shared when both
+        conditions use one model.
+    class_indices : mapping of photo name -> int, optional
+        The class to explain per photo; by default the top-1 class of
+        condition A's model (see :func:`study_class`).
+    max_side : int
+        Long side, in px, of the stored pictures (maps are computed at full resolution).
+    render : str
+        ``"heatmap"`` (default: both sides as the same colour-map overlay, so
+        only the maps differ) or ``"native"`` (SeCAM's masked photo).
+    on_progress : callable, optional
+        ``on_progress(done, total, photo)`` after each photo.
+
+    Returns
+    -------
+    list of PreparedTrial
+        One per photo, in the order of ``photos``.
+
+    Raises
+    ------
+    ParameterError, ImageError, CamNotExactError, WeightsUnavailableError
+        Prefixed with the photo's name when one photo fails; nothing is
+        returned then, so the caller stores nothing.
+    """
+    check_conditions(condition_a, condition_b)
+    if render not in RENDERS:
+        raise ParameterError(f"`render` must be one of {', '.join(RENDERS)}, got {render!r}")
+    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 32:
+        raise ParameterError(f"`max_side` must be an int >= 32, got {max_side!r}")
+    photos = list(photos)
+    if not photos:
+        raise ParameterError("a study needs at least one photo")
+    names = [p[0] if isinstance(p, tuple) and len(p) == 2 else None for p in photos]
+    if None in names:
+        raise TypeError("`photos` must be a sequence of (name, image array) pairs")
+    if len(set(names)) != len(names):
+        raise ParameterError(f"photo names must be unique; '{next(n for n in names if names.count(n) > 1)}' repeats")
+    get = _model_getter(load)
+    model_a, model_b = get(condition_a.model), get(condition_b.model)
+    check_models(condition_a, condition_b, model_a, model_b)
+    trials = []
+    for done, (name, image) in enumerate(photos, start=1):
+        try:
+            image = validate_image(image, name=name)
+            forward_a = model_a.forward(image)
+            forward_b = forward_a if model_b is model_a else None
+            class_index = study_class(model_a, model_b, image, (class_indices or {}).get(name), forward_a)
+            exp_a = explain(model_a, image, condition_a, class_index, forward=forward_a)
+            exp_b = explain(model_b, image, condition_b, class_index, forward=forward_b)
+        except ExplainersError as exc:
+            raise type(exc)(f"{name}: {exc}") from exc
+        h, w = image.shape[:2]
+        scale = min(1.0, max_side / max(h, w))
+        shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+        trials.append(PreparedTrial(
+            photo=name, class_index=class_index, label=model_a.labels[class_index],
+            image=_display(image, shape),
+            overlay_a=_display(_picture(image, exp_a, render), shape),
+            overlay_b=_display(_picture(image, exp_b, render), shape),
+            saliency_a=_display(exp_a.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
+            saliency_b=_display(exp_b.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
+            probability_a=float(exp_a.probability), probability_b=float(exp_b.probability)))
+        if on_progress is not None:
+            on_progress(done, len(photos), name)
+    return trials

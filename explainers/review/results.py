@@ -1,0 +1,522 @@
+"""Results of a blind review study: preference, agreement, position bias, times, faithfulness, exports.
+
+Input is a list of :class:`Answer` records, one per reviewer and trial, as any
+store can produce them. :func:`summarize` turns them into one JSON-ready dict;
+:func:`attach_faithfulness` adds each condition's deletion and insertion AUC
+measured by :func:`measure_faithfulness` on the study's photos.
+
+Conventions
+-----------
+- The **preference share** of a condition counts only decided answers (A or B):
+  ties ("equally good") and "can't tell" are reported as counts beside it, not
+  split between the sides. Its interval is the Wilson score interval and its
+  p-value the exact two-sided sign test against 50 %.
+- **Agreement** is measured on the *outcome* (A, B, tie, can't tell), not on the
+  side clicked, since each reviewer saw their own sides. All four outcomes are
+  categories: "can't tell" is an answer a reviewer gave, and dropping it would
+  hide disagreement between one who could tell and one who could not. Fleiss'
+  kappa uses every trial answered by two or more reviewers (generalised to
+  unequal numbers of reviewers per trial); Cohen's kappa is reported only when
+  exactly two reviewers answered, over the trials both answered.
+- **Position bias** is the share of "left" among left/right answers, with the
+  same interval and test; sides are balanced per reviewer, so a bias shows up
+  here without favouring either condition.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ExplainersError, ParameterError
+from ..evaluate import mean_interval
+from ..explanation import Explanation
+from ..images import validate_image
+from ..metrics import faithfulness
+from .design import (CHOICES, CONDITIONS, OUTCOMES, Condition, ModelSource, _model_getter, check_conditions,
+                     check_models, choice_to_outcome, explain_condition, study_class)
+from .stats import Kappa, cohen_kappa, fleiss_kappa, fleiss_table, sign_test, wilson_interval
+
+#: Columns of the raw answers CSV, in order (``outcome`` is derived from ``left`` and ``choice``).
+ANSWER_COLUMNS = ("study", "trial", "photo", "label", "reviewer", "left", "choice", "outcome", "seconds", "comment")
+#: Columns of the summary CSV, in order.
+SUMMARY_COLUMNS = ("scope", "key", "answers", "A", "B", "tie", "cant_tell", "share_A", "share_A_low", "share_A_high",
+                   "p_value", "left", "right", "share_left", "share_left_low", "share_left_high", "p_left",
+                   "median_seconds", "kappa", "kappa_subjects", "deletion_auc", "insertion_auc", "note")
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """One reviewer's answer to one trial.
+
+    Attributes
+    ----------
+    trial : hashable
+        The trial's id in the store.
+    reviewer : str
+        Who answered.
+    left : str
+        The condition that was shown on the left, ``"A"`` or ``"B"``.
+    choice : str
+        One of ``left``, ``right``, ``equal``, ``cant_tell``.
+    seconds : float or None
+        Time from showing the trial to the answer.
+    label : str
+        The explained class's name (for the per-class breakdown).
+    photo : str
+        The photo's name.
+    comment : str
+        The reviewer's optional comment.
+    study : hashable
+        The study's id.
+    """
+
+    trial: Hashable
+    reviewer: str
+    left: str
+    choice: str
+    seconds: float | None = None
+    label: str = ""
+    photo: str = ""
+    comment: str = ""
+    study: Hashable = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reviewer, str) or not self.reviewer.strip():
+            raise ParameterError(f"an answer needs a reviewer name, got {self.reviewer!r}")
+        choice_to_outcome(self.choice, self.left)  # validates both
+        if self.seconds is not None:
+            if isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float)) or \
+                    not math.isfinite(self.seconds) or self.seconds < 0:
+                raise ParameterError(f"`seconds` must be a non-negative number or None, got {self.seconds!r}")
+            object.__setattr__(self, "seconds", float(self.seconds))
+
+    @property
+    def outcome(self) -> str:
+        """``"A"``, ``"B"``, ``"tie"`` or ``"cant_tell"``."""
+        return choice_to_outcome(self.choice, self.left)
+
+    def row(self) -> dict[str, Any]:
+        """The raw answers CSV row (:data:`ANSWER_COLUMNS`)."""
+        return {"study": self.study, "trial": self.trial, "photo": self.photo, "label": self.label,
+                "reviewer": self.reviewer, "left": self.left, "choice": self.choice, "outcome": self.outcome,
+                "seconds": "" if self.seconds is None else repr(self.seconds), "comment": self.comment}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        """An answer from a mapping with (at least) ``trial``, ``reviewer``, ``left`` and ``choice``;
+        other keys of :data:`ANSWER_COLUMNS` are optional and unknown keys are ignored.
+
+        Raises
+        ------
+        ParameterError
+            If a required key is missing or a value is invalid.
+        """
+        missing = [k for k in ("trial", "reviewer", "left", "choice") if k not in data]
+        if missing:
+            raise ParameterError(f"an answer needs {', '.join(missing)}")
+        seconds = data.get("seconds")
+        if isinstance(seconds, str):
+            try:
+                seconds = float(seconds) if seconds.strip() else None
+            except ValueError:
+                raise ParameterError(f"`seconds` must be a number, got {seconds!r}") from None
+        return cls(trial=data["trial"], reviewer=data["reviewer"], left=data["left"], choice=data["choice"],
+                   seconds=seconds, label=data.get("label") or "", photo=data.get("photo") or "",
+                   comment=data.get("comment") or "", study=data.get("study", ""))
+
+
+def _clean(x: Any) -> Any:
+    """``nan`` -> None, numpy scalars -> Python, recursively (JSON-ready)."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
+def _proportion(successes: int, n: int, confidence: float) -> dict[str, Any]:
+    low, high = wilson_interval(successes, n, confidence)
+    return {"count": successes, "share": successes / n if n else None, "ci": None if n == 0 else [low, high]}
+
+
+def tally(answers: Sequence[Answer], confidence: float = 0.95) -> dict[str, Any]:
+    """Preference, position and time of a group of answers (all, one class, one reviewer).
+
+    Parameters
+    ----------
+    answers : sequence of Answer
+    confidence : float
+        Of the Wilson intervals, in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``answers`` (count); ``A`` and ``B``: ``{"count", "share", "ci"}`` with
+        the share of decided answers (ties and can't tell excluded) and its
+        Wilson interval (None without decided answers); ``decided``, ``tie``,
+        ``cant_tell`` (counts); ``p_value``: the two-sided sign test of A
+        against B (None without decided answers); ``position``: ``{"left",
+        "right", "share_left", "ci", "p_value"}`` over left/right answers;
+        ``median_seconds`` and ``timed`` (answers with a time).
+    """
+    outcomes = [a.outcome for a in answers]
+    wins = {o: outcomes.count(o) for o in OUTCOMES}
+    decided = wins["A"] + wins["B"]
+    left = sum(a.choice == "left" for a in answers)
+    right = sum(a.choice == "right" for a in answers)
+    side = _proportion(left, left + right, confidence)
+    times = [a.seconds for a in answers if a.seconds is not None]
+    return _clean({
+        "answers": len(answers),
+        "A": _proportion(wins["A"], decided, confidence),
+        "B": _proportion(wins["B"], decided, confidence),
+        "decided": decided, "tie": wins["tie"], "cant_tell": wins["cant_tell"],
+        "p_value": sign_test(wins["A"], wins["B"]),
+        "position": {"left": left, "right": right, "share_left": side["share"], "ci": side["ci"],
+                     "p_value": sign_test(left, right)},
+        "median_seconds": statistics.median(times) if times else None,
+        "timed": len(times),
+    })
+
+
+def check_answers(answers: Iterable[Answer | Mapping[str, Any]]) -> list[Answer]:
+    """Validate answers: :class:`Answer` objects (dicts are converted), one study, one answer per reviewer and trial.
+
+    Raises
+    ------
+    ParameterError
+        On an invalid answer, answers from two studies, or two answers by one
+        reviewer to one trial (the store must keep only the latest).
+    """
+    out = [a if isinstance(a, Answer) else Answer.from_dict(a) for a in answers]
+    studies = {str(a.study) for a in out if a.study not in ("", None)}
+    if len(studies) > 1:
+        raise ParameterError(f"answers come from {len(studies)} studies ({', '.join(sorted(studies))}); "
+                             "summarise one study at a time")
+    seen = set()
+    for a in out:
+        key = (str(a.trial), a.reviewer)
+        if key in seen:
+            raise ParameterError(f"reviewer '{a.reviewer}' answered trial {a.trial} twice; keep only the latest answer")
+        seen.add(key)
+    return out
+
+
+def agreement(answers: Sequence[Answer]) -> dict[str, Any]:
+    """Fleiss' kappa over trials with two or more reviewers; Cohen's kappa when there are exactly two reviewers.
+
+    Returns
+    -------
+    dict
+        ``categories`` (the outcomes), ``trials`` (with two or more answers),
+        ``fleiss`` and ``cohen``: :meth:`Kappa.to_dict` (``value`` None with a
+        ``reason`` when undefined or not applicable).
+    """
+    by_trial: dict[str, dict[str, str]] = defaultdict(dict)
+    for a in answers:
+        by_trial[str(a.trial)][a.reviewer] = a.outcome
+    shared = [t for t in by_trial.values() if len(t) >= 2]
+    fleiss = fleiss_kappa(fleiss_table([list(t.values()) for t in shared], OUTCOMES))
+    reviewers = sorted({a.reviewer for a in answers})
+    if len(reviewers) == 2:
+        both = [t for t in by_trial.values() if len(t) == 2]
+        cohen = cohen_kappa([t[reviewers[0]] for t in both], [t[reviewers[1]] for t in both])
+    else:
+        cohen = Kappa(math.nan, math.nan, math.nan, 0,
+                      f"Cohen's kappa needs exactly two reviewers; there are {len(reviewers)} (see Fleiss' kappa)")
+    return {"categories": list(OUTCOMES), "trials": len(shared), "fleiss": fleiss.to_dict(), "cohen": cohen.to_dict()}
+
+
+def trial_majority(answers: Sequence[Answer]) -> dict[str, Any]:
+    """Which condition most reviewers preferred, trial by trial: a conservative check of the overall test.
+
+    Answers to one trial by several reviewers are not independent (they judge
+    the same pair of maps), so the overall sign test, which counts every
+    answer, can be optimistic. Counting each trial once, by the majority of its
+    decided answers, gives a test whose unit is the photo.
+
+    Returns
+    -------
+    dict
+        ``A`` and ``B``: trials whose decided answers favour that condition;
+        ``split``: trials with as many for A as for B (or no decided answer);
+        ``p_value``: two-sided sign test of A against B trials (None without any).
+    """
+    per: dict[str, list[str]] = defaultdict(list)
+    for a in answers:
+        per[str(a.trial)].append(a.outcome)
+    counts = {"A": 0, "B": 0, "split": 0}
+    for outcomes in per.values():
+        diff = outcomes.count("A") - outcomes.count("B")
+        counts["A" if diff > 0 else "B" if diff < 0 else "split"] += 1
+    return _clean({**counts, "p_value": sign_test(counts["A"], counts["B"])})
+
+
+def summarize(answers: Iterable[Answer | Mapping[str, Any]],
+              conditions: Mapping[str, Condition | Mapping[str, Any]] | None = None,
+              confidence: float = 0.95) -> dict[str, Any]:
+    """Everything the results tab shows, as one JSON-ready dict.
+
+    Parameters
+    ----------
+    answers : iterable of Answer or dict
+        One per reviewer and trial (see :func:`check_answers`).
+    conditions : mapping ``{"A": Condition, "B": Condition}``, optional
+        Named in the summary (the results are not blind).
+    confidence : float
+        Of every interval, in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``confidence``; ``conditions``: ``{"A": {"model", "method", "params", "name"}, "B": ...}``;
+        ``answers``, ``trials`` (answered), ``reviewers`` (sorted names);
+        ``overall``: :func:`tally` of every answer; ``by_class`` and
+        ``by_reviewer``: label / reviewer -> :func:`tally`; ``agreement``:
+        :func:`agreement`; ``trial_majority``: :func:`trial_majority`;
+        ``faithfulness``: None until :func:`attach_faithfulness`.
+        Undefined numbers are None.
+
+    Raises
+    ------
+    ParameterError
+        On invalid answers or conditions, or ``confidence`` outside (0, 1).
+    """
+    answers = check_answers(answers)
+    wilson_interval(0, 0, confidence)  # validates confidence before any work
+    named: dict[str, Any] = {}
+    for key in CONDITIONS:
+        c = (conditions or {}).get(key)
+        if c is None:
+            named[key] = {"model": None, "method": None, "params": {}, "name": f"condition {key}"}
+            continue
+        c = c if isinstance(c, Condition) else Condition.from_dict(c)
+        named[key] = {**c.to_dict(), "name": c.name}
+    by_class: dict[str, list[Answer]] = defaultdict(list)
+    by_reviewer: dict[str, list[Answer]] = defaultdict(list)
+    for a in answers:
+        by_class[a.label or "(no label)"].append(a)
+        by_reviewer[a.reviewer].append(a)
+    return {
+        "confidence": confidence,
+        "conditions": named,
+        "answers": len(answers),
+        "trials": len({str(a.trial) for a in answers}),
+        "reviewers": sorted(by_reviewer),
+        "overall": tally(answers, confidence),
+        "by_class": {k: tally(v, confidence) for k, v in sorted(by_class.items())},
+        "by_reviewer": {k: tally(v, confidence) for k, v in sorted(by_reviewer.items())},
+        "trial_majority": trial_majority(answers),
+        "agreement": agreement(answers),
+        "faithfulness": None,
+    }
+
+
+# ------------------------------------------------------------------------------------------------ faithfulness
+def measure_faithfulness(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condition, condition_b: Condition, *,
+                         load: ModelSource | None = None, class_indices: Mapping[str, int] | None = None,
+                         explain: Callable[..., Explanation] = explain_condition,
+                         on_progress: Callable[[int, int, str], None] | None = None,
+                         **metric_kwargs: Any) -> list[dict[str, Any]]:
+    """Deletion and insertion AUC of both conditions' maps on the study's photos.
+
+    Each condition's map is measured on its own model, for the class the trial
+    explains (``class_indices``, e.g. ``{t.photo: t.class_index for t in trials}``;
+    by default the top-1 class of condition A's model, as in
+    :func:`~explainers.review.design.prepare_trials`). Call it when the study is
+    created or later, on demand, with the original photos (AUCs on reduced
+    copies differ slightly).
+
+    Parameters
+    ----------
+    photos : sequence of (name, (H, W, 3) uint8 ndarray)
+    condition_a, condition_b : Condition
+    load : mapping of name -> LoadedModel, or callable, optional
+        As for ``prepare_trials``.
+    class_indices : mapping of photo name -> int, optional
+    explain : callable, optional
+        As for ``prepare_trials``.
+    on_progress : callable, optional
+        ``on_progress(done, total, photo)`` after each photo.
+    **metric_kwargs
+        Passed to :func:`explainers.metrics.faithfulness` (``steps``, ``blur_sigma``...).
+
+    Returns
+    -------
+    list of dict
+        Two per photo (A then B): ``photo``, ``condition``, ``class_index``,
+        ``label``, ``deletion_auc``, ``insertion_auc``, ``kept_fraction``.
+
+    Raises
+    ------
+    ParameterError, ImageError, CamNotExactError
+        Prefixed with the photo's name when one photo fails.
+    """
+    check_conditions(condition_a, condition_b)
+    get = _model_getter(load)
+    model_a, model_b = get(condition_a.model), get(condition_b.model)
+    check_models(condition_a, condition_b, model_a, model_b)
+    rows = []
+    for done, (name, image) in enumerate(photos, start=1):
+        try:
+            image = validate_image(image, name=name)
+            forward_a = model_a.forward(image)
+            class_index = study_class(model_a, model_b, image, (class_indices or {}).get(name), forward_a)
+            for key, condition, model, forward in (("A", condition_a, model_a, forward_a),
+                                                   ("B", condition_b, model_b,
+                                                    forward_a if model_b is model_a else None)):
+                explanation = explain(model, image, condition, class_index, forward=forward)
+                curves = faithfulness(model, image, explanation.saliency, class_index, mask=explanation.mask,
+                                      **metric_kwargs)
+                rows.append({"photo": name, "condition": key, "class_index": class_index,
+                             "label": model_a.labels[class_index], "deletion_auc": curves.deletion_auc,
+                             "insertion_auc": curves.insertion_auc, "kept_fraction": curves.kept_fraction})
+        except ExplainersError as exc:
+            raise type(exc)(f"{name}: {exc}") from exc
+        if on_progress is not None:
+            on_progress(done, len(photos), name)
+    return rows
+
+
+def faithfulness_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Mean AUCs per condition, and the paired difference B - A over photos measured under both.
+
+    Returns
+    -------
+    dict
+        ``{"A": {"photos", "deletion_auc", "insertion_auc"}, "B": ..., "difference": {...}}``
+        where each AUC entry is :func:`explainers.evaluate.mean_interval`
+        (``{"n", "mean", "ci95"}``, Student-t 95 % interval). Lower deletion and
+        higher insertion AUC mean a more faithful map.
+    """
+    per: dict[str, dict[str, Mapping[str, Any]]] = {k: {} for k in CONDITIONS}
+    for r in rows:
+        if r.get("condition") not in CONDITIONS:
+            raise ParameterError(f"a faithfulness row needs condition 'A' or 'B', got {r.get('condition')!r}")
+        per[r["condition"]][str(r["photo"])] = r
+    out: dict[str, Any] = {}
+    for key in CONDITIONS:
+        mine = list(per[key].values())
+        out[key] = {"photos": len(mine), **{m: mean_interval([r[m] for r in mine])
+                                            for m in ("deletion_auc", "insertion_auc")}}
+    paired = sorted(set(per["A"]) & set(per["B"]))
+    out["difference"] = {"photos": len(paired), **{
+        m: mean_interval([per["B"][p][m] - per["A"][p][m] for p in paired]) for m in ("deletion_auc", "insertion_auc")}}
+    return _clean(out)
+
+
+def attach_faithfulness(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A copy of ``summary`` with ``faithfulness`` set to :func:`faithfulness_summary` of ``rows``."""
+    return {**summary, "faithfulness": faithfulness_summary(rows)}
+
+
+# ----------------------------------------------------------------------------------------------------- exports
+def answers_csv(answers: Iterable[Answer | Mapping[str, Any]]) -> str:
+    """The raw answers as CSV text (header :data:`ANSWER_COLUMNS`), for a download."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ANSWER_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for a in check_answers(answers):
+        writer.writerow(a.row())
+    return buffer.getvalue()
+
+
+def read_answers_csv(text: str) -> list[Answer]:
+    """Read :func:`answers_csv`'s output back (``study`` and ``trial`` come back as strings).
+
+    Raises
+    ------
+    ParameterError
+        If a column is missing, a row is invalid (the message names its line),
+        or a row's ``outcome`` disagrees with its ``left`` and ``choice``.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("trial", "reviewer", "left", "choice") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ParameterError(f"the answers CSV lacks the columns {', '.join(missing)}; "
+                             f"expected a header like {','.join(ANSWER_COLUMNS)}")
+    answers = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            answer = Answer.from_dict(row)
+        except ParameterError as exc:
+            raise ParameterError(f"answers CSV, line {line}: {exc}") from None
+        if row.get("outcome") and row["outcome"] != answer.outcome:
+            raise ParameterError(f"answers CSV, line {line}: outcome {row['outcome']!r} does not follow from "
+                                 f"left={answer.left!r} and choice={answer.choice!r}")
+        answers.append(answer)
+    return check_answers(answers)
+
+
+def summary_json(summary: Mapping[str, Any]) -> str:
+    """The summary as JSON text (undefined numbers are ``null``)."""
+    return json.dumps(_clean(dict(summary)), indent=2, allow_nan=False)
+
+
+def _group_row(scope: str, key: str, t: Mapping[str, Any]) -> dict[str, Any]:
+    ci = t["A"]["ci"] or [None, None]
+    pos = t["position"]
+    side = pos["ci"] or [None, None]
+    return {"scope": scope, "key": key, "answers": t["answers"], "A": t["A"]["count"], "B": t["B"]["count"],
+            "tie": t["tie"], "cant_tell": t["cant_tell"], "share_A": t["A"]["share"], "share_A_low": ci[0],
+            "share_A_high": ci[1], "p_value": t["p_value"], "left": pos["left"], "right": pos["right"],
+            "share_left": pos["share_left"], "share_left_low": side[0], "share_left_high": side[1],
+            "p_left": pos["p_value"], "median_seconds": t["median_seconds"]}
+
+
+def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The summary as flat rows (:data:`SUMMARY_COLUMNS`), for a table or :func:`summary_csv`.
+
+    Rows: ``overall``; one ``class`` row per label; one ``reviewer`` row per
+    reviewer; ``trial_majority`` (one vote per trial; ``tie`` holds the split
+    trials); ``agreement`` rows ``fleiss`` and ``cohen`` (``kappa``, and the
+    reason in ``note`` when undefined); ``faithfulness`` rows ``A``, ``B`` and
+    ``difference`` (mean AUCs) once attached.
+    """
+    rows = [_group_row("overall", "all", summary["overall"])]
+    rows += [_group_row("class", k, t) for k, t in summary["by_class"].items()]
+    rows += [_group_row("reviewer", k, t) for k, t in summary["by_reviewer"].items()]
+    m = summary["trial_majority"]
+    rows.append({"scope": "trial_majority", "key": "trials", "answers": m["A"] + m["B"] + m["split"], "A": m["A"],
+                 "B": m["B"], "tie": m["split"], "p_value": m["p_value"],
+                 "note": "one vote per trial, by the majority of its decided answers; tie = split trials"})
+    for name in ("fleiss", "cohen"):
+        k = summary["agreement"][name]
+        rows.append({"scope": "agreement", "key": name, "kappa": k["value"], "kappa_subjects": k["subjects"],
+                     "note": k["reason"] or k["interpretation"]})
+    if summary.get("faithfulness"):
+        for key in (*CONDITIONS, "difference"):
+            f = summary["faithfulness"][key]
+            rows.append({"scope": "faithfulness", "key": key, "deletion_auc": f["deletion_auc"]["mean"],
+                         "insertion_auc": f["insertion_auc"]["mean"],
+                         "note": summary["conditions"][key]["name"] if key in CONDITIONS else "B - A, paired"})
+    return [{c: r.get(c) for c in SUMMARY_COLUMNS} for r in rows]
+
+
+def summary_csv(summary: Mapping[str, Any]) -> str:
+    """:func:`summary_rows` as CSV text (undefined numbers are empty cells)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in summary_rows(summary):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+__all__ = ["ANSWER_COLUMNS", "SUMMARY_COLUMNS", "Answer", "agreement", "answers_csv", "attach_faithfulness",
+           "check_answers", "faithfulness_summary", "measure_faithfulness", "read_answers_csv", "summarize",
+           "summary_csv", "summary_json", "summary_rows", "tally", "trial_majority"]
