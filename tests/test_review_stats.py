@@ -46,6 +46,11 @@ def test_wilson_matches_scipy_and_stays_in_unit_interval(k, n, conf):
         assert high == 1.0
 
 
+def test_wilson_example_quoted_in_docs():
+    # docs/REVIEW.md: "With 20 decided answers and 14 for A (70 %) it runs from 48 % to 85 %."
+    assert [round(100 * x) for x in wilson_interval(14, 20)] == [48, 85]
+
+
 def test_wilson_no_data_and_bad_input():
     low, high = wilson_interval(0, 0)
     assert math.isnan(low) and math.isnan(high)
