@@ -29,6 +29,7 @@ NAV = [
     ("pages/batch.py", "Batch", "🗂️"),
     ("pages/method.py", "Method", "📐"),
     ("pages/models.py", "Models", "🧩"),
+    ("pages/review.py", "Review", "🗳️"),
 ]
 
 
