@@ -133,7 +133,7 @@ def answer_view(study_id: int) -> None:
     chosen = None
     for column, (choice, text) in zip(buttons, review.CHOICE_LABELS.items()):
         if column.button(text, key=f"review_choice_{choice}", width="stretch", disabled=study.is_closed,
-                         type="primary" if choice in ("left", "right") else "secondary"):
+                         type="secondary"):
             chosen = choice
     if chosen is not None:
         try:
@@ -204,12 +204,10 @@ def results_view(study_id: int) -> None:
         row = {"condition": f"{key}: {conditions[key].name}", "preferred": entry["count"],
                "of decided": overall["decided"], "share": pct(entry["share"]), "95% interval": interval(entry["ci"])}
         if faith:
-            row["deletion AUC (lower is better)"] = faith[key]["deletion_auc"]["mean"]
-            row["insertion AUC (higher is better)"] = faith[key]["insertion_auc"]["mean"]
+            row["deletion AUC (lower is better)"] = f"{faith[key]['deletion_auc']['mean']:.3f}"
+            row["insertion AUC (higher is better)"] = f"{faith[key]['insertion_auc']['mean']:.3f}"
         rows.append(row)
-    st.dataframe(rows, hide_index=True, width="stretch", key="review_preference_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                for c in ("deletion AUC (lower is better)", "insertion AUC (higher is better)")})
+    st.table(rows, border="horizontal", hide_index=True)
     agreement = summary["agreement"]
     fleiss, cohen = agreement["fleiss"], agreement["cohen"]
     cells = st.columns(4)
@@ -261,8 +259,7 @@ def results_view(study_id: int) -> None:
                                 ("share_A", "share_A_low", "share_A_high", "p_value", "share_left",
                                  "median_seconds")})
     st.subheader("Reviewers' progress")
-    st.dataframe(review.progress_rows(store, study, answers), hide_index=True, width="stretch",
-                 key="review_progress_table")
+    st.table(review.progress_rows(store, study, answers), border="horizontal", hide_index=True)
     comments = [a for a in answers if a.comment]
     if comments:
         with st.expander(f"Comments ({len(comments)})"):

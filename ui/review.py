@@ -167,7 +167,13 @@ def current_view() -> View:
         study = int(raw)
     except ValueError:
         return View("list", problem=f"'{raw}' in the link is not a study number; pick the study below.")
-    return View(RESULTS if st.query_params.get(VIEW_PARAM) == RESULTS else "answer", study)
+    mode = RESULTS if st.query_params.get(VIEW_PARAM) == RESULTS else "answer"
+    # A page link with query parameters runs the page with them but leaves the address bar at /review;
+    # writing them back puts them in the address bar, so a reload or a copied link opens the same view.
+    st.query_params[STUDY_PARAM] = str(study)
+    if mode == RESULTS:
+        st.query_params[VIEW_PARAM] = RESULTS
+    return View(mode, study)
 
 
 def open_view(study: int | None, mode: str = "answer") -> None:
@@ -511,7 +517,7 @@ def progress_rows(store: Store, study: StudyRecord, answers: Sequence[Answer]) -
     for who, mine in sorted(per.items()):
         times = sorted(a.seconds for a in mine if a.seconds is not None)
         rows.append({"reviewer": who, "answered": len(mine), "of": study.n_trials,
-                     "median_seconds": float(np.median(times)) if times else None})
+                     "median_seconds": round(float(np.median(times)), 1) if times else None})
     return rows
 
 
