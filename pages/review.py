@@ -40,6 +40,10 @@ def pvalue(p):
     return "n/a" if p is None else (f"{p:.3f}" if p >= 0.001 else "< 0.001")
 
 
+def signed(x):
+    return "n/a" if x is None else f"{x:+.3f}"
+
+
 def ask_name(key: str) -> None:
     """The reviewer's name, asked once per browser when no login is configured."""
     st.info("Type your name (or initials) once: it is kept in this browser, and your answers are recorded "
@@ -236,13 +240,17 @@ def results_view(study_id: int) -> None:
         if k["reason"] and k["value"] is None and (name == "Fleiss" or len(summary["reviewers"]) == 2):
             st.caption(f"{name}'s kappa: {k['reason']}")
 
-    charts = st.columns(2)
-    charts[0].plotly_chart(preference_figure(summary), key="review_fig_preference", config={"displayModeBar": False})
+    st.plotly_chart(preference_figure(summary), key="review_fig_preference", config={"displayModeBar": False})
     figure = faithfulness_figure(summary)
     if figure is not None:
-        charts[1].plotly_chart(figure, key="review_fig_faithfulness", config={"displayModeBar": False})
+        difference = faith["difference"]
+        st.caption(f"Faithfulness on the same {faith['A']['photos']} photos (each map for the trial's class): "
+                   f"B - A deletion AUC {signed(difference['deletion_auc']['mean'])}, insertion AUC "
+                   f"{signed(difference['insertion_auc']['mean'])} (paired over {difference['photos']} photos; lower "
+                   "deletion and higher insertion mean a more faithful map).")
+        st.plotly_chart(figure, key="review_fig_faithfulness", config={"displayModeBar": False})
     else:
-        charts[1].info("Deletion and insertion AUC were not measured when this study was created.")
+        st.info("Deletion and insertion AUC were not measured when this study was created.")
     charts = st.columns(2)
     charts[0].plotly_chart(breakdown_figure(summary, "reviewer"), key="review_fig_reviewer",
                            config={"displayModeBar": False})
@@ -259,7 +267,8 @@ def results_view(study_id: int) -> None:
                                 ("share_A", "share_A_low", "share_A_high", "p_value", "share_left",
                                  "median_seconds")})
     st.subheader("Reviewers' progress")
-    st.table(review.progress_rows(store, study, answers), border="horizontal", hide_index=True)
+    st.table([{**r, "median_seconds": "n/a" if r["median_seconds"] is None else f"{r['median_seconds']:.1f} s"}
+              for r in review.progress_rows(store, study, answers)], border="horizontal", hide_index=True)
     comments = [a for a in answers if a.comment]
     if comments:
         with st.expander(f"Comments ({len(comments)})"):

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import explainers  # noqa: E402
-from explainers.review import read_answers_csv, summarize  # noqa: E402
+from explainers.review import Condition, read_answers_csv, summarize  # noqa: E402
 from explainers.store import Store  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -163,8 +163,15 @@ def assert_no_error(page, where: str) -> None:
 
 
 def shoot(page, name: str) -> None:
+    """Screenshot of the whole page: the app scrolls inside its main area, so grow the window to fit it."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                           " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": viewport["width"], "height": int(min(max(height, viewport["height"]), 6000))})
+    page.wait_for_timeout(800)  # let Plotly relayout
     page.screenshot(path=str(SHOTS / name), full_page=True)
+    page.set_viewport_size(viewport)
 
 
 def new_page(context):
@@ -232,6 +239,8 @@ def test_blind_review_in_chromium(chromium, tmp_path):
             study_id = int(re.search(r"Study (\d+) created", created.inner_text()).group(1))
             wait_idle(ann)
             assert_no_error(ann, "after creating the study")
+            # The leak check is not blind itself: the list page draws the sidebar's model picker, and it sees it.
+            assert any("efficientnet_lite0" in f for f in leaks(ann.content(), words))
             shoot(ann, "review_list.png")
 
             # Ann follows the study's Answer link and answers two trials.
@@ -242,7 +251,11 @@ def test_blind_review_in_chromium(chromium, tmp_path):
         # The server restarts: nothing recorded is lost, and Ann's browser remembers her.
         with running_server(log_path, data_dir) as url:
             ann.goto(f"{url}/review?study={study_id}")
-            ann.get_by_text("2 of 4 answered").wait_for()
+            ann.get_by_text("Trial 3 of 4").or_(ann.get_by_label("Your name")).first.wait_for()
+            wait_idle(ann)
+            assert ann.get_by_label("Your name").count() == 0, \
+                f"the browser forgot the reviewer; cookies: {ann_context.cookies()}"
+            assert ann.get_by_text("2 of 4 answered").count() == 1, ann.inner_text("body")[-1500:]
             assert ann.get_by_text("Reviewing as Ann").count() == 1
             answer_trials(ann, "Ann", ["Left is better", "Equally good"], 3, words, clicked)
             ann.get_by_text("You have answered all 4 trials").wait_for()
@@ -279,6 +292,8 @@ def test_blind_review_in_chromium(chromium, tmp_path):
     assert [c["method"] for c in store.get_study(study_id).conditions] == ["cam", "secam"]
 
     # The page shows the numbers the library computes from that CSV: both reviewers' counts, intervals, kappas.
+    names = {k: Condition.from_dict(c).name for k, c in zip("AB", store.get_study(study_id).conditions)}
+    assert names["A"] == "cam on efficientnet_lite0" and names["B"].startswith("secam (")
     summary = summarize(exported)
     overall = summary["overall"]
     for reviewer in ("Ann", "Bob"):
@@ -286,7 +301,8 @@ def test_blind_review_in_chromium(chromium, tmp_path):
     for key in ("A", "B"):
         ci = overall[key]["ci"]
         assert f"{100 * ci[0]:.0f}% to {100 * ci[1]:.0f}%" in body, (key, ci)
-        assert re.search(rf"{key}: \w+ on efficientnet_lite0\s+{overall[key]['count']}\s+{overall['decided']}", body)
+        name = re.escape(f"{key}: {names[key]}")
+        assert re.search(rf"{name}\s+{overall[key]['count']}\s+{overall['decided']}", body), (key, names[key])
     fleiss, cohen = summary["agreement"]["fleiss"], summary["agreement"]["cohen"]
     for label, k in (("Fleiss' kappa", fleiss), ("Cohen's kappa", cohen)):
         shown = "n/a" if k["value"] is None else f"{k['value']:.2f} ({k['interpretation']})"

@@ -103,11 +103,7 @@ def current_user() -> User | None:
         return user
     name = st.session_state.get("review_name")
     if name is None:
-        try:
-            raw = st.context.cookies.get(COOKIE)
-        except Exception:  # noqa: BLE001 - no cookies outside a browser session (AppTest, bare mode)
-            raw = None
-        name = urllib.parse.unquote(raw) if isinstance(raw, str) and raw else None
+        name = _cookie()
     if not name or not name.strip():
         return None
     try:
@@ -127,24 +123,31 @@ def check_name(name: str) -> str:
 
 
 def remember_name(name: str) -> None:
-    """Use ``name`` for this session, and set the browser cookie so the next visit knows it."""
+    """Use ``name`` for this session; :func:`cookie_script` then keeps it in the browser for the next visit."""
     st.session_state["review_name"] = name
-    st.session_state["review_cookie"] = name
 
 
 def forget_name() -> None:
-    """Stop using the typed name here, and clear the cookie."""
+    """Stop using the typed name here; :func:`cookie_script` then clears the cookie."""
     st.session_state["review_name"] = ""
-    st.session_state["review_cookie"] = ""
+
+
+def _cookie() -> str | None:
+    try:
+        raw = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no cookies outside a browser session (AppTest, bare mode)
+        return None
+    return urllib.parse.unquote(raw) if isinstance(raw, str) else None
 
 
 def cookie_script() -> str | None:
-    """The script that writes (or clears) the reviewer cookie this run, or None (called once per change)."""
-    if "review_cookie" not in st.session_state:
+    """A script that writes (or clears) the reviewer cookie, while the browser's cookie differs from this
+    session's name; None otherwise. Drawn on every such run (idempotent), so no single run has to survive."""
+    name = st.session_state.get("review_name")
+    if name is None or (name or None) == (_cookie() or None) or _login_user() is not None:
         return None
-    value = st.session_state.pop("review_cookie")
-    age = 400 * 24 * 3600 if value else 0
-    return (f"<script>document.cookie = {json.dumps(COOKIE + '=')} + encodeURIComponent({json.dumps(value)}) + "
+    age = 400 * 24 * 3600 if name else 0
+    return (f"<script>document.cookie = {json.dumps(COOKIE + '=')} + encodeURIComponent({json.dumps(name)}) + "
             f"'; path=/; max-age={age}; SameSite=Lax';</script>")
 
 
