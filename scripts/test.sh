@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (venv, requirements, Chromium for the browser test) and run the whole test suite.
+# Set up (venv, requirements, Chromium for the browser test, PostgreSQL for the store's tests) and run the whole test suite.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k cam`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,5 +8,11 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   echo "test: installing Chromium for the browser test" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "test: could not install Chromium; the browser test will skip (it fails under CI=true)" >&2
+fi
+if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "test: installing PostgreSQL for the store's tests" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+    || echo "test: could not install PostgreSQL; its store tests will skip (they fail under CI=true)" >&2
 fi
 exec .venv/bin/python -m pytest "$@"

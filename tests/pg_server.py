@@ -100,7 +100,9 @@ def postgresql_server():
         _unavailable("PostgreSQL binaries (initdb, pg_ctl) not found; install the `postgresql` package "
                      "or set EXPLAINERS_PG_BIN")
     prefix: list[str] = []
-    folder = Path(tempfile.mkdtemp(prefix="explainers-pg-"))
+    # as root, TMPDIR may be a folder the postgres user cannot enter: /tmp always lets it in
+    base = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+    folder = Path(tempfile.mkdtemp(prefix="explainers-pg-", dir=base))
     if os.geteuid() == 0:  # PostgreSQL refuses root: run it as the postgres user, in a folder it owns
         import pwd
 

@@ -123,6 +123,7 @@ def test_item_round_trip(store):
     assert item.thumbnails == tuple(fields["thumbnails"])
     assert item.created_at.tzinfo == timezone.utc and item.updated_at == item.created_at
     assert json.loads(json.dumps(item.to_dict()))["view"] == fields["view"]
+    assert item.query == "page=compare&photo=sample%3Achelsea&class=285&threshold=0.8"
 
 
 @pytest.mark.parametrize("change, error, message", [
@@ -339,3 +340,56 @@ def test_bad_study_is_refused(store, conditions, message):
                            trials=[PreparedTrial(sha, 1, "x", (PreparedMap(png(1), np.zeros(3).tobytes()),
                                                                PreparedMap(png(2))))])
     assert store.list_studies() == []
+
+
+def test_delete_photo_frees_the_quota_only_when_unused_and_by_its_uploader(store):
+    data = photo("chelsea")
+    sha = store.put_photo(data, "chelsea.jpg", "ann")
+    item_id = store.save_item(**item_fields(author="ann", photo_sha256=sha))
+    with pytest.raises(InvalidRecordError, match="used by 1 saved item"):
+        store.delete_photo(sha, by="ann")
+    store.delete_item(item_id, by="ann")
+    with pytest.raises(PermissionDeniedError, match="only ann \\(the uploader\\)"):
+        store.delete_photo(sha, by="bob")
+    assert store.get_photo(sha) == data
+    store.delete_photo(sha, by="ann")
+    assert nothing_stored(store) and store.usage("ann").user_bytes == 0
+    with pytest.raises(NotFoundError):
+        store.delete_photo(sha, by=ADMIN)
+    with pytest.raises(NotFoundError, match="put_photo first"):
+        store.save_item(**item_fields(photo_sha256=sha))
+
+
+def test_failed_photo_delete_keeps_the_file(store):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    sha = store.put_photo(photo("coffee"), "coffee.jpg", "ann")
+
+    def fail(session):
+        raise RuntimeError("injected: the commit failed")
+
+    event.listen(Session, "before_commit", fail)
+    try:
+        with pytest.raises(RuntimeError, match="injected"):
+            store.delete_photo(sha, by="ann")
+    finally:
+        event.remove(Session, "before_commit", fail)
+    assert store.get_photo(sha) == photo("coffee")
+    assert files_under(store.data_dir / "photos") == [store.photo_path(sha)]
+
+
+def nothing_stored(store):
+    return store.list_photos() == [] and files_under(store.data_dir / "photos") == []
+
+
+def test_the_store_never_imports_streamlit():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import sys, explainers.store, explainers.store.api, explainers.store.migrate; "
+            "assert 'streamlit' not in sys.modules, 'streamlit imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-1000:]

@@ -17,7 +17,6 @@ import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from PIL import Image
 from sqlalchemy import String, cast, delete, func, or_, select, text as sql_text
@@ -98,7 +97,11 @@ class Store:
         self.engine = make_engine(self.url)
         # reads need no write lock: on SQLite they begin DEFERRED (see engine._sqlite_setup)
         self._read_engine = self.engine.execution_options(store_read_only=True)
-        self.files.sweep()
+        self.files.sweep(self._is_recorded)
+
+    def _is_recorded(self, sha256: str) -> bool:
+        with self._unit("checking a photo", read=True) as s:
+            return s.get(Photo, sha256) is not None
 
     def __repr__(self) -> str:
         return f"Store(url={safe_url(self.url)!r}, data_dir={str(self.data_dir)!r})"
@@ -189,8 +192,12 @@ class Store:
                     staged = self.files.stage(sha, data)
                     inserted = True
         except IntegrityError:
-            # another session stored the same bytes at the same moment: theirs is the row, ours the same file
+            # another session stored the same bytes at the same moment: the row is theirs; the file has the
+            # same bytes, so writing it too (atomically) makes sure it is there when we return
             inserted = False
+            if staged is None and not final.is_file():
+                with translate_errors(self.url, f"saving photo {name}"):
+                    staged = self.files.stage(sha, data)
         except BaseException:
             self.files.discard(staged)
             raise
@@ -217,11 +224,48 @@ class Store:
         if self.quota_user_bytes and used + size > self.quota_user_bytes:
             raise QuotaExceededError(
                 f"{name} ({mb(size)}) would bring {user.name}'s stored photos to {mb(used + size)}, above the "
-                f"{mb(self.quota_user_bytes)} allowed per user; ask an admin to raise EXPLAINERS_QUOTA_USER_MB")
+                f"{mb(self.quota_user_bytes)} allowed per user; delete photos you no longer need, or ask an admin to raise EXPLAINERS_QUOTA_USER_MB")
         if self.quota_total_bytes and total + size > self.quota_total_bytes:
             raise QuotaExceededError(
                 f"{name} ({mb(size)}) would bring the server's stored photos to {mb(total + size)}, above its "
                 f"{mb(self.quota_total_bytes)} limit; ask an admin to free space or raise EXPLAINERS_QUOTA_TOTAL_MB")
+
+    def delete_photo(self, sha256: str, *, by: User | str) -> None:
+        """Delete a stored photo that no saved item or trial uses, freeing its uploader's quota.
+
+        Raises
+        ------
+        PermissionDeniedError
+            Unless ``by`` uploaded it or is an admin.
+        InvalidRecordError
+            If saved items or trials still use it (delete those first).
+        NotFoundError
+            If no photo has this hash.
+        """
+        user = User.of(by)
+        aside = None
+        try:
+            with self._unit("deleting a photo") as s:
+                row = s.get(Photo, _sha(sha256), with_for_update=True)
+                if row is None:
+                    raise NotFoundError(f"no stored photo has the hash {sha256[:16]}...; it may have been deleted")
+                self._require(user, row.uploader_id, row.uploader_name, f"delete the photo {row.original_name}",
+                              "uploader")
+                items = s.scalar(select(func.count(Item.id)).where(Item.photo_sha256 == row.sha256))
+                trials = s.scalar(select(func.count(Trial.id)).where(Trial.photo_sha256 == row.sha256))
+                if items or trials:
+                    raise InvalidRecordError(f"the photo {row.original_name} is used by {items} saved item(s) and "
+                                             f"{trials} study trial(s); delete those first")
+                path = self.files.path(row.sha256, row.media_type)
+                s.delete(row)
+                s.flush()
+                if path.is_file():  # set aside, not deleted, until the transaction commits
+                    aside = self.files.set_aside(path)
+        except BaseException:
+            if aside is not None:
+                self.files.publish(aside, path)
+            raise
+        self.files.discard(aside)
 
     def photo_info(self, sha256: str) -> PhotoRecord:
         """The stored photo's record. Raises :class:`NotFoundError` for an unknown hash."""
@@ -323,12 +367,16 @@ class Store:
                     photo_sha256=None if photo_sha256 is None else _sha(photo_sha256))
         item.tags = [ItemTag(tag=t) for t in validate.tags(tags)]
         item.thumbnails = [ItemThumbnail(position=i, media_type=m, data=d) for i, (d, m) in enumerate(pictures)]
-        with self._unit(f"saving '{item.title}'") as s:
-            if item.photo_sha256 is not None and s.get(Photo, item.photo_sha256) is None:
-                raise NotFoundError(f"photo {item.photo_sha256[:16]}... is not stored; store it with put_photo first")
-            s.add(item)
-            s.flush()
-            return item.id
+        missing = NotFoundError(f"photo {str(item.photo_sha256)[:16]}... is not stored; store it with put_photo first")
+        try:
+            with self._unit(f"saving '{item.title}'") as s:
+                if item.photo_sha256 is not None and s.get(Photo, item.photo_sha256) is None:
+                    raise missing
+                s.add(item)
+                s.flush()
+                return item.id
+        except IntegrityError:  # the photo was deleted between the check and the insert
+            raise missing from None
 
     def get_item(self, item_id: int) -> ItemRecord:
         """One saved item, with its thumbnails. Raises :class:`NotFoundError` when it does not exist."""
@@ -473,7 +521,7 @@ class Store:
             row = item.to_dict()
             writer.writerow({k: row[k] for k in EXPORT_COLUMNS if k in row}
                             | {"tags": ";".join(item.tags), "models": ";".join(item.models),
-                               "methods": ";".join(item.methods), "query": urlencode(item.view, doseq=True)})
+                               "methods": ";".join(item.methods), "query": item.query})
         return out.getvalue()
 
     # ---------------------------------------------------------------- studies

@@ -51,21 +51,38 @@ class PhotoFiles:
         os.replace(staged, final)
 
     @staticmethod
+    def set_aside(final: Path) -> Path:
+        """Rename a photo's file to a temporary name (deleted on commit, renamed back on rollback)."""
+        aside = final.with_name(f".tmp-deleting-{final.name}")
+        os.replace(final, aside)
+        return aside
+
+    @staticmethod
     def discard(staged: Path | None) -> None:
         """Delete a staged file, if any."""
         if staged is not None:
             staged.unlink(missing_ok=True)
 
-    def sweep(self, older_than_s: float = STALE_TMP_S) -> int:
-        """Delete temporary files left by interrupted saves; returns how many."""
+    def sweep(self, is_recorded, older_than_s: float = STALE_TMP_S) -> int:
+        """Clean up after interrupted saves and deletes; returns how many files were touched.
+
+        A staged upload (``.tmp-*.part``) is deleted. A photo set aside by a delete
+        (``.tmp-deleting-<name>``) is put back when ``is_recorded(sha256)`` says its row is still
+        there (the delete was rolled back), and deleted otherwise.
+        """
         if not self.root.is_dir():
             return 0
-        cutoff, removed = time.time() - older_than_s, 0
+        cutoff, touched = time.time() - older_than_s, 0
         for tmp in self.root.glob("*/.tmp-*"):
             try:
-                if tmp.stat().st_mtime < cutoff:
+                if tmp.stat().st_mtime >= cutoff:
+                    continue  # a save or delete may be in progress in another process
+                name = tmp.name.removeprefix(".tmp-deleting-")
+                if name != tmp.name and is_recorded(name.split(".")[0]):
+                    os.replace(tmp, tmp.with_name(name))
+                else:
                     tmp.unlink()
-                    removed += 1
+                touched += 1
             except OSError:
                 pass
-        return removed
+        return touched

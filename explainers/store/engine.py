@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
+from ..errors import ExplainersError
 from .errors import StoreError
 
 #: How long (seconds) a writer waits for another writer's lock (SQLite) or for a connection (PostgreSQL).
@@ -80,6 +81,8 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
     """Turn driver and disk failures during ``action`` into a :class:`StoreError` that says what to do."""
     try:
         yield
+    except ExplainersError:  # already says what to do (PermissionDeniedError is an OSError too)
+        raise
     except OperationalError as exc:
         raise StoreError(_operational_message(url, action, exc)) from exc
     except DBAPIError as exc:
@@ -94,7 +97,8 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
         if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
             raise StoreError(f"{action} failed: cannot write the data folder ({exc.strerror}: {exc.filename}); "
                              "nothing was saved; make EXPLAINERS_DATA_DIR writable by the server") from exc
-        raise
+        raise StoreError(f"{action} failed: the data folder gave an error ({exc.strerror or exc}: {exc.filename}); "
+                         "nothing was saved; check EXPLAINERS_DATA_DIR and the disk") from exc
     except SQLAlchemyError as exc:
         if isinstance(exc.__cause__, OSError) or "timeout" in type(exc).__name__.lower():
             raise StoreError(f"{action} failed: the database {safe_url(url)} did not answer ({exc}); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from .errors import InvalidRecordError
 
@@ -99,6 +100,11 @@ class ItemRecord:
     scores: Any
     photo_sha256: str | None
     thumbnails: tuple[bytes, ...] = ()
+
+    @property
+    def query(self) -> str:
+        """The permalink's query string, e.g. ``page=compare&photo=sample%3Achelsea&class=285``."""
+        return urlencode(self.view, doseq=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict without the thumbnails; dates in ISO 8601."""
