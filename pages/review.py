@@ -452,5 +452,6 @@ elif view.mode == review.RESULTS:
 else:
     created = st.session_state.pop("review_created", None)
     if created is not None:
+        st.session_state.pop("review_new_name", None)  # the next study starts with an empty name
         st.success(f"Study {created} created. Share its review link with the team: `/review?study={created}`.")
     list_view(view.problem)

@@ -199,8 +199,8 @@ def answer_trials(page, reviewer: str, choices: list[str], start: int, words: li
         assert not found, f"{reviewer}, trial {i}: the page names a method or a model: {found[:5]}"
         assert page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count() == 0
         assert "Which map better shows why the model predicted" in page.inner_text("body")
-        if i == 1:
-            shoot(page, f"review_trial_{reviewer.lower()}.png")
+        if i == 1 and reviewer == "Ann":
+            shoot(page, "review_trial.png")
         page.get_by_role("button", name=choice, exact=True).click()
         page.get_by_text(f"{i} of 4 answered").wait_for()
         records.append((reviewer, choice))
