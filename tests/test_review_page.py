@@ -243,3 +243,52 @@ def test_blind_leaks_whole_words():
     assert {"cam", "Grad-CAM"} <= set(review.blind_leaks("Grad-CAM helps", words))
     assert review.blind_leaks("a camera and a camel", words) == []
     assert review.blind_leaks("SECAM!", ["secam"]) == ["secam"]
+
+
+def test_other_conditions_and_sources(data_dir):
+    """Two methods on one model, one method on two models; photos from the store and from a data folder;
+    a photo that does not decode stops the creation, names the file, and stores nothing."""
+    store = Store(data_dir=data_dir)
+    sha = store.put_photo(review.sample_bytes("coffee"), "my coffee.png", "Zoe")
+    at = new_session("Ann")
+    at.multiselect(key="review_samples").set_value([])
+    stored = next(o for o in at.multiselect(key="review_stored").options if "my coffee.png" in o)
+    at.multiselect(key="review_stored").set_value([stored])
+    at.radio(key="review_kind").set_value("Two methods on one model")
+    at.run()
+    at.selectbox(key="review_method_b").set_value("gradcam")
+    at.toggle(key="review_measure").set_value(False)
+    at.text_input(key="review_new_name").input("Drinks")
+    at.button(key="review_create").click()
+    at.run()
+    assert_clean(at)
+    [study] = store.list_studies()
+    assert [c["method"] for c in study.conditions] == ["cam", "gradcam"]
+    [trial] = store.trials_for(study.id)
+    assert trial.photo_sha256 == sha and trial.metrics[0] == {"condition": "A"}  # no AUC asked for
+
+    folder = data_dir / "incoming"
+    folder.mkdir()
+    (folder / "rocket.jpg").write_bytes(review.sample_bytes("rocket"))
+    (folder / "broken.jpg").write_bytes(b"not a photo at all")
+    at.multiselect(key="review_stored").set_value([])
+    at.text_input(key="review_folder").input("incoming")
+    at.radio(key="review_kind").set_value("One method on two models")
+    at.run()
+    models = at.selectbox(key="review_model_b").options
+    if len(models) < 2:
+        pytest.skip("only one model has its weights offline here")
+    at.selectbox(key="review_model_b").set_value(models[1])
+    at.text_input(key="review_new_name").input("Rockets")
+    at.button(key="review_create").click()
+    at.run()
+    assert any("broken.jpg" in e.value and "not created" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(store.list_studies()) == 1
+    (folder / "broken.jpg").unlink()
+    at.button(key="review_create").click()
+    at.run()
+    assert_clean(at)
+    newest = store.list_studies()[0]
+    assert newest.name == "Rockets" and newest.n_trials == 1
+    assert [c["model"] for c in newest.conditions] == [models[0], models[1]]
+    assert {c["method"] for c in newest.conditions} == {"cam"}
