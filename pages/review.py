@@ -63,8 +63,8 @@ def who_line() -> None:
     if user is None:
         return
     left, right = st.columns([5, 1])
-    left.caption(f"Signed in as **{user.name}**" if review.login_configured() else f"Reviewing as **{user.name}**")
-    if not review.login_configured() and right.button("Not you?", key="review_forget"):
+    left.caption(f"Signed in as **{user.name}**" if review.signed_in() else f"Reviewing as **{user.name}**")
+    if not review.signed_in() and right.button("Not you?", key="review_forget"):
         review.forget_name()
         st.rerun()
 

@@ -292,3 +292,19 @@ def test_other_conditions_and_sources(data_dir):
     assert newest.name == "Rockets" and newest.n_trials == 1
     assert [c["model"] for c in newest.conditions] == [models[0], models[1]]
     assert {c["method"] for c in newest.conditions} == {"cam"}
+
+
+def test_login_identity_is_the_reviewer(monkeypatch):
+    """With login configured (``ui.auth.current_identity``), the logged-in user reviews; without it, None."""
+    import types
+
+    from explainers.store import User
+
+    fake = types.ModuleType("ui.auth")
+    fake.current_identity = lambda: {"email": "Ann@Example.org", "name": "Ann A."}
+    monkeypatch.setitem(sys.modules, "ui.auth", fake)
+    assert review._login_user() == User("ann@example.org", "Ann A.")
+    fake.current_identity = lambda: types.SimpleNamespace(email="bob@example.org", name="Bob")
+    assert review._login_user() == User("bob@example.org", "Bob")
+    fake.current_identity = lambda: None
+    assert review._login_user() is None

@@ -87,13 +87,9 @@ def _login_user() -> User | None:
     return User(str(email), str(get("name") or email), admin=bool(get("admin", False)))
 
 
-def login_configured() -> bool:
-    """Whether identities come from a login (then no name is asked for)."""
-    try:
-        from . import auth  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def signed_in() -> bool:
+    """Whether this session's identity comes from a login (then no name is asked for)."""
+    return _login_user() is not None
 
 
 def current_user() -> User | None:
@@ -128,8 +124,11 @@ def remember_name(name: str) -> None:
 
 
 def forget_name() -> None:
-    """Stop using the typed name here; :func:`cookie_script` then clears the cookie."""
+    """Stop using the typed name here (and forget where that reviewer was); :func:`cookie_script` then clears
+    the cookie."""
     st.session_state["review_name"] = ""
+    for key in [k for k in st.session_state if str(k).startswith(("review_position_", "review_clock"))]:
+        del st.session_state[key]
 
 
 def _cookie() -> str | None:
@@ -422,7 +421,7 @@ def left_index(assignment: Assignment) -> int:
     return 0 if assignment.left == "A" else 1
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def _trial_pictures(url: str, trial_id: int) -> tuple[str, int, bytes, bytes, str]:
     trial = store().get_trial(trial_id)
     return trial.class_label, trial.class_index, trial.maps[0].picture, trial.maps[1].picture, trial.photo_sha256
@@ -434,7 +433,7 @@ def trial_pictures(trial_id: int) -> tuple[str, bytes, bytes, str]:
     return label, a, b, sha
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def photo_png(url: str, sha256: str) -> bytes:
     """The stored photo at most :data:`PHOTO_SIDE` px, as PNG (for the "photo alone" view)."""
     image = explainers.load_image(store().get_photo(sha256))
