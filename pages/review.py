@@ -266,6 +266,9 @@ def results_view(study_id: int) -> None:
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
                                 ("share_A", "share_A_low", "share_A_high", "p_value", "share_left",
                                  "median_seconds")})
+    st.subheader("Per trial")
+    st.dataframe(review.trial_rows(store, study, answers), hide_index=True, width="stretch",
+                 key="review_trial_table")
     st.subheader("Reviewers' progress")
     st.table([{**r, "median_seconds": "n/a" if r["median_seconds"] is None else f"{r['median_seconds']:.1f} s"}
               for r in review.progress_rows(store, study, answers)], border="horizontal", hide_index=True)

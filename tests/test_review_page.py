@@ -182,6 +182,9 @@ def test_create_answer_results(data_dir):
     progress = res.table[1].value
     assert dict(zip(progress["reviewer"], progress["answered"])) == {"Ann": 4, "Bob": 4}
     assert len(res.get("plotly_chart")) == 5
+    per_trial = res.dataframe[1].value
+    assert list(per_trial["answers"]) == [2, 2, 2, 2] and per_trial[["A", "B", "tie", "cant_tell"]].sum().sum() == 8
+    assert set(per_trial["photo"]) == {f"{n}.{'jpg' if n == 'rocket' else 'png'}" for n in PHOTOS}
     # The raw answers export is the store's answers, row for row.
     back = read_answers_csv(answers_csv(answers))
     assert sorted((a.reviewer, str(a.trial), a.choice) for a in back) == \

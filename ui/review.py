@@ -505,6 +505,28 @@ def study_summary(store: Store, study: StudyRecord, answers: Sequence[Answer] | 
     return attach_faithfulness(summary, rows) if rows else summary
 
 
+def trial_rows(store: Store, study: StudyRecord, answers: Sequence[Answer]) -> list[dict]:
+    """One row per trial: photo, class, the outcomes of its answers, and each condition's stored AUCs."""
+    per: dict[str, list[str]] = {}
+    for a in answers:
+        per.setdefault(str(a.trial), []).append(a.outcome)
+    rows = []
+    for t in store.trials_for(study.id):
+        try:
+            photo = store.photo_info(t.photo_sha256).original_name
+        except NotFoundError:
+            photo = t.photo_sha256[:12]
+        outcomes = per.get(str(t.id), [])
+        row = {"trial": t.id, "photo": photo, "class": t.class_label, "answers": len(outcomes),
+               **{k: outcomes.count(k) for k in ("A", "B", "tie", "cant_tell")}}
+        for key, metrics in zip(("A", "B"), t.metrics):
+            for m in ("deletion_auc", "insertion_auc"):
+                if metrics.get(m) is not None:
+                    row[f"{m.split('_')[0]} {key}"] = round(float(metrics[m]), 3)
+        rows.append(row)
+    return rows
+
+
 def answers_json(answers: Sequence[Answer]) -> str:
     """The raw answers as a JSON array (the CSV's columns and values)."""
     return json.dumps([a.row() for a in answers], indent=2)
