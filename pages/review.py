@@ -195,8 +195,7 @@ def results_view(study_id: int) -> None:
                 else:
                     st.rerun()
     if not answers:
-        st.info("No answers yet. Share the review link: "
-                f"`/review?study={study.id}`.")
+        st.info(f"No answers yet. Share the review link: `{review.review_link(study.id)}`")
         return
     summary = review.study_summary(store, study, answers)
     overall, faith = summary["overall"], summary.get("faithfulness")
@@ -456,5 +455,5 @@ else:
     created = st.session_state.pop("review_created", None)
     if created is not None:
         st.session_state.pop("review_new_name", None)  # the next study starts with an empty name
-        st.success(f"Study {created} created. Share its review link with the team: `/review?study={created}`.")
+        st.success(f"Study {created} created. Share its review link with the team: `{review.review_link(created)}`")
     list_view(view.problem)

@@ -237,6 +237,7 @@ def test_blind_review_in_chromium(chromium, tmp_path):
             created = ann.get_by_text(re.compile(r"Study \d+ created"))
             created.wait_for()
             study_id = int(re.search(r"Study (\d+) created", created.inner_text()).group(1))
+            assert f"{url}/review?study={study_id}" in created.inner_text(), created.inner_text()  # the link to share
             wait_idle(ann)
             assert_no_error(ann, "after creating the study")
             # The leak check is not blind itself: the list page draws the sidebar's model picker, and it sees it.

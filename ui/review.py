@@ -178,6 +178,16 @@ def current_view() -> View:
     return View(mode, study)
 
 
+def review_link(study: int) -> str:
+    """The link to send to reviewers: absolute (this page's address, as the browser sees it) when known."""
+    try:
+        url = st.context.url
+    except Exception:  # noqa: BLE001 - no browser address outside a browser session
+        url = None
+    base = url.split("?", 1)[0].split("#", 1)[0] if isinstance(url, str) and url.startswith("http") else "/review"
+    return f"{base}?{STUDY_PARAM}={study}"
+
+
 def open_view(study: int | None, mode: str = "answer") -> None:
     """Change the URL to another view and rerun."""
     st.query_params.clear()
