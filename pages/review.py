@@ -447,13 +447,14 @@ def create_form() -> None:
     st.rerun()
 
 
-if view.mode == "answer":
-    answer_view(view.study)
-elif view.mode == review.RESULTS:
-    results_view(view.study)
-else:
-    created = st.session_state.pop("review_created", None)
-    if created is not None:
-        st.session_state.pop("review_new_name", None)  # the next study starts with an empty name
-        st.success(f"Study {created} created. Share its review link with the team: `{review.review_link(created)}`")
-    list_view(view.problem)
+with state.guard("the Review page"):  # a database failure is a message, never a traceback
+    if view.mode == "answer":
+        answer_view(view.study)
+    elif view.mode == review.RESULTS:
+        results_view(view.study)
+    else:
+        created = st.session_state.pop("review_created", None)
+        if created is not None:
+            st.session_state.pop("review_new_name", None)  # the next study starts with an empty name
+            st.success(f"Study {created} created. Share its review link with the team: `{review.review_link(created)}`")
+        list_view(view.problem)

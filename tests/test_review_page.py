@@ -311,3 +311,10 @@ def test_login_identity_is_the_reviewer(monkeypatch):
     assert review._login_user() == User("bob@example.org", "Bob")
     fake.current_identity = lambda: None
     assert review._login_user() is None
+
+
+def test_unreachable_database_is_a_message(data_dir, monkeypatch):
+    monkeypatch.setenv("EXPLAINERS_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    at = new_session("Ann", clean=False, study=1)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("workspace database" in e.value for e in at.error), [e.value for e in at.error]
