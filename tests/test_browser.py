@@ -247,7 +247,7 @@ def test_deep_link_is_the_first_request_after_a_restart(path, chromium, tmp_path
             wait_idle(page)
             assert_no_error(page, f"deep link {path}")
             sidebar = page.locator('[data-testid="stSidebar"]')
-            assert sidebar.locator('[data-testid="stPageLink-NavLink"]').count() == 6
+            assert sidebar.locator('[data-testid="stPageLink-NavLink"]').count() == 7  # ui.page.NAV
             assert sidebar.get_by_text("chelsea: 451x300 px").count() == 1, "the shared sidebar did not run"
             assert page.title().endswith("CAM & SeCAM explorer"), page.title()
         finally:

@@ -30,6 +30,7 @@ NAV = [
     ("pages/method.py", "Method", "📐"),
     ("pages/models.py", "Models", "🧩"),
     ("pages/workspace.py", "Workspace", "🗃️"),
+    ("pages/review.py", "Review", "🗳️"),
 ]
 
 
