@@ -231,6 +231,7 @@ def wait_title(page, prefix: str) -> None:
 DEEP_LINKS = {"/": "Explain a prediction", "/compare": "Compare two explanations", "/batch": "Batch evaluation",
               "/method": "How CAM and SeCAM work", "/models": "Models"}
 DEEP_LINKS["/workspace"] = "Workspace"
+DEEP_LINKS["/review"] = "Blind review"
 
 
 @pytest.mark.parametrize("path", list(DEEP_LINKS))
