@@ -6,6 +6,7 @@ import explainers
 from explainers import ExplainersError
 from explainers.review import DEFAULT_QUESTION, Condition, answers_csv, summary_csv, summary_json, summary_rows
 from ui import page, review, state
+from ui.session import DEFAULT_METHODS
 from ui.review_figures import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
 
 view = review.current_view()
@@ -341,7 +342,9 @@ def conditions_input() -> tuple[Condition, Condition]:
     def title(name):
         return f"{explainers.EXPLAINERS[name].title} ({name})"
 
-    kinds = ["CAM vs SeCAM on the sidebar's model", "Two methods on one model", "One method on two models"]
+    first, second = DEFAULT_METHODS
+    pair = f"{explainers.EXPLAINERS[first].title} vs {explainers.EXPLAINERS[second].title}"
+    kinds = [f"{pair} on the sidebar's model", "Two methods on one model", "One method on two models"]
     kind = st.radio("Conditions", kinds, key="review_kind", horizontal=True)
     secam = {"n_segments": int(state.value("n_segments")), "compactness": float(state.value("compactness"))}
 
@@ -350,16 +353,17 @@ def conditions_input() -> tuple[Condition, Condition]:
         return {k: v for k, v in secam.items() if k in p}
 
     if kind == kinds[0]:
-        st.caption(f"A: CAM, B: SeCAM ({secam['n_segments']} superpixels, compactness {secam['compactness']:g}, "
-                   f"from the sidebar) on **{sidebar_model}**.")
-        return Condition(sidebar_model, "cam"), Condition(sidebar_model, "secam", params("secam"))
+        st.caption(f"A: {explainers.EXPLAINERS[first].title}, B: {explainers.EXPLAINERS[second].title} "
+                   f"(superpixel methods take the sidebar's {secam['n_segments']} superpixels, compactness "
+                   f"{secam['compactness']:g}) on **{sidebar_model}**.")
+        return Condition(sidebar_model, first, params(first)), Condition(sidebar_model, second, params(second))
     cols = st.columns(3)
     if kind == kinds[1]:
         model = cols[0].selectbox("Model", models, index=models.index(sidebar_model) if sidebar_model in models
                                   else 0, key="review_model")
-        a = cols[1].selectbox("Method A", methods, index=methods.index("cam") if "cam" in methods else 0,
+        a = cols[1].selectbox("Method A", methods, index=methods.index(first) if first in methods else 0,
                               format_func=title, key="review_method_a")
-        b = cols[2].selectbox("Method B", methods, index=methods.index("secam") if "secam" in methods else 0,
+        b = cols[2].selectbox("Method B", methods, index=methods.index(second) if second in methods else 0,
                               format_func=title, key="review_method_b")
         return Condition(model, a, params(a)), Condition(model, b, params(b))
     method = cols[0].selectbox("Method", methods, format_func=title, key="review_method")
