@@ -1,0 +1,470 @@
+"""Fast input paths: files -> model-ready batches on the CPU (threads) or the GPU (nvJPEG), and files -> CAM maps.
+
+:func:`explainers.load_image` decodes a photo at full resolution into a numpy
+array; explainers need that (their maps come back at the photo's own size).
+A pipeline that only needs the network's input and the photo's size (a
+classifier, CAM maps for a whole dataset) can skip most of that work:
+
+- :func:`prepare_input` (CPU) decodes with Pillow and resizes in Pillow, never
+  materialising the full-resolution photo as a numpy array (Pillow releases the
+  GIL while it decodes and resizes, so threads scale; only the ``S x S`` result
+  is copied out). When the photo is at least twice the input size on both
+  sides, JPEGs are decoded in Pillow's *draft* mode (libjpeg's DCT scaling by
+  1/2, 1/4 or 1/8), which keeps at least twice the input size, so the final
+  antialiased resize still averages several pixels per output pixel.
+- :func:`decode_resize` (GPU) decodes a batch of JPEGs in one
+  ``torchvision.io.decode_jpeg(..., device="cuda")`` call (nvJPEG), applies the
+  EXIF orientation and resizes on the device; other formats, and JPEGs nvJPEG
+  refuses, go through :func:`prepare_input`. With ``device="cpu"`` the same
+  code runs on torchvision's CPU decoder (that is how CI tests it).
+- :func:`iter_cam_maps` chains either path to one batched forward pass and the
+  CAM maps of the top-K classes of every photo (one ``einsum`` and one
+  upsampling call per photo size for all K).
+
+Tolerance against ``load_image`` + ``LoadedModel.preprocess`` (tested in
+``tests/test_inputs.py``):
+
+- ``prepare_input`` without draft gives the same input tensor within float
+  rounding (1e-5); with draft (large JPEGs only) the mean absolute difference
+  of the normalised input is below 0.02 and the top-1 class is the same on
+  the test photos.
+- ``decode_resize`` differs from the CPU path by IDCT/chroma-upsampling
+  rounding and by resizing in float instead of uint8: the top-1 class is the
+  same and CAM maps correlate at >= 0.99 on the test photos.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .errors import ImageError, ParameterError
+from .images import MIN_SIDE, _oriented, _read_bytes, decode_errors, open_image, to_rgb
+from .models.loaded import LoadedModel, check_classes
+
+#: What :func:`prepare_input` and :func:`decode_resize` accept: a path, encoded bytes, or ``(name, bytes)``.
+Source = str | os.PathLike | bytes | tuple[str, bytes]
+
+#: Draft decoding is used when both sides are at least this many times the input size.
+DRAFT_FACTOR = 2
+
+# EXIF orientation -> (transpose, rotate) of an (H, W) image, as PIL's exif_transpose does
+_ORIENTATIONS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+                 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                 8: Image.Transpose.ROTATE_90}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ModelInput:
+    """One photo ready for the network.
+
+    Attributes
+    ----------
+    name : str
+        File name (for results and messages).
+    tensor : (3, S, S) float32 tensor
+        Resized and normalised as :meth:`LoadedModel.preprocess` does.
+    image_size : (H, W)
+        The photo's own size, in its displayed orientation (where maps are upsampled to).
+    """
+
+    name: str
+    tensor: torch.Tensor
+    image_size: tuple[int, int]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class InputFailure:
+    """A photo that could not be read; ``message`` says why and what to do."""
+
+    name: str
+    message: str
+
+
+def _name_and_data(source: Source, name: str | None = None) -> tuple[str, bytes]:
+    if isinstance(source, tuple):
+        source_name, data = source
+        data, _ = _read_bytes(data, source_name)
+        return str(source_name), data
+    data, read_name = _read_bytes(source, name)
+    if name is None and isinstance(source, (str, os.PathLike)):
+        read_name = Path(source).name
+    return read_name, data
+
+
+def _normaliser(mean: Sequence[float], std: Sequence[float], device: torch.device | str = "cpu"
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``scale, shift`` with ``x / 255 - mean) / std == x * scale - shift`` (one fused pass over the batch)."""
+    mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(3, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32, device=device).view(3, 1, 1)
+    return 1.0 / (255.0 * std_t), mean_t / std_t
+
+
+def prepare_input(source: Source, size: int, mean: Sequence[float], std: Sequence[float], *,
+                  name: str | None = None, draft: bool = True) -> ModelInput:
+    """Decode one photo and resize it to the network's ``S x S`` input on the CPU.
+
+    Parameters
+    ----------
+    source : path, bytes or (name, bytes)
+        A JPEG, PNG, WebP, BMP, TIFF or GIF file, with the limits of :func:`explainers.load_image`.
+    size : int
+        Input side ``S`` (``model.input_size``).
+    mean, std : 3 floats
+        Normalisation of the model (``model.spec.mean`` / ``model.spec.std``).
+    name : str, optional
+        Name for messages and results (default: the file name).
+    draft : bool
+        Allow JPEG draft decoding when the photo is at least :data:`DRAFT_FACTOR`
+        times the input size on both sides (see the module's tolerance).
+
+    Returns
+    -------
+    ModelInput
+
+    Raises
+    ------
+    ImageError
+        As :func:`explainers.load_image`: missing, empty, damaged, too large or too small.
+    """
+    name, data = _name_and_data(source, name)
+    with decode_errors(name, data):
+        with open_image(data, name) as im:
+            im.seek(0)
+            full = im.size
+            if draft and im.format == "JPEG" and min(full) >= DRAFT_FACTOR * size and im.mode in ("RGB", "L"):
+                im.draft(im.mode, (DRAFT_FACTOR * size, DRAFT_FACTOR * size))
+            im.load()
+            oriented = _oriented(im)
+            if oriented.size != im.size:  # rotated by 90 degrees: the full-size sides swap too
+                full = full[::-1]
+            rgb = oriented if oriented.mode == "RGB" and "transparency" not in oriented.info \
+                else Image.fromarray(to_rgb(oriented))
+            if min(full) < MIN_SIDE:
+                raise ImageError(f"{name}: image is {full[0]}x{full[1]} px; the smallest side must be at least "
+                                 f"{MIN_SIDE} px; use a larger image")
+            small = rgb.resize((size, size), Image.BILINEAR)
+    pixels = torch.from_numpy(np.array(small)).permute(2, 0, 1)  # the S x S copy only (writable for torch)
+    scale, shift = _normaliser(mean, std)
+    return ModelInput(name=name, tensor=pixels.float().mul_(scale).sub_(shift), image_size=(full[1], full[0]))
+
+
+def _header(name: str, data: bytes) -> tuple[str, int, tuple[int, int], str]:
+    """``(format, EXIF orientation, (W, H) as stored, mode)`` from the header alone; ImageError if refused."""
+    with decode_errors(name, data):
+        with open_image(data, name) as im:
+            orientation = 1
+            if im.format == "JPEG":
+                try:
+                    orientation = int(im.getexif().get(0x0112, 1))
+                except Exception:  # noqa: BLE001 (a broken EXIF block is ignored, as load_image does)
+                    orientation = 1
+            return im.format, orientation, im.size, im.mode
+
+
+def _orient_tensor(img: torch.Tensor, orientation: int) -> torch.Tensor:
+    """Apply an EXIF orientation to a ``(3, H, W)`` tensor (the same as PIL's ``exif_transpose``)."""
+    if orientation == 2:
+        return img.flip(-1)
+    if orientation == 3:
+        return img.flip(-1).flip(-2)
+    if orientation == 4:
+        return img.flip(-2)
+    if orientation == 5:
+        return img.transpose(-1, -2)
+    if orientation == 6:
+        return img.transpose(-1, -2).flip(-1)
+    if orientation == 7:
+        return img.transpose(-1, -2).flip(-1).flip(-2)
+    if orientation == 8:
+        return img.transpose(-1, -2).flip(-2)
+    return img
+
+
+def decode_resize(sources: Sequence[Source], size: int, mean: Sequence[float], std: Sequence[float], *,
+                  device: torch.device | str = "cuda", workers: int | None = None, pool: ThreadPoolExecutor | None = None
+                  ) -> list[ModelInput | InputFailure]:
+    """Decode a batch of photos with ``torchvision.io.decode_jpeg`` on ``device`` and resize them there.
+
+    JPEGs in RGB or grayscale are decoded together in one call (nvJPEG on a
+    GPU; libjpeg with ``device="cpu"``), oriented by their EXIF tag and resized
+    with antialiased bilinear interpolation (as Pillow's ``BILINEAR`` does);
+    other formats, CMYK JPEGs and a batch nvJPEG refuses go through
+    :func:`prepare_input` and are moved to ``device``.
+
+    Parameters
+    ----------
+    sources : sequence of path, bytes or (name, bytes)
+    size : int
+        Input side ``S``.
+    mean, std : 3 floats
+    device : torch.device or str
+    workers : int, optional
+        Threads reading files and headers (default: the CPU count, at most 16).
+    pool : ThreadPoolExecutor, optional
+        Reuse this pool instead of making one.
+
+    Returns
+    -------
+    list of ModelInput or InputFailure
+        One per source, in order; tensors on ``device``.
+    """
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    device = torch.device(device)
+    own_pool = pool is None
+    if own_pool:
+        pool = ThreadPoolExecutor(max_workers=workers or max(1, min(16, os.cpu_count() or 1)))
+    try:
+        def read(source):
+            name = source_name(source)
+            try:
+                name, data = _name_and_data(source)
+                return name, data, _header(name, data)
+            except ImageError as exc:
+                return name, None, InputFailure(name, str(exc))
+
+        read_all = list(pool.map(read, sources))
+        results: list[ModelInput | InputFailure | None] = [None] * len(read_all)
+        gpu_index, cpu_index = [], []
+        for i, (_, _, header) in enumerate(read_all):
+            if isinstance(header, InputFailure):
+                results[i] = header
+            elif header[0] == "JPEG" and header[3] in ("RGB", "L"):
+                gpu_index.append(i)
+            else:
+                cpu_index.append(i)
+        if gpu_index:
+            encoded = [torch.frombuffer(bytearray(read_all[i][1]), dtype=torch.uint8) for i in gpu_index]
+            try:
+                decoded = decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)
+            except RuntimeError:  # one damaged file fails the whole call: decode this batch on the CPU path
+                cpu_index.extend(gpu_index)
+                gpu_index, decoded = [], []
+            scale, shift = _normaliser(mean, std, device)
+            for i, img in zip(gpu_index, decoded):
+                name, _, (_, orientation, _, _) = read_all[i]
+                img = _orient_tensor(img, orientation)
+                h, w = int(img.shape[-2]), int(img.shape[-1])
+                if min(h, w) < MIN_SIDE:
+                    results[i] = InputFailure(name, f"{name}: image is {w}x{h} px; the smallest side must be at "
+                                                    f"least {MIN_SIDE} px; use a larger image")
+                    continue
+                small = F.interpolate(img[None].float(), size=(size, size), mode="bilinear", align_corners=False,
+                                      antialias=True)[0]
+                results[i] = ModelInput(name, small.clamp_(0, 255).mul_(scale).sub_(shift), (h, w))
+
+        def cpu(i):
+            name, data, _ = read_all[i]
+            try:
+                x = prepare_input((name, data), size, mean, std)
+                return ModelInput(x.name, x.tensor.to(device), x.image_size)
+            except ImageError as exc:
+                return InputFailure(name, str(exc))
+
+        cpu_index.sort()
+        for i, r in zip(cpu_index, pool.map(cpu, cpu_index)):
+            results[i] = r
+    finally:
+        if own_pool:
+            pool.shutdown()
+    return results
+
+
+def source_name(source: Source) -> str:
+    """The name a source is reported under: the file name, the given name, or ``"image"`` for bare bytes."""
+    if isinstance(source, tuple):
+        return str(source[0])
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).name
+    return "image"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PhotoMaps:
+    """CAM maps of one photo's top-K classes (or given targets).
+
+    Attributes
+    ----------
+    name : str
+    image_size : (H, W)
+    classes : (T,) int64 tensor
+        Explained classes, best first for top-K.
+    probabilities : (T,) float32 tensor
+        Their softmax probabilities.
+    maps : (T, H, W) or (T, h, w) float32 tensor
+        Min-max normalised CAM maps at the photo's size (``upsample=True``) or at
+        feature resolution; on the model's device unless ``to_cpu``.
+    """
+
+    name: str
+    image_size: tuple[int, int]
+    classes: torch.Tensor
+    probabilities: torch.Tensor
+    maps: torch.Tensor
+
+
+def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 1,
+                  targets: Sequence[int] | None = None, batch_size: int | None = None, decoder: str = "auto",
+                  workers: int | None = None, upsample: bool = True, to_cpu: bool = True
+                  ) -> Iterator[PhotoMaps | InputFailure]:
+    """Files -> CAM maps at throughput: batched decoding, one forward pass per batch, all K maps at once.
+
+    The next batch is read and decoded in a background thread (on its own CUDA
+    stream on a GPU) while the current one runs through the network.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        A model whose head is GAP + linear (``model.cam_exact``).
+    sources : iterable of path, bytes or (name, bytes)
+    topk : int
+        Maps of the top ``topk`` classes of each photo (ignored with ``targets``).
+    targets : sequence of int, optional
+        The same classes for every photo.
+    batch_size : int, optional
+        Photos per forward pass (default 16 on the CPU, 256 on a GPU).
+    decoder : {"auto", "cpu", "gpu"}
+        ``"gpu"``: :func:`decode_resize` on the model's device (torchvision's
+        CPU decoder when the model is on the CPU); ``"cpu"``: :func:`prepare_input`
+        in threads; ``"auto"``: ``"gpu"`` on CUDA, else ``"cpu"``.
+    workers : int, optional
+        Reading/decoding threads (default: the CPU count, at most 16).
+    upsample : bool
+        Upsample maps to each photo's size (one call per distinct size in a batch); else feature resolution.
+    to_cpu : bool
+        Copy the maps back to the CPU.
+
+    Yields
+    ------
+    PhotoMaps or InputFailure
+        In input order.
+
+    Raises
+    ------
+    ParameterError
+        Bad ``decoder``, ``batch_size``, ``workers``, ``topk`` or ``targets``, or a model CAM is not exact for.
+    """
+    from .batch import cam_maps
+
+    if decoder not in ("auto", "cpu", "gpu"):
+        raise ParameterError(f"`decoder` must be 'auto', 'cpu' or 'gpu', got {decoder!r}")
+    if not model.cam_exact:
+        raise ParameterError(f"CAM maps need a GAP + linear head and '{model.name}' has another "
+                             f"({model.gap_check.detail}); use gradcam for this model")
+    on_gpu = model.device.type == "cuda"
+    if decoder == "auto":
+        decoder = "gpu" if on_gpu else "cpu"
+    batch_size = (256 if on_gpu else 16) if batch_size is None else batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ParameterError(f"`batch_size` must be an int >= 1, got {batch_size!r}")
+    workers = max(1, min(16, os.cpu_count() or 1)) if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"`workers` must be an int >= 1, got {workers!r}")
+    chosen = check_classes(model.num_classes, targets, topk)
+    weight, _ = model.classifier_weights()
+    size, mean, std = model.input_size, model.spec.mean, model.spec.std
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explainers-input")
+    side_stream = torch.cuda.Stream(model.device) if on_gpu else None
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            batch: list = []
+            iterator = iter(sources)
+            while not stop.is_set():
+                batch = [s for _, s in zip(range(batch_size), iterator)]
+                if not batch:
+                    break
+                if decoder == "gpu":
+                    with torch.cuda.stream(side_stream) if side_stream is not None else contextlib.nullcontext():
+                        order = decode_resize(batch, size, mean, std, device=model.device, pool=pool)
+                        inputs = [d for d in order if isinstance(d, ModelInput)]
+                        stacked = torch.stack([x.tensor for x in inputs]) if inputs else None
+                        event = torch.cuda.Event() if side_stream is not None else None
+                        if event is not None:
+                            event.record(side_stream)
+                else:
+                    order = list(pool.map(lambda s: _prepare_or_fail(s, size, mean, std), batch))
+                    inputs = [d for d in order if isinstance(d, ModelInput)]
+                    stacked = torch.stack([x.tensor for x in inputs]) if inputs else None
+                    event = None
+                ready.put((order, inputs, stacked, event))
+            ready.put(None)
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
+            ready.put(exc)
+
+    producer = threading.Thread(target=produce, name="explainers-input-producer", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            order, inputs, stacked, event = item
+            results: dict[int, PhotoMaps] = {}
+            if stacked is not None:
+                if event is not None:
+                    torch.cuda.current_stream(model.device).wait_event(event)
+                    stacked.record_stream(torch.cuda.current_stream(model.device))
+                logits, features = model.forward_batch(stacked)
+                if chosen is None:
+                    top = torch.topk(logits, topk, dim=1)
+                    classes = top.indices
+                else:
+                    classes = torch.tensor(chosen, device=logits.device).expand(len(inputs), -1)
+                probabilities = torch.softmax(logits, dim=1).gather(1, classes)
+                _, normalised = cam_maps(weight, features, classes)
+                maps = _upsample_groups(normalised, [x.image_size for x in inputs]) if upsample \
+                    else list(normalised)
+                if to_cpu:
+                    maps = [m.cpu() for m in maps]
+                    classes, probabilities = classes.cpu(), probabilities.cpu()
+                for j, x in enumerate(inputs):
+                    results[id(x)] = PhotoMaps(x.name, x.image_size, classes[j], probabilities[j], maps[j])
+            for entry in order:
+                yield results[id(entry)] if isinstance(entry, ModelInput) else entry
+    finally:
+        stop.set()
+        while producer.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        pool.shutdown()
+
+
+def _prepare_or_fail(source: Source, size: int, mean, std) -> ModelInput | InputFailure:
+    try:
+        return prepare_input(source, size, mean, std)
+    except ImageError as exc:
+        return InputFailure(source_name(source), str(exc))
+
+
+def _upsample_groups(maps: torch.Tensor, sizes: list[tuple[int, int]]) -> list[torch.Tensor]:
+    """``(N, T, h, w)`` maps to one ``(T, H_i, W_i)`` per photo: one bilinear call per distinct size."""
+    out: list[torch.Tensor | None] = [None] * len(sizes)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, s in enumerate(sizes):
+        groups.setdefault(tuple(s), []).append(i)
+    for s, idx in groups.items():
+        index = torch.tensor(idx, device=maps.device)
+        up = F.interpolate(maps.index_select(0, index), size=s, mode="bilinear", align_corners=False)
+        for k, i in enumerate(idx):
+            out[i] = up[k]
+    return out
