@@ -27,7 +27,7 @@ from .base import Explainer
 from .cam import CAM
 from .explanation import Explanation
 from .images import load_image, validate_image
-from .maps import upsample
+from .maps import upsample_many
 from .models.loaded import ForwardPass, LoadedModel
 
 ImageSource = np.ndarray | str | os.PathLike | bytes
@@ -212,4 +212,4 @@ def _cam_batch(explainer: CAM, model: LoadedModel, loaded, passes: list[ForwardP
 
 def _upsample_stack(maps: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     """``(T, h, w)`` maps to ``(T, H, W)`` float32, bilinear with half-pixel centres."""
-    return np.stack([upsample(m, size) for m in maps])
+    return upsample_many(maps, size)
