@@ -68,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ev.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")
     ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    ev.add_argument("--engine", default="local", choices=("local", "ray"),
+                    help="local: this process (default); ray: a Ray cluster (pip install 'ray[data]'), "
+                         "also writes results.parquet")
+    ev.add_argument("--address", default=None,
+                    help="Ray: cluster address (auto, HEAD:6379 or ray://HEAD:10001; default: $RAY_ADDRESS or a new "
+                         "local instance)")
+    ev.add_argument("--workers", type=int, default=None,
+                    help="Ray: model replicas (default: GPUs / --num-gpus-per-worker, or CPUs - 1)")
+    ev.add_argument("--num-gpus-per-worker", type=float, default=0.0,
+                    help="Ray: GPUs per replica (default 0: CPU workers; 0.5 puts two on a GPU)")
 
     ls = sub.add_parser("models", help="list the registry and whether each model's weights are available offline")
     ls.add_argument("--models", type=Path, default=None, help="registry file")
@@ -184,6 +194,12 @@ def _evaluate(args) -> int:
         raise ExplainersError_(f"--steps must be in [1, 1000], got {args.steps}")
     labels = read_labels_csv(args.labels) if args.labels is not None else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.engine == "ray":
+        from .engines.ray_engine import evaluate_cli
+
+        return evaluate_cli(args, photos, labels, methods)
+    if args.address is not None or args.workers is not None or args.num_gpus_per_worker:
+        raise ExplainersError_("--address, --workers and --num-gpus-per-worker apply to --engine ray only")
     model = load_model(args.model, load_registry(args.models), device=args.device)
     explainers = make_explainers(methods, model, args.lime_samples)
     args.out.mkdir(parents=True, exist_ok=True)
