@@ -24,8 +24,7 @@ classifier, CAM maps for a whole dataset) can skip most of that work:
 Tolerance against ``load_image`` + ``LoadedModel.preprocess`` (tested in
 ``tests/test_inputs.py``):
 
-- ``prepare_input`` without draft gives the same input tensor within float
-  rounding (1e-5); with draft (large JPEGs only) the mean absolute difference
+- ``prepare_input`` without draft gives the same input tensor, bit for bit; with draft (large JPEGs only) the mean absolute difference
   of the normalised input is below 0.02 and the top-1 class is the same on
   the test photos.
 - ``decode_resize`` differs from the CPU path by IDCT/chroma-upsampling
@@ -155,9 +154,11 @@ def prepare_input(source: Source, size: int, mean: Sequence[float], std: Sequenc
                 raise ImageError(f"{name}: image is {full[0]}x{full[1]} px; the smallest side must be at least "
                                  f"{MIN_SIDE} px; use a larger image")
             small = rgb.resize((size, size), Image.BILINEAR)
-    pixels = torch.from_numpy(np.array(small)).permute(2, 0, 1)  # the S x S copy only (writable for torch)
-    scale, shift = _normaliser(mean, std)
-    return ModelInput(name=name, tensor=pixels.float().mul_(scale).sub_(shift), image_size=(full[1], full[0]))
+    # the S x S copy only; contiguous (3, S, S), as LoadedModel.preprocess, with the same arithmetic (bit for bit)
+    pixels = torch.from_numpy(np.array(small)).permute(2, 0, 1).contiguous().float().div_(255.0)
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
+    return ModelInput(name=name, tensor=pixels.sub_(mean_t).div_(std_t), image_size=(full[1], full[0]))
 
 
 def _header(name: str, data: bytes) -> tuple[str, int, tuple[int, int], str]:
