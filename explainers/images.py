@@ -204,11 +204,15 @@ def validate_image(image: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 def _oriented(im: Image.Image) -> Image.Image:
-    """``im`` turned to its EXIF orientation; a broken EXIF block is ignored (the pixels are fine)."""
+    """``im`` turned to its EXIF orientation, in place; a broken EXIF block is ignored (the pixels are fine).
+
+    In place: without it Pillow returns a full-resolution copy even when there is nothing to turn.
+    """
     try:
-        return ImageOps.exif_transpose(im)
+        ImageOps.exif_transpose(im, in_place=True)
     except Exception:  # noqa: BLE001 (malformed EXIF raises anything from struct.error to KeyError)
-        return im
+        pass
+    return im
 
 
 def _check_pixels(size: tuple[int, int], name: str) -> None:

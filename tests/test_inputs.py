@@ -176,3 +176,28 @@ def test_upsample_many_equals_upsample_each():
     assert many.shape == (5, 37, 53) and many.dtype == np.float32
     for j in range(5):
         np.testing.assert_allclose(many[j], upsample(maps[j], (37, 53)), atol=1e-6)
+
+
+def test_fast_jpeg_header_agrees_with_pillow(photos):
+    from explainers.inputs import _jpeg_header
+
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        for array in (photos["rocket"], photos["camera"] if "camera" in photos else skdata.camera()):
+            data = encode(array, exif=exif)
+            with Image.open(io.BytesIO(data)) as im:
+                assert _jpeg_header(data) == (orientation, im.size, im.mode)
+    assert _jpeg_header(b"\x89PNG\r\n\x1a\n") is None and _jpeg_header(b"\xff\xd8\xff\xe0\x00") is None
+
+
+def test_cmyk_and_grayscale_jpegs(default_model, photos):
+    m = default_model
+    cmyk = io.BytesIO()
+    Image.fromarray(photos["coffee"]).convert("CMYK").save(cmyk, "JPEG")
+    gray = encode(skdata.camera())
+    out = decode_resize([("cmyk.jpg", cmyk.getvalue()), ("gray.jpg", gray)], m.input_size, m.spec.mean, m.spec.std,
+                        device="cpu")
+    assert [type(o) for o in out] == [ModelInput, ModelInput]
+    assert torch.equal(out[0].tensor, reference(m, cmyk.getvalue()))  # CMYK went through the CPU path
+    assert float((out[1].tensor - reference(m, gray)).abs().mean()) < 0.02
