@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import explainers  # noqa: E402
-from explainers.inputs import InputFailure, decode_resize, iter_cam_maps, prepare_input  # noqa: E402
+from explainers.inputs import InputFailure, decode_resize, iter_cam_maps, prepare_input, to_batch  # noqa: E402
 
 from benchmark import SAMPLE_DIR, interleaved, machine, sync  # noqa: E402
 
@@ -74,8 +74,8 @@ def input_path(model, paths: list[Path], threads: list[int], reps: int) -> dict:
         with Image.open(src) as im:
             return np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR))
 
-    def ours(source):
-        return prepare_input(source, size, mean, std).tensor
+    def ours(source):  # the same output as pillow(): the S x S RGB bytes (normalising happens per batch)
+        return prepare_input(source, size).pixels
 
     def project(source):
         return model.preprocess(explainers.load_image(source[1] if isinstance(source, tuple) else source))
@@ -203,7 +203,7 @@ def gpu(model, paths: list[Path], repeat: int, batch: int, workers: int, reps: i
     def decode_only() -> int:
         n = 0
         for start in range(0, len(sources), batch):
-            n += sum(1 for r in decode_resize(sources[start:start + batch], size, mean, std, device=device, pool=pool)
+            n += sum(1 for r in decode_resize(sources[start:start + batch], size, device=device, pool=pool)
                      if not isinstance(r, InputFailure))
         return n
 
@@ -216,11 +216,11 @@ def gpu(model, paths: list[Path], repeat: int, batch: int, workers: int, reps: i
     def bare_from_files() -> int:  # same decoding, the network alone (no hook, no maps)
         n = 0
         for start in range(0, len(sources), batch):
-            inputs = [r for r in decode_resize(sources[start:start + batch], size, mean, std, device=device, pool=pool)
+            inputs = [r for r in decode_resize(sources[start:start + batch], size, device=device, pool=pool)
                       if not isinstance(r, InputFailure)]
             with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16,
                                                         enabled=model.autocast_bf16):
-                x = torch.stack([r.tensor for r in inputs])
+                x = to_batch(inputs, mean, std)
                 if model.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 model.network(x).float().cpu()

@@ -24,7 +24,8 @@ classifier, CAM maps for a whole dataset) can skip most of that work:
 Tolerance against ``load_image`` + ``LoadedModel.preprocess`` (tested in
 ``tests/test_inputs.py``):
 
-- ``prepare_input`` without draft gives the same input tensor, bit for bit; with draft (large JPEGs only) the mean absolute difference
+- ``prepare_input`` + :func:`to_batch` without draft give the same input tensor, bit for bit; with
+  draft (large JPEGs only) the mean absolute difference
   of the normalised input is below 0.02 and the top-1 class is the same on
   the test photos.
 - ``decode_resize`` differs from the CPU path by IDCT/chroma-upsampling
@@ -73,14 +74,15 @@ class ModelInput:
     ----------
     name : str
         File name (for results and messages).
-    tensor : (3, S, S) float32 tensor
-        Resized and normalised as :meth:`LoadedModel.preprocess` does.
+    pixels : (S, S, 3) uint8 tensor
+        The photo resized to the network's input, RGB; :func:`to_batch` normalises a
+        batch of them in one operation (as :meth:`LoadedModel.preprocess` does one photo).
     image_size : (H, W)
         The photo's own size, in its displayed orientation (where maps are upsampled to).
     """
 
     name: str
-    tensor: torch.Tensor
+    pixels: torch.Tensor
     image_size: tuple[int, int]
 
 
@@ -103,16 +105,31 @@ def _name_and_data(source: Source, name: str | None = None) -> tuple[str, bytes]
     return read_name, data
 
 
-def _normaliser(mean: Sequence[float], std: Sequence[float], device: torch.device | str = "cpu"
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``scale, shift`` with ``x / 255 - mean) / std == x * scale - shift`` (one fused pass over the batch)."""
-    mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(3, 1, 1)
-    std_t = torch.tensor(std, dtype=torch.float32, device=device).view(3, 1, 1)
-    return 1.0 / (255.0 * std_t), mean_t / std_t
+def to_batch(inputs: Sequence[ModelInput], mean: Sequence[float], std: Sequence[float],
+             device: torch.device | str | None = None) -> torch.Tensor:
+    """Stack ``inputs`` and normalise them: ``(N, 3, S, S)`` float32, contiguous, on ``device``.
+
+    The uint8 pixels travel to the device (a quarter of the float bytes), then
+    ``(x / 255 - mean) / std`` runs once for the whole batch, with the same
+    arithmetic as :meth:`LoadedModel.preprocess` (the same values, bit for bit).
+    """
+    pixels = torch.stack([x.pixels for x in inputs])
+    if device is not None:
+        pixels = pixels.to(device, non_blocking=True)
+    x = pixels.permute(0, 3, 1, 2).to(torch.float32, memory_format=torch.contiguous_format).div_(255.0)
+    mean_t, std_t = _mean_std(tuple(mean), tuple(std), x.device)
+    return x.sub_(mean_t).div_(std_t)
 
 
-def prepare_input(source: Source, size: int, mean: Sequence[float], std: Sequence[float], *,
-                  name: str | None = None, draft: bool = True) -> ModelInput:
+@functools.lru_cache(maxsize=16)
+def _mean_std(mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(3, 1, 1)`` tensors of the normalisation (made once per model and device, never written to)."""
+    return (torch.tensor(mean, dtype=torch.float32, device=device).view(3, 1, 1),
+            torch.tensor(std, dtype=torch.float32, device=device).view(3, 1, 1))
+
+
+def prepare_input(source: Source, size: int, *, name: str | None = None, draft: bool = True) -> ModelInput:
     """Decode one photo and resize it to the network's ``S x S`` input on the CPU.
 
     Parameters
@@ -121,8 +138,6 @@ def prepare_input(source: Source, size: int, mean: Sequence[float], std: Sequenc
         A JPEG, PNG, WebP, BMP, TIFF or GIF file, with the limits of :func:`explainers.load_image`.
     size : int
         Input side ``S`` (``model.input_size``).
-    mean, std : 3 floats
-        Normalisation of the model (``model.spec.mean`` / ``model.spec.std``).
     name : str, optional
         Name for messages and results (default: the file name).
     draft : bool
@@ -160,15 +175,8 @@ def prepare_input(source: Source, size: int, mean: Sequence[float], std: Sequenc
                                  f"{MIN_SIDE} px; use a larger image")
             small = rgb.resize((size, size), Image.BILINEAR)
     # the S x S copy only; contiguous (3, S, S), as LoadedModel.preprocess, with the same arithmetic (bit for bit)
-    pixels = torch.from_numpy(np.array(small)).permute(2, 0, 1).contiguous().float().div_(255.0)
-    mean_t, std_t = _mean_std(tuple(mean), tuple(std))
-    return ModelInput(name=name, tensor=pixels.sub_(mean_t).div_(std_t), image_size=(full[1], full[0]))
-
-
-@functools.lru_cache(maxsize=16)
-def _mean_std(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(3, 1, 1)`` CPU tensors of the normalisation (made once per model, never written to)."""
-    return (torch.tensor(mean, dtype=torch.float32).view(3, 1, 1), torch.tensor(std, dtype=torch.float32).view(3, 1, 1))
+    # the S x S x 3 bytes are the only copy out of Pillow; normalising waits for the batch (to_batch)
+    return ModelInput(name=name, pixels=torch.from_numpy(np.array(small)), image_size=(full[1], full[0]))
 
 
 def _jpeg_header(data: bytes) -> tuple[int, tuple[int, int], str] | None:
@@ -255,7 +263,7 @@ def _orient_tensor(img: torch.Tensor, orientation: int) -> torch.Tensor:
     return img
 
 
-def decode_resize(sources: Sequence[Source], size: int, mean: Sequence[float], std: Sequence[float], *,
+def decode_resize(sources: Sequence[Source], size: int, *,
                   device: torch.device | str = "cuda", workers: int | None = None, pool: ThreadPoolExecutor | None = None
                   ) -> list[ModelInput | InputFailure]:
     """Decode a batch of photos with ``torchvision.io.decode_jpeg`` on ``device`` and resize them there.
@@ -271,7 +279,6 @@ def decode_resize(sources: Sequence[Source], size: int, mean: Sequence[float], s
     sources : sequence of path, bytes or (name, bytes)
     size : int
         Input side ``S``.
-    mean, std : 3 floats
     device : torch.device or str
     workers : int, optional
         Threads reading files and headers (default: the CPU count, at most 16).
@@ -321,7 +328,6 @@ def decode_resize(sources: Sequence[Source], size: int, mean: Sequence[float], s
                     except RuntimeError:  # the CPU path gives the library's message (or decodes what nvJPEG refused)
                         cpu_index.append(i)
                 gpu_index = kept
-            scale, shift = _normaliser(mean, std, device)
             for i, img in zip(gpu_index, decoded):
                 name, _, (_, orientation, _, _) = read_all[i]
                 img = _orient_tensor(img, orientation)
@@ -332,13 +338,14 @@ def decode_resize(sources: Sequence[Source], size: int, mean: Sequence[float], s
                     continue
                 small = F.interpolate(img[None].float(), size=(size, size), mode="bilinear", align_corners=False,
                                       antialias=True)[0]
-                results[i] = ModelInput(name, small.clamp_(0, 255).mul_(scale).sub_(shift), (h, w))
+                # rounded to bytes as Pillow's resize does: the CPU path's pixels, and a quarter of the memory
+                results[i] = ModelInput(name, small.round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0), (h, w))
 
         def cpu(i):
             name, data, _ = read_all[i]
             try:
-                x = prepare_input((name, data), size, mean, std)
-                return ModelInput(x.name, x.tensor.to(device), x.image_size)
+                x = prepare_input((name, data), size)
+                return ModelInput(x.name, x.pixels.to(device), x.image_size)
             except ImageError as exc:
                 return InputFailure(name, str(exc))
 
@@ -460,16 +467,16 @@ def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 
                     break
                 if decoder == "gpu":
                     with torch.cuda.stream(side_stream) if side_stream is not None else contextlib.nullcontext():
-                        order = decode_resize(batch, size, mean, std, device=model.device, pool=pool)
+                        order = decode_resize(batch, size, device=model.device, pool=pool)
                         inputs = [d for d in order if isinstance(d, ModelInput)]
-                        stacked = torch.stack([x.tensor for x in inputs]) if inputs else None
+                        stacked = to_batch(inputs, mean, std, model.device) if inputs else None
                         event = torch.cuda.Event() if side_stream is not None else None
                         if event is not None:
                             event.record(side_stream)
                 else:
-                    order = list(pool.map(lambda s: _prepare_or_fail(s, size, mean, std), batch))
+                    order = list(pool.map(lambda s: _prepare_or_fail(s, size), batch))
                     inputs = [d for d in order if isinstance(d, ModelInput)]
-                    stacked = torch.stack([x.tensor for x in inputs]) if inputs else None
+                    stacked = to_batch(inputs, mean, std, model.device) if inputs else None
                     event = None
                 ready.put((order, inputs, stacked, event))
             ready.put(None)
@@ -518,9 +525,9 @@ def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 
         pool.shutdown()
 
 
-def _prepare_or_fail(source: Source, size: int, mean, std) -> ModelInput | InputFailure:
+def _prepare_or_fail(source: Source, size: int) -> ModelInput | InputFailure:
     try:
-        return prepare_input(source, size, mean, std)
+        return prepare_input(source, size)
     except ImageError as exc:
         return InputFailure(source_name(source), str(exc))
 

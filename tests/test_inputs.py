@@ -21,7 +21,7 @@ from skimage import data as skdata
 import explainers
 from explainers.base import Explainer
 from explainers.errors import ParameterError
-from explainers.inputs import InputFailure, ModelInput, decode_resize, iter_cam_maps, prepare_input
+from explainers.inputs import InputFailure, ModelInput, decode_resize, iter_cam_maps, prepare_input, to_batch
 from explainers.maps import upsample, upsample_many
 
 NAMES = ("chelsea", "coffee", "astronaut", "rocket")
@@ -48,16 +48,23 @@ def reference(model, data: bytes) -> torch.Tensor:
     return model.preprocess(explainers.load_image(data))
 
 
+def tensor(model, x: ModelInput) -> torch.Tensor:
+    """The network's input for one photo of the fast paths."""
+    assert x.pixels.dtype == torch.uint8 and x.pixels.shape == (model.input_size, model.input_size, 3)
+    return to_batch([x], model.spec.mean, model.spec.std)[0]
+
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_prepare_input_equals_load_image_preprocess(default_model, photos, fmt):
     m = default_model
     for name, array in photos.items():
         data = encode(array, fmt)
-        x = prepare_input((f"{name}.img", data), m.input_size, m.spec.mean, m.spec.std)
+        x = prepare_input((f"{name}.img", data), m.input_size)
         assert x.name == f"{name}.img" and x.image_size == array.shape[:2]
-        assert x.tensor.shape == (3, m.input_size, m.input_size) and x.tensor.dtype == torch.float32
-        assert torch.equal(x.tensor, reference(m, data))  # same arithmetic, bit for bit
-        assert x.tensor.is_contiguous() and reference(m, data).is_contiguous()  # channels-last strides slow the CPU
+        t = tensor(m, x)
+        assert t.shape == (3, m.input_size, m.input_size) and t.dtype == torch.float32
+        assert torch.equal(t, reference(m, data))  # same arithmetic, bit for bit
+        assert t.is_contiguous() and reference(m, data).is_contiguous()  # channels-last strides slow the CPU
 
 
 @pytest.mark.slow
@@ -66,11 +73,11 @@ def test_prepare_input_draft_is_close_and_keeps_top1(default_model, photos):
     fast, ref = [], []
     for name, array in photos.items():
         data = encode(array, scale=4)  # at least 2x the input on both sides: draft decoding is used
-        x = prepare_input(data, m.input_size, m.spec.mean, m.spec.std)
+        x = prepare_input(data, m.input_size)
         assert x.image_size == (array.shape[0] * 4, array.shape[1] * 4)
         r = reference(m, data)
-        assert float((x.tensor - r).abs().mean()) < 0.02
-        fast.append(x.tensor)
+        assert float((tensor(m, x) - r).abs().mean()) < 0.02
+        fast.append(tensor(m, x))
         ref.append(r)
     logits_fast, _ = m.forward_batch(torch.stack(fast))
     logits_ref, _ = m.forward_batch(torch.stack(ref))
@@ -84,11 +91,11 @@ def test_exif_orientation_is_applied_on_both_paths(default_model, photos):
     data = encode(photos["rocket"], exif=exif)
     expected = explainers.load_image(data)
     assert expected.shape[:2] == photos["rocket"].shape[1::-1]
-    cpu = prepare_input(data, m.input_size, m.spec.mean, m.spec.std)
-    [dev] = decode_resize([("rocket.jpg", data)], m.input_size, m.spec.mean, m.spec.std, device="cpu")
+    cpu = prepare_input(data, m.input_size)
+    [dev] = decode_resize([("rocket.jpg", data)], m.input_size, device="cpu")
     assert cpu.image_size == dev.image_size == expected.shape[:2]
-    torch.testing.assert_close(cpu.tensor, m.preprocess(expected), atol=1e-5, rtol=0)
-    assert float((dev.tensor - cpu.tensor).abs().mean()) < 0.02
+    torch.testing.assert_close(tensor(m, cpu), m.preprocess(expected), atol=1e-5, rtol=0)
+    assert float((tensor(m, dev) - tensor(m, cpu)).abs().mean()) < 0.02
 
 
 def test_decode_resize_keeps_order_sends_other_formats_to_cpu_and_reports_bad_files(default_model, photos, tmp_path):
@@ -97,13 +104,13 @@ def test_decode_resize_keeps_order_sends_other_formats_to_cpu_and_reports_bad_fi
     path = tmp_path / "chelsea.jpg"
     path.write_bytes(encode(photos["chelsea"]))
     out = decode_resize([path, ("bad.jpg", b"\xff\xd8\xff\xe0 not a jpeg"), ("coffee.png", png),
-                         tmp_path / "missing.jpg"], m.input_size, m.spec.mean, m.spec.std, device="cpu")
+                         tmp_path / "missing.jpg"], m.input_size, device="cpu")
     assert [type(o) for o in out] == [ModelInput, InputFailure, ModelInput, InputFailure]
     assert out[0].name == "chelsea.jpg" and out[2].name == "coffee.png"
     assert "damaged or truncated" in out[1].message and out[1].name == "bad.jpg"
     assert "no such file" in out[3].message
     # the PNG went through prepare_input: the same tensor as the CPU path
-    torch.testing.assert_close(out[2].tensor, reference(m, png), atol=1e-5, rtol=0)
+    torch.testing.assert_close(tensor(m, out[2]), reference(m, png), atol=1e-5, rtol=0)
 
 
 @pytest.mark.slow
@@ -196,8 +203,8 @@ def test_cmyk_and_grayscale_jpegs(default_model, photos):
     cmyk = io.BytesIO()
     Image.fromarray(photos["coffee"]).convert("CMYK").save(cmyk, "JPEG")
     gray = encode(skdata.camera())
-    out = decode_resize([("cmyk.jpg", cmyk.getvalue()), ("gray.jpg", gray)], m.input_size, m.spec.mean, m.spec.std,
+    out = decode_resize([("cmyk.jpg", cmyk.getvalue()), ("gray.jpg", gray)], m.input_size,
                         device="cpu")
     assert [type(o) for o in out] == [ModelInput, ModelInput]
-    assert torch.equal(out[0].tensor, reference(m, cmyk.getvalue()))  # CMYK went through the CPU path
-    assert float((out[1].tensor - reference(m, gray)).abs().mean()) < 0.02
+    assert torch.equal(tensor(m, out[0]), reference(m, cmyk.getvalue()))  # CMYK went through the CPU path
+    assert float((tensor(m, out[1]) - reference(m, gray)).abs().mean()) < 0.02
