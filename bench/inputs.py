@@ -89,10 +89,14 @@ def input_path(model, paths: list[Path], threads: list[int], reps: int) -> dict:
                 run = {name: (lambda f=f: list(pool.map(f, sources)))
                        for name, f in (("pillow_decode_resize", pillow), ("prepare_input", ours),
                                        ("load_image_preprocess", project))}
+                # with the normalisation of the whole list as one batch (what iter_cam_maps does per batch)
+                run["prepare_input_to_batch"] = lambda: to_batch(
+                    list(pool.map(lambda s: prepare_input(s, size), sources)), mean, std)
                 times = interleaved(run, reps, torch.device("cpu"))
             rates = {k: len(sources) / v for k, v in times.items()}
             rates["prepare_input_vs_pillow"] = rates["prepare_input"] / rates["pillow_decode_resize"]
             rates["load_image_preprocess_vs_pillow"] = rates["load_image_preprocess"] / rates["pillow_decode_resize"]
+            rates["prepare_input_to_batch_vs_pillow"] = rates["prepare_input_to_batch"] / rates["pillow_decode_resize"]
             for k, v in rates.items():
                 print(f"  {k:34s} {v:10.3f}")
             out[f"{label}_threads{t}"] = rates
