@@ -211,6 +211,21 @@ def gpu(model, paths: list[Path], repeat: int, batch: int, workers: int, reps: i
                      if not isinstance(r, InputFailure))
         return n
 
+    from explainers.inputs import _header, _name_and_data
+
+    def read_headers_only() -> int:  # the CPU side of decode_resize: read each file, parse its header
+        return sum(1 for _ in pool.map(lambda src: _header(*_name_and_data(src)), sources))
+
+    encoded = [torch.frombuffer(bytearray(_name_and_data(p)[1]), dtype=torch.uint8) for p in paths]
+    encoded = [e for _ in range(repeat) for e in encoded]
+
+    def nvjpeg_call_only() -> int:  # torchvision's batched decode_jpeg alone, bytes already in memory
+        from torchvision.io import ImageReadMode, decode_jpeg
+        n = 0
+        for start in range(0, len(encoded), batch):
+            n += len(decode_jpeg(encoded[start:start + batch], mode=ImageReadMode.RGB, device=device))
+        return n
+
     def maps(**kw) -> Callable[[], int]:
         def run() -> int:
             return sum(1 for r in iter_cam_maps(model, sources, batch_size=batch, workers=workers, **kw)
@@ -258,6 +273,8 @@ def gpu(model, paths: list[Path], repeat: int, batch: int, workers: int, reps: i
         r["network_alone_tensors"] = rate(synthetic(False), device, reps)
         r["forward_cam_tensors"] = rate(synthetic(True), device, reps)
         if precision == "fp32":
+            r["read_and_headers_only"] = rate(read_headers_only, device, reps)
+            r["nvjpeg_call_only"] = rate(nvjpeg_call_only, device, reps)
             r["nvjpeg_decode_resize"] = rate(decode_only, device, reps)
             r["files_maps_cpu_decoder"] = rate(cpu_decode_maps, device, max(1, reps // 2))
         r["files_bare_forward"] = rate(bare_from_files, device, reps)

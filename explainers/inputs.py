@@ -38,8 +38,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import io
 import os
 import queue
+import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +52,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from . import images
 from .errors import ImageError, ParameterError
 from .images import MAX_PIXELS, MIN_SIDE, _oriented, _read_bytes, decode_errors, open_image, to_rgb
 from .models.loaded import LoadedModel, check_classes
@@ -95,6 +98,10 @@ class InputFailure:
 
 
 def _name_and_data(source: Source, name: str | None = None) -> tuple[str, bytes]:
+    if isinstance(source, (str, os.PathLike)):
+        data = _read_regular_file(source)
+        if data is not None:
+            return (name or Path(source).name), data
     if isinstance(source, tuple):
         source_name, data = source
         data, _ = _read_bytes(data, source_name)
@@ -103,6 +110,28 @@ def _name_and_data(source: Source, name: str | None = None) -> tuple[str, bytes]
     if name is None and isinstance(source, (str, os.PathLike)):
         read_name = Path(source).name
     return read_name, data
+
+
+def _read_regular_file(path: str | os.PathLike) -> bytes | None:
+    """The bytes of a regular, non-empty file within the size limit, with one ``stat``; None otherwise
+    (then ``_read_bytes`` finds what is wrong and says it)."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or not 0 < info.st_size <= images.MAX_FILE_BYTES:
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read(images.MAX_FILE_BYTES + 1)
+    except OSError:
+        return None
+    return data if 0 < len(data) <= images.MAX_FILE_BYTES else None
+
+
+def _open(data: bytes, name: str, jpeg: tuple | None) -> Image.Image:
+    """:func:`explainers.images.open_image`, without its warnings filter when the JPEG header already
+    showed the size is below Pillow's own bomb warning (the filter is global state, slow under threads)."""
+    if jpeg is not None and jpeg[1][0] * jpeg[1][1] <= min(images.MAX_PIXELS, Image.MAX_IMAGE_PIXELS or 0):
+        return Image.open(io.BytesIO(data), formats=("JPEG",))
+    return open_image(data, name)
 
 
 def to_batch(inputs: Sequence[ModelInput], mean: Sequence[float], std: Sequence[float],
@@ -156,7 +185,7 @@ def prepare_input(source: Source, size: int, *, name: str | None = None, draft: 
     name, data = _name_and_data(source, name)
     jpeg = _jpeg_header(data)  # the orientation without Pillow's EXIF parser (Python code, holding the GIL)
     with decode_errors(name, data):
-        with open_image(data, name) as im:
+        with _open(data, name, jpeg) as im:
             im.seek(0)
             full = im.size
             if draft and im.format == "JPEG" and min(full) >= DRAFT_FACTOR * size and im.mode in ("RGB", "L"):
@@ -328,6 +357,7 @@ def decode_resize(sources: Sequence[Source], size: int, *,
                     except RuntimeError:  # the CPU path gives the library's message (or decodes what nvJPEG refused)
                         cpu_index.append(i)
                 gpu_index = kept
+            same_size: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
             for i, img in zip(gpu_index, decoded):
                 name, _, (_, orientation, _, _) = read_all[i]
                 img = _orient_tensor(img, orientation)
@@ -336,10 +366,14 @@ def decode_resize(sources: Sequence[Source], size: int, *,
                     results[i] = InputFailure(name, f"{name}: image is {w}x{h} px; the smallest side must be at "
                                                     f"least {MIN_SIDE} px; use a larger image")
                     continue
-                small = F.interpolate(img[None].float(), size=(size, size), mode="bilinear", align_corners=False,
-                                      antialias=True)[0]
+                same_size.setdefault((h, w), []).append((i, img))
+            for (h, w), group in same_size.items():  # one resize per photo size: few kernel launches per batch
+                stacked = torch.stack([img for _, img in group]).float()
+                small = F.interpolate(stacked, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
                 # rounded to bytes as Pillow's resize does: the CPU path's pixels, and a quarter of the memory
-                results[i] = ModelInput(name, small.round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0), (h, w))
+                small = small.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+                for k, (i, _) in enumerate(group):
+                    results[i] = ModelInput(read_all[i][0], small[k], (h, w))
 
         def cpu(i):
             name, data, _ = read_all[i]
