@@ -44,7 +44,7 @@ import queue
 import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -322,19 +322,15 @@ def decode_resize(sources: Sequence[Source], size: int, *,
     from torchvision.io import ImageReadMode, decode_jpeg
 
     device = torch.device(device)
+    read_all = None
+    if isinstance(sources, _ReadBatch):  # read ahead by iter_cam_maps
+        sources, read_all = sources.sources, sources.read
     own_pool = pool is None
     if own_pool:
         pool = ThreadPoolExecutor(max_workers=workers or max(1, min(16, os.cpu_count() or 1)))
     try:
-        def read(source):
-            name = source_name(source)
-            try:
-                name, data = _name_and_data(source)
-                return name, data, _header(name, data)
-            except ImageError as exc:
-                return name, None, InputFailure(name, str(exc))
-
-        read_all = list(pool.map(read, sources))
+        if read_all is None:
+            read_all = read_sources(sources, pool)
         results: list[ModelInput | InputFailure | None] = [None] * len(read_all)
         gpu_index, cpu_index = [], []
         for i, (_, _, header) in enumerate(read_all):
@@ -390,6 +386,25 @@ def decode_resize(sources: Sequence[Source], size: int, *,
         if own_pool:
             pool.shutdown()
     return results
+
+
+def read_sources(sources: Sequence[Source], pool: ThreadPoolExecutor, chunk: int = 32
+                 ) -> list[tuple[str, bytes | None, tuple | InputFailure]]:
+    """Read every source and parse its header, ``chunk`` files per thread task (a future per file cost
+    more than the read on a GPU machine); ``(name, bytes, header)`` or ``(name, None, InputFailure)``."""
+    def read(source):
+        name = source_name(source)
+        try:
+            name, data = _name_and_data(source)
+            return name, data, _header(name, data)
+        except ImageError as exc:
+            return name, None, InputFailure(name, str(exc))
+
+    sources = list(sources)
+    if len(sources) <= chunk:
+        return [read(s) for s in sources]
+    parts = pool.map(lambda part: [read(s) for s in part], [sources[i:i + chunk] for i in range(0, len(sources), chunk)])
+    return [r for part in parts for r in part]
 
 
 def source_name(source: Source) -> str:
@@ -487,18 +502,27 @@ def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 
     size, mean, std = model.input_size, model.spec.mean, model.spec.std
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explainers-input")
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explainers-read-ahead")  # waits on `pool`
     side_stream = torch.cuda.Stream(model.device) if on_gpu else None
     ready: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            batch: list = []
             iterator = iter(sources)
-            while not stop.is_set():
+
+            def next_batch():
                 batch = [s for _, s in zip(range(batch_size), iterator)]
+                if not batch or decoder != "gpu":
+                    return batch
+                return reader.submit(lambda: _ReadBatch(batch, read_sources(batch, pool)))  # read ahead
+
+            pending = next_batch()
+            while not stop.is_set():
+                batch = pending.result() if isinstance(pending, Future) else pending
                 if not batch:
                     break
+                pending = next_batch()  # the next batch is read while this one decodes and runs
                 if decoder == "gpu":
                     with torch.cuda.stream(side_stream) if side_stream is not None else contextlib.nullcontext():
                         order = decode_resize(batch, size, device=model.device, pool=pool)
@@ -556,7 +580,19 @@ def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 
                 ready.get(timeout=0.05)
             except queue.Empty:
                 pass
+        reader.shutdown(cancel_futures=True)
         pool.shutdown()
+
+
+@dataclasses.dataclass(frozen=True)
+class _ReadBatch:
+    """Sources already read by :func:`read_sources` (what :func:`decode_resize` would read first)."""
+
+    sources: list
+    read: list
+
+    def __bool__(self) -> bool:
+        return bool(self.sources)
 
 
 def _prepare_or_fail(source: Source, size: int) -> ModelInput | InputFailure:
