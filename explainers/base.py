@@ -75,6 +75,11 @@ def list_explainers() -> list[str]:
     return list(EXPLAINERS)
 
 
+def builtin_explainers() -> list[str]:
+    """The methods that ship with ``explainers`` (no plug-ins), in registration order: what runs by default."""
+    return [name for name, cls in EXPLAINERS.items() if cls.source == "explainers"]
+
+
 def make_explanation(explainer: Explainer, model: LoadedModel, forward: ForwardPass, class_index: int,
                      class_map: np.ndarray, timings: Mapping[str, float], **fields: Any) -> Explanation:
     """The one place an :class:`Explanation` is built: the class facts come from ``forward``.

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .base import EXPLAINERS, get_explainer, list_explainers
+from .base import EXPLAINERS, builtin_explainers, get_explainer, list_explainers
 from .errors import ExplainersError, ParameterError
 from .images import load_image
 from .models.build import load_model, weights_status
@@ -125,7 +125,7 @@ def evaluate_params(args: argparse.Namespace, methods: list[str]) -> dict[str, d
 
 def default_methods() -> str:
     """``evaluate``'s default ``--methods``: every built-in method (plug-ins are chosen by name)."""
-    return ",".join(n for n, cls in EXPLAINERS.items() if cls.source == "explainers")
+    return ",".join(builtin_explainers())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")
     ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     _add_evaluate_params(ev)
+    ev.add_argument("--engine", default="local", choices=("local", "ray"),
+                    help="local: this process (default); ray: a Ray cluster (pip install 'ray[data]'), "
+                         "also writes results.parquet")
+    ev.add_argument("--address", default=None,
+                    help="Ray: cluster address (auto, HEAD:6379 or ray://HEAD:10001; default: $RAY_ADDRESS or a new "
+                         "local instance)")
+    ev.add_argument("--workers", type=int, default=None,
+                    help="Ray: model replicas (default: GPUs / --num-gpus-per-worker, or CPUs - 1)")
+    ev.add_argument("--num-gpus-per-worker", type=float, default=0.0,
+                    help="Ray: GPUs per replica (default 0: CPU workers; 0.5 puts two on a GPU)")
 
     me = sub.add_parser("methods", help="list the explainers (built-in and plug-ins) with their parameters")
     me.add_argument("--json", action="store_true", help="as JSON")
@@ -322,6 +332,12 @@ def _evaluate(args) -> int:
     labels = read_labels_csv(args.labels) if args.labels is not None else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     params = evaluate_params(args, methods)
+    if args.engine == "ray":
+        from .engines.ray_engine import evaluate_cli
+
+        return evaluate_cli(args, photos, labels, methods, params)
+    if args.address is not None or args.workers is not None or args.num_gpus_per_worker:
+        raise ExplainersError_("--address, --workers and --num-gpus-per-worker apply to --engine ray only")
     model = load_model(args.model, load_registry(args.models), device=args.device)
     explainers = make_explainers(methods, model, params)
     args.out.mkdir(parents=True, exist_ok=True)

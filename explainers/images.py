@@ -18,6 +18,7 @@ Limits (module attributes, read at each call, so tests and servers may change th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -85,20 +86,40 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, name: str | None = 
     ((480, 640, 3), dtype('uint8'))
     """
     data, name = _read_bytes(source, name)
-    try:
-        # Pillow warns between its MAX_IMAGE_PIXELS and twice that; the size is
-        # checked against our own limit right after, so the warning is only noise
-        # (an extra stderr line in the CLI). Pillow's limit itself is never changed:
-        # setting and restoring it per call raced between threads and could leave
-        # it changed for good. The filter is held only while the header is parsed.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=FORMATS)
-        with im:
-            _check_pixels(im.size, name)
+    with decode_errors(name, data):
+        with open_image(data, name) as im:
             im.seek(0)
             im.load()
             rgb = to_rgb(_oriented(im))
+    return validate_image(rgb, name)
+
+
+def open_image(data: bytes, name: str) -> Image.Image:
+    """Parse the header of ``data`` (formats :data:`FORMATS` only) and check its size; no pixel is decoded.
+
+    Raise :class:`ImageError` (via :func:`decode_errors`) for what Pillow refuses.
+    """
+    # Pillow warns between its MAX_IMAGE_PIXELS and twice that; the size is
+    # checked against our own limit right after, so the warning is only noise
+    # (an extra stderr line in the CLI). Pillow's limit itself is never changed:
+    # setting and restoring it per call raced between threads and could leave
+    # it changed for good. The filter is held only while the header is parsed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        im = Image.open(io.BytesIO(data), formats=FORMATS)
+    try:
+        _check_pixels(im.size, name)
+    except ImageError:
+        im.close()
+        raise
+    return im
+
+
+@contextlib.contextmanager
+def decode_errors(name: str, data: bytes):
+    """Turn whatever Pillow (or another decoder) raises inside the block into one :class:`ImageError`."""
+    try:
+        yield
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:  # Pillow's own guard, above twice its MAX_IMAGE_PIXELS
@@ -112,8 +133,8 @@ def load_image(source: str | os.PathLike | bytes | BinaryIO, name: str | None = 
         raise ImageError(f"{name}: not enough memory to decode this image; downscale it first") from None
     except Exception as exc:  # noqa: BLE001 (decoders raise OSError, SyntaxError, struct.error...)
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise ImageError(f"{name}: the image data is damaged or truncated ({detail}); re-export or re-download the file") from None
-    return validate_image(rgb, name)
+        raise ImageError(f"{name}: the image data is damaged or truncated ({detail}); "
+                         "re-export or re-download the file") from None
 
 
 def to_rgb(im: Image.Image) -> np.ndarray:
@@ -183,11 +204,15 @@ def validate_image(image: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 def _oriented(im: Image.Image) -> Image.Image:
-    """``im`` turned to its EXIF orientation; a broken EXIF block is ignored (the pixels are fine)."""
+    """``im`` turned to its EXIF orientation, in place; a broken EXIF block is ignored (the pixels are fine).
+
+    In place: without it Pillow returns a full-resolution copy even when there is nothing to turn.
+    """
     try:
-        return ImageOps.exif_transpose(im)
+        ImageOps.exif_transpose(im, in_place=True)
     except Exception:  # noqa: BLE001 (malformed EXIF raises anything from struct.error to KeyError)
-        return im
+        pass
+    return im
 
 
 def _check_pixels(size: tuple[int, int], name: str) -> None:
