@@ -262,7 +262,7 @@ def gpu(model, paths: list[Path], repeat: int, batch: int, workers: int, reps: i
         weight, _ = model.classifier_weights()
 
         def run() -> int:
-            from explainers.batch import cam_maps
+            from explainers.cam import cam_maps
             for _ in range(4):
                 if with_cam:
                     logits, features = model.forward_batch(x)
