@@ -188,15 +188,22 @@ def figure_titles(page) -> list[str]:
 
 
 def go_to(page, title: str) -> None:
-    """Click the page's link in the sidebar navigation (same session, so the choices carry over)."""
+    """Click the page's link in the sidebar navigation (same session, so the choices carry over).
+
+    Compare starts with the sidebar collapsed (its maps take the width): open it first.
+    """
+    expand = page.locator('[data-testid="stExpandSidebarButton"]')
+    if expand.count() and expand.first.is_visible():
+        expand.first.click()
+        page.wait_for_timeout(400)
     page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]', has_text=title).first.click()
     page.wait_for_function("t => document.title.includes(t) || true", arg=title)
     wait_idle(page)
 
 
-def hover_text(page, figure, fx: float = 0.5, fy: float = 0.5) -> str:
-    """Move the mouse over a point of a figure's plot area and return Plotly's hover label."""
-    area = figure.locator(".nsewdrag").first
+def hover_text(page, figure, fx: float = 0.5, fy: float = 0.5, subplot: int = 0) -> str:
+    """Move the mouse over a point of a figure's ``subplot``-th plot area and return Plotly's hover label."""
+    area = figure.locator(".nsewdrag").nth(subplot)
     box = area.bounding_box()
     page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
     label = page.locator(".hoverlayer .hovertext")
@@ -280,9 +287,10 @@ def test_every_page_in_chromium(browser_page, server, photo):
     assert any(t.startswith("Top-3 predictions") for t in titles), titles
     assert "A: CAM on efficientnet_lite0" in titles and "B: SeCAM on efficientnet_lite0" in titles, titles
     maps = page.locator(".js-plotly-plot").nth(1)
-    cam_hover = hover_text(page, maps, 0.25, 0.5)
+    cam_hover = hover_text(page, maps, 0.5, 0.5, subplot=0)
     assert "pixel x=" in cam_hover and "value" in cam_hover, cam_hover
-    secam_hover = hover_text(page, maps, 0.75, 0.5)
+    page.mouse.move(0, 0)
+    secam_hover = hover_text(page, maps, 0.5, 0.5, subplot=1)
     for fact in ("value", "superpixel", "score", "area", "kept"):
         assert fact in secam_hover, (fact, secam_hover)
     page.mouse.move(0, 0)
