@@ -58,7 +58,7 @@ def warm(model_name: str | None = None, sample: str | None = None) -> dict:
             found += cache.explanations(cache.make_condition(model_name, method, shared), key, image, forward.top(1))
     t2 = time.perf_counter()
     # the first page run would otherwise pay for importing and warming the figure and table code
-    import pandas  # noqa: F401
+    import pandas  # noqa: F401  (imported here so the first page run does not pay for it)
 
     from . import figures, scales
 
