@@ -466,3 +466,26 @@ def test_model_that_fails_to_load_shows_an_error(monkeypatch):
         assert not at.exception, page
         messages = " ".join(e.value for e in at.error)
         assert "cannot be loaded" in messages and "Pick another model" in messages, page
+
+
+def test_a_cancelled_measurement_keeps_nothing_and_plan_covers_each_model():
+    import threading
+
+    faithfulness.clear()
+    a = cache.make_condition(session.DEFAULT_MODEL, session.DEFAULT_METHODS[0], {})
+    b = cache.make_condition("another_model", session.DEFAULT_METHODS[1], {"threshold": 0.3})
+    items = faithfulness.plan([a, b], [285, 7], "sample:chelsea", steps=2)
+    assert [i.name for i in items] == [f"A: {a.label()}", f"B: {b.label()}", f"random map on {session.DEFAULT_MODEL}",
+                                       "random map on another_model"]
+    assert [i.class_index for i in items] == [285, 7, 285, 7]  # each model's own index of the class
+    image = state.sample_image("chelsea")
+    stop = threading.Event()
+    stop.set()
+    assert faithfulness.measure(items[2], image, None, stop=stop) is None
+    assert faithfulness.lookup(items)[items[2].name] is None  # cancelled: nothing kept
+    curves = faithfulness.measure(items[2], image, None)
+    assert faithfulness.lookup(items)[items[2].name] is curves and len(curves.deletion) == 3
+    # the threshold is not part of the key (the curves follow the map's order, not its mask)
+    again = faithfulness.plan([a, cache.make_condition("another_model", session.DEFAULT_METHODS[1], {})], [285, 7],
+                              "sample:chelsea", steps=2)
+    assert [i.key for i in again] == [i.key for i in items]

@@ -80,25 +80,37 @@ def _by_type(fig, kind):
 
 
 # -- map figures ---------------------------------------------------------------------------------
-def test_cam_figure_hover_shows_the_pixel_and_its_full_resolution_value(photo, cam):
-    fig = figures.cam_figure(photo, cam, colorscale="Turbo", opacity=0.4)
+def _drawn(photo, explanation, **kwargs):
+    """A one-map figure as the pages draw it (map_panel + panels_figure)."""
+    return figures.panels_figure([figures.map_panel(photo, explanation, title="map", **kwargs)])
+
+
+def test_map_hover_shows_the_pixel_and_its_full_resolution_value(photo, cam):
+    fig = _drawn(photo, cam, colorscale="Turbo", opacity=0.4)
     [image], [heat] = _by_type(fig, "image"), _by_type(fig, "heatmap")
-    assert [t.type for t in fig.data] == ["image", "heatmap"]  # the map is drawn over the photo
+    assert [t.type for t in fig.data] == ["image", "heatmap"]  # the picture, and the hover layer over it
     z, x, y = np.asarray(heat.z), np.asarray(heat.x), np.asarray(heat.y)
-    np.testing.assert_array_equal(z, cam.saliency[np.ix_(y, x)])  # hover value == value at that pixel
-    assert 0.0 <= z.min() and z.max() <= 1.0 and (heat.zmin, heat.zmax) == (0.0, 1.0)
-    assert "pixel x=%{x}, y=%{y}" in heat.hovertemplate and "CAM %{z:.3f}" in heat.hovertemplate
-    assert heat.opacity == 0.4 and _colours(heat.colorscale) == _colours(pcolors.get_colorscale("Turbo"))
+    np.testing.assert_allclose(z, cam.saliency[np.ix_(y, x)], atol=1e-6)  # hover value == value at that pixel
+    assert "pixel x=%{x}, y=%{y}" in heat.hovertemplate and "value %{z:.3f}" in heat.hovertemplate
+    assert heat.opacity == 0.0 and heat.coloraxis == "coloraxis"
+    assert _colours(fig.layout.coloraxis.colorscale) == _colours(pcolors.get_colorscale("Turbo"))
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
     assert _decode(image.source).shape == (H, W, 3)
-    assert image.x0 + (W - 1) * image.dx == pytest.approx(W - 1)  # photo pixels sit on full-resolution pixels
+    grey = np.full_like(photo, 100)  # flat, so JPEG keeps the colours: the chosen opacity and scale
+    picture = _decode(_by_type(_drawn(grey, cam, colorscale="Turbo", opacity=0.4), "image")[0].source).astype(int)
+    lut = figures.colorscale_lut("Turbo")
+    expected = 0.6 * 100 + 0.4 * lut[round(float(cam.saliency[5, 50]) * 255)]
+    assert np.abs(picture[5, 50] - expected).max() <= 8
+    assert image.x0 + (W - 1) * image.dx == pytest.approx(W - 1)  # picture pixels sit on full-resolution pixels
     assert tuple(fig.layout.yaxis.range) == (H - 0.5, -0.5)  # y goes down, like an image
 
 
 def test_big_photo_is_drawn_from_a_small_copy(cam):
     big_h, big_w = 2000, 3000
-    big = Explanation(**{**cam.__dict__, "saliency": np.random.default_rng(1).random((big_h, big_w), np.float32)})
+    smooth = np.add.outer(np.sin(np.linspace(0, 3, big_h)), np.cos(np.linspace(0, 4, big_w))).astype(np.float32)
+    big = Explanation(**{**cam.__dict__, "saliency": (smooth - smooth.min()) / np.ptp(smooth)})  # maps are smooth
     photo = np.zeros((big_h, big_w, 3), np.uint8)
-    fig = figures.cam_figure(photo, big)
+    fig = _drawn(photo, big)
     [image], [heat] = _by_type(fig, "image"), _by_type(fig, "heatmap")
     assert max(_decode(image.source).shape[:2]) == figures.DISPLAY_MAX_SIDE
     assert max(np.asarray(heat.z).shape) == figures.HOVER_MAX_SIDE
@@ -112,78 +124,47 @@ def test_big_photo_is_drawn_from_a_small_copy(cam):
     secam = Explanation(**{**big.__dict__, "method": "secam", "saliency": lookup[segments], "segments": segments,
                            "segment_ids": ids, "segment_scores": scores,
                            "segment_areas": np.bincount(segments.ravel())[ids], "mask": lookup[segments] > 0.5})
-    fig = figures.secam_figure(photo, secam)
-    assert max(np.asarray(fig.data[1].z).shape) == figures.SECAM_HOVER_MAX_SIDE
-    assert len(fig.to_json()) < 1_000_000
+    assert len(_drawn(photo, secam).to_json()) < 1_500_000  # with id, score, area and kept per hover cell
 
 
 def test_a_resized_copy_of_the_photo_is_accepted_but_not_another_shape(photo, cam):
     small = np.ascontiguousarray(photo[::2, ::2])
-    assert figures.cam_figure(small, cam).data[1].x[-1] < W
+    assert figures.map_panel(small, cam, title="m").cols[-1] < W
     with pytest.raises(ValueError, match="aspect|explanation is for"):
-        figures.cam_figure(np.zeros((60, 60, 3), np.uint8), cam)
+        figures.map_panel(np.zeros((60, 60, 3), np.uint8), cam, title="m")
     with pytest.raises(TypeError):
-        figures.cam_figure(photo.astype(np.float32), cam)
+        figures.map_panel(photo.astype(np.float32), cam, title="m")
     with pytest.raises(ValueError, match="opacity"):
-        figures.cam_figure(photo, cam, opacity=1.5)
+        figures.map_panel(photo, cam, title="m", opacity=1.5)
 
 
-def test_secam_figure_hover_gives_superpixel_id_score_and_area(photo, secam):
-    fig = figures.secam_figure(photo, secam, opacity=1.0)
+def test_superpixel_hover_gives_id_score_area_and_kept(photo, secam):
+    fig = _drawn(photo, secam, opacity=1.0, colorscale="Jet")
     [image], [hover] = _by_type(fig, "image"), _by_type(fig, "heatmap")
     x, y = np.asarray(hover.x), np.asarray(hover.y)
     custom = np.asarray(hover.customdata)
     ids = secam.segments[np.ix_(y, x)]
     np.testing.assert_array_equal(custom[..., 0], ids)
-    np.testing.assert_allclose(np.asarray(hover.z), SCORES[ids - 1])
-    np.testing.assert_allclose(custom[..., 1], 100 * 400 / (H * W), rtol=1e-6)  # each block is 1/6 of the photo
-    for field in ("superpixel %{customdata[0]", "score %{z:.3f}", "area %{customdata[1]:.2f}%"):
+    np.testing.assert_allclose(custom[..., 1], SCORES[ids - 1])
+    np.testing.assert_allclose(custom[..., 2], 100 * 400 / (H * W), rtol=1e-6)  # each block is 1/6 of the photo
+    np.testing.assert_array_equal(custom[..., 3], (SCORES > 0.5 * SCORES.max())[ids - 1])
+    # the value is the map on the relative scale: min-max of the scores
+    np.testing.assert_allclose(np.asarray(hover.z), (SCORES[ids - 1] - SCORES.min()) / np.ptp(SCORES), atol=1e-6)
+    for field in ("value %{z:.3f}", "superpixel %{customdata[0]", "score %{customdata[1]", "area %{customdata[2]",
+                  "kept %{customdata[3]"):
         assert field in hover.hovertemplate
-    assert hover.opacity == 0.0 and hover.showscale is not False  # invisible, but carries hover and colour bar
     picture = _decode(image.source).astype(int)
     lut = figures.colorscale_lut("Jet")
-    # inside superpixel 1 (score 0.9) the colour is Jet(0.9); its right edge (x=19) is a white boundary
-    assert np.abs(picture[10, 10] - lut[round(0.9 * 255)]).max() <= 12
+    # inside superpixel 1 (score 0.9, relative 1.0) the colour is Jet's top; its right edge (x=19) is a white boundary
+    assert np.abs(picture[10, 10] - lut[255]).max() <= 12
     assert (picture[10, 19] >= 230).all()
-    plain = _decode(figures.secam_figure(photo, secam, opacity=1.0, boundaries=False).data[0].source).astype(int)
-    assert np.abs(plain[10, 19] - lut[round(0.9 * 255)]).max() <= 12
+    plain = _decode(_drawn(photo, secam, opacity=1.0, colorscale="Jet", boundaries=False).data[0].source).astype(int)
+    assert np.abs(plain[10, 19] - lut[255]).max() <= 12
 
 
-def test_secam_figure_needs_superpixels(photo, cam):
-    with pytest.raises(ValueError, match="superpixels; cam has none"):
-        figures.secam_figure(photo, cam)
+def test_superpixel_chart_needs_superpixels(cam):
     with pytest.raises(ValueError, match="superpixels; cam has none"):
         figures.superpixel_bar_figure(cam)
-
-
-def test_difference_figure_is_secam_minus_cam(photo, cam, secam):
-    fig = figures.difference_figure(photo, cam, secam)
-    [heat] = _by_type(fig, "heatmap")
-    x, y = np.asarray(heat.x), np.asarray(heat.y)
-    np.testing.assert_allclose(np.asarray(heat.z), (secam.saliency - cam.saliency)[np.ix_(y, x)], atol=1e-6)
-    assert (heat.zmin, heat.zmax, heat.zmid) == (-1.0, 1.0, 0.0)
-    assert "SeCAM - CAM" in heat.hovertemplate
-
-
-def test_compare_figure_rows_linked_axes_one_colour_scale(photo, cam, secam):
-    other_cam = Explanation(**{**cam.__dict__, "class_index": 2, "label": "dog", "rank": 1})
-    other_secam = Explanation(**{**secam.__dict__, "class_index": 2, "label": "dog", "rank": 1})
-    fig = figures.compare_figure(photo, [(cam, secam), (other_cam, other_secam)], colorscale="Turbo")
-    titles = [a.text for a in fig.layout.annotations]
-    assert titles == ["CAM: #1 cat (70.0%)", "SeCAM: #1 cat (70.0%)", "SeCAM - CAM",
-                      "CAM: #2 dog (70.0%)", "SeCAM: #2 dog (70.0%)", "SeCAM - CAM"]
-    heats = _by_type(fig, "heatmap")
-    assert len(heats) == 6 and len(_by_type(fig, "image")) == 6
-    assert [h.coloraxis for h in heats] == ["coloraxis", "coloraxis", "coloraxis2"] * 2
-    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
-    assert _colours(fig.layout.coloraxis.colorscale) == _colours(pcolors.get_colorscale("Turbo"))
-    for n in range(2, 7):  # every panel zooms and pans with the first
-        assert fig.layout[f"xaxis{n}"].matches == "x" and fig.layout[f"yaxis{n}"].matches == "y"
-    assert len(figures.compare_figure(photo, [(cam, secam)], difference=False).data) == 4
-    with pytest.raises(ValueError, match="empty"):
-        figures.compare_figure(photo, [])
-    with pytest.raises(ValueError, match="same class"):
-        figures.compare_figure(photo, [(cam, other_secam)])
 
 
 # -- charts ----------------------------------------------------------------------------------------

@@ -162,7 +162,7 @@ def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_ke
                                  "class and settings. Measured once, then kept; nothing measures on its own.")
         if clicked:
             _run(todo, conditions, found, image, seconds)
-            results = lookup(items)
+            st.rerun()  # draw the results without the button
     else:
         st.caption("Measured for this photo, class and settings (kept: nothing measures again).")
     return results

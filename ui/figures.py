@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import plotly.colors as pcolors
 import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
@@ -29,21 +27,18 @@ from skimage.segmentation import find_boundaries
 
 from explainers import Explanation, ForwardPass
 
-from .analysis import resize_image, sample_grid, sample_positions
+from .analysis import resize_image, sample_positions
 
-from .scales import COLORSCALES, DIVERGING, colorscale_lut  # noqa: E402,F401  (one definition of the colours)
+from .scales import COLORSCALES, DIVERGING, colorscale_lut  # noqa: F401  (one definition of the colours)
 #: Long side, in px, of the photo drawn in a figure.
 DISPLAY_MAX_SIDE = 1024
 #: Long side, in px, of the grid that carries hover values (the maps are smooth or piecewise constant).
 HOVER_MAX_SIDE = 192
-SECAM_HOVER_MAX_SIDE = 160
 #: JPEG quality of the pictures sent to the browser.
 JPEG_QUALITY = 85
 #: Colours of kept / dropped superpixels in bar charts.
 KEPT_COLOR, DROPPED_COLOR = "#d62728", "#9aa5b1"
-BOUNDARY_RGB = (255, 255, 255)
 
-_RGB = re.compile(r"rgba?\(([^)]+)\)")
 
 
 # -- small shared pieces -----------------------------------------------------------
@@ -82,27 +77,6 @@ def _photo_trace(image: np.ndarray, full_shape: tuple[int, int], max_side: int, 
                     hoverinfo="skip", name=name)
 
 
-def _display_labels(segments: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Superpixel labels sampled to a ``shape`` grid (nearest pixel)."""
-    rows = sample_positions(segments.shape[0], shape[0])
-    cols = sample_positions(segments.shape[1], shape[1])
-    return segments[np.ix_(rows, cols)]
-
-
-def _lookup(explanation: Explanation, values: np.ndarray) -> np.ndarray:
-    """A table ``label -> value`` for the explanation's superpixels (0 for absent labels)."""
-    table = np.zeros(int(explanation.segment_ids.max()) + 1, dtype=np.float64)
-    table[explanation.segment_ids] = values
-    return table
-
-
-def _colour_args(colorscale: str, coloraxis: str | None, title: str, zmin: float = 0.0, zmax: float = 1.0) -> dict:
-    if coloraxis:
-        return {"coloraxis": coloraxis}
-    return {"colorscale": colorscale, "zmin": zmin, "zmax": zmax,
-            "colorbar": {"title": {"text": title}, "thickness": 14, "len": 0.9}}
-
-
 def _style_image_axes(fig: go.Figure, full_shape: tuple[int, int], rows: int = 1, cols: int = 1) -> None:
     """Pixel axes for every subplot: y down, square pixels, no ticks, all panels zoom together."""
     height, width = full_shape
@@ -116,245 +90,6 @@ def _style_image_axes(fig: go.Figure, full_shape: tuple[int, int], rows: int = 1
         if index > 1:  # linked zoom and pan across panels
             fig.layout[f"xaxis{suffix}"].matches = "x"
             fig.layout[f"yaxis{suffix}"].matches = "y"
-
-
-def _figure_height(full_shape: tuple[int, int], width_px: int = 540, extra: int = 40) -> int:
-    """Height that fits a photo in a half-page column (about ``width_px`` wide after the colour bar)."""
-    height, width = full_shape
-    return int(min(900, max(220, width_px * height / width))) + extra
-
-
-# -- map traces (shared by the single figures and the comparison grid) -------------------------
-def _cam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: str, opacity: float, max_side: int,
-                hover_side: int, coloraxis: str | None = None) -> list:
-    values, rows, cols = sample_grid(explanation.saliency, hover_side)
-    heat = go.Heatmap(
-        z=values.astype(np.float32), x=cols, y=rows, opacity=opacity, zsmooth="best",
-        hovertemplate=("pixel x=%{x}, y=%{y}<br>" + explanation.method.upper() + " %{z:.3f}"
-                       f"<extra>{explanation.label}</extra>"),
-        name=f"{explanation.method}: {explanation.label}",
-        **_colour_args(colorscale, coloraxis, explanation.method.upper()),
-    )
-    return [_photo_trace(image, explanation.image_size, max_side), heat]
-
-
-def _secam_traces(image: np.ndarray, explanation: Explanation, *, colorscale: str, opacity: float, max_side: int,
-                  hover_side: int, boundaries: bool = True, coloraxis: str | None = None,
-                  details: bool = True) -> list:
-    if explanation.segments is None:
-        raise ValueError(f"a superpixel figure needs an explanation with superpixels; {explanation.method} has none")
-    height, width = explanation.image_size
-    photo = resize_image(image, max_side)
-    labels = _display_labels(explanation.segments, photo.shape[:2])
-    score_of = _lookup(explanation, explanation.segment_scores)
-    colours = colorscale_lut(colorscale)[np.clip(np.rint(score_of[labels] * 255), 0, 255).astype(np.intp)]
-    picture = photo.astype(np.float32) * (1.0 - opacity) + colours.astype(np.float32) * opacity
-    picture = np.clip(np.rint(picture), 0, 255).astype(np.uint8)
-    if boundaries:
-        picture[find_boundaries(labels, mode="inner")] = BOUNDARY_RGB
-    hover_labels, rows, cols = sample_grid(explanation.segments, hover_side)
-    extra = {}
-    if details:  # id and area per hover cell: twice the payload of the score alone
-        area_pct = _lookup(explanation, 100.0 * explanation.segment_areas / float(height * width))
-        extra["customdata"] = np.stack([hover_labels, area_pct[hover_labels]], axis=-1).astype(np.float32)
-        template = ("superpixel %{customdata[0]:.0f}<br>score %{z:.3f}<br>area %{customdata[1]:.2f}% of the photo"
-                    "<br>pixel x=%{x}, y=%{y}")
-    else:
-        template = "pixel x=%{x}, y=%{y}<br>SeCAM score %{z:.3f}"
-    # The picture above shows the colours; this invisible heatmap carries the hover values and the colour bar.
-    hover = go.Heatmap(
-        z=score_of[hover_labels].astype(np.float32), x=cols, y=rows, opacity=0.0,
-        hovertemplate=template + f"<extra>{explanation.label}</extra>", name=f"secam: {explanation.label}",
-        **extra, **_colour_args(colorscale, coloraxis, "SeCAM"),
-    )
-    return [_photo_trace(picture, explanation.image_size, max_side, name="superpixels"), hover]
-
-
-def _difference_traces(image: np.ndarray, cam: Explanation, secam: Explanation, *, max_side: int, hover_side: int,
-                       opacity: float = 0.75, coloraxis: str | None = None) -> list:
-    if cam.image_size != secam.image_size:
-        raise ValueError(f"the two explanations are for photos of different sizes: {cam.image_size} and {secam.image_size}")
-    diff = secam.saliency.astype(np.float32) - cam.saliency.astype(np.float32)
-    values, rows, cols = sample_grid(diff, hover_side)
-    gray = resize_image(image, max_side).mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.uint8)
-    heat = go.Heatmap(
-        z=values, x=cols, y=rows, opacity=opacity, zsmooth="best", zmid=None if coloraxis else 0.0,
-        hovertemplate=f"pixel x=%{{x}}, y=%{{y}}<br>SeCAM - CAM %{{z:+.3f}}<extra>{cam.label}</extra>",
-        name=f"difference: {cam.label}",
-        **_colour_args(DIVERGING, coloraxis, "SeCAM - CAM", -1.0, 1.0),
-    )
-    return [_photo_trace(gray, cam.image_size, max_side, name="photo (grey)"), heat]
-
-
-# -- public builders ----------------------------------------------------------------------------
-def cam_figure(image: np.ndarray, explanation: Explanation, *, colorscale: str = "Jet", opacity: float = 0.5,
-               max_side: int = DISPLAY_MAX_SIDE, hover_side: int = HOVER_MAX_SIDE) -> go.Figure:
-    """The saliency map as a heatmap over the photo; hover shows the pixel and its value.
-
-    Parameters
-    ----------
-    image : (H, W, 3) uint8 ndarray
-        The explained photo, or a resized copy of it (same aspect ratio).
-    explanation : Explanation
-        Any method's result; its ``saliency`` (in [0, 1]) is drawn.
-    colorscale : str
-        A Plotly colour scale, e.g. ``"Jet"`` or ``"Turbo"``.
-    opacity : float
-        Heatmap opacity in [0, 1] (0: photo only).
-    max_side, hover_side : int
-        Long side in px of the drawn photo and of the hover grid.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Two traces: the photo (``go.Image``) and the map (``go.Heatmap``, z in [0, 1]).
-
-    Raises
-    ------
-    TypeError, ValueError
-        On a wrong image or an image of another aspect ratio than the explanation.
-    """
-    _check_pair(image, explanation)
-    _check_opacity(opacity)
-    fig = go.Figure(_cam_traces(image, explanation, colorscale=colorscale, opacity=opacity,
-                                max_side=max_side, hover_side=hover_side))
-    _style_image_axes(fig, explanation.image_size)
-    fig.update_layout(height=_figure_height(explanation.image_size), margin=dict(l=0, r=0, t=30, b=0),
-                      title={"text": f"{explanation.method.upper()}: {explanation.label}", "font": {"size": 14}})
-    return fig
-
-
-def secam_figure(image: np.ndarray, explanation: Explanation, *, colorscale: str = "Jet", opacity: float = 0.6,
-                 boundaries: bool = True, max_side: int = DISPLAY_MAX_SIDE,
-                 hover_side: int = SECAM_HOVER_MAX_SIDE) -> go.Figure:
-    """SeCAM: each superpixel coloured by its score, with its boundary drawn.
-
-    Hover shows the superpixel id, its score, its area (% of the photo) and the pixel.
-
-    Parameters
-    ----------
-    image : (H, W, 3) uint8 ndarray
-        The explained photo, or a resized copy of it.
-    explanation : Explanation
-        A SeCAM explanation (with ``segments``).
-    colorscale : str
-    opacity : float
-        Weight of the score colours over the photo, in [0, 1].
-    boundaries : bool
-        Draw superpixel boundaries (white).
-    max_side, hover_side : int
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        A ``go.Image`` (photo, colours, boundaries) and an invisible ``go.Heatmap``
-        of scores that carries the hover text and the colour bar.
-
-    Raises
-    ------
-    ValueError
-        If ``explanation`` has no superpixels.
-    """
-    _check_pair(image, explanation)
-    _check_opacity(opacity)
-    fig = go.Figure(_secam_traces(image, explanation, colorscale=colorscale, opacity=opacity, max_side=max_side,
-                                  hover_side=hover_side, boundaries=boundaries))
-    _style_image_axes(fig, explanation.image_size)
-    fig.update_layout(height=_figure_height(explanation.image_size), margin=dict(l=0, r=0, t=30, b=0),
-                      title={"text": f"SeCAM: {explanation.label} ({explanation.segment_ids.size} superpixels)",
-                             "font": {"size": 14}})
-    return fig
-
-
-def difference_figure(image: np.ndarray, cam: Explanation, secam: Explanation, *, max_side: int = DISPLAY_MAX_SIDE,
-                      hover_side: int = HOVER_MAX_SIDE) -> go.Figure:
-    """SeCAM minus CAM for one class, over a grey copy of the photo (red: SeCAM higher, blue: CAM higher).
-
-    Both maps are in [0, 1] (CAM min-max normalised, SeCAM scores relative to the
-    CAM's maximum), so the difference is in [-1, 1].
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        A ``go.Image`` and a ``go.Heatmap`` with z in [-1, 1].
-    """
-    _check_pair(image, cam)
-    _check_pair(image, secam)
-    fig = go.Figure(_difference_traces(image, cam, secam, max_side=max_side, hover_side=hover_side))
-    _style_image_axes(fig, cam.image_size)
-    fig.update_layout(height=_figure_height(cam.image_size), margin=dict(l=0, r=0, t=30, b=0),
-                      title={"text": f"SeCAM - CAM: {cam.label}", "font": {"size": 14}})
-    return fig
-
-
-def compare_figure(image: np.ndarray, pairs: Sequence[tuple[Explanation, Explanation]], *, colorscale: str = "Jet",
-                   opacity: float = 0.5, difference: bool = True, max_side: int = 480,
-                   hover_side: int = 96) -> go.Figure:
-    """CAM and SeCAM side by side, one row per class, with linked zoom and pan and one colour scale.
-
-    Parameters
-    ----------
-    image : (H, W, 3) uint8 ndarray
-    pairs : sequence of (Explanation, Explanation)
-        ``(cam, secam)`` for each class, in display order; same photo.
-    colorscale : str
-        Shared by CAM and SeCAM (one colour bar, [0, 1]).
-    opacity : float
-    difference : bool
-        Add a third column with SeCAM - CAM (its own diverging colour bar).
-    max_side, hover_side : int
-        Smaller than the single figures': each panel is small. SeCAM's hover
-        shows the score only (the Explain page's figure adds id and area).
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        ``len(pairs)`` rows of 2 or 3 panels whose axes all match each other.
-
-    Raises
-    ------
-    ValueError
-        If ``pairs`` is empty, or a pair mixes classes or methods.
-    """
-    pairs = list(pairs)
-    if not pairs:
-        raise ValueError("`pairs` is empty; give at least one (cam, secam) pair")
-    for cam, secam in pairs:
-        _check_pair(image, cam)
-        _check_pair(image, secam)
-        if cam.class_index != secam.class_index or secam.segments is None:
-            raise ValueError("each pair must be (CAM, SeCAM) of the same class")
-    _check_opacity(opacity)
-    ncols = 3 if difference else 2
-    titles = []
-    for cam, secam in pairs:
-        head = f"#{cam.rank + 1} {cam.label} ({cam.probability:.1%})"
-        titles += [f"CAM: {head}", f"SeCAM: {head}"] + (["SeCAM - CAM"] if difference else [])
-    fig = make_subplots(rows=len(pairs), cols=ncols, subplot_titles=titles,
-                        horizontal_spacing=0.02, vertical_spacing=0.06 / max(1, len(pairs) - 1) + 0.02)
-    for row, (cam, secam) in enumerate(pairs, start=1):
-        for trace in _cam_traces(image, cam, colorscale=colorscale, opacity=opacity, max_side=max_side,
-                                 hover_side=hover_side, coloraxis="coloraxis"):
-            fig.add_trace(trace, row=row, col=1)
-        for trace in _secam_traces(image, secam, colorscale=colorscale, opacity=opacity, max_side=max_side,
-                                   hover_side=hover_side, coloraxis="coloraxis", details=False):
-            fig.add_trace(trace, row=row, col=2)
-        if difference:
-            for trace in _difference_traces(image, cam, secam, max_side=max_side, hover_side=hover_side,
-                                            coloraxis="coloraxis2"):
-                fig.add_trace(trace, row=row, col=3)
-    _style_image_axes(fig, pairs[0][0].image_size, rows=len(pairs), cols=ncols)
-    height, width = pairs[0][0].image_size
-    panel = int(min(420, max(200, 1200 / ncols * height / width)))
-    fig.update_layout(
-        height=panel * len(pairs) + 80, margin=dict(l=0, r=0, t=40, b=0),
-        coloraxis={"colorscale": colorscale, "cmin": 0.0, "cmax": 1.0,
-                   "colorbar": {"title": {"text": "CAM / SeCAM"}, "x": 1.0, "thickness": 12, "len": 0.45, "y": 0.75}},
-        coloraxis2={"colorscale": DIVERGING, "cmin": -1.0, "cmax": 1.0, "cmid": 0.0,
-                    "colorbar": {"title": {"text": "SeCAM - CAM"}, "x": 1.0, "thickness": 12, "len": 0.45, "y": 0.22}},
-    )
-    fig.update_annotations(font_size=12)
-    return fig
 
 
 def predictions_figure(forward: ForwardPass, labels: Sequence[str], k: int = 5,
@@ -537,11 +272,6 @@ def segmentation_figure(image: np.ndarray, labelings: Sequence[tuple[str, np.nda
     fig.update_layout(height=int(min(420, 1100 / len(labelings) * height / width)) + 40,
                       margin=dict(l=0, r=0, t=30, b=0))
     return fig
-
-
-def _check_opacity(opacity: float) -> None:
-    if not 0.0 <= float(opacity) <= 1.0:
-        raise ValueError(f"`opacity` must be in [0, 1], got {opacity}")
 
 
 # -- comparison panels: one picture + an invisible hover layer, the same for every method ----------------

@@ -41,6 +41,7 @@ def warm(model_name: str | None = None, sample: str | None = None) -> dict:
     model_name = model_name or session.DEFAULT_MODEL
     sample = sample or session.DEFAULT_SAMPLE
     t0 = time.perf_counter()
+    cache.availability()  # the sidebar's model list (reads models.yaml and checks every entry's weights)
     model = cache.get_model(model_name)
     t1 = time.perf_counter()
     image = gallery.sample_image(sample)
@@ -51,19 +52,35 @@ def warm(model_name: str | None = None, sample: str | None = None) -> dict:
     shared = {"n_segments": defaults["n_segments"], "compactness": float(defaults["compactness"]),
               "slic_max_side": 0 if defaults["slic_full"] else cache.SLIC_MAX_SIDE,
               "threshold": float(defaults["threshold"])}
+    found = []
     for method in session.DEFAULT_METHODS:
         if method in explainers.EXPLAINERS:
-            cache.explanations(cache.make_condition(model_name, method, shared), key, image, forward.top(1))
-    return {"model": t1 - t0, "explain": time.perf_counter() - t1}
+            found += cache.explanations(cache.make_condition(model_name, method, shared), key, image, forward.top(1))
+    t2 = time.perf_counter()
+    # the first page run would otherwise pay for importing and warming the figure and table code
+    import pandas  # noqa: F401  (imported here so the first page run does not pay for it)
+
+    from . import figures, scales
+
+    photo = gallery.display_image(key, image)
+    panels = [figures.map_panel(photo, e, title=e.method, colorscale=scales.COLORSCALES[0]) for e in found]
+    if panels:
+        figures.panels_figure(panels).to_json()
+    return {"model": t1 - t0, "explain": t2 - t1, "figures": time.perf_counter() - t2}
 
 
 def _warm_in_background() -> None:
     # the cached functions run outside a page here: Streamlit warns once per call that there is no page context
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    from streamlit import runtime
+
+    deadline = time.monotonic() + 60
+    while not runtime.exists() and time.monotonic() < deadline:  # st.cache_data then uses the server's storage
+        time.sleep(0.05)
     try:
         WARM.update(warm())
-        log.warning("warm start: %s loaded in %.1f s, default sample explained in %.1f s",
-                    "the default model", WARM["model"], WARM["explain"])
+        log.warning("warm start: the default model loaded in %.1f s, the default sample explained in %.1f s, "
+                    "figures warmed in %.1f s", WARM["model"], WARM["explain"], WARM["figures"])
     except Exception as exc:  # noqa: BLE001 - a failed warm start only means a slower first visit
         WARM["error"] = f"{type(exc).__name__}: {exc}"
         log.warning("warm start failed (the first visit will load the model): %s", WARM["error"])

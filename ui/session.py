@@ -169,14 +169,25 @@ def restore(choices: Mapping[str, Any]) -> list[str]:
     """Put choices back (from a permalink) before the widgets are drawn; returns the keys it ignored.
 
     Unknown keys are ignored (and returned); values are checked when the widgets
-    draw them (an unknown model or method falls back to the default).
+    draw them (an unknown model or method falls back to the default). A
+    ``photo_key`` of ``sample:<name>`` selects that sample; ``upload:<sha1>``
+    keeps this session's upload when it is that photo (an upload's bytes are
+    not in a permalink), and is ignored otherwise.
     """
     ignored = []
     for key, new in choices.items():
-        if key in DEFAULTS:
-            st.session_state[key] = new
-        else:
+        if key not in DEFAULTS:
             ignored.append(key)
+        elif key == "photo_key" and isinstance(new, str) and new.startswith("sample:"):
+            st.session_state.update(photo_key=new, image_source=SOURCE_SAMPLE, sample=new.split(":", 1)[1])
+        elif key == "photo_key":
+            upload = current_upload()
+            if upload is not None and new == f"upload:{upload[0]}":
+                st.session_state.update(photo_key=new, image_source=SOURCE_UPLOAD)
+            else:
+                ignored.append(key)
+        else:
+            st.session_state[key] = new
     return ignored
 
 
