@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from . import sidebar, state
+from .auth import require_login
 from .state import Selection
 
 #: Bundled, so no request leaves the machine for an icon font.
@@ -47,6 +48,7 @@ def setup(title: str) -> Selection:
         ``problem`` says why it cannot be used, see :func:`ui.state.require`.
     """
     st.set_page_config(page_title=f"{title} - CAM & SeCAM explorer", page_icon=ICON, layout="wide")
+    require_login()  # when [auth] is configured: signed in and allowed, or the page stops here
     state.keep_sidebar_choices()
     with st.sidebar:
         for script, label, icon in NAV:

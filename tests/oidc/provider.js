@@ -57,6 +57,7 @@ const provider = new Provider(issuer, {
   }],
   jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test-key', use: 'sig', alg: 'RS256' }] },
   cookies: { keys: ['loopback-test-only'] },
+  ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   // Streamlit reads the identity from the ID token, so the scope's claims go into it.
   conformIdTokenClaims: false,
@@ -124,7 +125,9 @@ provider.use(async (ctx, next) => {
     ctx.body = signInPage(uid, params.client_id, `${email || 'An empty address'} is not a test account here.`, email);
     return undefined;
   }
-  await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: email } }, { mergeWithLastSubmission: false });
+  // Choosing the account answers both the login and the select_account prompts.
+  const result = { login: { accountId: email }, select_account: {} };
+  await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
   ctx.respond = false;
   return undefined;
 });
