@@ -51,7 +51,7 @@ RETRY_WINDOW_S = 60
 #: What Streamlit's login needs in ``[auth]``, and in each provider's table (or ``[auth]`` itself for one).
 AUTH_KEYS = ("redirect_uri", "cookie_secret")
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
-README_HINT = "see the README, section 'Team server: sign-in'"
+README_HINT = "see the README, section 'Team server: sign-in, allow-list, server folders'"
 
 
 @dataclass
