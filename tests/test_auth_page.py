@@ -138,3 +138,27 @@ def test_an_incomplete_auth_table_names_the_missing_key_on_every_page(drop, mess
     named = {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": AUTH["cookie_secret"], "okta": {"client_id": "x"}}
     at = run({"auth": named, "explainers": POLICY}, {"is_logged_in": True, "email": "alice@example.org"})
     assert "[auth.okta] client_secret, [auth.okta] server_metadata_url" in at.error[0].value
+
+
+def test_a_secrets_file_that_does_not_parse_stops_every_page(monkeypatch, tmp_path):
+    """Fail closed: a typo in secrets.toml must not silently turn the login off."""
+    import streamlit as st
+
+    broken = tmp_path / "secrets.toml"
+    broken.write_text("[auth\nclient_id = 'x'\n")
+
+    class Unreadable:
+        def to_dict(self):
+            raise FileNotFoundError(f"Error parsing secrets file at {broken}: Expected ']'")
+
+    get_option = st.get_option
+    monkeypatch.setattr(st, "secrets", Unreadable())
+    monkeypatch.setattr(st, "get_option", lambda key: [str(broken)] if key == "secrets.files" else get_option(key))
+    at = run(None)
+    assert [t.value for t in at.title] == ["This server's sign-in is misconfigured"]
+    assert f"the secrets ({broken}) cannot be read" in at.error[0].value
+    assert "PAGE CONTENT" not in text(at)
+    # No secrets file at all: the local default.
+    monkeypatch.setattr(st, "get_option", lambda key: [str(tmp_path / "none.toml")] if key == "secrets.files"
+                        else get_option(key))
+    assert "PAGE CONTENT for None" in text(run(None))

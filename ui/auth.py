@@ -105,7 +105,8 @@ def require_login() -> Identity | None:
 def current_identity() -> Identity | None:
     """The signed-in, allowed person of this session, or None (login off, not signed in, or refused).
 
-    For the parts that record who did something (the workspace, the reviews); it never stops the page.
+    For the parts that record who did something (the workspace, the reviews). It stops the page only
+    on a configuration error, which :func:`require_login` has already reported at the top of the page.
     """
     secrets = _secrets()
     if not secrets.get("auth") or not st.user.is_logged_in:
