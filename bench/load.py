@@ -274,13 +274,20 @@ async def main_async(args) -> dict:
 
             sampler = asyncio.create_task(sample_rss())
             t_start = time.monotonic()
+            rss_trace = [(0, round(warm_rss))]
+            stopped_by_budget = False
             for round_ in range(args.sessions):  # bounded: --sessions rounds of --users concurrent sessions
+                if args.max_minutes and time.monotonic() - t_start > args.max_minutes * 60:
+                    stopped_by_budget = True
+                    break
                 batch = [Session(round_ * args.users + u, photos[round_ * args.users + u].name)
                          for u in range(args.users)]
                 done = await asyncio.gather(*(run_session(browser, url, s, photos[s.index]) for s in batch))
                 sessions.extend(done)
+                rss_trace.append((len(sessions), round(rss_mb(pid))))
                 if args.sessions > 1 and (round_ + 1) % 10 == 0:
-                    print(f"  {round_ + 1}/{args.sessions} rounds, RSS {rss_mb(pid):.0f} MB", flush=True)
+                    print(f"  {round_ + 1}/{args.sessions} rounds, RSS {rss_mb(pid):.0f} MB "
+                          f"({time.monotonic() - t_start:.0f} s)", flush=True)
             wall = time.monotonic() - t_start
             stop.set()
             await sampler
@@ -289,7 +296,8 @@ async def main_async(args) -> dict:
         await browser.close()
     errors = [f"session {s.index} ({s.photo}): {s.error}" for s in sessions if s.error]
     return {
-        "users": args.users, "sessions": len(sessions), "rounds": args.sessions, "wall_s": round(wall, 1),
+        "users": args.users, "sessions": len(sessions), "rounds_asked": args.sessions,
+        "stopped_by_time_budget": stopped_by_budget, "wall_s": round(wall, 1),
         "upload_to_maps_s": percentiles([s.upload_to_maps for s in sessions if s.upload_to_maps is not None]),
         "compare_s": percentiles([s.compare for s in sessions if s.compare is not None]),
         "threshold_s": percentiles([s.threshold for s in sessions if s.threshold is not None]),
@@ -297,7 +305,7 @@ async def main_async(args) -> dict:
         "errors": len(errors), "error_messages": errors[:20],
         "server_tracebacks": log_text.count("Traceback"),
         "rss_mb": {"start": round(start_rss), "warm": round(warm_rss), "end": round(end_rss), "peak": round(peak),
-                   "end_minus_warm": round(end_rss - warm_rss)},
+                   "end_minus_warm": round(end_rss - warm_rss), "after_each_round": rss_trace},
         "sessions_detail": [asdict(s) for s in sessions],
         "machine": f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end",
     }
@@ -307,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=10, help="concurrent sessions per round (1..50)")
     parser.add_argument("--sessions", type=int, default=1, help="rounds, one after another (1..500)")
+    parser.add_argument("--max-minutes", type=float, default=0,
+                        help="stop starting new rounds after this many minutes (0: no budget); the report says so")
     parser.add_argument("--json", type=Path, help="also write the report to this JSON file")
     parser.add_argument("--p95-goal", type=float, default=8.0, help="goal for p95 upload -> maps, seconds")
     parser.add_argument("--rss-goal", type=float, default=300.0, help="goal for RSS end - warm, MB")
