@@ -15,4 +15,16 @@ if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
     || echo "test: could not install PostgreSQL; its store tests will skip (they fail under CI=true)" >&2
 fi
+# The real OpenID Connect provider of the login browser test (tests/oidc, pinned by package-lock.json).
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "test: installing Node.js and npm for the login browser test" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null) \
+    || echo "test: could not install Node.js" >&2
+fi
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error) \
+    || echo "test: npm ci in tests/oidc failed; the login browser test will skip (it fails under CI=true)" >&2
+else
+  echo "test: npm not found; the login browser test will skip (it fails under CI=true)" >&2
+fi
 exec .venv/bin/python -m pytest "$@"

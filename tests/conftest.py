@@ -104,3 +104,21 @@ def quadrant_image(h: int = 64, w: int = 64) -> np.ndarray:
     img[h // 2 :, : w // 2] = (20, 20, 220)
     img[h // 2 :, w // 2 :] = (240, 240, 240)
     return img
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _server_folder_roots(tmp_path_factory):
+    """Server folders are read only under EXPLAINERS_DATA_ROOTS (explainers.roots): besides the default
+    roots, let the tests (and the servers they start) use their temporary folders and the shared sample."""
+    from explainers.roots import ENV_ROOTS, data_roots
+
+    if ENV_ROOTS in os.environ:
+        yield
+        return
+    sample = sample_dir()
+    roots = [*data_roots(), tmp_path_factory.getbasetemp(), *([sample] if sample is not None else [])]
+    os.environ[ENV_ROOTS] = os.pathsep.join(str(r) for r in roots)
+    try:
+        yield
+    finally:
+        os.environ.pop(ENV_ROOTS, None)

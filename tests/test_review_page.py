@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 import explainers  # noqa: E402
 from explainers.review import answers_csv, read_answers_csv  # noqa: E402
 from explainers.store import Store  # noqa: E402
-from ui import review  # noqa: E402
+from ui import review, workspace  # noqa: E402
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 300
@@ -152,7 +152,7 @@ def test_create_answer_results(data_dir):
     assert [p.trial_id for p in bob_plan] != [p.trial_id for p in plan] or \
         [p.left for p in bob_plan] != [p.left for p in plan]
     bob = answer(answer(bob, "right"), "left")
-    review._open_store.clear()
+    workspace._open.clear()
     review._trial_pictures.clear()
     bob = new_session("Bob", study=study.id)
     assert "Trial 3 of 4" in page_text(bob) and "2 of 4 answered" in page_text(bob)
@@ -298,19 +298,17 @@ def test_other_conditions_and_sources(data_dir):
 
 
 def test_login_identity_is_the_reviewer(monkeypatch):
-    """With login configured (``ui.auth.current_identity``), the logged-in user reviews; without it, None."""
-    import types
-
+    """With login configured (``ui.auth.current_identity``), the signed-in user reviews (an admin stays one)."""
+    from explainers.access import Identity
     from explainers.store import User
+    from ui import auth
 
-    fake = types.ModuleType("ui.auth")
-    fake.current_identity = lambda: {"email": "Ann@Example.org", "name": "Ann A."}
-    monkeypatch.setitem(sys.modules, "ui.auth", fake)
-    assert review._login_user() == User("ann@example.org", "Ann A.")
-    fake.current_identity = lambda: types.SimpleNamespace(email="bob@example.org", name="Bob")
-    assert review._login_user() == User("bob@example.org", "Bob")
-    fake.current_identity = lambda: None
-    assert review._login_user() is None
+    monkeypatch.setattr(auth, "current_identity", lambda: Identity("Ann@Example.org", "Ann A.", False))
+    assert review.login_identity() == User("ann@example.org", "Ann A.")
+    monkeypatch.setattr(auth, "current_identity", lambda: Identity("boss@example.org", "Boss", True))
+    assert review.login_identity().admin
+    monkeypatch.setattr(auth, "current_identity", lambda: None)
+    assert review.login_identity() is None
 
 
 def test_unreachable_database_is_a_message(data_dir, monkeypatch):

@@ -25,6 +25,7 @@ from explainers.errors import ParameterError
 from explainers.evaluate import (COLUMNS, MethodResult, PhotoFailure, PhotoOutcome, collect_photos, iter_evaluate,
                                  summarize)
 from explainers.overlays import heatmap_overlay
+from explainers.roots import is_under_roots, resolve_under_roots
 
 #: The environment variable naming a folder of photos to suggest (the team's sample, e.g. an ImageNet subset).
 SAMPLE_ENV = "EXPLAINERS_SAMPLE_DIR"
@@ -38,9 +39,9 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
 
 def default_folder() -> str:
-    """The folder to suggest: ``$EXPLAINERS_SAMPLE_DIR`` when it names a folder, else nothing."""
+    """The folder to suggest: ``$EXPLAINERS_SAMPLE_DIR`` when it names a folder under the allowed roots, else nothing."""
     folder = os.environ.get(SAMPLE_ENV, "").strip()
-    return folder if folder and Path(folder).expanduser().is_dir() else ""
+    return folder if folder and Path(folder).expanduser().is_dir() and is_under_roots(folder) else ""
 
 
 def plain(text: str) -> str:
@@ -89,6 +90,8 @@ def folder_photos(folder: str, limit: int) -> list[Path]:
     ParameterError
         Empty path, a limit out of range, a path that is neither a folder, a file
         nor a glob that matches, or no image file in it.
+    explainers.roots.PathNotAllowedError
+        The path (or a photo in it, through a link) is outside ``EXPLAINERS_DATA_ROOTS``.
     """
     text = (folder or "").strip()
     if not text:
@@ -96,21 +99,21 @@ def folder_photos(folder: str, limit: int) -> list[Path]:
                              f"{default_folder() or '/data/photos'}")
     if not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
         raise ParameterError(f"the number of photos must be in [1, {LIMIT_MAX}], got {limit!r}")
-    path = Path(text).expanduser()
+    path = resolve_under_roots(text)  # least privilege: only under EXPLAINERS_DATA_ROOTS (explainers.roots)
     if not any(c in text for c in "*?[") and not path.exists():
         raise ParameterError(f"'{text}' does not exist on the server; type the path of a folder of photos "
-                             "(absolute, or relative to where the dashboard was started)")
-    return collect_photos(str(path))[:limit]
+                             "(absolute, or relative to an allowed folder)")
+    return [resolve_under_roots(p) for p in collect_photos(str(path))[:limit]]  # a file may link out
 
 
 def labels_file(folder: str) -> Path | None:
     """``labels.csv`` (columns ``file,class_index``) in the folder, or in a glob's folder, if there is one."""
     text = (folder or "").strip()
-    if not text:
+    if not text or not is_under_roots(text):
         return None
-    path = Path(text).expanduser()
+    path = resolve_under_roots(text)
     candidate = (path if path.is_dir() else path.parent) / "labels.csv"
-    return candidate if candidate.is_file() else None
+    return candidate if candidate.is_file() and is_under_roots(candidate) else None
 
 
 def gallery_row(outcome: PhotoOutcome, side: int = 200) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import streamlit as st
 
 from . import permalink, session, sidebar
 from .session import Selection
+from .auth import require_login
 
 #: Bundled, so no request leaves the machine for an icon font.
 ICON = str(Path(__file__).parent / "assets" / "icon.png")
@@ -60,6 +61,7 @@ def setup(title: str, *, script: str = "dashboard.py", wide: bool = False) -> Se
     """
     st.set_page_config(page_title=f"{title} - CAM & SeCAM explorer", page_icon=ICON, layout="wide",
                        initial_sidebar_state="collapsed" if wide else "auto")
+    require_login()  # when [auth] is configured: signed in and allowed, or the page stops here
     if wide:
         st.html(_WIDE_CSS)
     # the view in the URL (Explain, Compare) goes into the session before any widget is drawn

@@ -36,9 +36,10 @@ from explainers.review import (Answer, Condition, attach_faithfulness, encode_pn
 from explainers.review.design import Assignment
 from explainers.store import (NotFoundError, PreparedMap, PreparedTrial, Store, StoreError, StudyRecord,
                               TrialRecord, User)
-from explainers.store import config as store_config
+from explainers.roots import resolve_under_roots
 
 from .analysis import resize_image
+from .workspace import login_identity, store  # one store per process, one identity rule for both pages
 
 #: Query parameters of the page.
 STUDY_PARAM, VIEW_PARAM, RESULTS = "study", "view", "results"
@@ -58,43 +59,15 @@ DEFAULT_STEPS = 20
 
 
 # ---------------------------------------------------------------------------------------------- the store
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _open_store(url: str, data_dir: str) -> Store:
-    return Store(url=url, data_dir=data_dir)
-
-
-def store() -> Store:
-    """The workspace database (``EXPLAINERS_DATABASE_URL``, else SQLite in ``EXPLAINERS_DATA_DIR``), opened once
-    per process and per setting, so a test or an operator that changes the setting gets the new store."""
-    folder = store_config.data_dir()
-    return _open_store(store_config.database_url(folder), str(folder))
-
-
 # ---------------------------------------------------------------------------------------------- who reviews
-def _login_user() -> User | None:
-    """The logged-in user when login is configured (``ui.auth``, built by the server work), else None."""
-    try:
-        from . import auth  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    identity = auth.current_identity()
-    if not identity:
-        return None
-    get = (identity.get if isinstance(identity, dict) else lambda key, default=None: getattr(identity, key, default))
-    email = get("email") or get("id")
-    if not email:
-        return None
-    return User(str(email), str(get("name") or email), admin=bool(get("admin", False)))
-
-
 def signed_in() -> bool:
     """Whether this session's identity comes from a login (then no name is asked for)."""
-    return _login_user() is not None
+    return login_identity() is not None
 
 
 def current_user() -> User | None:
     """The reviewer: the logged-in user, else the name given once in this browser (cookie), else None."""
-    user = _login_user()
+    user = login_identity()
     if user is not None:
         return user
     name = st.session_state.get("review_name")
@@ -143,7 +116,7 @@ def cookie_script() -> str | None:
     """A script that writes (or clears) the reviewer cookie, while the browser's cookie differs from this
     session's name; None otherwise. Drawn on every such run (idempotent), so no single run has to survive."""
     name = st.session_state.get("review_name")
-    if name is None or (name or None) == (_cookie() or None) or _login_user() is not None:
+    if name is None or (name or None) == (_cookie() or None) or login_identity() is not None:
         return None
     age = 400 * 24 * 3600 if name else 0
     return (f"<script>document.cookie = {json.dumps(COOKIE + '=')} + encodeURIComponent({json.dumps(name)}) + "
@@ -264,8 +237,7 @@ def sample_bytes(name: str) -> bytes:
 def resolve_folder(text: str) -> Path:
     """A server folder a study may read photos from.
 
-    Uses ``explainers.roots.resolve_under_roots`` (the allowed data roots) when the library has it;
-    otherwise only folders inside the data folder (``EXPLAINERS_DATA_DIR``) are allowed.
+    Only folders under the server's allowed roots (:func:`explainers.roots.resolve_under_roots`).
 
     Raises
     ------
@@ -275,19 +247,7 @@ def resolve_folder(text: str) -> Path:
     text = (text or "").strip()
     if not text:
         raise ParameterError("type a folder on the server")
-    try:
-        from explainers.roots import resolve_under_roots  # type: ignore[import-not-found]
-    except ImportError:
-        resolve_under_roots = None
-    if resolve_under_roots is not None:
-        folder = Path(resolve_under_roots(text))
-    else:
-        root = store_config.data_dir().expanduser().resolve()
-        candidate = Path(text).expanduser()
-        folder = (candidate if candidate.is_absolute() else root / candidate).resolve()
-        if folder != root and root not in folder.parents:
-            raise ParameterError(f"{text} is outside the data folder {root}; put the photos in a folder under it "
-                                 "(EXPLAINERS_DATA_DIR) or upload them")
+    folder = Path(resolve_under_roots(text))
     if not folder.is_dir():
         raise ParameterError(f"{text} is not a folder on the server; check the path")
     return folder
@@ -569,11 +529,7 @@ def error_text(exc: Exception) -> str:
 
 def data_folder_text() -> str:
     """Where folders may be read from, in words, for the folder box's help."""
-    try:
-        from explainers.roots import resolve_under_roots  # type: ignore[import-not-found]  # noqa: F401
-        return "a folder under the server's allowed data roots"
-    except ImportError:
-        return f"a folder inside the data folder ({store_config.data_dir()}, set by EXPLAINERS_DATA_DIR)"
+    return "a folder under the server's allowed data roots (EXPLAINERS_DATA_ROOTS)"
 
 
 def blind_setup(title: str = "Review") -> None:

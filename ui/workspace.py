@@ -32,7 +32,7 @@ from explainers import ExplainersError, Explanation
 from explainers.store import (NotFoundError, PermissionDeniedError, QuotaExceededError, Store, StoreError, User,
                               data_dir, database_url)
 
-from . import comparison, gallery, permalink, session
+from . import auth, comparison, gallery, permalink, session
 from .comparison import Side
 from .session import Selection
 
@@ -83,22 +83,8 @@ def stored_photo(sha256: str) -> tuple[str, bytes] | str:
 # -- who is using it -------------------------------------------------------------------------------
 def login_identity() -> User | None:
     """The signed-in user (``ui.auth.current_identity()``: e-mail, name, admin) when login is configured, else None."""
-    try:
-        from . import auth  # added with the login; absent on a server without it
-    except ImportError:
-        return None
-    try:
-        who = auth.current_identity()
-    except Exception:  # noqa: BLE001 - a login problem must not break saving under a typed name
-        log.exception("workspace: reading the login identity")
-        return None
-    if not who:
-        return None
-    if isinstance(who, dict):
-        email, name, admin = who.get("email"), who.get("name"), who.get("is_admin", False)
-    else:  # explainers.access.Identity
-        email, name, admin = getattr(who, "email", None), getattr(who, "name", None), getattr(who, "is_admin", False)
-    return User(str(email), str(name or ""), admin=bool(admin)) if email else None
+    who = auth.current_identity()
+    return None if who is None else User(who.email, who.name or who.email, admin=who.is_admin)
 
 
 def typed_name() -> str | None:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import StoreError
@@ -29,9 +30,14 @@ DEFAULT_QUOTA_TOTAL_MB = 20000.0
 MB = 1024 * 1024
 
 
-def data_dir() -> Path:
-    """The data folder: ``$EXPLAINERS_DATA_DIR`` or ``<repo>/data`` (not created here)."""
-    value = os.environ.get("EXPLAINERS_DATA_DIR", "").strip()
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The data folder: ``$EXPLAINERS_DATA_DIR`` or ``<repo>/data`` (not created here).
+
+    The one definition: the store keeps its database and photos there, and it is the first of the
+    server folders the dashboard may read (:mod:`explainers.roots`). ``environ`` defaults to ``os.environ``.
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get("EXPLAINERS_DATA_DIR", "").strip()
     return Path(value).expanduser() if value else DEFAULT_DATA_DIR
 
 
