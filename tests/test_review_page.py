@@ -37,6 +37,7 @@ FORBIDDEN = ["cam", "secam", "gradcam", "Grad-CAM", "lime", "efficientnet_lite0"
 def data_dir(tmp_path, monkeypatch):
     """Every test gets its own empty workspace database."""
     monkeypatch.setenv("EXPLAINERS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EXPLAINERS_DATA_ROOTS", str(tmp_path / "data"))  # server folders: the data folder only
     monkeypatch.delenv("EXPLAINERS_DATABASE_URL", raising=False)
     monkeypatch.delenv("EXPLAINERS_ADMINS", raising=False)
     return tmp_path / "data"
@@ -226,11 +227,12 @@ def test_bad_links_and_missing_study(data_dir):
 
 def test_folder_photos_stay_in_the_data_folder(data_dir, tmp_path):
     from explainers import ParameterError
+    from explainers.roots import PathNotAllowedError
 
     (data_dir / "photos-in").mkdir(parents=True)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    with pytest.raises(ParameterError, match="outside the data folder"):
+    with pytest.raises(PathNotAllowedError, match="outside the folders"):
         review.resolve_folder(str(outside))
     with pytest.raises(ParameterError, match="no image file"):
         review.folder_photos(str(data_dir / "photos-in"))

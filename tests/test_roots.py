@@ -181,7 +181,7 @@ def test_batch_folder_box_reads_only_under_the_roots(tree, monkeypatch):
 def test_batch_suggests_the_sample_folder_only_when_it_is_allowed(monkeypatch, tmp_path):
     from ui import batch
 
-    monkeypatch.setattr(batch, "SAMPLE_FOLDER", tmp_path)
+    monkeypatch.setenv(batch.SAMPLE_ENV, str(tmp_path))
     monkeypatch.setenv(ENV_ROOTS, str(tmp_path))
     assert batch.default_folder() == str(tmp_path)
     monkeypatch.setenv(ENV_ROOTS, str(sample_dir()))

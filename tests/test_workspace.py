@@ -339,13 +339,11 @@ def test_save_asks_for_a_name_once_and_uses_the_login_when_configured(monkeypatc
     at = submit_save(at, "Cleo's cat")
     assert ws.store().list_items()[0].author_name == "Cleo"
 
-    class Auth:  # what ui.auth offers once login is configured
-        @staticmethod
-        def current_identity():
-            return type("Identity", (), {"email": "dana@example.org", "name": "Dana", "is_admin": True})()
+    from explainers.access import Identity
+    from ui import auth
 
-    monkeypatch.setitem(sys.modules, "ui.auth", Auth)
-    monkeypatch.setattr("ui.auth", Auth, raising=False)
+    # what ui.auth gives once login is configured and Dana has signed in (tests/test_login_browser.py: the real flow)
+    monkeypatch.setattr(auth, "current_identity", lambda: Identity("dana@example.org", "Dana", True))
     at = app({"photo": "sample:chelsea"}).run()
     assert any("Saving as **Dana** (dana@example.org), signed in." in c.value for c in at.caption)
     at = submit_save(at, "Dana's cat")
