@@ -210,7 +210,7 @@ def test_a_deep_link_needs_sign_in_and_comes_back_to_the_page(page, login_server
     # Anonymous: sent to the provider, and no part of the dashboard was shown on the way.
     sign_in_at_provider(page, issuer, "alice@example.org")
     page.wait_for_url(f"{url}/compare?from=deep-link")
-    page.get_by_role("heading", name="CAM vs SeCAM").first.wait_for()
+    page.get_by_role("heading", name="Compare two explanations").first.wait_for()
     wait_idle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Alice Martin").wait_for()
