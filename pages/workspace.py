@@ -64,7 +64,7 @@ for row in range(0, len(items), ws.GRID_COLUMNS):
             a, b = st.columns(2)
             if a.button("Open", key=f"open_{item.id}", type="primary", width="stretch",
                         help="Reopen this exact view"):
-                st.switch_page(ws.item_page(item), query_params=item.view)
+                permalink.open_view(ws.item_page(item), item.view)
             b.download_button("Report (HTML)", lambda item=item, link=link: item_html(item, link, ws.item_photo(item)),
                               file_name=f"workspace_item_{item.id}.html", mime="text/html", key=f"report_{item.id}",
                               width="stretch", on_click="ignore", help="This item as a standalone HTML page")

@@ -421,3 +421,20 @@ def test_item_report_is_self_contained(tmp_path):
     assert "href='http://host/?page=explain&amp;class=1'" in page and "Saved to the workspace by Ann" in page
     assert page.index("<td>4</td>") < page.index("<td>3</td>"), "superpixels best first"
     assert "<script" not in page and "src='http" not in page and 'src="http' not in page  # nothing fetched
+
+
+def test_a_rerun_carrying_an_older_address_of_this_session_keeps_the_change():
+    """A widget's rerun carries the address the browser showed when the widget changed; while the previous
+    run is still writing the new one, that is an older address this session wrote. It must not undo the
+    user's change (a swipe slider moved in steps used to throw the page back to the side-by-side view)."""
+    at = open_page("pages/compare.py", {})
+    clean(at)
+    older = dict(at.query_params)
+    assert older["view"] != "Swipe"
+    at.radio(key="w_view").set_value("Swipe").run()
+    assert at.query_params["view"] == "Swipe"
+    at.query_params.clear()
+    at.query_params.update(older)  # the stale address
+    at.run()
+    clean(at)
+    assert at.session_state["view"] == "Swipe" and at.query_params["view"] == "Swipe"

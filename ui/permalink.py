@@ -47,6 +47,31 @@ UPLOADER = "upload"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: Session keys of this module (what it last wrote, warnings to show, checks to make at the end).
 _WRITTEN, _NOTES, _ASKED = "_permalink_written", "_permalink_notes", "_permalink_asked"
+#: How many of the queries this session wrote are remembered (see :func:`_ours`).
+_HISTORY = 64
+
+
+def _ours(query: dict[str, str]) -> bool:
+    """Whether this session wrote ``query`` itself at some point.
+
+    A widget's rerun carries the address the browser shows *when the widget changed*;
+    while an earlier run is still writing the new address, that is an older one this
+    session wrote. Restoring it would undo the user's own change (a swipe slider dragged
+    in steps went back to the side-by-side view), so only a query this session never
+    wrote (a link opened, the Workspace's Open) is restored.
+    """
+    return tuple(sorted(query.items())) in (st.session_state.get(_WRITTEN) or ())
+
+
+def open_view(script: str, query: dict[str, str]) -> None:
+    """Open ``script`` showing the view ``query`` (a saved item's link), even one this session showed before."""
+    st.session_state.pop(_WRITTEN, None)
+    st.switch_page(script, query_params=query)
+
+
+def _remember(query: dict[str, str]) -> None:
+    history = [q for q in (st.session_state.get(_WRITTEN) or ()) if q != tuple(sorted(query.items()))]
+    st.session_state[_WRITTEN] = tuple([*history, tuple(sorted(query.items()))][-_HISTORY:])
 
 
 class LinkValueError(ValueError):
@@ -256,14 +281,14 @@ def restore(script: str) -> str | None:
     if page is None:
         return None
     query = _query()
-    if not query or query == st.session_state.get(_WRITTEN):
+    if not query or _ours(query):
         return page
     wanted = query.get(PAGE)
     if wanted and wanted != page:
         if wanted in PAGES:  # the other view's link: open that page with the same query
             st.switch_page(PAGES[wanted][0], query_params=query)
         _note(f"The link names an unknown page '{wanted[:40]}'; showing {PAGES[page][1]}.")
-    st.session_state[_WRITTEN] = query
+    _remember(query)
     asked: dict[str, Any] = {}
     for param in PARAMS:
         if param.name not in query or page not in param.pages:
@@ -381,7 +406,7 @@ def sync(page: str) -> dict[str, str]:
                    "showing its top prediction instead.", icon="🔗")
     if _query() != query:
         st.query_params.from_dict(query)
-    st.session_state[_WRITTEN] = query
+    _remember(query)
     return query
 
 
