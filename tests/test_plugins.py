@@ -170,7 +170,7 @@ def test_cli_lists_explains_and_evaluates_with_the_plugin(plugin_dir, tmp_path):
 # -- the dashboard, through AppTest --------------------------------------------------------------
 #: (page script, key of its method picker, what the page needs before the picker shows). Pages that
 #: offer methods add a row here; the test checks the plug-in is offered and runs.
-PICKERS = [("pages/batch.py", "batch_methods")]
+PICKERS = [("pages/batch.py", "batch_methods"), ("dashboard.py", "w_right_method"), ("pages/compare.py", "w_right_method")]
 
 
 @pytest.mark.parametrize("script, key", PICKERS)
@@ -183,7 +183,18 @@ def test_dashboard_pickers_offer_and_run_the_plugin(plugin_loaded, script, key):
     at.switch_page(script).run()
     assert not at.exception, [e.value for e in at.exception]
     picker = at.multiselect(key=key) if key in {w.key for w in at.get("multiselect")} else at.selectbox(key=key)
-    assert "sharpcam" in picker.options or "sharpcam (SharpCAM)" in picker.options, picker.options
+    assert {"sharpcam", "sharpcam (SharpCAM)", "SharpCAM"} & set(picker.options), picker.options
+    if script != "pages/batch.py":  # Explain and Compare: condition B runs the plug-in, with its own parameter
+        picker.set_value("sharpcam").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        assert at.session_state["right_method"] == "sharpcam"
+        if script == "pages/compare.py":  # its parameters are set where the conditions are
+            at.number_input(key="w_param_sharpcam_power").set_value(3.0).run()
+            assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+            assert at.session_state["method_params"] == {"sharpcam": {"power": 3.0}}
+        titles = [a["text"] for f in at.get("plotly_chart") for a in json.loads(f.proto.spec)["layout"].get("annotations", [])]
+        assert any(t.startswith("B: SharpCAM") for t in titles), titles
     if script == "pages/batch.py":
         picker.set_value(["sharpcam"]).run()
         at.slider(key="batch_steps").set_value(2)
