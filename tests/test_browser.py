@@ -28,92 +28,25 @@ Without Chromium at /usr/bin/chromium the test skips with the reason; under ``CI
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from browser import ROOT, TIMEOUT_MS, assert_no_error, launch_chromium, require_browser, running_server, wait_idle
 from photos import sample_dir, sample_reason
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "test-artifacts" / "screenshots"))
-TIMEOUT_MS = 120_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _require_browser():
-    on_ci = os.environ.get("CI", "").lower() == "true"
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} not found: install it with `apt-get install -y chromium` (scripts/test.sh does as root)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the Python package `playwright` is not installed (pip install -r requirements.txt)"
-    if problem:
-        if on_ci:
-            pytest.fail(f"CI=true and the browser test cannot run: {problem}")
-        pytest.skip(problem)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_server(log_path: Path):
-    """`streamlit run dashboard.py` on a free port, freshly started; yields its URL, stops it afterwards."""
-    port = _free_port()
-    log = open(log_path, "w")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.setdefault("EXPLAINERS_DATA_DIR", str(log_path.parent / "explainers-data"))  # never the repository's data/
-    if sample_dir() is not None:  # the Batch page suggests the ImageNet sample from this variable
-        env["EXPLAINERS_SAMPLE_DIR"] = str(sample_dir())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        server_log = log_path.read_text()
-        assert "Traceback" not in server_log, f"the server logged a traceback:\n{server_log[-3000:]}"
+    require_browser("the browser test")
 
 
 @pytest.fixture(scope="module")
@@ -126,15 +59,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
     _require_browser()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
@@ -159,33 +86,11 @@ def photo(tmp_path_factory) -> tuple[Path, str]:
 
 
 # -- helpers --------------------------------------------------------------------------------
-def wait_idle(page, settle_s: float = 1.0) -> None:
-    """Wait until the app has finished its run (no 'running' indicator, no spinner) for ``settle_s``."""
-    busy = '[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]'
-    deadline = time.time() + TIMEOUT_MS / 1000
-    quiet_since = None
-    while time.time() < deadline:
-        if page.locator(busy).count() == 0:
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since >= settle_s:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(200)
-    raise AssertionError("the app was still running after the timeout")
-
-
 def wait_figures(page, n: int) -> None:
     """Wait until at least ``n`` Plotly figures are drawn (their SVG layers exist)."""
     page.wait_for_function(
         "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n && "
         "document.querySelectorAll('.js-plotly-plot').length >= n", arg=n, timeout=TIMEOUT_MS)
-
-
-def assert_no_error(page, where: str) -> None:
-    for selector in ('[data-testid="stException"]', '[data-testid="stAlertContentError"]'):
-        found = page.locator(selector)
-        assert found.count() == 0, f"{where}: error shown: {found.first.inner_text()[:500]}"
 
 
 def figure_titles(page) -> list[str]:

@@ -24,21 +24,15 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from browser import ROOT, TIMEOUT_MS, free_port, launch_chromium, require_browser, running_server, stop, \
+    wait_http, wait_idle
+
 OIDC_DIR = ROOT / "tests" / "oidc"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-TIMEOUT_MS = 120_000
 CLIENT_ID, CLIENT_SECRET = "explainers-test", secrets.token_urlsafe(16)
 ACCOUNTS = {"alice@example.org": "Alice Martin", "mallory@elsewhere.net": "Mallory Outsider"}
 
@@ -47,55 +41,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def _require_tools() -> None:
     problems = []
-    if not CHROMIUM.exists():
-        problems.append(f"{CHROMIUM} not found: install it with `apt-get install -y chromium` (scripts/test.sh does as root)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        problems.append("the Python package `playwright` is not installed (pip install -r requirements.txt)")
     if shutil.which("node") is None:
         problems.append("Node.js (`node`) is not installed: it runs the test OpenID Connect provider")
     elif not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         problems.append(f"the provider's packages are not installed: run `npm ci` in {OIDC_DIR}")
-    if problems:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true and the login browser test cannot run: " + "; ".join(problems))
-        pytest.skip("; ".join(problems))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log_path: Path, what: str, expect: bytes | None = None) -> None:
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                if expect is None or reply.read().strip() == expect:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            pytest.fail(f"{what} did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.3)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    require_browser("the login browser test", problems)
 
 
 @contextlib.contextmanager
 def oidc_provider(tmp: Path, redirect_uri: str):
     """The real provider on a free loopback port; yields its issuer URL."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp / "provider.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -104,10 +60,11 @@ def oidc_provider(tmp: Path, redirect_uri: str):
             cwd=OIDC_DIR, stdout=log, stderr=subprocess.STDOUT)
         issuer = f"http://127.0.0.1:{port}"
         try:
-            _wait_http(f"{issuer}/.well-known/openid-configuration", proc, log_path, "the OpenID Connect provider")
+            wait_http(f"{issuer}/.well-known/openid-configuration", proc, log_path, "the OpenID Connect provider",
+                      poll_s=0.3)
             yield issuer
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 @contextlib.contextmanager
@@ -126,23 +83,11 @@ server_metadata_url = "{issuer}/.well-known/openid-configuration"
 allowed = ["@example.org"]
 admins = ["boss@example.org"]
 """)
-    log_path = tmp / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPLAINERS_ALLOWED") and k != "EXPLAINERS_ADMINS"}
-    env.update(PYTHONUNBUFFERED="1", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--secrets.files", str(secrets_file)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_http(f"{url}/_stcore/health", proc, log_path, "streamlit", expect=b"ok")
-            yield url
-        finally:
-            _stop(proc)
-    server_log = log_path.read_text()
-    assert "Traceback" not in server_log, f"the server logged a traceback:\n{server_log[-3000:]}"
+    env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    with running_server(tmp / "server.log", env=env, args=["--secrets.files", str(secrets_file)], port=port,
+                        poll_s=0.3) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +95,7 @@ def login_server(tmp_path_factory):
     """The provider and the dashboard, wired to each other; yields (dashboard URL, issuer URL)."""
     _require_tools()
     tmp = tmp_path_factory.mktemp("login")
-    port = _free_port()
+    port = free_port()
     with oidc_provider(tmp, f"http://127.0.0.1:{port}/oauth2callback") as issuer:
         with dashboard_with_login(tmp, port, issuer) as url:
             yield url, issuer
@@ -158,15 +103,9 @@ def login_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
     _require_tools()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -179,22 +118,6 @@ def page(chromium, login_server):
     page.set_default_timeout(TIMEOUT_MS)
     yield page
     context.close()
-
-
-def wait_idle(page, settle_s: float = 1.0) -> None:
-    """Wait until the app has finished its run (no 'running' indicator, no spinner) for ``settle_s``."""
-    busy = '[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]'
-    deadline = time.time() + TIMEOUT_MS / 1000
-    quiet_since = None
-    while time.time() < deadline:
-        if page.locator(busy).count() == 0:
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since >= settle_s:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(200)
-    raise AssertionError("the app was still running after the timeout")
 
 
 def sign_in_at_provider(page, issuer: str, email: str) -> None:

@@ -21,11 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -37,9 +33,9 @@ import explainers  # noqa: E402
 from explainers.review import Condition, read_answers_csv, summarize  # noqa: E402
 from explainers.store import Store  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+import browser  # noqa: E402
+from browser import assert_no_error, launch_chromium, require_browser  # noqa: E402
+
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "test-artifacts" / "screenshots"))
 TIMEOUT_MS = 180_000
 
@@ -68,98 +64,29 @@ def leaks(text: str, words: list[str]) -> list[str]:
 
 
 def _require_browser():
-    on_ci = os.environ.get("CI", "").lower() == "true"
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} not found: install it with `apt-get install -y chromium` (scripts/test.sh does as root)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the Python package `playwright` is not installed (pip install -r requirements.txt)"
-    if problem:
-        if on_ci:
-            pytest.fail(f"CI=true and the browser test cannot run: {problem}")
-        pytest.skip(problem)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    require_browser("the browser test")
 
 
 @contextlib.contextmanager
 def running_server(log_path: Path, data_dir: Path):
     """`streamlit run dashboard.py` on a free port with its workspace in ``data_dir``; yields its URL."""
-    port = _free_port()
-    log = open(log_path, "a")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "EXPLAINERS_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
     env.pop("EXPLAINERS_DATABASE_URL", None)
     env.pop("EXPLAINERS_ADMINS", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with browser.running_server(log_path, env=env, append=True) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        server_log = log_path.read_text()
-        assert "Traceback" not in server_log, f"the server logged a traceback:\n{server_log[-3000:]}"
 
 
 @pytest.fixture(scope="module")
 def chromium():
     _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser_:
+        yield browser_
 
 
 def wait_idle(page, settle_s: float = 1.0) -> None:
-    """Wait until the app has finished its run (no 'running' indicator, no spinner) for ``settle_s``."""
-    busy = '[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]'
-    deadline = time.time() + TIMEOUT_MS / 1000
-    quiet_since = None
-    while time.time() < deadline:
-        if page.locator(busy).count() == 0:
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since >= settle_s:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(200)
-    raise AssertionError("the app was still running after the timeout")
-
-
-def assert_no_error(page, where: str) -> None:
-    for selector in ('[data-testid="stException"]', '[data-testid="stAlertContentError"]'):
-        found = page.locator(selector)
-        assert found.count() == 0, f"{where}: error shown: {found.first.inner_text()[:500]}"
+    """:func:`browser.wait_idle` with this module's longer timeout."""
+    browser.wait_idle(page, settle_s, timeout_ms=TIMEOUT_MS)
 
 
 def shoot(page, name: str) -> None:

@@ -30,8 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _require_browser, assert_no_error, running_server, \
-    wait_idle
+from browser import TIMEOUT_MS, assert_no_error, launch_chromium, require_browser, running_server, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,15 +41,9 @@ TITLE = "Coffee mug: CAM vs SeCAM"
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    _require_browser()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    require_browser("the browser test")
+    with launch_chromium() as browser:
+        yield browser
 
 
 #: Screenshots of the pages open when the test fails (git-ignored).
