@@ -18,7 +18,9 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -320,7 +322,7 @@ def _evaluate(args) -> int:
 
     from tqdm import tqdm
 
-    from .evaluate import COLUMNS, collect_photos, iter_evaluate, make_explainers, read_labels_csv, summarize
+    from .evaluate import COLUMNS, collect_photos, iter_evaluate, make_explainers, read_labels_csv
 
     photos = collect_photos(args.photos)
     if args.limit is not None:
@@ -374,14 +376,23 @@ def _evaluate(args) -> int:
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
         bar.close()
+    return finish_evaluation(args, model.name, explainers, results, failures, interrupted, device=str(model.device))
+
+
+def finish_evaluation(args, model_name: str, explainers: Mapping[str, Any], results: list, failures: int,
+                      interrupted: bool, *, device: str, engine: str | None = None) -> int:
+    """``evaluate``'s last step, whatever the engine: ``summary.json``, the table, the closing line, the exit status."""
+    from .evaluate import summarize
+
     summary = summarize(results)
-    summary.update({"model": model.name, "device": str(model.device), "failed": failures,
-                    "interrupted": interrupted,
+    summary.update({"model": model_name, "device": device, "failed": failures, "interrupted": interrupted,
+                    **({"engine": engine} if engine else {}),
                     "params": {name: dict(e.params) for name, e in explainers.items()},
                     "steps": args.steps, "labels": str(args.labels) if args.labels else None})
     _atomic_write(args.out / "summary.json", json.dumps(summary, indent=2).encode())
     print(_summary_table(summary))
-    print(f"evaluated {summary['photos']} photo(s) with {', '.join(explainers)} on {model.name}; "
+    on = f"{model_name} (Ray)" if engine == "ray" else model_name
+    print(f"evaluated {summary['photos']} photo(s) with {', '.join(explainers)} on {on}; "
           f"{failures} failed; wrote {args.out}")
     if interrupted:
         return 130

@@ -312,8 +312,8 @@ def evaluate_cli(args, photos: Sequence[Path], labels: Mapping[str, int] | None,
 
     from tqdm import tqdm
 
-    from ..cli import _atomic_write, _summary_table
-    from ..evaluate import make_explainers, results_csv, summarize
+    from ..cli import _atomic_write, finish_evaluation
+    from ..evaluate import make_explainers, results_csv
     from ..models.build import load_model
     from ..models.registry import load_registry
 
@@ -354,15 +354,5 @@ def evaluate_cli(args, photos: Sequence[Path], labels: Mapping[str, int] | None,
     failures = sum(1 for _, error in ordered if error is not None)
     _atomic_write(args.out / "results.csv", results_csv(results).encode())
     write_parquet(results, args.out / "results.parquet")
-    summary = summarize(results)
-    summary.update({"model": model.name, "device": args.device or "auto (each worker)", "failed": failures,
-                    "interrupted": interrupted, "engine": "ray",
-                    "params": {name: dict(e.params) for name, e in explainers.items()},
-                    "steps": args.steps, "labels": str(args.labels) if args.labels else None})
-    _atomic_write(args.out / "summary.json", json.dumps(summary, indent=2).encode())
-    print(_summary_table(summary))
-    print(f"evaluated {summary['photos']} photo(s) with {', '.join(explainers)} on {model.name} (Ray); "
-          f"{failures} failed; wrote {args.out}")
-    if interrupted:
-        return 130
-    return 1 if failures else 0
+    return finish_evaluation(args, model.name, explainers, results, failures, interrupted,
+                             device=args.device or "auto (each worker)", engine="ray")
