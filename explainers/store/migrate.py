@@ -3,12 +3,14 @@
 ``upgrade_to_head(url)`` runs when a :class:`~explainers.store.Store` opens a database, and
 ``python -m explainers db upgrade`` runs it from the command line. It is idempotent, and safe
 when several processes start at once: on PostgreSQL they queue on an advisory lock, on SQLite
-on the write lock (``BEGIN IMMEDIATE``), and each one reads the schema version only once it
-holds the lock.
+on a lock file beside the database (then the write lock, ``BEGIN IMMEDIATE``), and each one reads
+the schema version only once it holds the lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +19,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+try:  # POSIX; elsewhere SQLite's own busy timeout is the only queue
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 from .engine import make_engine, safe_url, translate_errors
 from .errors import StoreError
@@ -48,6 +56,26 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
+@contextlib.contextmanager
+def _sqlite_migration_lock(url: str) -> Iterator[None]:
+    """One migrating process at a time on a SQLite file, however long the first one takes.
+
+    SQLite's busy timeout (30 s) is meant for saves; a migration on a busy machine (first import
+    of Alembic, the DDL) can outlast it, and the second process would fail instead of waiting.
+    """
+    parsed = make_url(url)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if fcntl is None or not database or database == ":memory:" or not Path(database).parent.is_dir():
+        yield
+        return
+    with open(Path(database).with_name(Path(database).name + ".migrate-lock"), "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(url: str, revision: str = "head") -> str:
     """Migrate the database at ``url`` to ``revision`` (default: the newest). Returns the revision reached.
 
@@ -56,6 +84,11 @@ def upgrade(url: str, revision: str = "head") -> str:
     StoreError
         If the database is unreachable, or it was migrated by a newer version of explainers.
     """
+    with _sqlite_migration_lock(url):
+        return _upgrade(url, revision)
+
+
+def _upgrade(url: str, revision: str) -> str:
     engine = make_engine(url)
     config = alembic_config()
     try:
