@@ -63,8 +63,11 @@ def _sqlite_migration_lock(url: str) -> Iterator[None]:
     SQLite's busy timeout (30 s) is meant for saves; a migration on a busy machine (first import
     of Alembic, the DDL) can outlast it, and the second process would fail instead of waiting.
     """
-    parsed = make_url(url)
-    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported by the upgrade itself, with the fix
+        parsed = None
+    database = parsed.database if parsed is not None and parsed.get_backend_name() == "sqlite" else None
     if fcntl is None or not database or database == ":memory:" or not Path(database).parent.is_dir():
         yield
         return
