@@ -33,7 +33,7 @@ from browser import ROOT, TIMEOUT_MS, free_port, launch_chromium, require_browse
     wait_http, wait_idle
 
 OIDC_DIR = ROOT / "tests" / "oidc"
-CLIENT_ID, CLIENT_SECRET = "explainers-test", secrets.token_urlsafe(16)
+CLIENT_ID, CLIENT_SECRET = "explainers-test", secrets.token_hex(16)  # hex: never starts with "-", which the provider would read as an option
 ACCOUNTS = {"alice@example.org": "Alice Martin", "mallory@elsewhere.net": "Mallory Outsider"}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -56,7 +56,7 @@ def oidc_provider(tmp: Path, redirect_uri: str):
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             ["node", "provider.js", "--port", str(port), "--redirect-uri", redirect_uri, "--client-id", CLIENT_ID,
-             "--client-secret", CLIENT_SECRET, "--accounts", json.dumps(ACCOUNTS)],
+             f"--client-secret={CLIENT_SECRET}", "--accounts", json.dumps(ACCOUNTS)],
             cwd=OIDC_DIR, stdout=log, stderr=subprocess.STDOUT)
         issuer = f"http://127.0.0.1:{port}"
         try:
