@@ -25,7 +25,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import explainers  # noqa: E402
-from explainers.review import default_conditions, measure_faithfulness, prepare_trials  # noqa: E402
+from explainers_team.review import default_conditions, measure_faithfulness, prepare_trials  # noqa: E402
 
 
 def _cpu_name() -> str:

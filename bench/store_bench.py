@@ -28,8 +28,9 @@ from skimage import data as gallery
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explainers.store import PreparedMap, PreparedTrial, Store  # noqa: E402
-from explainers.store.engine import safe_url  # noqa: E402
+from explainers_team.review.studies import plan  # noqa: E402
+from explainers_team.store import TrialMap, NewTrial, Store  # noqa: E402
+from explainers_team.store.engine import safe_url  # noqa: E402
 
 
 def _encode(image: np.ndarray, fmt: str, **kw) -> bytes:
@@ -117,12 +118,12 @@ def main() -> int:
     sha = store.list_photos()[0].sha256
     picture = thumbs[0]
     study = store.create_study(name="bench", creator="bench", trials=[
-        PreparedTrial(sha, 1, "x", (PreparedMap(picture), PreparedMap(picture))) for _ in range(20)],
+        NewTrial(sha, 1, "x", (TrialMap(picture), TrialMap(picture))) for _ in range(20)],
         conditions=[{"model": "m", "method": "cam"}, {"model": "m", "method": "secam"}])
     samples = []
-    for k, (trial_id, left) in enumerate(store.trial_order(study, "r") * 5):
+    for k, a in enumerate(plan(store, study, "r") * 5):
         t = time.perf_counter()
-        store.record_answer(trial_id, reviewer=f"r{k % 3}", choice="left", left_condition=left, seconds=1.0)
+        store.record_answer(a.trial_id, reviewer=f"r{k % 3}", choice="left", left_condition=a.left_index, seconds=1.0)
         samples.append(time.perf_counter() - t)
     results["record_answer"] = _stats(samples)
     store.close()

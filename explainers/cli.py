@@ -179,10 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("models", help="list the registry and whether each model's weights are available offline")
     ls.add_argument("--models", type=Path, default=None, help="registry file")
 
-    db = sub.add_parser("db", help="the workspace database: `db upgrade` applies pending schema migrations")
-    db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the newest schema (idempotent)")
-    db.add_argument("--url", default=None,
-                    help="database URL (default: $EXPLAINERS_DATABASE_URL, else SQLite in $EXPLAINERS_DATA_DIR)")
     return parser
 
 
@@ -196,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
             return _methods(args)
         if args.command == "evaluate":
             return _evaluate(args)
-        if args.command == "db":
-            return _db(args)
         return _explain(args)
     except ExplainersError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -218,16 +212,6 @@ def _models(args) -> int:
         print(f"{name:24s} {'offline' if ok else 'needs download':15s} {size_text:>7s}  {spec.source}  ({detail})")
     for name, message in registry.errors.items():
         print(f"{name:24s} {'invalid':15s} {message}")
-    return 0
-
-
-def _db(args) -> int:
-    from .store import Store
-    from .store.engine import safe_url
-    from .store.migrate import current_revision
-
-    with Store(url=args.url) as store:  # opening a store migrates it
-        print(f"database {safe_url(store.url)} is at schema revision {current_revision(store.url)} (newest)")
     return 0
 
 

@@ -4,7 +4,8 @@ import streamlit as st
 
 import explainers
 from explainers import ExplainersError
-from explainers.review import DEFAULT_QUESTION, Condition, answers_csv, summary_csv, summary_json, summary_rows
+from explainers_team.access import may_change
+from explainers_team.review import DEFAULT_QUESTION, Condition, answers_csv, summary_csv, summary_json, summary_rows
 from ui import page, review, state
 from ui.session import DEFAULT_METHODS
 from ui.review_figures import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
@@ -170,7 +171,7 @@ def results_view(study_id: int) -> None:
     if st.button("Back to the studies", key="review_back"):
         review.open_view(None)
     answers = review.review_answers(store, study)
-    creator = user is not None and (user.id == study.creator_id or store.is_admin(user))
+    creator = may_change(user, study.creator_id)
     mine = [a for a in store.answers(study.id, reviewer=user)] if user is not None else []
     if not study.is_closed and not creator and user is not None and len(mine) < study.n_trials:
         st.warning(f"The results name the methods and models. You have answered {len(mine)} of {study.n_trials} "

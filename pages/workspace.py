@@ -7,6 +7,8 @@ draws without running any model. "Open" restores the exact view through the perm
 
 import streamlit as st
 
+from explainers_team.access import may_change
+
 from ui import page, permalink, session
 from ui import workspace as ws
 from ui.item_report import item_html
@@ -20,7 +22,7 @@ user = None
 with st.expander("Who you are", expanded=ws.identity() is None):
     user = ws.name_form(key="workspace_author")
     ws.write_cookie()
-admin = bool(user and store.is_admin(user))
+
 
 with session.guard("the workspace's filters"):
     facets = store.item_facets()
@@ -60,7 +62,7 @@ for row in range(0, len(items), ws.GRID_COLUMNS):
         with column.container(border=True):
             ws.item_card(item)
             link = permalink.url(item.view)
-            may_change = user is not None and (user.id == item.author_id or admin)
+            allowed = may_change(user, item.author_id)
             a, b = st.columns(2)
             if a.button("Open", key=f"open_{item.id}", type="primary", width="stretch",
                         help="Reopen this exact view"):
@@ -69,11 +71,11 @@ for row in range(0, len(items), ws.GRID_COLUMNS):
                               file_name=f"workspace_item_{item.id}.html", mime="text/html", key=f"report_{item.id}",
                               width="stretch", on_click="ignore", help="This item as a standalone HTML page")
             c, d = st.columns(2)
-            with c.popover("Edit", width="stretch", disabled=not may_change, key=f"edit_popover_{item.id}",
-                           help=None if may_change else f"Only {item.author_name} or an admin can edit it"):
+            with c.popover("Edit", width="stretch", disabled=not allowed, key=f"edit_popover_{item.id}",
+                           help=None if allowed else f"Only {item.author_name} or an admin can edit it"):
                 ws.edit_form(store, item, user)
-            if d.button("Delete", key=f"delete_{item.id}", width="stretch", disabled=not may_change,
-                        help=None if may_change else f"Only {item.author_name} or an admin can delete it"):
+            if d.button("Delete", key=f"delete_{item.id}", width="stretch", disabled=not allowed,
+                        help=None if allowed else f"Only {item.author_name} or an admin can delete it"):
                 st.session_state["ws_confirm_delete"] = item.id
             if st.session_state.get("ws_confirm_delete") == item.id:
                 ws.confirm_delete(store, item, user)

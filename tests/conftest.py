@@ -108,9 +108,9 @@ def quadrant_image(h: int = 64, w: int = 64) -> np.ndarray:
 
 @pytest.fixture(scope="session", autouse=True)
 def _server_folder_roots(tmp_path_factory):
-    """Server folders are read only under EXPLAINERS_DATA_ROOTS (explainers.roots): besides the default
+    """Server folders are read only under EXPLAINERS_DATA_ROOTS (explainers_team.roots): besides the default
     roots, let the tests (and the servers they start) use their temporary folders and the shared sample."""
-    from explainers.roots import ENV_ROOTS, data_roots
+    from explainers_team.roots import ENV_ROOTS, data_roots
 
     if ENV_ROOTS in os.environ:
         yield

@@ -17,7 +17,7 @@ postgresql_url
 database_url
     Parametrised ``sqlite`` / ``postgresql``: a fresh database URL of each backend.
 store
-    Parametrised ``sqlite`` / ``postgresql``: a migrated :class:`explainers.store.Store` on a
+    Parametrised ``sqlite`` / ``postgresql``: a migrated :class:`explainers_team.store.Store` on a
     fresh database and data folder, with ``admin@example.org`` as admin.
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-ADMIN = "admin@example.org"
+ADMIN_EMAIL = "admin@example.org"
 
 
 @dataclass
@@ -164,7 +164,7 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def store(database_url, tmp_path):
-    from explainers.store import Store
+    from explainers_team.store import Store
 
-    with Store(database_url, tmp_path / "data", admins=[ADMIN], quota_user_bytes=0, quota_total_bytes=0) as s:
+    with Store(database_url, tmp_path / "data", quota_user_bytes=0, quota_total_bytes=0) as s:
         yield s

@@ -48,3 +48,10 @@ def item_fields(**overrides) -> dict:
 def files_under(folder) -> list:
     """Every file under ``folder`` (temporary ones included)."""
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def trial_order(store, study_id: int, reviewer: str) -> list[tuple[int, int]]:
+    """``(trial_id, left_condition)`` of each trial in the reviewer's order (the plan the Review page uses)."""
+    from explainers_team.review.studies import plan
+
+    return [(a.trial_id, a.left_index) for a in plan(store, study_id, reviewer)]

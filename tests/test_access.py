@@ -1,11 +1,11 @@
-"""The team server's access policy (explainers.access): parsing the lists, matching addresses and
+"""The team server's access policy (explainers_team.access): parsing the lists, matching addresses and
 domains, admins, and the refusals a signed-in person can meet."""
 
 from __future__ import annotations
 
 import pytest
 
-from explainers.access import ENV_ADMINS, ENV_ALLOWED, AccessConfigError, AccessDenied, AccessPolicy, Identity, parse_entries
+from explainers_team.access import ENV_ADMINS, ENV_ALLOWED, AccessConfigError, AccessDenied, AccessPolicy, User, may_change, parse_entries
 
 
 def test_parse_entries_from_a_list_and_from_an_environment_string():
@@ -59,14 +59,14 @@ def test_admins_are_allowed_and_flagged():
     policy = AccessPolicy.from_lists(allowed=["@example.com"], admins=["Boss@Corp.net"])
     assert policy.is_admin("boss@corp.net") and policy.is_allowed("boss@corp.net")
     assert not policy.is_admin("alice@example.com")
-    assert policy.authorize({"email": "boss@corp.net", "name": "The Boss"}) == Identity(
+    assert policy.authorize({"email": "boss@corp.net", "name": "The Boss"}) == User(
         "boss@corp.net", "The Boss", is_admin=True)
 
 
 def test_authorize_gives_the_identity_with_a_name():
     policy = AccessPolicy.from_lists(allowed=["@example.com"])
     assert policy.authorize({"email": " Alice@Example.com", "name": "Alice Martin", "email_verified": True}) == (
-        Identity("alice@example.com", "Alice Martin", is_admin=False))
+        User("alice@example.com", "Alice Martin", is_admin=False))
     # No name claim: the address's local part.
     assert policy.authorize({"email": "bob@example.com"}).name == "bob"
 
@@ -103,8 +103,14 @@ def test_from_config_refuses_an_unknown_key():
 
 
 def test_may_change_is_author_or_admin():
-    alice = Identity("alice@example.com", "Alice")
-    boss = Identity("boss@example.com", "Boss", is_admin=True)
-    assert alice.may_change("Alice@Example.com") and not alice.may_change("bob@example.com")
-    assert not alice.may_change(None)
-    assert boss.may_change("bob@example.com") and boss.may_change(None)
+    alice = User("alice@example.com", "Alice")
+    boss = User("boss@example.com", "Boss", is_admin=True)
+    assert may_change(alice, "Alice@Example.com") and not may_change(alice, "bob@example.com")
+    assert not may_change(alice, None) and not may_change(None, "alice@example.com")
+    assert may_change(boss, "bob@example.com") and may_change(boss, None)
+
+
+def test_a_typed_name_is_never_an_admin():
+    """Without login a name is a label: typing an admin's address gives no admin rights."""
+    policy = AccessPolicy.from_lists(allowed=["*"], admins=["boss@example.com"])
+    assert policy.user("boss@example.com") == User("boss@example.com") and not policy.user("boss@example.com").is_admin

@@ -57,8 +57,8 @@ def test_an_allowed_user_gets_the_page_and_their_name_in_the_sidebar():
     at = run({"auth": AUTH, "explainers": POLICY},
              {"is_logged_in": True, "email": "Alice@Example.org", "name": "Alice Martin", "email_verified": True})
     assert not at.exception
-    assert "PAGE CONTENT for Identity(email='alice@example.org', name='Alice Martin', is_admin=False)" in text(at)
-    assert "current Identity(email='alice@example.org'" in text(at)
+    assert "PAGE CONTENT for User(id='alice@example.org', name='Alice Martin', is_admin=False)" in text(at)
+    assert "current User(id='alice@example.org'" in text(at)
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
     assert "Alice Martin" in sidebar and "alice@example" in sidebar and "admin" not in sidebar
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
@@ -106,7 +106,7 @@ def test_one_button_per_named_provider():
 def test_the_environment_replaces_the_allow_list(monkeypatch):
     monkeypatch.setenv("EXPLAINERS_ALLOWED", "mallory@elsewhere.net")
     at = run({"auth": AUTH, "explainers": POLICY}, {"is_logged_in": True, "email": "mallory@elsewhere.net"})
-    assert "PAGE CONTENT for Identity(email='mallory@elsewhere.net'" in text(at)
+    assert "PAGE CONTENT for User(id='mallory@elsewhere.net'" in text(at)
     at = run({"auth": AUTH, "explainers": POLICY}, {"is_logged_in": True, "email": "alice@example.org"})
     assert [t.value for t in at.title] == ["Access refused"]
 

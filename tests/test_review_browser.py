@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import explainers  # noqa: E402
-from explainers.review import Condition, read_answers_csv, summarize  # noqa: E402
-from explainers.store import Store  # noqa: E402
+from explainers_team.review import Condition, read_answers_csv, summarize  # noqa: E402
+from explainers_team.store import Store  # noqa: E402
 
 import browser  # noqa: E402
 from browser import assert_no_error, launch_chromium, require_browser  # noqa: E402

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import explainers  # noqa: E402
-from explainers.review import answers_csv, read_answers_csv  # noqa: E402
-from explainers.store import Store  # noqa: E402
+from explainers_team.review import answers_csv, read_answers_csv  # noqa: E402
+from explainers_team.store import Store, User  # noqa: E402
 from ui import review, workspace  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -119,7 +119,7 @@ def test_create_answer_results(data_dir):
 
     # Ann answers blind: her own order; nothing drawn names a method or a model.
     ann = new_session("Ann", study=study.id)
-    plan = review.plan(store, study, explainers.store.User("Ann"))
+    plan = review.plan(store, study, User("Ann"))
     choices = ["left", "right", "equal", "left"]
     for i, choice in enumerate(choices):
         assert_clean(ann)
@@ -149,7 +149,7 @@ def test_create_answer_results(data_dir):
 
     # Bob answers two trials, stops; a server restart (store reopened, caches dropped) loses nothing.
     bob = new_session("Bob", study=study.id)
-    bob_plan = review.plan(store, study, explainers.store.User("Bob"))
+    bob_plan = review.plan(store, study, User("Bob"))
     assert [p.trial_id for p in bob_plan] != [p.trial_id for p in plan] or \
         [p.left for p in bob_plan] != [p.left for p in plan]
     bob = answer(answer(bob, "right"), "left")
@@ -227,7 +227,7 @@ def test_bad_links_and_missing_study(data_dir):
 
 def test_folder_photos_stay_in_the_data_folder(data_dir, tmp_path):
     from explainers import ParameterError
-    from explainers.roots import PathNotAllowedError
+    from explainers_team.roots import PathNotAllowedError
 
     (data_dir / "photos-in").mkdir(parents=True)
     outside = tmp_path / "elsewhere"
@@ -301,14 +301,13 @@ def test_other_conditions_and_sources(data_dir):
 
 def test_login_identity_is_the_reviewer(monkeypatch):
     """With login configured (``ui.auth.current_identity``), the signed-in user reviews (an admin stays one)."""
-    from explainers.access import Identity
-    from explainers.store import User
+    from explainers_team.access import User
     from ui import auth
 
-    monkeypatch.setattr(auth, "current_identity", lambda: Identity("Ann@Example.org", "Ann A.", False))
+    monkeypatch.setattr(auth, "current_identity", lambda: User("Ann@Example.org", "Ann A.", False))
     assert review.login_identity() == User("ann@example.org", "Ann A.")
-    monkeypatch.setattr(auth, "current_identity", lambda: Identity("boss@example.org", "Boss", True))
-    assert review.login_identity().admin
+    monkeypatch.setattr(auth, "current_identity", lambda: User("boss@example.org", "Boss", True))
+    assert review.login_identity().is_admin
     monkeypatch.setattr(auth, "current_identity", lambda: None)
     assert review.login_identity() is None
 

@@ -16,11 +16,11 @@ import explainers
 from explainers import ParameterError
 from explainers.evaluate import mean_interval
 from explainers.metrics import faithfulness
-from explainers.review.design import Condition, default_conditions
-from explainers.review.results import (ANSWER_COLUMNS, SUMMARY_COLUMNS, Answer, answers_csv, attach_faithfulness,
+from explainers_team.review.design import Condition, default_conditions
+from explainers_team.review.results import (ANSWER_COLUMNS, SUMMARY_COLUMNS, Answer, answers_csv, attach_faithfulness,
                                        faithfulness_summary, measure_faithfulness, read_answers_csv, summarize,
                                        summary_csv, summary_json, summary_rows, tally)
-from explainers.review.stats import wilson_interval
+from explainers_team.review.stats import wilson_interval
 from ui.review_figures import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
 
 # (reviewer, trial, label, left, choice, seconds) -> outcome in the comment

@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import binomtest
 
 from explainers import ParameterError
-from explainers.review.stats import (binomial_test, cohen_kappa, fleiss_kappa, fleiss_table, kappa_interpretation,
+from explainers_team.review.stats import (binomial_test, cohen_kappa, fleiss_kappa, fleiss_table, kappa_interpretation,
                                      sign_test, wilson_interval)
 
 #: Fleiss (1971) as reproduced in Wikipedia's "Fleiss' kappa" worked example: 10 subjects, 14 raters each, 5 categories.

@@ -1,4 +1,4 @@
-"""Least privilege for server folders (explainers.roots): what is read, what is refused and why."""
+"""Least privilege for server folders (explainers_team.roots): what is read, what is refused and why."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from explainers.errors import ParameterError
-from explainers.roots import (
+from explainers_team.roots import (
     ENV_DATA_DIR,
     ENV_ROOTS,
     PathNotAllowedError,
@@ -145,10 +145,8 @@ def test_default_roots_are_the_data_folder_and_the_bundled_samples(tmp_path):
 
 def test_data_dir_is_the_stores_one(tmp_path):
     """One data folder: the store's database and photos live where the roots say the server may read."""
-    from explainers.store.config import DEFAULT_DATA_DIR
-
     assert data_dir({ENV_DATA_DIR: str(tmp_path)}) == tmp_path
-    assert data_dir({}) == DEFAULT_DATA_DIR
+    assert data_dir({}) == Path.cwd() / "data"
 
 
 def test_batch_folder_box_reads_only_under_the_roots(tree, monkeypatch):

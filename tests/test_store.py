@@ -10,12 +10,15 @@ from datetime import timezone
 
 import numpy as np
 import pytest
-from pg_server import ADMIN
-from store_data import files_under, item_fields, npy, photo, png
+from pg_server import ADMIN_EMAIL
+from store_data import files_under, item_fields, npy, photo, png, trial_order
 
 from explainers.errors import ExplainersError, ImageError
-from explainers.store import (InvalidRecordError, NotFoundError, PermissionDeniedError, PreparedMap, PreparedTrial,
+from explainers_team.store import (InvalidRecordError, NotFoundError, PermissionDeniedError, TrialMap, NewTrial,
                               QuotaExceededError, Store, StudyClosedError, User)
+
+#: An admin as the login makes one (the store trusts ``is_admin``; who is an admin is decided at sign-in).
+ADMIN = User(ADMIN_EMAIL, "Admin", is_admin=True)
 
 # ---------------------------------------------------------------- photos
 
@@ -186,8 +189,8 @@ def test_only_the_author_or_an_admin_may_edit(store):
     updated = store.update_item(item_id, by="ANN@example.org", note="checked", tags=["b", "a"])
     assert (updated.note, updated.tags, updated.title) == ("checked", ("a", "b"), item_fields()["title"])
     assert updated.updated_at >= updated.created_at
-    assert store.update_item(item_id, by=ADMIN, title="Renamed").title == "Renamed"  # admin by configuration
-    assert store.update_item(item_id, by=User("root", admin=True), tags=[]).tags == ()  # admin by login
+    assert store.update_item(item_id, by=ADMIN, title="Renamed").title == "Renamed"  # admin (signed in)
+    assert store.update_item(item_id, by=User("root", is_admin=True), tags=[]).tags == ()  # any admin
     assert store.get_item(item_id).note == "checked"
     with pytest.raises(NotFoundError):
         store.update_item(item_id + 100, by=ADMIN, note="x")
@@ -236,9 +239,9 @@ CONDITIONS = [{"model": "efficientnet_lite0", "method": "cam", "params": {}},
 
 def make_study(store, n=4, creator=User("carol@example.org", "Carol")):
     shas = [store.put_photo(photo(name), f"{name}.jpg", creator) for name in ("chelsea", "coffee", "astronaut", "rocket")]
-    trials = [PreparedTrial(shas[i % 4], 100 + i, f"class {i}",
-                            (PreparedMap(png(2 * i), npy(i), {"deletion_auc": 0.2, "insertion_auc": 0.6}),
-                             PreparedMap(png(2 * i + 1), None, {"deletion_auc": 0.25, "insertion_auc": 0.55})))
+    trials = [NewTrial(shas[i % 4], 100 + i, f"class {i}",
+                            (TrialMap(png(2 * i), npy(i), {"deletion_auc": 0.2, "insertion_auc": 0.6}),
+                             TrialMap(png(2 * i + 1), None, {"deletion_auc": 0.25, "insertion_auc": 0.55})))
               for i in range(n)]
     return store.create_study(name="CAM vs SeCAM", creator=creator, conditions=CONDITIONS, trials=trials), trials
 
@@ -265,8 +268,8 @@ def test_study_round_trip(store):
 def test_trial_order_is_per_reviewer_stable_and_complete(store):
     study_id, _ = make_study(store, n=12)
     ids = sorted(t.id for t in store.trials_for(study_id))
-    ann, bob = store.trial_order(study_id, "ann"), store.trial_order(study_id, "bob")
-    assert ann == store.trial_order(study_id, "ann")  # resume: the same order
+    ann, bob = trial_order(store, study_id, "ann"), trial_order(store, study_id, "bob")
+    assert ann == trial_order(store, study_id, "ann")  # resume: the same order
     assert sorted(t for t, _ in ann) == ids and sorted(t for t, _ in bob) == ids
     assert ann != bob
     assert {side for _, side in ann} == {0, 1}
@@ -274,7 +277,7 @@ def test_trial_order_is_per_reviewer_stable_and_complete(store):
 
 def test_answer_again_replaces_and_results_read_back(store):
     study_id, _ = make_study(store)
-    order = store.trial_order(study_id, "ann")
+    order = trial_order(store, study_id, "ann")
     first_trial, left = order[0]
     store.record_answer(first_trial, reviewer=User("ann", "Ann"), choice="left", left_condition=left, seconds=3.5)
     again = store.record_answer(first_trial, reviewer="ann", choice="right", left_condition=left, comment="changed")
@@ -299,7 +302,7 @@ def test_answer_again_replaces_and_results_read_back(store):
 ])
 def test_bad_answer_is_refused(store, kwargs, message):
     study_id, _ = make_study(store, n=1)
-    [(trial_id, left)] = store.trial_order(study_id, "ann")
+    [(trial_id, left)] = trial_order(store, study_id, "ann")
     with pytest.raises(InvalidRecordError, match=message):
         store.record_answer(trial_id, **({"reviewer": "ann", "choice": "left", "left_condition": left} | kwargs))
     assert store.answers(study_id) == []
@@ -307,7 +310,7 @@ def test_bad_answer_is_refused(store, kwargs, message):
 
 def test_only_the_creator_or_an_admin_closes_a_study_and_closed_takes_no_answers(store):
     study_id, _ = make_study(store, n=2)
-    [(trial_id, left), _] = store.trial_order(study_id, "ann")
+    [(trial_id, left), _] = trial_order(store, study_id, "ann")
     with pytest.raises(PermissionDeniedError, match="only Carol \\(the creator\\) or an admin may close"):
         store.close_study(study_id, by="ann")
     closed = store.close_study(study_id, by="carol@example.org")
@@ -316,7 +319,7 @@ def test_only_the_creator_or_an_admin_closes_a_study_and_closed_takes_no_answers
     with pytest.raises(StudyClosedError, match="closed"):
         store.record_answer(trial_id, reviewer="ann", choice="left", left_condition=left)
     other, _ = make_study(store, n=1)
-    assert store.close_study(other, by=ADMIN).closed_by == ADMIN
+    assert store.close_study(other, by=ADMIN).closed_by == ADMIN_EMAIL
 
 
 @pytest.mark.parametrize("conditions, message", [
@@ -326,19 +329,19 @@ def test_only_the_creator_or_an_admin_closes_a_study_and_closed_takes_no_answers
 ])
 def test_bad_study_is_refused(store, conditions, message):
     sha = store.put_photo(photo("chelsea"), "chelsea.jpg", "carol")
-    trial = PreparedTrial(sha, 1, "x", (PreparedMap(png(1)), PreparedMap(png(2))))
+    trial = NewTrial(sha, 1, "x", (TrialMap(png(1)), TrialMap(png(2))))
     with pytest.raises(InvalidRecordError, match=message):
         store.create_study(name="s", creator="carol", conditions=conditions, trials=[trial])
     with pytest.raises(InvalidRecordError, match="one per condition"):
         store.create_study(name="s", creator="carol", conditions=CONDITIONS,
-                           trials=[PreparedTrial(sha, 1, "x", (PreparedMap(png(1)),))])
+                           trials=[NewTrial(sha, 1, "x", (TrialMap(png(1)),))])
     with pytest.raises(NotFoundError, match="put_photo first"):
         store.create_study(name="s", creator="carol", conditions=CONDITIONS,
-                           trials=[PreparedTrial("b" * 64, 1, "x", (PreparedMap(png(1)), PreparedMap(png(2))))])
+                           trials=[NewTrial("b" * 64, 1, "x", (TrialMap(png(1)), TrialMap(png(2))))])
     with pytest.raises(InvalidRecordError, match="saliency"):
         store.create_study(name="s", creator="carol", conditions=CONDITIONS,
-                           trials=[PreparedTrial(sha, 1, "x", (PreparedMap(png(1), np.zeros(3).tobytes()),
-                                                               PreparedMap(png(2))))])
+                           trials=[NewTrial(sha, 1, "x", (TrialMap(png(1), np.zeros(3).tobytes()),
+                                                               TrialMap(png(2))))])
     assert store.list_studies() == []
 
 
@@ -389,7 +392,7 @@ def test_the_store_never_imports_streamlit():
 
     from conftest import ROOT
 
-    code = ("import sys, explainers.store, explainers.store.api, explainers.store.migrate; "
+    code = ("import sys, explainers_team.store, explainers_team.store.api, explainers_team.store.migrate; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-1000:]

@@ -7,9 +7,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from store_data import files_under, item_fields, photo
+from store_data import files_under, item_fields, photo, trial_order
 
-from explainers.store import Store
+from explainers_team.store import Store
 
 N = 12
 
@@ -101,7 +101,7 @@ def test_concurrent_answers(store, same_answer_twice):
 
     def answer_all(reviewer, choice):
         def job(s):
-            for trial_id, left in s.trial_order(study_id, reviewer):
+            for trial_id, left in trial_order(s, study_id, reviewer):
                 s.record_answer(trial_id, reviewer=reviewer, choice=choice, left_condition=left, seconds=1.0)
         return job
 

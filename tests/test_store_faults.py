@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from store_data import files_under, item_fields, photo
 
 from explainers.errors import ExplainersError
-from explainers.store import Store, StoreError
-from explainers.store.blobs import PhotoFiles
+from explainers_team.store import Store, StoreError
+from explainers_team.store.blobs import PhotoFiles
 
 
 def nothing_written(store):
@@ -152,10 +152,11 @@ def test_answers_survive_a_killed_server_process(store):
     study_id, _ = make_study(store, n=3)
     script = f"""
 import os, signal
-from explainers.store import Store
+from explainers_team.review.studies import plan
+from explainers_team.store import Store
 store = Store({store.url!r}, {str(store.data_dir)!r}, migrate=False)
-for trial_id, left in store.trial_order({study_id}, "ann")[:2]:
-    store.record_answer(trial_id, reviewer="ann", choice="left", left_condition=left, seconds=2.0)
+for a in plan(store, {study_id}, "ann")[:2]:
+    store.record_answer(a.trial_id, reviewer="ann", choice="left", left_condition=a.left_index, seconds=2.0)
 print("recorded", flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """

@@ -16,10 +16,10 @@ from alembic.runtime.migration import MigrationContext
 from conftest import ROOT
 from store_data import photo, png
 
-from explainers.cli import main
-from explainers.store import PreparedMap, PreparedTrial, Store, StoreError, current_revision, head_revision, upgrade
-from explainers.store.engine import make_engine
-from explainers.store.schema import Base
+from explainers_team.cli import main
+from explainers_team.store import TrialMap, NewTrial, Store, StoreError, current_revision, head_revision, upgrade
+from explainers_team.store.engine import make_engine
+from explainers_team.store.schema import Base
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -78,7 +78,7 @@ def test_filled_first_schema_upgrades_with_nothing_lost(database_url, tmp_path):
         assert new not in (1, 2)  # the id sequence carried on past the old rows
         study = store.create_study(name="s", creator="ann", conditions=[{"model": "m", "method": "cam"},
                                                                         {"model": "m", "method": "secam"}],
-                                   trials=[PreparedTrial(sha, 1, "x", (PreparedMap(png(1)), PreparedMap(png(2))))])
+                                   trials=[NewTrial(sha, 1, "x", (TrialMap(png(1)), TrialMap(png(2))))])
         assert store.get_study(study).n_trials == 1
 
 
@@ -126,7 +126,7 @@ def test_cli_db_upgrade_reports_an_unreachable_database(capsys, tmp_path, monkey
 
 def test_two_processes_upgrading_at_once(database_url, tmp_path):
     env = dict(os.environ, EXPLAINERS_DATA_DIR=str(tmp_path / "data"), OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "explainers", "db", "upgrade", "--url", database_url]
+    command = [sys.executable, "-m", "explainers_team", "db", "upgrade", "--url", database_url]
     processes = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for _ in range(2)]
     results = [(p.wait(timeout=300), *p.communicate()) for p in processes]

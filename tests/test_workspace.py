@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from explainers.store import Store, User  # noqa: E402
+from explainers_team.store import Store, User  # noqa: E402
 from ui import permalink, state  # noqa: E402
 from ui import workspace as ws  # noqa: E402
 
@@ -232,7 +232,7 @@ def test_an_upload_is_stored_and_its_link_reopens_it_after_a_restart(tmp_path):
 
 
 def test_an_upload_that_cannot_be_stored_still_works_in_the_tab(monkeypatch):
-    from explainers.store import StoreError
+    from explainers_team.store import StoreError
     from skimage import data
 
     def full(*args, **kwargs):
@@ -339,11 +339,11 @@ def test_save_asks_for_a_name_once_and_uses_the_login_when_configured(monkeypatc
     at = submit_save(at, "Cleo's cat")
     assert ws.store().list_items()[0].author_name == "Cleo"
 
-    from explainers.access import Identity
+    from explainers_team.access import User
     from ui import auth
 
     # what ui.auth gives once login is configured and Dana has signed in (tests/test_login_browser.py: the real flow)
-    monkeypatch.setattr(auth, "current_identity", lambda: Identity("dana@example.org", "Dana", True))
+    monkeypatch.setattr(auth, "current_identity", lambda: User("dana@example.org", "Dana", True))
     at = app({"photo": "sample:chelsea"}).run()
     assert any("Saving as **Dana** (dana@example.org), signed in." in c.value for c in at.caption)
     at = submit_save(at, "Dana's cat")

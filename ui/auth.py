@@ -9,10 +9,10 @@ deep links included, needs a signed-in and allowed person once login is configur
   comes back to the page it asked for (Streamlit's callback always lands on ``/``, so the page and
   its query string are remembered, per browser, for a few minutes). If a sign-in does not complete
   (cancelled, refused by the provider), the page shows a "Sign in" button instead of looping.
-* Signed in but not on the allow-list (``explainers.access``): a refusal page that says why, with a
+* Signed in but not on the allow-list (``explainers_team.access``): a refusal page that says why, with a
   "Sign out" button; nothing else of the dashboard is shown.
 * Signed in and allowed: the sidebar shows the name, the address, "admin" when listed, and a
-  "Sign out" button; it returns the :class:`~explainers.access.Identity`.
+  "Sign out" button; it returns the :class:`~explainers_team.access.User`.
 
 Configuration errors (a secrets file that does not parse, a malformed allow-list, an incomplete
 ``[auth]`` table) stop every page with a message that names the setting: login fails closed.
@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from explainers.access import AccessConfigError, AccessDenied, AccessPolicy, Identity
+from explainers_team.access import AccessConfigError, AccessDenied, AccessPolicy, User
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,12 @@ def auth_configured() -> bool:
     return bool(_secrets().get("auth"))
 
 
-def require_login() -> Identity | None:
+def require_login() -> User | None:
     """Make sure a signed-in, allowed person is using this page; the one call of ``ui.page.setup``.
 
     Returns
     -------
-    Identity or None
+    User or None
         The signed-in person; None when login is not configured (local single-user mode).
         Anyone else never gets past this call: the page stops after showing the sign-in
         redirect, the refusal page or the configuration error.
@@ -102,7 +102,7 @@ def require_login() -> Identity | None:
     return identity
 
 
-def current_identity() -> Identity | None:
+def current_identity() -> User | None:
     """The signed-in, allowed person of this session, or None (login off, not signed in, or refused).
 
     For the parts that record who did something (the workspace, the reviews). It stops the page only
@@ -280,10 +280,10 @@ def _refusal(reason: str) -> None:
         st.logout()
 
 
-def _sidebar(identity: Identity) -> None:
+def _sidebar(identity: User) -> None:
     with st.sidebar:
         badge = " · admin" if identity.is_admin else ""
-        st.markdown(f"👤 **{_escape(identity.name)}**{badge}  \n{_escape(identity.email)}")
+        st.markdown(f"👤 **{_escape(identity.name)}**{badge}  \n{_escape(identity.id)}")
         if st.button("Sign out", key="sign_out"):
             st.logout()
         st.divider()

@@ -25,7 +25,7 @@ from explainers.errors import ParameterError
 from explainers.evaluate import (COLUMNS, MethodResult, PhotoFailure, PhotoOutcome, collect_photos, iter_evaluate,
                                  summarize)
 from explainers.overlays import heatmap_overlay
-from explainers.roots import is_under_roots, resolve_under_roots
+from explainers_team.roots import is_under_roots, resolve_under_roots
 
 #: The environment variable naming a folder of photos to suggest (the team's sample, e.g. an ImageNet subset).
 SAMPLE_ENV = "EXPLAINERS_SAMPLE_DIR"
@@ -90,7 +90,7 @@ def folder_photos(folder: str, limit: int) -> list[Path]:
     ParameterError
         Empty path, a limit out of range, a path that is neither a folder, a file
         nor a glob that matches, or no image file in it.
-    explainers.roots.PathNotAllowedError
+    explainers_team.roots.PathNotAllowedError
         The path (or a photo in it, through a link) is outside ``EXPLAINERS_DATA_ROOTS``.
     """
     text = (folder or "").strip()
@@ -99,7 +99,7 @@ def folder_photos(folder: str, limit: int) -> list[Path]:
                              f"{default_folder() or '/data/photos'}")
     if not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
         raise ParameterError(f"the number of photos must be in [1, {LIMIT_MAX}], got {limit!r}")
-    path = resolve_under_roots(text)  # least privilege: only under EXPLAINERS_DATA_ROOTS (explainers.roots)
+    path = resolve_under_roots(text)  # least privilege: only under EXPLAINERS_DATA_ROOTS (explainers_team.roots)
     if not any(c in text for c in "*?[") and not path.exists():
         raise ParameterError(f"'{text}' does not exist on the server; type the path of a folder of photos "
                              "(absolute, or relative to an allowed folder)")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from explainers.store import ItemRecord
+from explainers_team.store import ItemRecord
 
 from . import report
 

@@ -9,7 +9,7 @@ The page (``pages/review.py``) has three views, chosen by the URL so each can be
   created, and this view draws no sidebar, whose model picker would name the model);
 * ``/review?study=ID&view=results``: the results (not blind).
 
-The statistics are :mod:`explainers.review` (library code); the database is :mod:`explainers.store`.
+The statistics are :mod:`explainers_team.review` (library code); the database is :mod:`explainers_team.store`.
 Functions that need no Streamlit (:func:`build_study`, :func:`blind_leaks`, :func:`review_answers`,
 :func:`study_summary`) take the store as an argument and are tested without a page.
 """
@@ -31,12 +31,13 @@ import streamlit as st
 
 import explainers
 from explainers import ExplainersError, ImageError, ParameterError
-from explainers.review import (Answer, Condition, attach_faithfulness, encode_png, measure_faithfulness,
+from explainers_team.review import (Answer, Condition, attach_faithfulness, encode_png, measure_faithfulness,
                                prepare_trials, reviewer_plan, summarize)
-from explainers.review.design import Assignment
-from explainers.store import (NotFoundError, PreparedMap, PreparedTrial, Store, StoreError, StudyRecord,
+from explainers_team.review.design import Assignment
+from explainers_team.store import (NotFoundError, TrialMap, NewTrial, Store, StoreError, StudyRecord,
                               TrialRecord, User)
-from explainers.roots import resolve_under_roots
+from explainers_team.access import may_change
+from explainers_team.roots import resolve_under_roots
 
 from .analysis import resize_image
 from .workspace import login_identity, store  # one store per process, one identity rule for both pages
@@ -237,7 +238,7 @@ def sample_bytes(name: str) -> bytes:
 def resolve_folder(text: str) -> Path:
     """A server folder a study may read photos from.
 
-    Only folders under the server's allowed roots (:func:`explainers.roots.resolve_under_roots`).
+    Only folders under the server's allowed roots (:func:`explainers_team.roots.resolve_under_roots`).
 
     Raises
     ------
@@ -361,10 +362,10 @@ def build_study(store: Store, *, creator: User, name: str, question: str, condit
     stored = []
     for done, (photo, trial) in enumerate(zip(photos, trials), start=1):
         sha = store.put_photo(photo.data, photo.name, creator)
-        maps = tuple(PreparedMap(encode_png(trial.overlay(key)), _npy(getattr(trial, f"saliency_{key.lower()}")),
+        maps = tuple(TrialMap(encode_png(trial.overlay(key)), _npy(getattr(trial, f"saliency_{key.lower()}")),
                                  {"condition": key, **metrics.get((photo.name, key), {})})
                      for key in ("A", "B"))
-        stored.append(PreparedTrial(sha, trial.class_index, trial.label, maps))
+        stored.append(NewTrial(sha, trial.class_index, trial.label, maps))
         progress("storing", done, len(photos))
     return store.create_study(name=name, creator=creator, question=question,
                               conditions=[condition_a.to_dict(), condition_b.to_dict()], trials=stored)
@@ -380,10 +381,10 @@ def plan(store: Store, study: StudyRecord, reviewer: User) -> list[Assignment]:
     """This reviewer's trials in their own order, each with the condition shown on the left (``"A"``/``"B"``).
 
     The same every time for the same reviewer (stop and resume), independent between reviewers, and each
-    condition on the left in half of the reviewer's trials (:func:`explainers.review.reviewer_plan`).
+    condition on the left in half of the reviewer's trials (:func:`explainers_team.review.reviewer_plan`).
     """
     ids = [t.id for t in store.trials_for(study.id)]
-    return reviewer_plan(study.id, reviewer.id, ids)
+    return reviewer_plan(store.study_key(study.id), reviewer.id, ids)
 
 
 def left_index(assignment: Assignment) -> int:
@@ -435,7 +436,7 @@ def next_open(assignments: Sequence[Assignment], answered: set[int], after: int 
 
 # ---------------------------------------------------------------------------------------------- results
 def review_answers(store: Store, study: StudyRecord) -> list[Answer]:
-    """The study's answers as :class:`explainers.review.Answer` (reviewers by name, ``A``/``B`` sides)."""
+    """The study's answers as :class:`explainers_team.review.Answer` (reviewers by name, ``A``/``B`` sides)."""
     records = store.answers(study.id)
     names: dict[str, set[str]] = {}
     for r in records:
@@ -457,7 +458,7 @@ def review_answers(store: Store, study: StudyRecord) -> list[Answer]:
 
 
 def faithfulness_rows(trials: Sequence[TrialRecord]) -> list[dict]:
-    """The AUCs stored with each trial's maps, as :func:`explainers.review.faithfulness_summary` rows."""
+    """The AUCs stored with each trial's maps, as :func:`explainers_team.review.faithfulness_summary` rows."""
     rows = []
     for t in trials:
         for key, metrics in zip(("A", "B"), t.metrics):
@@ -468,7 +469,7 @@ def faithfulness_rows(trials: Sequence[TrialRecord]) -> list[dict]:
 
 
 def study_summary(store: Store, study: StudyRecord, answers: Sequence[Answer] | None = None) -> dict:
-    """Everything the results view shows (:func:`explainers.review.summarize`), with the stored AUCs attached."""
+    """Everything the results view shows (:func:`explainers_team.review.summarize`), with the stored AUCs attached."""
     answers = review_answers(store, study) if answers is None else answers
     summary = summarize(answers, conditions_of(study))
     rows = faithfulness_rows(store.trials_for(study.id))
@@ -517,7 +518,7 @@ def progress_rows(store: Store, study: StudyRecord, answers: Sequence[Answer]) -
 
 def can_close(store: Store, study: StudyRecord, user: User | None) -> bool:
     """Whether ``user`` created the study or is an admin."""
-    return user is not None and not study.is_closed and (user.id == study.creator_id or store.is_admin(user))
+    return not study.is_closed and may_change(user, study.creator_id)
 
 
 def error_text(exc: Exception) -> str:

@@ -1,6 +1,6 @@
 """Plotly figures of a blind review study's results: pure functions, no Streamlit.
 
-Each builder takes the summary dict of :func:`explainers.review.results.summarize`
+Each builder takes the summary dict of :func:`explainers_team.review.results.summarize`
 (or a ``summary.json`` read back) and returns a ``plotly.graph_objects.Figure``,
 so the Review page only lays them out and the figures are tested without a browser.
 Shares are drawn in percent with their Wilson intervals as error bars, and a
@@ -54,7 +54,7 @@ def preference_figure(summary: Mapping[str, Any], title: str | None = None) -> g
     Parameters
     ----------
     summary : dict
-        From :func:`~explainers.review.results.summarize`.
+        From :func:`~explainers_team.review.results.summarize`.
     title : str, optional
         Default: the counts, ties, can't tell and the sign test's p-value.
 
@@ -93,7 +93,7 @@ def breakdown_figure(summary: Mapping[str, Any], by: str = "reviewer", title: st
     Parameters
     ----------
     summary : dict
-        From :func:`~explainers.review.results.summarize`.
+        From :func:`~explainers_team.review.results.summarize`.
     by : str
         ``"reviewer"`` or ``"class"``.
     title : str, optional
@@ -172,7 +172,7 @@ def faithfulness_figure(summary: Mapping[str, Any], title: str | None = None) ->
     -------
     plotly.graph_objects.Figure or None
         Grouped bars (deletion: lower is better; insertion: higher is better);
-        None until :func:`~explainers.review.results.attach_faithfulness` has run.
+        None until :func:`~explainers_team.review.results.attach_faithfulness` has run.
     """
     faith = summary.get("faithfulness")
     if not faith:

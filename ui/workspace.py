@@ -1,6 +1,6 @@
 """The team workspace in the dashboard: the store, who is using it, stored uploads, "Save to workspace".
 
-The data itself lives in :mod:`explainers.store` (SQLite in ``EXPLAINERS_DATA_DIR`` by
+The data itself lives in :mod:`explainers_team.store` (SQLite in ``EXPLAINERS_DATA_DIR`` by
 default, PostgreSQL with ``EXPLAINERS_DATABASE_URL``); this module is the dashboard's
 side of it:
 
@@ -29,8 +29,8 @@ import streamlit as st
 from PIL import Image
 
 from explainers import ExplainersError, Explanation
-from explainers.store import (NotFoundError, PermissionDeniedError, QuotaExceededError, Store, StoreError, User,
-                              data_dir, database_url)
+from explainers_team.settings import data_dir, database_url
+from explainers_team.store import (NotFoundError, PermissionDeniedError, QuotaExceededError, Store, StoreError, User)
 
 from . import auth, comparison, gallery, permalink, session
 from .comparison import Side
@@ -84,7 +84,7 @@ def stored_photo(sha256: str) -> tuple[str, bytes] | str:
 def login_identity() -> User | None:
     """The signed-in user (``ui.auth.current_identity()``: e-mail, name, admin) when login is configured, else None."""
     who = auth.current_identity()
-    return None if who is None else User(who.email, who.name or who.email, admin=who.is_admin)
+    return who
 
 
 def typed_name() -> str | None:

@@ -1,8 +1,9 @@
-"""Class names, available offline."""
+"""Class names, available offline (the ImageNet-1k names are package data: ``imagenet_labels.txt``)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 from ..errors import RegistryError
@@ -10,10 +11,9 @@ from ..errors import RegistryError
 
 @lru_cache(maxsize=1)
 def imagenet_labels() -> tuple[str, ...]:
-    """The 1000 ImageNet-1k class names in index order (shipped with torchvision, no download)."""
-    from torchvision.models._meta import _IMAGENET_CATEGORIES
-
-    return tuple(_IMAGENET_CATEGORIES)
+    """The 1000 ImageNet-1k class names in index order (``imagenet_labels.txt`` in this package)."""
+    text = files(__package__).joinpath("imagenet_labels.txt").read_text(encoding="utf-8")
+    return tuple(line for line in text.splitlines() if line)
 
 
 def read_labels(value: str | None, num_classes: int, base_dir: Path, entry: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,19 @@ _KNOWN_FIELDS = {
 }
 
 
+#: Environment variable naming another registry file.
+ENV_MODELS = "EXPLAINERS_MODELS"
+
+
 def default_registry_path() -> Path:
-    """``$EXPLAINERS_MODELS`` if set, else ``models.yaml`` at the project root."""
-    env = os.environ.get("EXPLAINERS_MODELS")
+    """``$EXPLAINERS_MODELS`` if set, else the registry that ships with the package (``models.yaml`` here).
+
+    The project's top-level ``models.yaml`` (the dashboard's registry) is that same file.
+    """
+    env = os.environ.get(ENV_MODELS)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models.yaml"
+    return Path(str(files(__package__).joinpath("models.yaml")))
 
 
 @dataclasses.dataclass(frozen=True)

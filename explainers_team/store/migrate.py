@@ -1,7 +1,7 @@
 """Schema migrations (Alembic, configured in code: there is no ``alembic.ini``).
 
-``upgrade_to_head(url)`` runs when a :class:`~explainers.store.Store` opens a database, and
-``python -m explainers db upgrade`` runs it from the command line. It is idempotent, and safe
+``upgrade_to_head(url)`` runs when a :class:`~explainers_team.store.Store` opens a database, and
+``python -m explainers_team db upgrade`` runs it from the command line. It is idempotent, and safe
 when several processes start at once: on PostgreSQL they queue on an advisory lock, on SQLite
 on a lock file beside the database (then the write lock, ``BEGIN IMMEDIATE``), and each one reads
 the schema version only once it holds the lock.
@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 from .engine import make_engine, safe_url, translate_errors
-from .errors import StoreError
+from ..errors import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: Key of the PostgreSQL advisory lock that serialises migrations (any constant; "expl" in ASCII).

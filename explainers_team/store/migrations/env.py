@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that :func:`explainers.store.migrate.upgrade` hands over.
+"""Alembic environment: runs on the connection that :func:`explainers_team.store.migrate.upgrade` hands over.
 
 There is no ``alembic.ini``; ``upgrade`` builds the configuration in code and passes the
 connection (already inside a transaction, and on PostgreSQL holding an advisory lock) as
@@ -7,11 +7,11 @@ connection (already inside a transaction, and on PostgreSQL holding an advisory 
 
 from alembic import context
 
-from explainers.store.schema import Base
+from explainers_team.store.schema import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with `python -m explainers db upgrade` or explainers.store.upgrade_to_head(url)")
+    raise RuntimeError("run migrations with `python -m explainers_team db upgrade` or explainers_team.store.upgrade_to_head(url)")
 
 context.configure(connection=connection, target_metadata=Base.metadata,
                   render_as_batch=connection.dialect.name == "sqlite")  # SQLite alters tables by copying them

@@ -4,14 +4,13 @@ Store-agnostic library code (no Streamlit, no database): plain dataclasses and
 dicts that any store can persist.
 
 - :mod:`.stats`: Wilson interval, exact binomial (sign) test, Fleiss' and Cohen's kappa.
-- :mod:`.design`: conditions, per-reviewer order and sides, opaque trial tokens, trial preparation.
+- :mod:`.design`: conditions, per-reviewer order and sides (keyed by the study's secret), trial preparation.
 - :mod:`.results`: answers -> summary (preference, agreement, position bias, times), faithfulness, exports.
 """
 
 from .design import (CHOICES, CONDITIONS, DEFAULT_QUESTION, OUTCOMES, Assignment, Condition, PreparedTrial,
                      check_conditions, choice_to_outcome, decode_png, default_conditions, encode_png,
-                     explain_condition, new_secret, prepare_trials, resolve_token, reviewer_plan, study_class,
-                     trial_token)
+                     explain_condition, prepare_trials, reviewer_plan, study_class)
 from .results import (ANSWER_COLUMNS, SUMMARY_COLUMNS, Answer, agreement, answers_csv, attach_faithfulness,
                       faithfulness_summary, measure_faithfulness, read_answers_csv, summarize, summary_csv,
                       summary_json, summary_rows, tally, trial_majority)
@@ -23,7 +22,7 @@ __all__ = [
     "Answer", "Assignment", "Condition", "Kappa", "PreparedTrial",
     "agreement", "answers_csv", "attach_faithfulness", "binomial_test", "check_conditions", "choice_to_outcome",
     "cohen_kappa", "decode_png", "default_conditions", "encode_png", "explain_condition", "faithfulness_summary",
-    "fleiss_kappa", "fleiss_table", "kappa_interpretation", "measure_faithfulness", "new_secret", "prepare_trials",
-    "read_answers_csv", "resolve_token", "reviewer_plan", "sign_test", "study_class", "summarize", "summary_csv",
-    "summary_json", "summary_rows", "tally", "trial_majority", "trial_token", "wilson_interval",
+    "fleiss_kappa", "fleiss_table", "kappa_interpretation", "measure_faithfulness", "prepare_trials",
+    "read_answers_csv", "reviewer_plan", "sign_test", "study_class", "summarize", "summary_csv",
+    "summary_json", "summary_rows", "tally", "trial_majority", "wilson_interval",
 ]

@@ -7,56 +7,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from .errors import InvalidRecordError
 
 #: Answers a reviewer can give in a blind trial.
 CHOICES = ("left", "right", "equal", "cant_tell")
 #: Default question of a study; ``{label}`` is the trial's class label.
 DEFAULT_QUESTION = "Which map better shows why the model predicted {label}?"
-
-
-def normalize_identity(value: str) -> str:
-    """Strip an identity; e-mail addresses compare case-insensitively, so they are lower-cased."""
-    if not isinstance(value, str):
-        raise TypeError(f"an identity must be a str (an e-mail or a name), got {type(value).__name__}")
-    value = value.strip()
-    if not value:
-        raise InvalidRecordError("the user's identity is empty; log in or type your name first")
-    if len(value) > 200:
-        raise InvalidRecordError(f"the user's identity is {len(value)} characters long; at most 200 are allowed")
-    return value.lower() if "@" in value else value
-
-
-@dataclass(frozen=True)
-class User:
-    """Who does something: ``id`` is the stable identity (an e-mail or a typed name).
-
-    Parameters
-    ----------
-    id : str
-        E-mail (from the login) or the name typed once per browser. E-mails are lower-cased.
-    name : str, optional
-        Display name; defaults to ``id``.
-    admin : bool, optional
-        May edit or delete anything and close any study. Identities in ``Store(admins=...)``
-        (default ``$EXPLAINERS_ADMINS``) are admins too.
-    """
-
-    id: str
-    name: str = ""
-    admin: bool = False
-
-    def __post_init__(self):
-        object.__setattr__(self, "id", normalize_identity(self.id))
-        name = (self.name or "").strip() or self.id
-        object.__setattr__(self, "name", name[:200])
-
-    @classmethod
-    def of(cls, value: "User | str") -> "User":
-        """A ``User`` as is, or a plain string as a non-admin user of that id."""
-        if isinstance(value, User):
-            return value
-        return cls(value)
 
 
 @dataclass(frozen=True)
@@ -117,7 +72,7 @@ class ItemRecord:
 
 
 @dataclass(frozen=True)
-class PreparedMap:
+class TrialMap:
     """One condition's prepared map in a trial.
 
     Parameters
@@ -138,7 +93,7 @@ class PreparedMap:
 
 
 @dataclass(frozen=True)
-class PreparedTrial:
+class NewTrial:
     """One trial of a study, prepared before the study is created.
 
     ``maps[i]`` belongs to the study's ``conditions[i]``; ``photo_sha256`` is a photo
@@ -148,7 +103,7 @@ class PreparedTrial:
     photo_sha256: str
     class_index: int
     class_label: str
-    maps: tuple[PreparedMap, ...]
+    maps: tuple[TrialMap, ...]
 
 
 @dataclass(frozen=True)
@@ -182,7 +137,7 @@ class TrialRecord:
     class_index: int
     class_label: str
     metrics: tuple[dict[str, Any], ...]
-    maps: tuple[PreparedMap, ...] = ()
+    maps: tuple[TrialMap, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidRecordError
+from ..errors import InvalidRecordError
 
 #: Leading bytes of the encoded pictures the store accepts as thumbnails and trial pictures.
 PICTURE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}

@@ -16,7 +16,7 @@ from fractions import Fraction
 from statistics import NormalDist
 from typing import Any
 
-from ..errors import ParameterError
+from explainers.errors import ParameterError
 
 
 def _check_count(successes: Any, n: Any) -> tuple[int, int]:

@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import json
-import random
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,16 +22,17 @@ from sqlalchemy import String, cast, delete, func, or_, select, text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, selectinload
 
-from .. import images
-from . import config, validate
+from explainers import images
+from .. import settings
+from ..access import User, check_may_change
+from . import validate
 from .blobs import PhotoFiles
 from .engine import make_engine, safe_url, translate_errors
-from .errors import (InvalidRecordError, NotFoundError, PermissionDeniedError, QuotaExceededError, StoreError,
-                     StudyClosedError)
+from ..errors import InvalidRecordError, NotFoundError, QuotaExceededError, StoreError, StudyClosedError
 from .migrate import upgrade_to_head
-from .records import (CHOICES, DEFAULT_QUESTION, AnswerRecord, ItemRecord, PhotoRecord, PreparedMap, PreparedTrial,
-                      StudyRecord, TrialRecord, Usage, User, normalize_identity)
-from .schema import Answer, Item, ItemTag, ItemThumbnail, Photo, Study, Trial, TrialMap, utcnow
+from .records import (CHOICES, DEFAULT_QUESTION, AnswerRecord, ItemRecord, PhotoRecord, TrialMap, NewTrial,
+                      StudyRecord, TrialRecord, Usage)
+from .schema import AnswerRow, ItemRow, ItemTagRow, ItemThumbnailRow, PhotoRow, StudyRow, TrialRow, TrialMapRow, utcnow
 
 #: Columns of :meth:`Store.export_items_csv`, in order.
 EXPORT_COLUMNS = ("id", "title", "note", "tags", "author_id", "author_name", "created_at", "updated_at", "models",
@@ -57,9 +57,6 @@ class Store:
     migrate : bool, optional
         Upgrade the schema to the newest migration on opening (default True; idempotent,
         safe when several processes start at once).
-    admins : iterable of str, optional
-        Identities that may edit or delete anything and close any study. Default
-        ``$EXPLAINERS_ADMINS``.
     quota_user_bytes, quota_total_bytes : int, optional
         Photo storage allowed per uploader and in total, in bytes; 0 means no limit.
         Default ``$EXPLAINERS_QUOTA_USER_MB`` (1000 MB) and ``$EXPLAINERS_QUOTA_TOTAL_MB``
@@ -77,20 +74,19 @@ class Store:
     """
 
     def __init__(self, url: str | None = None, data_dir: str | Path | None = None, *, migrate: bool = True,
-                 admins: Sequence[str] | None = None, quota_user_bytes: int | None = None,
+                 quota_user_bytes: int | None = None,
                  quota_total_bytes: int | None = None):
-        self.data_dir = Path(data_dir).expanduser() if data_dir is not None else config.data_dir()
+        self.data_dir = Path(data_dir).expanduser() if data_dir is not None else settings.data_dir()
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the data folder {self.data_dir} ({exc.strerror}); set "
                              "EXPLAINERS_DATA_DIR to a writable folder") from None
-        self.url = config.normalize_url(url) if url else config.database_url(self.data_dir)
+        self.url = settings.normalize_url(url) if url else settings.database_url(self.data_dir)
         self.files = PhotoFiles(self.data_dir / "photos")
-        self.admins = (frozenset(normalize_identity(a) for a in admins) if admins is not None else config.admins())
-        self.quota_user_bytes = (config.quota_bytes("EXPLAINERS_QUOTA_USER_MB", config.DEFAULT_QUOTA_USER_MB)
+        self.quota_user_bytes = (settings.quota_bytes(settings.ENV_QUOTA_USER, settings.DEFAULT_QUOTA_USER_MB)
                                  if quota_user_bytes is None else int(quota_user_bytes))
-        self.quota_total_bytes = (config.quota_bytes("EXPLAINERS_QUOTA_TOTAL_MB", config.DEFAULT_QUOTA_TOTAL_MB)
+        self.quota_total_bytes = (settings.quota_bytes(settings.ENV_QUOTA_TOTAL, settings.DEFAULT_QUOTA_TOTAL_MB)
                                   if quota_total_bytes is None else int(quota_total_bytes))
         if migrate:
             upgrade_to_head(self.url)
@@ -101,7 +97,7 @@ class Store:
 
     def _is_recorded(self, sha256: str) -> bool:
         with self._unit("checking a photo", read=True) as s:
-            return s.get(Photo, sha256) is not None
+            return s.get(PhotoRow, sha256) is not None
 
     def __repr__(self) -> str:
         return f"Store(url={safe_url(self.url)!r}, data_dir={str(self.data_dir)!r})"
@@ -122,16 +118,6 @@ class Store:
         with translate_errors(self.url, action):
             with Session(self._read_engine if read else self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
-
-    def is_admin(self, user: User | str) -> bool:
-        """Whether ``user`` may edit or delete anything and close any study."""
-        user = User.of(user)
-        return user.admin or user.id in self.admins
-
-    def _require(self, user: User, owner_id: str, owner_name: str, what: str, role: str = "author") -> None:
-        if user.id != owner_id and not self.is_admin(user):
-            raise PermissionDeniedError(f"only {owner_name} (the {role}) or an admin may {what}; "
-                                        f"you are signed in as {user.name}")
 
     # ---------------------------------------------------------------- photos
 
@@ -179,13 +165,13 @@ class Store:
         inserted = False
         try:
             with self._unit(f"saving photo {name}") as s:
-                if s.get(Photo, sha) is not None:
+                if s.get(PhotoRow, sha) is not None:
                     if final.is_file():
                         return sha
                     staged = self.files.stage(sha, data)  # the row survived a lost file: put it back
                 else:
                     self._check_quota(s, user, len(data), name)
-                    s.add(Photo(sha256=sha, original_name=name, media_type=media_type, byte_size=len(data),
+                    s.add(PhotoRow(sha256=sha, original_name=name, media_type=media_type, byte_size=len(data),
                                 width=int(pixels.shape[1]), height=int(pixels.shape[0]), uploader_id=user.id,
                                 uploader_name=user.name, created_at=utcnow()))
                     s.flush()
@@ -209,7 +195,7 @@ class Store:
                 self.files.discard(staged)
                 if inserted:  # committed row without its file: take the row back
                     with contextlib.suppress(Exception), self._unit("undoing a failed photo save") as s:
-                        s.execute(delete(Photo).where(Photo.sha256 == sha))
+                        s.execute(delete(PhotoRow).where(PhotoRow.sha256 == sha))
                 raise
         return sha
 
@@ -218,8 +204,8 @@ class Store:
             return
         if s.get_bind().dialect.name == "postgresql":  # two uploads at once must not both fit the last MB
             s.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPLOAD_LOCK_KEY})
-        used = s.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)).where(Photo.uploader_id == user.id))
-        total = s.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)))
+        used = s.scalar(select(func.coalesce(func.sum(PhotoRow.byte_size), 0)).where(PhotoRow.uploader_id == user.id))
+        total = s.scalar(select(func.coalesce(func.sum(PhotoRow.byte_size), 0)))
         mb = _size_text
         if self.quota_user_bytes and used + size > self.quota_user_bytes:
             raise QuotaExceededError(
@@ -246,13 +232,13 @@ class Store:
         aside = None
         try:
             with self._unit("deleting a photo") as s:
-                row = s.get(Photo, _sha(sha256), with_for_update=True)
+                row = s.get(PhotoRow, _sha(sha256), with_for_update=True)
                 if row is None:
                     raise NotFoundError(f"no stored photo has the hash {sha256[:16]}...; it may have been deleted")
-                self._require(user, row.uploader_id, row.uploader_name, f"delete the photo {row.original_name}",
+                check_may_change(user, row.uploader_id, row.uploader_name, f"delete the photo {row.original_name}",
                               "uploader")
-                items = s.scalar(select(func.count(Item.id)).where(Item.photo_sha256 == row.sha256))
-                trials = s.scalar(select(func.count(Trial.id)).where(Trial.photo_sha256 == row.sha256))
+                items = s.scalar(select(func.count(ItemRow.id)).where(ItemRow.photo_sha256 == row.sha256))
+                trials = s.scalar(select(func.count(TrialRow.id)).where(TrialRow.photo_sha256 == row.sha256))
                 if items or trials:
                     raise InvalidRecordError(f"the photo {row.original_name} is used by {items} saved item(s) and "
                                              f"{trials} study trial(s); delete those first")
@@ -270,7 +256,7 @@ class Store:
     def photo_info(self, sha256: str) -> PhotoRecord:
         """The stored photo's record. Raises :class:`NotFoundError` for an unknown hash."""
         with self._unit("reading a photo", read=True) as s:
-            row = s.get(Photo, _sha(sha256))
+            row = s.get(PhotoRow, _sha(sha256))
             if row is None:
                 raise NotFoundError(f"no stored photo has the hash {sha256!s:.16}...; it was never uploaded here "
                                     "or the link is from another server")
@@ -291,9 +277,9 @@ class Store:
 
     def list_photos(self, *, uploader: User | str | None = None) -> list[PhotoRecord]:
         """Stored photos, newest first, optionally only those of one uploader."""
-        query = select(Photo).order_by(Photo.created_at.desc(), Photo.sha256)
+        query = select(PhotoRow).order_by(PhotoRow.created_at.desc(), PhotoRow.sha256)
         if uploader is not None:
-            query = query.where(Photo.uploader_id == User.of(uploader).id)
+            query = query.where(PhotoRow.uploader_id == User.of(uploader).id)
         with self._unit("listing photos", read=True) as s:
             return [_photo_record(p) for p in s.scalars(query)]
 
@@ -301,8 +287,8 @@ class Store:
         """Photo storage used by ``user`` and in total, with the quotas (bytes; 0 = no limit)."""
         user = User.of(user)
         with self._unit("reading storage use", read=True) as s:
-            used = s.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)).where(Photo.uploader_id == user.id))
-            total = s.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)))
+            used = s.scalar(select(func.coalesce(func.sum(PhotoRow.byte_size), 0)).where(PhotoRow.uploader_id == user.id))
+            total = s.scalar(select(func.coalesce(func.sum(PhotoRow.byte_size), 0)))
         return Usage(int(used), int(total), self.quota_user_bytes, self.quota_total_bytes)
 
     # ---------------------------------------------------------------- items
@@ -356,7 +342,7 @@ class Store:
         pictures = [validate.picture(t, f"thumbnails[{i}]", validate.MAX_THUMBNAIL_BYTES)
                     for i, t in enumerate(thumbnails)]
         now = utcnow()
-        item = Item(title=validate.text(title, "title"),
+        item = ItemRow(title=validate.text(title, "title"),
                     note=validate.text(note, "note", max_chars=validate.MAX_NOTE_CHARS, required=False),
                     author_id=user.id, author_name=user.name, created_at=now, updated_at=now,
                     models=validate.names(models, "models"), methods=validate.names(methods, "methods"),
@@ -365,12 +351,12 @@ class Store:
                     predictions=validate.jsonable(predictions, "predictions"),
                     scores=validate.jsonable(scores, "scores"),
                     photo_sha256=None if photo_sha256 is None else _sha(photo_sha256))
-        item.tags = [ItemTag(tag=t) for t in validate.tags(tags)]
-        item.thumbnails = [ItemThumbnail(position=i, media_type=m, data=d) for i, (d, m) in enumerate(pictures)]
+        item.tags = [ItemTagRow(tag=t) for t in validate.tags(tags)]
+        item.thumbnails = [ItemThumbnailRow(position=i, media_type=m, data=d) for i, (d, m) in enumerate(pictures)]
         missing = NotFoundError(f"photo {str(item.photo_sha256)[:16]}... is not stored; store it with put_photo first")
         try:
             with self._unit(f"saving '{item.title}'") as s:
-                if item.photo_sha256 is not None and s.get(Photo, item.photo_sha256) is None:
+                if item.photo_sha256 is not None and s.get(PhotoRow, item.photo_sha256) is None:
                     raise missing
                 s.add(item)
                 s.flush()
@@ -384,10 +370,10 @@ class Store:
             return _item_record(self._item(s, item_id), True)
 
     @staticmethod
-    def _item(s: Session, item_id: int, lock: bool = False) -> Item:
+    def _item(s: Session, item_id: int, lock: bool = False) -> ItemRow:
         if isinstance(item_id, bool) or not isinstance(item_id, int):
             raise TypeError(f"`item_id` must be an int, got {type(item_id).__name__}")
-        query = select(Item).where(Item.id == item_id).options(selectinload(Item.tags), selectinload(Item.thumbnails))
+        query = select(ItemRow).where(ItemRow.id == item_id).options(selectinload(ItemRow.tags), selectinload(ItemRow.thumbnails))
         item = s.scalars(query.with_for_update() if lock else query).first()
         if item is None:
             raise NotFoundError(f"no saved item has id {item_id}; it may have been deleted")
@@ -415,24 +401,24 @@ class Store:
         with_thumbnails : bool, optional
             Load the thumbnails (default True).
         """
-        query = select(Item).order_by(Item.created_at.desc(), Item.id.desc()).options(selectinload(Item.tags))
+        query = select(ItemRow).order_by(ItemRow.created_at.desc(), ItemRow.id.desc()).options(selectinload(ItemRow.tags))
         if with_thumbnails:
-            query = query.options(selectinload(Item.thumbnails))
+            query = query.options(selectinload(ItemRow.thumbnails))
         if model is not None:
-            query = query.where(_json_list_contains(Item.models, model))
+            query = query.where(_json_list_contains(ItemRow.models, model))
         if method is not None:
-            query = query.where(_json_list_contains(Item.methods, method))
+            query = query.where(_json_list_contains(ItemRow.methods, method))
         if class_index is not None:
-            query = query.where(Item.class_index == validate.class_index(class_index))
+            query = query.where(ItemRow.class_index == validate.class_index(class_index))
         if author is not None:
-            query = query.where(Item.author_id == User.of(author).id)
+            query = query.where(ItemRow.author_id == User.of(author).id)
         if tag is not None and tag.strip():
             wanted = " ".join(tag.split()).lower()
-            query = query.where(Item.id.in_(select(ItemTag.item_id).where(ItemTag.tag == wanted)))
+            query = query.where(ItemRow.id.in_(select(ItemTagRow.item_id).where(ItemTagRow.tag == wanted)))
         if text is not None and text.strip():
             pattern = f"%{_escape_like(text.strip().lower())}%"
             query = query.where(or_(*(func.lower(col).like(pattern, escape="\\")
-                                      for col in (Item.title, Item.note, Item.class_label))))
+                                      for col in (ItemRow.title, ItemRow.note, ItemRow.class_label))))
         if offset:
             query = query.offset(int(offset))
         if limit is not None:
@@ -450,9 +436,9 @@ class Store:
             ``(class_index, class_label)`` pairs; ``authors``: sorted ``(author_id, author_name)`` pairs.
         """
         with self._unit("reading the filters", read=True) as s:
-            rows = s.execute(select(Item.models, Item.methods, Item.class_index, Item.class_label,
-                                    Item.author_id, Item.author_name)).all()
-            tags = s.scalars(select(ItemTag.tag).distinct()).all()
+            rows = s.execute(select(ItemRow.models, ItemRow.methods, ItemRow.class_index, ItemRow.class_label,
+                                    ItemRow.author_id, ItemRow.author_name)).all()
+            tags = s.scalars(select(ItemTagRow.tag).distinct()).all()
         return {"models": sorted({m for r in rows for m in r.models}),
                 "methods": sorted({m for r in rows for m in r.methods}),
                 "classes": sorted({(r.class_index, r.class_label) for r in rows}),
@@ -477,13 +463,13 @@ class Store:
         new_tags = None if tags is None else validate.tags(tags)
         with self._unit(f"updating item {item_id}") as s:
             item = self._item(s, item_id, lock=True)
-            self._require(user, item.author_id, item.author_name, f"edit '{item.title}'")
+            check_may_change(user, item.author_id, item.author_name, f"edit '{item.title}'")
             if new_title is not None:
                 item.title = new_title
             if new_note is not None:
                 item.note = new_note
             if new_tags is not None:
-                item.tags = [ItemTag(tag=t) for t in new_tags]
+                item.tags = [ItemTagRow(tag=t) for t in new_tags]
             item.updated_at = utcnow()
             s.flush()
             return _item_record(item, True)
@@ -501,7 +487,7 @@ class Store:
         user = User.of(by)
         with self._unit(f"deleting item {item_id}") as s:
             item = self._item(s, item_id, lock=True)
-            self._require(user, item.author_id, item.author_name, f"delete '{item.title}'")
+            check_may_change(user, item.author_id, item.author_name, f"delete '{item.title}'")
             s.delete(item)
 
     def export_items_json(self, **filters: Any) -> str:
@@ -527,7 +513,7 @@ class Store:
     # ---------------------------------------------------------------- studies
 
     def create_study(self, *, name: str, creator: User | str, conditions: Sequence[dict[str, Any]],
-                     trials: Sequence[PreparedTrial], question: str = DEFAULT_QUESTION) -> int:
+                     trials: Sequence[NewTrial], question: str = DEFAULT_QUESTION) -> int:
         """Create a study with its prepared trials, in one transaction; returns its id.
 
         Parameters
@@ -539,7 +525,7 @@ class Store:
         conditions : list of two dicts
             ``{"model": str, "method": str, "params": dict}`` each, e.g. CAM and SeCAM on
             one model. Never shown to reviewers.
-        trials : list of PreparedTrial
+        trials : list of NewTrial
             In order; ``trial.maps[i]`` is ``conditions[i]``'s map. Photos must be stored.
         question : str, optional
             Shown to reviewers; ``{label}`` is replaced by the trial's class label.
@@ -552,35 +538,35 @@ class Store:
         user = User.of(creator)
         conds = validate.conditions(conditions)
         if isinstance(trials, (str, bytes)) or not isinstance(trials, Sequence) or not trials:
-            raise InvalidRecordError("a study needs at least one trial (a list of PreparedTrial)")
+            raise InvalidRecordError("a study needs at least one trial (a list of NewTrial)")
         rows = []
         for position, trial in enumerate(trials):
-            if not isinstance(trial, PreparedTrial):
-                raise TypeError(f"trials[{position}] must be a PreparedTrial, got {type(trial).__name__}")
+            if not isinstance(trial, NewTrial):
+                raise TypeError(f"trials[{position}] must be a NewTrial, got {type(trial).__name__}")
             if len(trial.maps) != len(conds):
                 raise InvalidRecordError(f"trials[{position}] has {len(trial.maps)} maps; give one per condition "
                                          f"({len(conds)})")
             maps = []
             for c, prepared in enumerate(trial.maps):
-                if not isinstance(prepared, PreparedMap):
-                    raise TypeError(f"trials[{position}].maps[{c}] must be a PreparedMap, got {type(prepared).__name__}")
+                if not isinstance(prepared, TrialMap):
+                    raise TypeError(f"trials[{position}].maps[{c}] must be a TrialMap, got {type(prepared).__name__}")
                 picture, media_type = validate.picture(prepared.picture, f"trials[{position}].maps[{c}].picture",
                                                        validate.MAX_MAP_BYTES)
-                maps.append(TrialMap(condition=c, picture_type=media_type, picture=picture,
+                maps.append(TrialMapRow(condition=c, picture_type=media_type, picture=picture,
                                      saliency=validate.npy(prepared.saliency, f"trials[{position}].maps[{c}].saliency"),
                                      metrics=validate.jsonable(dict(prepared.metrics or {}),
                                                                f"trials[{position}].maps[{c}].metrics")))
-            rows.append(Trial(position=position, photo_sha256=_sha(trial.photo_sha256),
+            rows.append(TrialRow(position=position, photo_sha256=_sha(trial.photo_sha256),
                               class_index=validate.class_index(trial.class_index),
                               class_label=validate.text(trial.class_label, f"trials[{position}].class_label"),
                               maps=maps))
-        study = Study(name=validate.text(name, "name"),
+        study = StudyRow(name=validate.text(name, "name"),
                       question=validate.text(question, "question", max_chars=2000), creator_id=user.id,
                       creator_name=user.name, conditions=conds, seed=secrets.randbits(62), created_at=utcnow(),
                       trials=rows)
         with self._unit(f"creating study '{study.name}'") as s:
             wanted = {t.photo_sha256 for t in rows}
-            found = set(s.scalars(select(Photo.sha256).where(Photo.sha256.in_(wanted))))
+            found = set(s.scalars(select(PhotoRow.sha256).where(PhotoRow.sha256.in_(wanted))))
             if wanted - found:
                 missing = sorted(wanted - found)[0]
                 raise NotFoundError(f"photo {missing[:16]}... of a trial is not stored; store it with put_photo first")
@@ -590,10 +576,10 @@ class Store:
 
     def list_studies(self, *, include_closed: bool = True) -> list[StudyRecord]:
         """Studies, newest first."""
-        n_trials = select(func.count(Trial.id)).where(Trial.study_id == Study.id).scalar_subquery()
-        query = select(Study, n_trials).order_by(Study.created_at.desc(), Study.id.desc())
+        n_trials = select(func.count(TrialRow.id)).where(TrialRow.study_id == StudyRow.id).scalar_subquery()
+        query = select(StudyRow, n_trials).order_by(StudyRow.created_at.desc(), StudyRow.id.desc())
         if not include_closed:
-            query = query.where(Study.closed_at.is_(None))
+            query = query.where(StudyRow.closed_at.is_(None))
         with self._unit("listing studies", read=True) as s:
             return [_study_record(study, n) for study, n in s.execute(query)]
 
@@ -601,13 +587,13 @@ class Store:
         """One study. Raises :class:`NotFoundError` when it does not exist."""
         with self._unit("reading a study", read=True) as s:
             study = self._study(s, study_id)
-            return _study_record(study, s.scalar(select(func.count(Trial.id)).where(Trial.study_id == study.id)))
+            return _study_record(study, s.scalar(select(func.count(TrialRow.id)).where(TrialRow.study_id == study.id)))
 
     @staticmethod
-    def _study(s: Session, study_id: int, lock: bool = False) -> Study:
+    def _study(s: Session, study_id: int, lock: bool = False) -> StudyRow:
         if isinstance(study_id, bool) or not isinstance(study_id, int):
             raise TypeError(f"`study_id` must be an int, got {type(study_id).__name__}")
-        study = s.get(Study, study_id, with_for_update=lock)
+        study = s.get(StudyRow, study_id, with_for_update=lock)
         if study is None:
             raise NotFoundError(f"no study has id {study_id}; it may have been deleted")
         return study
@@ -623,18 +609,18 @@ class Store:
         user = User.of(by)
         with self._unit(f"closing study {study_id}") as s:
             study = self._study(s, study_id, lock=True)
-            self._require(user, study.creator_id, study.creator_name, f"close the study '{study.name}'", "creator")
+            check_may_change(user, study.creator_id, study.creator_name, f"close the study '{study.name}'", "creator")
             if study.closed_at is None:
                 study.closed_at, study.closed_by = utcnow(), user.id
             s.flush()
-            return _study_record(study, s.scalar(select(func.count(Trial.id)).where(Trial.study_id == study.id)))
+            return _study_record(study, s.scalar(select(func.count(TrialRow.id)).where(TrialRow.study_id == study.id)))
 
     def trials_for(self, study_id: int, *, with_maps: bool = False) -> list[TrialRecord]:
         """The study's trials in position order (with their pictures and ``.npy`` maps if ``with_maps``)."""
-        maps = selectinload(Trial.maps)
+        maps = selectinload(TrialRow.maps)
         if not with_maps:  # the list needs only the metrics, not megabytes of pictures
-            maps = maps.options(defer(TrialMap.picture), defer(TrialMap.saliency))
-        query = select(Trial).where(Trial.study_id == study_id).order_by(Trial.position).options(maps)
+            maps = maps.options(defer(TrialMapRow.picture), defer(TrialMapRow.saliency))
+        query = select(TrialRow).where(TrialRow.study_id == study_id).order_by(TrialRow.position).options(maps)
         with self._unit("reading trials", read=True) as s:
             self._study(s, study_id)
             return [_trial_record(t, with_maps) for t in s.scalars(query)]
@@ -642,30 +628,19 @@ class Store:
     def get_trial(self, trial_id: int) -> TrialRecord:
         """One trial with its maps. Raises :class:`NotFoundError` when it does not exist."""
         with self._unit("reading a trial", read=True) as s:
-            trial = s.scalars(select(Trial).where(Trial.id == trial_id).options(selectinload(Trial.maps))).first()
+            trial = s.scalars(select(TrialRow).where(TrialRow.id == trial_id).options(selectinload(TrialRow.maps))).first()
             if trial is None:
                 raise NotFoundError(f"no trial has id {trial_id}; its study may have been deleted")
             return _trial_record(trial, True)
 
-    def trial_order(self, study_id: int, reviewer: User | str) -> list[tuple[int, int]]:
-        """This reviewer's own random order of the study's trials, and the side of each condition.
+    def study_key(self, study_id: int) -> bytes:
+        """The study's secret (its random ``seed``), the key of each reviewer's order and sides.
 
-        The order is the same every time for the same reviewer (so a reviewer can stop and
-        resume), differs between reviewers and studies, and cannot be guessed from the URL.
-
-        Returns
-        -------
-        list of (trial_id, left_condition)
-            ``left_condition`` (0 or 1) is the condition to show on the left; pass it back
-            to :meth:`record_answer`.
+        For :func:`explainers_team.review.reviewer_plan` only: never show it, never put it in a link or an
+        export (whoever has it can tell which condition is on which side).
         """
-        user = User.of(reviewer)
-        with self._unit("reading trials", read=True) as s:
-            study = self._study(s, study_id)
-            ids = list(s.scalars(select(Trial.id).where(Trial.study_id == study_id).order_by(Trial.position)))
-        rng = random.Random(f"{study.seed}:{user.id}")
-        rng.shuffle(ids)
-        return [(trial_id, rng.randrange(2)) for trial_id in ids]
+        with self._unit("reading a study", read=True) as s:
+            return str(self._study(s, study_id).seed).encode("ascii")
 
     def record_answer(self, trial_id: int, *, reviewer: User | str, choice: str, left_condition: int,
                       comment: str = "", seconds: float | None = None) -> AnswerRecord:
@@ -675,7 +650,7 @@ class Store:
         ----------
         choice : {"left", "right", "equal", "cant_tell"}
         left_condition : {0, 1}
-            The condition that was shown on the left (from :meth:`trial_order`).
+            The condition that was shown on the left (from :func:`explainers_team.review.reviewer_plan`).
         comment : str, optional
             At most 2,000 characters.
         seconds : float, optional
@@ -701,17 +676,17 @@ class Store:
         for attempt in range(2):
             try:
                 with self._unit("recording the answer") as s:
-                    trial = s.get(Trial, trial_id)
+                    trial = s.get(TrialRow, trial_id)
                     if trial is None:
                         raise NotFoundError(f"no trial has id {trial_id}; its study may have been deleted")
-                    study = s.get(Study, trial.study_id)
+                    study = s.get(StudyRow, trial.study_id)
                     if study.closed_at is not None:
                         raise StudyClosedError(f"the study '{study.name}' was closed on "
                                                f"{study.closed_at:%Y-%m-%d %H:%M} UTC; it accepts no more answers")
-                    answer = s.scalars(select(Answer).where(Answer.trial_id == trial_id, Answer.reviewer_id == user.id)
+                    answer = s.scalars(select(AnswerRow).where(AnswerRow.trial_id == trial_id, AnswerRow.reviewer_id == user.id)
                                        .with_for_update()).first()
                     if answer is None:
-                        answer = Answer(trial_id=trial_id, reviewer_id=user.id)
+                        answer = AnswerRow(trial_id=trial_id, reviewer_id=user.id)
                         s.add(answer)
                     answer.reviewer_name, answer.choice, answer.left_condition = user.name, choice, left_condition
                     answer.comment, answer.seconds, answer.answered_at = comment, seconds, utcnow()
@@ -724,10 +699,10 @@ class Store:
 
     def answers(self, study_id: int, *, reviewer: User | str | None = None) -> list[AnswerRecord]:
         """The study's answers (one per trial and reviewer), by trial position then reviewer."""
-        query = (select(Answer, Trial).join(Trial, Answer.trial_id == Trial.id).where(Trial.study_id == study_id)
-                 .order_by(Trial.position, Answer.reviewer_id))
+        query = (select(AnswerRow, TrialRow).join(TrialRow, AnswerRow.trial_id == TrialRow.id).where(TrialRow.study_id == study_id)
+                 .order_by(TrialRow.position, AnswerRow.reviewer_id))
         if reviewer is not None:
-            query = query.where(Answer.reviewer_id == User.of(reviewer).id)
+            query = query.where(AnswerRow.reviewer_id == User.of(reviewer).id)
         with self._unit("reading answers", read=True) as s:
             self._study(s, study_id)
             return [_answer_record(a, t) for a, t in s.execute(query)]
@@ -737,9 +712,9 @@ class Store:
         user = User.of(reviewer)
         with self._unit("reading progress", read=True) as s:
             self._study(s, study_id)
-            total = s.scalar(select(func.count(Trial.id)).where(Trial.study_id == study_id))
-            done = s.scalar(select(func.count(Answer.id)).join(Trial, Answer.trial_id == Trial.id)
-                            .where(Trial.study_id == study_id, Answer.reviewer_id == user.id))
+            total = s.scalar(select(func.count(TrialRow.id)).where(TrialRow.study_id == study_id))
+            done = s.scalar(select(func.count(AnswerRow.id)).join(TrialRow, AnswerRow.trial_id == TrialRow.id)
+                            .where(TrialRow.study_id == study_id, AnswerRow.reviewer_id == user.id))
         return int(done), int(total)
 
 
@@ -755,7 +730,7 @@ def _sha(value: Any) -> str:
 
 
 def _size_text(n: int) -> str:
-    return f"{n / config.MB:.1f} MB" if n >= config.MB / 10 else f"{n / 1024:.0f} KB"
+    return f"{n / settings.MB:.1f} MB" if n >= settings.MB / 10 else f"{n / 1024:.0f} KB"
 
 
 def _escape_like(value: str) -> str:
@@ -769,12 +744,12 @@ def _json_list_contains(column, name: str):
     return cast(column, String).like(f"%{_escape_like(json.dumps(name.strip()))}%", escape="\\")
 
 
-def _photo_record(p: Photo) -> PhotoRecord:
+def _photo_record(p: PhotoRow) -> PhotoRecord:
     return PhotoRecord(p.sha256, p.original_name, p.media_type, p.byte_size, p.width, p.height, p.uploader_id,
                        p.uploader_name, p.created_at)
 
 
-def _item_record(i: Item, with_thumbnails: bool) -> ItemRecord:
+def _item_record(i: ItemRow, with_thumbnails: bool) -> ItemRecord:
     return ItemRecord(id=i.id, title=i.title, note=i.note, tags=tuple(t.tag for t in i.tags), author_id=i.author_id,
                       author_name=i.author_name, created_at=i.created_at, updated_at=i.updated_at,
                       models=tuple(i.models), methods=tuple(i.methods), class_index=i.class_index,
@@ -783,21 +758,21 @@ def _item_record(i: Item, with_thumbnails: bool) -> ItemRecord:
                       thumbnails=tuple(t.data for t in i.thumbnails) if with_thumbnails else ())
 
 
-def _study_record(s: Study, n_trials: int) -> StudyRecord:
+def _study_record(s: StudyRow, n_trials: int) -> StudyRecord:
     return StudyRecord(id=s.id, name=s.name, question=s.question, creator_id=s.creator_id,
                        creator_name=s.creator_name, conditions=list(s.conditions), created_at=s.created_at,
                        closed_at=s.closed_at, closed_by=s.closed_by, n_trials=int(n_trials or 0))
 
 
-def _trial_record(t: Trial, with_maps: bool) -> TrialRecord:
+def _trial_record(t: TrialRow, with_maps: bool) -> TrialRecord:
     return TrialRecord(id=t.id, study_id=t.study_id, position=t.position, photo_sha256=t.photo_sha256,
                        class_index=t.class_index, class_label=t.class_label,
                        metrics=tuple(dict(m.metrics) for m in t.maps),
-                       maps=tuple(PreparedMap(m.picture, m.saliency, dict(m.metrics)) for m in t.maps)
+                       maps=tuple(TrialMap(m.picture, m.saliency, dict(m.metrics)) for m in t.maps)
                        if with_maps else ())
 
 
-def _answer_record(a: Answer, t: Trial) -> AnswerRecord:
+def _answer_record(a: AnswerRow, t: TrialRow) -> AnswerRecord:
     return AnswerRecord(trial_id=t.id, study_id=t.study_id, position=t.position, photo_sha256=t.photo_sha256,
                         class_index=t.class_index, class_label=t.class_label, reviewer_id=a.reviewer_id,
                         reviewer_name=a.reviewer_name, choice=a.choice, left_condition=a.left_condition,

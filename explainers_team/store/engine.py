@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from ..errors import ExplainersError
-from .errors import StoreError
+from explainers.errors import ExplainersError
+from ..errors import StoreError
 
 #: How long (seconds) a writer waits for another writer's lock (SQLite) or for a connection (PostgreSQL).
 BUSY_TIMEOUT_S = 30

@@ -1,17 +1,17 @@
-"""Design of a blind review study: conditions, each reviewer's order and sides, opaque tokens, trial preparation.
+"""Design of a blind review study: conditions, each reviewer's order and sides, trial preparation.
 
 A study compares two **conditions**, ``A`` and ``B`` (each a model, a method
 and its parameters). A **trial** is one photo explained by both, for the same
 class. Each reviewer sees every trial once, in an order of their own, with
-``A`` on the left in half of their trials; both are derived from a hash of the
-study id, the reviewer and the trial id, so a reviewer who resumes gets the
-same order and sides, and no random-number generator's stream (which can change
-between library versions) is involved.
+``A`` on the left in half of their trials; both come from an HMAC keyed with
+the study's secret (kept in the store, never shown), so a reviewer who resumes
+gets the same order and sides, nobody can compute another's sides, and no
+random-number generator's stream (which can change between library versions)
+is involved.
 
-Nothing shown to a reviewer names a method or a model: trials are addressed by
-:func:`trial_token` (an HMAC of a per-study secret and the trial id), the
-pictures are PNGs without metadata, and a choice is recorded as a side
-(``left``/``right``) that :func:`choice_to_outcome` turns into ``A``/``B``.
+Nothing shown to a reviewer names a method or a model: the pictures are PNGs
+without metadata, and a choice is recorded as a side (``left``/``right``) that
+:func:`choice_to_outcome` turns into ``A``/``B``.
 """
 
 from __future__ import annotations
@@ -19,28 +19,25 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import secrets
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
-from ..base import get_explainer
-from ..errors import ExplainersError, ParameterError
-from ..explanation import Explanation
-from ..images import validate_image
-from ..models.loaded import ForwardPass, LoadedModel
-from ..overlays import explanation_picture, heatmap_overlay
+from explainers.base import get_explainer
+from explainers.errors import ExplainersError, ParameterError
+from explainers.explanation import Explanation
+from explainers.images import validate_image
+from explainers.models.loaded import ForwardPass, LoadedModel
+from explainers.overlays import explanation_picture, heatmap_overlay
 
-#: What a reviewer can answer.
-CHOICES = ("left", "right", "equal", "cant_tell")
+from ..store.records import CHOICES, DEFAULT_QUESTION  # noqa: F401  (public here too)
+
 #: What an answer means once the sides are known: condition A or B preferred, a tie, or can't tell.
 OUTCOMES = ("A", "B", "tie", "cant_tell")
 #: The two conditions of a study.
 CONDITIONS = ("A", "B")
-#: The question shown above each trial; ``{label}`` is the explained class.
-DEFAULT_QUESTION = "Which map better shows why the model predicted {label}?"
 #: Long side, in px, of the pictures stored with a trial.
 DISPLAY_MAX_SIDE = 768
 #: How a map is drawn: ``heatmap`` (both sides as the same colour-map overlay) or
@@ -149,33 +146,38 @@ class Assignment:
         """The condition shown on the right."""
         return "B" if self.left == "A" else "A"
 
+    @property
+    def left_index(self) -> int:
+        """The store's ``left_condition``: 0 when A is on the left, 1 when B is."""
+        return CONDITIONS.index(self.left)
 
-def _digest(*parts: Any) -> bytes:
-    """SHA-256 of the parts, each length-prefixed so that ('ab', 'c') and ('a', 'bc') differ."""
-    h = hashlib.sha256(b"explainers.review/1")
+
+def _digest(key: bytes, *parts: Any) -> bytes:
+    """HMAC-SHA256 of the parts under ``key``, each part length-prefixed so that ('ab', 'c') and ('a', 'bc') differ."""
+    h = hmac.new(key, b"explainers.review/2", hashlib.sha256)
     for part in parts:
         data = part if isinstance(part, bytes) else str(part).encode("utf-8")
         h.update(len(data).to_bytes(8, "big") + data)
     return h.digest()
 
 
-def reviewer_plan(study_id: Hashable, reviewer: str, trial_ids: Sequence[Hashable]) -> list[Assignment]:
-    """The order in which ``reviewer`` sees the trials of ``study_id``, and which condition is on the left.
+def reviewer_plan(secret: bytes | str | int, reviewer: str, trial_ids: Sequence[Hashable]) -> list[Assignment]:
+    """The order in which ``reviewer`` sees a study's trials, and which condition is on the left.
 
-    Deterministic: the same study, reviewer and trial ids always give the same
+    Deterministic: the same secret, reviewer and trial ids always give the same
     plan (a reviewer can stop and resume), while two reviewers get independent
-    orders. The order sorts trials by ``SHA-256(study, reviewer, trial)``; the
+    orders. The order sorts trials by ``HMAC(secret, reviewer, trial)``; the
     sides are balanced per reviewer: ``A`` is on the left in exactly
     ``n // 2`` or ``n - n // 2`` trials (which of the two, and which trials, is
-    decided by another hash), so a reviewer's habit of picking one side cannot
-    favour one condition.
+    decided by another HMAC), so a reviewer's habit of picking one side cannot
+    favour one condition. Without the secret nobody can tell the sides.
 
     Parameters
     ----------
-    study_id : hashable
-        The study's id (as a string it must be stable: an int or a str).
+    secret : bytes, str or int
+        The study's secret (the store's per-study seed): never shown to anyone.
     reviewer : str
-        The reviewer's identity (user name or the name given once per browser).
+        The reviewer's identity (the signed-in e-mail, or the name typed without login).
     trial_ids : sequence of hashable
         The study's trials, each once (their order does not matter).
 
@@ -187,16 +189,19 @@ def reviewer_plan(study_id: Hashable, reviewer: str, trial_ids: Sequence[Hashabl
     Raises
     ------
     ParameterError
-        If ``reviewer`` is empty or a trial id is repeated.
+        If ``reviewer`` is empty, the secret is empty, or a trial id is repeated.
     """
     if not isinstance(reviewer, str) or not reviewer.strip():
         raise ParameterError(f"`reviewer` must be a non-empty name, got {reviewer!r}")
+    key = secret if isinstance(secret, bytes) else str(secret).encode("utf-8")
+    if not key:
+        raise ParameterError("`secret` is empty; pass the study's secret from the store")
     keys = [str(t) for t in trial_ids]
     if len(set(keys)) != len(keys):
         raise ParameterError("`trial_ids` repeats a trial; give each trial once")
-    seed = _digest("reviewer", study_id, reviewer)
-    ordered = sorted(trial_ids, key=lambda t: _digest(seed, "order", t))
-    by_side = sorted(trial_ids, key=lambda t: _digest(seed, "side", t))
+    seed = _digest(key, "reviewer", reviewer)
+    ordered = sorted(trial_ids, key=lambda t: _digest(key, seed, "order", t))
+    by_side = sorted(trial_ids, key=lambda t: _digest(key, seed, "side", t))
     n_left = len(keys) // 2 + (len(keys) % 2 if seed[0] & 1 else 0)
     a_left = {str(t) for t in by_side[:n_left]}
     return [Assignment(t, i, "A" if str(t) in a_left else "B") for i, t in enumerate(ordered)]
@@ -232,49 +237,6 @@ def choice_to_outcome(choice: str, left: str) -> str:
         return "cant_tell"
     right = "B" if left == "A" else "A"
     return left if choice == "left" else right
-
-
-# ---------------------------------------------------------------------------------------------------- tokens
-def new_secret() -> str:
-    """A fresh per-study secret for :func:`trial_token` (64 hex characters); store it with the study."""
-    return secrets.token_hex(32)
-
-
-def trial_token(secret: str, trial_id: Hashable) -> str:
-    """An opaque token that names a trial in URLs and HTML without revealing anything about it.
-
-    ``HMAC-SHA256(secret, trial_id)``, 20 hex characters: it does not contain
-    the method, the model, the photo or the trial id, and cannot be forged or
-    guessed without the study's secret.
-
-    Parameters
-    ----------
-    secret : str
-        From :func:`new_secret`, at least 16 characters.
-    trial_id : hashable
-
-    Returns
-    -------
-    str
-        20 lowercase hex characters.
-    """
-    if not isinstance(secret, str) or len(secret) < 16:
-        raise ParameterError("`secret` must be a string of at least 16 characters; make one with new_secret()")
-    return hmac.new(secret.encode("utf-8"), f"trial\x00{trial_id}".encode("utf-8"), hashlib.sha256).hexdigest()[:20]
-
-
-def resolve_token(secret: str, token: str, trial_ids: Sequence[Hashable]) -> Hashable:
-    """The trial whose :func:`trial_token` is ``token``.
-
-    Raises
-    ------
-    ParameterError
-        If no trial of the study has this token (a stale or mistyped link).
-    """
-    for trial_id in trial_ids:
-        if hmac.compare_digest(trial_token(secret, trial_id), str(token)):
-            return trial_id
-    raise ParameterError("this link does not name a trial of this study; open the study's review link again")
 
 
 # ----------------------------------------------------------------------------------------- trial preparation
@@ -366,7 +328,7 @@ ModelSource = Callable[[str], LoadedModel] | Mapping[str, LoadedModel]
 def _model_getter(load: ModelSource | None) -> Callable[[str], LoadedModel]:
     """A memoised ``name -> LoadedModel`` from a mapping, a loader, or :func:`explainers.load_model`."""
     if load is None:
-        from ..models import load_model as load
+        from explainers.models import load_model as load
     cache: dict[str, LoadedModel] = {}
 
     def get(name: str) -> LoadedModel:

@@ -1,8 +1,9 @@
 """Who may use a team server: the allow-list, the admins, and the identity of a signed-in user.
 
-The dashboard signs people in with OpenID Connect (see ``ui/auth.py``); this module decides, from
+The dashboard signs people in with OpenID Connect (see ``ui/app/auth.py``); this module decides, from
 the identity provider's claims, whether that person may use the server and whether they are an
-admin. It never imports Streamlit, so the same policy can guard another front end or a script.
+admin, and it holds the one rule of who may change a thing (:func:`may_change`: its author or an
+admin). It never imports Streamlit, so the same policy can guard another front end or a script.
 
 Configuration (see the README's "Team server" section): two lists of entries, from the
 ``[explainers]`` table of ``.streamlit/secrets.toml`` or from environment variables, which win when
@@ -22,11 +23,14 @@ account). Admins are single addresses (a domain of admins is refused: admins may
 an admin may always sign in. Matching ignores case. An empty allow-list refuses everyone: a login
 with no list is a misconfiguration, not an open door.
 
+Admin rights need the login: without one, a typed name is a label anyone can type, so nobody is an
+admin (:meth:`AccessPolicy.user` gives typed names no rights beyond their own things).
+
 Examples
 --------
 >>> policy = AccessPolicy.from_lists(allowed=["@example.org"], admins=["boss@corp.net"])
 >>> policy.authorize({"email": "Alice@Example.org", "name": "Alice"})
-Identity(email='alice@example.org', name='Alice', is_admin=False)
+User(id='alice@example.org', name='Alice', is_admin=False)
 >>> policy.authorize({"email": "boss@corp.net"}).is_admin
 True
 """
@@ -37,7 +41,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .errors import ExplainersError
+from explainers.errors import ExplainersError
+
+from .errors import InvalidRecordError, PermissionDeniedError
 
 #: Environment variables that, when set, replace the lists of ``[explainers]`` in secrets.toml.
 ENV_ALLOWED = "EXPLAINERS_ALLOWED"
@@ -57,27 +63,71 @@ class AccessDenied(ExplainersError, PermissionError):
     """A signed-in person may not use this server; the message says why and what to do."""
 
 
+def normalize_identity(value: str) -> str:
+    """A person's stable key: stripped; e-mail addresses compare case-insensitively, so they are lower-cased.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a str.
+    InvalidRecordError
+        If it is empty or longer than 200 characters.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"an identity must be a str (an e-mail or a name), got {type(value).__name__}")
+    value = value.strip()
+    if not value:
+        raise InvalidRecordError("the user's identity is empty; sign in or type your name first")
+    if len(value) > 200:
+        raise InvalidRecordError(f"the user's identity is {len(value)} characters long; at most 200 are allowed")
+    return value.lower() if "@" in value else value
+
+
 @dataclass(frozen=True)
-class Identity:
-    """A signed-in person, as the workspace and the reviews record them.
+class User:
+    """A person who does something: signs in, saves, reviews.
 
     Attributes
     ----------
-    email : str
-        Lower-case e-mail address from the identity provider: the stable key of a person.
+    id : str
+        The stable identity: the lower-case e-mail address from the login, or (without login) the name
+        typed once per browser (:func:`normalize_identity`).
     name : str
-        Display name (the provider's ``name`` claim, else the address's local part).
+        Display name; defaults to ``id``.
     is_admin : bool
-        Listed in ``admins``: may delete any item and close any study.
+        May change anything and close any study (listed in ``admins`` and signed in).
     """
 
-    email: str
-    name: str
+    id: str
+    name: str = ""
     is_admin: bool = False
 
-    def may_change(self, author_email: str | None) -> bool:
-        """Whether this person may edit or delete an item whose author is ``author_email``."""
-        return self.is_admin or (author_email is not None and author_email.strip().lower() == self.email)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", normalize_identity(self.id))
+        name = (self.name or "").strip() or self.id
+        object.__setattr__(self, "name", name[:200])
+
+    @classmethod
+    def of(cls, value: User | str) -> User:
+        """A ``User`` as is, or a plain string as a non-admin user of that id."""
+        return value if isinstance(value, User) else cls(value)
+
+
+def may_change(user: User | None, owner_id: str | None) -> bool:
+    """The one permission rule: whether ``user`` may edit, delete or close a thing owned by ``owner_id``.
+
+    Its owner (author, uploader, creator) or an admin may; nobody else, and nobody without an identity.
+    """
+    if user is None:
+        return False
+    return user.is_admin or (owner_id is not None and normalize_identity(owner_id) == user.id)
+
+
+def check_may_change(user: User, owner_id: str, owner_name: str, what: str, role: str = "author") -> None:
+    """Raise :class:`PermissionDeniedError` unless :func:`may_change`; the message says who may ``what``."""
+    if not may_change(user, owner_id):
+        raise PermissionDeniedError(f"only {owner_name} (the {role}) or an admin may {what}; "
+                                    f"you are {user.name}")
 
 
 def parse_entries(value: str | Iterable[str] | None, *, what: str, domains: bool = True) -> tuple[str, ...]:
@@ -184,6 +234,11 @@ class AccessPolicy:
         """Whether ``email`` is listed in ``admins`` (case ignored)."""
         return email.strip().lower() in self.admins
 
+    @staticmethod
+    def user(name: str) -> User:
+        """The person behind a name typed without login: a label with no admin rights (see the module)."""
+        return User(name)
+
     def is_allowed(self, email: str) -> bool:
         """Whether ``email`` may sign in: an admin, listed, at a listed domain, or ``*`` is listed."""
         email = email.strip().lower()
@@ -192,7 +247,7 @@ class AccessPolicy:
         domain = "@" + email.rsplit("@", 1)[1]
         return self.is_admin(email) or ANYONE in self.allowed or email in self.allowed or domain in self.allowed
 
-    def authorize(self, claims: Mapping) -> Identity:
+    def authorize(self, claims: Mapping) -> User:
         """The identity of a signed-in person, if this policy lets them in.
 
         Parameters
@@ -203,7 +258,8 @@ class AccessPolicy:
 
         Returns
         -------
-        Identity
+        User
+            ``id`` is the lower-case address; ``is_admin`` when listed in ``admins``.
 
         Raises
         ------
@@ -229,4 +285,4 @@ class AccessPolicy:
                 f"you are signed in as {email}, which is not on this server's allow-list; ask the operator "
                 "to add your address or your domain, or sign out and sign in with another account")
         name = str(claims.get("name") or "").strip() or email.split("@", 1)[0]
-        return Identity(email=email, name=name, is_admin=self.is_admin(email))
+        return User(email, name, is_admin=self.is_admin(email))

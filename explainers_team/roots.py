@@ -27,7 +27,7 @@ True
 >>> resolve_under_roots("/etc", roots=[root])
 Traceback (most recent call last):
 ...
-explainers.roots.PathNotAllowedError: '/etc' is outside the folders this server may read...
+explainers_team.roots.PathNotAllowedError: '/etc' is outside the folders this server may read...
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .errors import ExplainersError, ParameterError
-from .store.config import data_dir  # the one data folder (the store's)
+from explainers.errors import ExplainersError, ParameterError
+from .settings import data_dir  # the one data folder (the store's)
 
 #: Environment variables: the allowed roots (``os.pathsep``-separated), and the data folder.
 ENV_ROOTS = "EXPLAINERS_DATA_ROOTS"

@@ -37,11 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ExplainersError, ParameterError
-from ..evaluate import mean_interval
-from ..explanation import Explanation
-from ..images import validate_image
-from ..metrics import faithfulness
+from explainers.errors import ExplainersError, ParameterError
+from explainers.evaluate import mean_interval
+from explainers.explanation import Explanation
+from explainers.images import validate_image
+from explainers.metrics import faithfulness
 from .design import (CHOICES, CONDITIONS, OUTCOMES, Condition, ModelSource, _model_getter, check_conditions,
                      check_models, choice_to_outcome, explain_condition, study_class)
 from .stats import Kappa, cohen_kappa, fleiss_kappa, fleiss_table, sign_test, wilson_interval
@@ -337,7 +337,7 @@ def measure_faithfulness(photos: Sequence[tuple[str, np.ndarray]], condition_a: 
     Each condition's map is measured on its own model, for the class the trial
     explains (``class_indices``, e.g. ``{t.photo: t.class_index for t in trials}``;
     by default the top-1 class of condition A's model, as in
-    :func:`~explainers.review.design.prepare_trials`). Call it when the study is
+    :func:`~explainers_team.review.design.prepare_trials`). Call it when the study is
     created or later, on demand, with the original photos (AUCs on reduced
     copies differ slightly).
 

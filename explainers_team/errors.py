@@ -1,4 +1,4 @@
-"""Exceptions raised by the store.
+"""Exceptions raised by the team layer (the store, access, server folders).
 
 All derive from :class:`explainers.errors.ExplainersError`, so a page can show
 ``str(exc)`` in one line. Each also derives from the matching built-in.
@@ -6,7 +6,7 @@ All derive from :class:`explainers.errors.ExplainersError`, so a page can show
 
 from __future__ import annotations
 
-from ..errors import ExplainersError
+from explainers.errors import ExplainersError
 
 
 class StoreError(ExplainersError, RuntimeError):
@@ -21,7 +21,7 @@ class NotFoundError(ExplainersError, LookupError):
 
 
 class PermissionDeniedError(ExplainersError, PermissionError):
-    """The user may not do this (only the author, the creator or an admin may)."""
+    """The user may not do this (only the author, the creator or an admin may: :func:`~explainers_team.access.may_change`)."""
 
 
 class StudyClosedError(PermissionDeniedError):

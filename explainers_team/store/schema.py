@@ -53,7 +53,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
-class Photo(Base):
+class PhotoRow(Base):
     """An uploaded photo, stored once under ``<data>/photos/ab/<sha256>.<ext>``."""
 
     __tablename__ = "photos"
@@ -69,7 +69,7 @@ class Photo(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Item(Base):
+class ItemRow(Base):
     """A saved comparison: its view (the permalink's query parameters) and what the list shows."""
 
     __tablename__ = "items"
@@ -91,20 +91,20 @@ class Item(Base):
     photo_sha256: Mapped[str | None] = mapped_column(ForeignKey("photos.sha256", ondelete="RESTRICT"), index=True,
                                                      nullable=True)
 
-    tags: Mapped[list["ItemTag"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                 order_by="ItemTag.tag")
-    thumbnails: Mapped[list["ItemThumbnail"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                             order_by="ItemThumbnail.position")
+    tags: Mapped[list["ItemTagRow"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                 order_by="ItemTagRow.tag")
+    thumbnails: Mapped[list["ItemThumbnailRow"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                             order_by="ItemThumbnailRow.position")
 
 
-class ItemTag(Base):
+class ItemTagRow(Base):
     __tablename__ = "item_tags"
 
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
-class ItemThumbnail(Base):
+class ItemThumbnailRow(Base):
     __tablename__ = "item_thumbnails"
 
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
@@ -113,7 +113,7 @@ class ItemThumbnail(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Study(Base):
+class StudyRow(Base):
     """A blind forced-choice study of two conditions (each ``{"model", "method", "params"}``)."""
 
     __tablename__ = "studies"
@@ -124,16 +124,16 @@ class Study(Base):
     creator_id: Mapped[str] = mapped_column(String(200), index=True)
     creator_name: Mapped[str] = mapped_column(String(200))
     conditions: Mapped[list[Any]] = mapped_column(JSON)
-    seed: Mapped[int] = mapped_column(BigInteger)  # each reviewer's trial order derives from it
+    seed: Mapped[int] = mapped_column(BigInteger)  # the study's secret: the HMAC key of each reviewer's order and sides
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
-    trials: Mapped[list["Trial"]] = relationship(back_populates="study", cascade="all, delete-orphan",
-                                                 passive_deletes=True, order_by="Trial.position")
+    trials: Mapped[list["TrialRow"]] = relationship(back_populates="study", cascade="all, delete-orphan",
+                                                 passive_deletes=True, order_by="TrialRow.position")
 
 
-class Trial(Base):
+class TrialRow(Base):
     __tablename__ = "trials"
     __table_args__ = (UniqueConstraint("study_id", "position"),)
 
@@ -144,12 +144,12 @@ class Trial(Base):
     class_index: Mapped[int] = mapped_column(Integer)
     class_label: Mapped[str] = mapped_column(String(200))
 
-    study: Mapped[Study] = relationship(back_populates="trials")
-    maps: Mapped[list["TrialMap"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                  order_by="TrialMap.condition")
+    study: Mapped[StudyRow] = relationship(back_populates="trials")
+    maps: Mapped[list["TrialMapRow"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                  order_by="TrialMapRow.condition")
 
 
-class TrialMap(Base):
+class TrialMapRow(Base):
     """Condition ``condition``'s prepared map for one trial (``condition`` indexes the study's conditions)."""
 
     __tablename__ = "trial_maps"
@@ -162,7 +162,7 @@ class TrialMap(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class Answer(Base):
+class AnswerRow(Base):
     """One reviewer's answer to one trial; answering again replaces it (one row per trial and reviewer)."""
 
     __tablename__ = "answers"
