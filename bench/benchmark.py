@@ -43,7 +43,7 @@ import cv2  # noqa: E402
 import explainers  # noqa: E402
 from explainers.batched import iter_explain_batch  # noqa: E402
 from explainers.evaluate import collect_photos  # noqa: E402
-from explainers.secam import SeCAM, with_threshold  # noqa: E402
+from explainers.methods.secam import SeCAM, with_threshold  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
 from photos import sample_dir, sample_reason  # noqa: E402
@@ -374,7 +374,7 @@ def throughput(model, paths: list[Path], batch_size: int | None, workers: int, r
 
 def synthetic(model, batch: int, reps: int, device) -> dict:
     section(f"synthetic tensors already on the device, batch {batch}: network alone vs forward + CAM of every image")
-    from explainers.cam import cam_maps
+    from explainers.methods.cam import cam_maps
     x = torch.randn(batch, 3, model.input_size, model.input_size, device=device)
     weight, _ = model.classifier_weights()
 

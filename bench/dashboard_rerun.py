@@ -25,7 +25,7 @@ from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import explainers.secam as secam_module  # noqa: E402
+import explainers.methods.secam as secam_module  # noqa: E402
 from explainers.models.loaded import LoadedModel  # noqa: E402
 from ui import state  # noqa: E402
 

@@ -162,7 +162,7 @@ def cam_vs_classifier(model, paths: list[Path], reps: int, device) -> dict:
 
 # -- engines -------------------------------------------------------------------------------------------
 def engines(paths: list[Path], steps: int, ray_cpus: int) -> dict:
-    from explainers.engines import evaluate_dataset
+    from explainers.evaluate import evaluate_dataset
 
     section(f"evaluate (cam, {steps} steps) on {len(paths)} photos: local engine vs Ray (local instance, "
             f"{ray_cpus} CPUs)")
@@ -262,7 +262,7 @@ def gpu(model, paths: list[Path], repeat: int, batch: int, workers: int, reps: i
         weight, _ = model.classifier_weights()
 
         def run() -> int:
-            from explainers.cam import cam_maps
+            from explainers.methods.cam import cam_maps
             for _ in range(4):
                 if with_cam:
                     logits, features = model.forward_batch(x)
@@ -303,7 +303,7 @@ def gpu(model, paths: list[Path], repeat: int, batch: int, workers: int, reps: i
 
 def one_photo(model, paths: list[Path], reps: int, device) -> dict:
     """CAM top-1 / top-5 on one decoded photo vs the bare forward; the batched K maps vs one class at a time."""
-    from explainers.base import Explainer
+    from explainers.methods.base import Explainer
 
     section("one photo at a time: CAM top-1 / top-5 vs bare forward (preprocess + network), interleaved medians")
     cam = explainers.get_explainer("cam")

@@ -12,11 +12,7 @@ The library never imports Streamlit; the dashboard is a client of it. Methods fr
 loaded here, once, from the entry-point group ``explainers.methods`` (see :mod:`explainers.plugins`).
 """
 
-from . import cam as _cam  # noqa: F401  (registers "cam")
-from . import secam as _secam  # noqa: F401  (registers "secam")
-from . import gradcam as _gradcam  # noqa: F401  (registers "gradcam")
-from . import lime as _lime  # noqa: F401  (registers "lime")
-from .base import EXPLAINERS, Explainer, get_explainer, list_explainers, register_explainer
+from .methods import EXPLAINERS, Condition, Explainer, get_explainer, list_explainers, register_explainer
 from .parameters import Param
 from .plugins import load_plugins, plugin_errors
 from .errors import (
@@ -30,11 +26,12 @@ from .errors import (
 from .explanation import Explanation
 from .images import load_image, validate_image
 from .models import ForwardPass, LoadedModel, ModelSpec, from_network, load_model, load_registry, weights_status
-from .secam import region_scores, slic_segments, with_threshold
+from .methods.secam import region_scores, slic_segments, with_threshold
 
 __all__ = [
     "EXPLAINERS",
     "CamNotExactError",
+    "Condition",
     "Explainer",
     "ExplainersError",
     "Explanation",

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .base import Explainer
+from .methods.base import Explainer
 from .errors import ParameterError
 from .explanation import Explanation
 from .images import load_image, validate_image
@@ -91,7 +91,7 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
     workers = _default_workers() if workers is None else workers
     if workers < 1:
         raise ParameterError(f"`workers` must be >= 1, got {workers}")
-    explainer._check_model(model)
+    explainer.check_supports(model)
     source_iter = iter(images)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explain-batch") as pool:
         def submit_batch() -> list[Future]:

@@ -13,21 +13,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
-import tempfile
 import threading
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
-from .base import EXPLAINERS, builtin_explainers, get_explainer, list_explainers
+from tqdm import tqdm
+
 from .errors import ExplainersError, ParameterError
+from .evaluate import (PhotoFailure, ResultsWriter, collect_photos, iter_evaluate, make_explainers, read_labels_csv,
+                       summary_document, summary_table, write_summary)
+from .evaluate.outputs import write_parquet
+from .files import atomic_write
 from .images import load_image
+from .methods.base import EXPLAINERS, builtin_explainers, get_explainer, list_explainers
 from .models.build import load_model, weights_status
 from .models.loaded import check_classes
 from .models.registry import load_registry
@@ -249,7 +251,7 @@ def _explain(args) -> int:
         try:
             targets = [int(t) for t in args.targets.split(",") if t.strip()]
         except ValueError:
-            raise ExplainersError_(f"--targets must be comma-separated class indices, got '{args.targets}'") from None
+            raise OptionError(f"--targets must be comma-separated class indices, got '{args.targets}'") from None
     model = load_model(args.model, load_registry(args.models), device=args.device)
     check_classes(model.num_classes, targets, args.topk)  # once, before any image
     args.out.mkdir(parents=True, exist_ok=True)
@@ -276,7 +278,7 @@ def _explain(args) -> int:
         results.append(record)
     run = {"model": model.name, "method": explainer.name, "params": dict(explainer.params),
            "device": str(model.device), "images": results}
-    _atomic_write(args.out / "results.json", json.dumps(run, indent=2).encode())
+    atomic_write(args.out / "results.json", json.dumps(run, indent=2).encode())
     print(f"explained {len(results)} image(s) with {explainer.name} on {model.name}; wrote {args.out}")
     return 1 if failures else 0
 
@@ -291,7 +293,7 @@ def _explain_one(path: Path, stem: str, model, explainer, targets, topk: int, ou
         files[f"{name}.jpg"] = picture
         files[f"{name}.npy"] = _npy_bytes(e.saliency)
     for filename, data in files.items():
-        _atomic_write(out / filename, data)
+        atomic_write(out / filename, data)
     return {
         "image": str(path),
         "image_size": list(image.shape[:2]),
@@ -302,108 +304,105 @@ def _explain_one(path: Path, stem: str, model, explainer, targets, topk: int, ou
 
 
 def _evaluate(args) -> int:
-    import csv
-
-    from tqdm import tqdm
-
-    from .evaluate import COLUMNS, collect_photos, iter_evaluate, make_explainers, read_labels_csv
-
     photos = collect_photos(args.photos)
     if args.limit is not None:
         if args.limit < 1:
-            raise ExplainersError_(f"--limit must be >= 1, got {args.limit}")
+            raise OptionError(f"--limit must be >= 1, got {args.limit}")
         photos = photos[:args.limit]
     if not 1 <= args.steps <= 1000:
-        raise ExplainersError_(f"--steps must be in [1, 1000], got {args.steps}")
+        raise OptionError(f"--steps must be in [1, 1000], got {args.steps}")
     labels = read_labels_csv(args.labels) if args.labels is not None else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     params = evaluate_params(args, methods)
     if args.engine == "ray":
-        from .engines.ray_engine import evaluate_cli
-
-        return evaluate_cli(args, photos, labels, methods, params)
-    if args.address is not None or args.workers is not None or args.num_gpus_per_worker:
-        raise ExplainersError_("--address, --workers and --num-gpus-per-worker apply to --engine ray only")
-    model = load_model(args.model, load_registry(args.models), device=args.device)
-    explainers = make_explainers(methods, model, params)
+        if args.overlays:
+            raise OptionError("--overlays is not available with --engine ray (the photos stay on the workers); "
+                              "run the photos you want pictures of with --engine local")
+    elif args.address is not None or args.workers is not None or args.num_gpus_per_worker:
+        raise OptionError("--address, --workers and --num-gpus-per-worker apply to --engine ray only")
+    registry = load_registry(args.models)
+    model_name = registry.get(args.model).name  # an unknown model fails here, before anything starts
     args.out.mkdir(parents=True, exist_ok=True)
     if args.overlays:
         (args.out / "overlays").mkdir(exist_ok=True)
-
-    results, failures, interrupted = [], 0, False
+    bar = tqdm(total=len(photos), unit="photo", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
+    results, failures, interrupted = [], [], False
     # Ctrl-C or SIGTERM stops after the photo in hand and still writes the summary of the finished ones
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main_thread else None
-    # rows are appended photo by photo, so an interrupted run keeps what it measured
-    with (args.out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        bar = tqdm(total=len(photos), unit="photo", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
+    with ResultsWriter(args.out / "results.csv") as writer:
+
+        def on_photo(key: str, rows: list, error: str | None) -> None:
+            bar.update(1)
+            bar.set_postfix_str(key[:40])
+            if error is not None:
+                failures.append(PhotoFailure(key, error))
+                bar.write(f"error: {error}", file=sys.stderr)
+                return
+            writer.write(rows)
+            results.extend(rows)
+
         try:
-            for outcome in iter_evaluate(model, photos, explainers, labels, steps=args.steps):
-                bar.update(1)
-                bar.set_postfix_str(outcome.file[:40])
-                if outcome.failure is not None:
-                    failures += 1
-                    bar.write(f"error: {outcome.failure.message}", file=sys.stderr)
-                    continue
-                for row in outcome.results:
-                    writer.writerow(row.row())
-                fh.flush()
-                results.extend(outcome.results)
-                if args.overlays:
-                    _write_overlays(args.out / "overlays", Path(outcome.file).stem, outcome)
+            if args.engine == "ray":
+                explainers, device = _evaluate_ray(args, photos, labels, methods, params, on_photo)
+            else:
+                explainers, device = _evaluate_local(args, registry, photos, labels, methods, params, on_photo)
         except KeyboardInterrupt:
             interrupted = True
             bar.write("interrupted: summarising the photos finished so far", file=sys.stderr)
+            explainers, device = make_explainers(methods, registry.get(args.model), params), args.device or "auto"
         finally:
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
-        bar.close()
-    return finish_evaluation(args, model.name, explainers, results, failures, interrupted, device=str(model.device))
-
-
-def finish_evaluation(args, model_name: str, explainers: Mapping[str, Any], results: list, failures: int,
-                      interrupted: bool, *, device: str, engine: str | None = None) -> int:
-    """``evaluate``'s last step, whatever the engine: ``summary.json``, the table, the closing line, the exit status."""
-    from .evaluate import summarize
-
-    summary = summarize(results)
-    summary.update({"model": model_name, "device": device, "failed": failures, "interrupted": interrupted,
-                    **({"engine": engine} if engine else {}),
-                    "params": {name: dict(e.params) for name, e in explainers.items()},
-                    "steps": args.steps, "labels": str(args.labels) if args.labels else None})
-    _atomic_write(args.out / "summary.json", json.dumps(summary, indent=2).encode())
-    print(_summary_table(summary))
-    on = f"{model_name} (Ray)" if engine == "ray" else model_name
-    print(f"evaluated {summary['photos']} photo(s) with {', '.join(explainers)} on {on}; "
-          f"{failures} failed; wrote {args.out}")
+            bar.close()
+    if args.engine == "ray":
+        write_parquet(results, args.out / "results.parquet")
+    document = summary_document(results, failures, model=model_name, device=device, explainers=explainers,
+                                steps=args.steps, labels=str(args.labels) if args.labels else None,
+                                interrupted=interrupted, engine="ray" if args.engine == "ray" else None)
+    write_summary(args.out, document)
+    print(summary_table(document))
+    on = f"{model_name} (Ray)" if args.engine == "ray" else model_name
+    print(f"evaluated {document['photos']} photo(s) with {', '.join(explainers)} on {on}; "
+          f"{len(failures)} failed; wrote {args.out}")
     if interrupted:
         return 130
     return 1 if failures else 0
+
+
+def _evaluate_local(args, registry, photos, labels, methods, params, on_photo) -> tuple[dict, str]:
+    """The local engine, photo by photo; ``on_photo`` gets each photo's rows (and writes its overlays)."""
+    model = load_model(args.model, registry, device=args.device)
+    explainers = make_explainers(methods, model, params)
+    for outcome in iter_evaluate(model, photos, explainers, labels, steps=args.steps):
+        on_photo(outcome.file, outcome.results, None if outcome.failure is None else outcome.failure.message)
+        if args.overlays and outcome.failure is None:
+            _write_overlays(args.out / "overlays", outcome)
+    return explainers, str(model.device)
+
+
+def _evaluate_ray(args, photos, labels, methods, params, on_photo) -> tuple[dict, str]:
+    """The Ray engine; ``on_photo`` gets each photo's rows as they arrive."""
+    from .evaluate.ray import evaluate_with_ray, quiet_ray_data, require_ray
+
+    quiet_ray_data(require_ray())
+    evaluate_with_ray(photos, model=args.model, methods=methods, labels=labels, address=args.address,
+                      workers=args.workers, num_gpus_per_worker=args.num_gpus_per_worker, registry=args.models,
+                      device=args.device, params=params, on_photo=on_photo, steps=args.steps)
+    return make_explainers(methods, load_registry(args.models).get(args.model), params), \
+        args.device or "auto (each worker)"
 
 
 def _raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-def _write_overlays(folder: Path, stem: str, outcome) -> None:
-    """Each method's picture of one photo, as ``{stem}_{method}.jpg``."""
+def _write_overlays(folder: Path, outcome) -> None:
+    """Each method's picture of one photo, as ``{key with / as __}_{method}.jpg``."""
+    stem = str(Path(outcome.file).with_suffix("")).replace("/", "__").replace("\\", "__")
     for name, e in outcome.explanations.items():
         picture = cv2.imencode(".jpg", explanation_picture(outcome.image, e)[..., ::-1])[1].tobytes()
-        _atomic_write(folder / f"{stem}_{name}.jpg", picture)
-
-
-def _summary_table(summary: dict) -> str:
-    """A plain-text table: mean deletion/insertion AUC and explain time per method."""
-    lines = [f"{'method':10s} {'deletion AUC':>14s} {'insertion AUC':>14s} {'explain s':>10s}"]
-    for name, entry in summary["methods"].items():
-        fmt = lambda key, spec: "-" if entry[key]["mean"] is None else format(entry[key]["mean"], spec)  # noqa: E731
-        lines.append(f"{name:10s} {fmt('deletion_auc', '.3f'):>14s} {fmt('insertion_auc', '.3f'):>14s} "
-                     f"{fmt('explain_s', '.3f'):>10s}")
-    if summary.get("accuracy"):
-        lines.append(f"top-1 accuracy: {summary['accuracy']['top1']:.3f} on {summary['accuracy']['n']} photo(s)")
-    return "\n".join(lines)
+        atomic_write(folder / f"{stem}_{name}.jpg", picture)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -414,17 +413,5 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temporary file and rename, so no half-written file is ever left."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-class ExplainersError_(ExplainersError, ValueError):
+class OptionError(ExplainersError, ValueError):
     """A bad command-line option."""

@@ -42,6 +42,7 @@ MIN_SIDE = 32
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 FORMAT_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
 
+#: File name endings of the formats in :data:`FORMATS` (the one list: folders, uploads, the CLI).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 # Leading bytes of the accepted formats: a file that starts like one of them but
@@ -50,6 +51,16 @@ _SIGNATURES = {
     b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF87a": "GIF", b"GIF89a": "GIF",
     b"BM": "BMP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF",
 }
+
+
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly in ``folder`` (not in sub-folders), by :data:`IMAGE_SUFFIXES`, sorted by name.
+
+    Symbolic links are listed as they are; a caller that must stay inside some folders checks each
+    file (:func:`explainers_team.roots.server_photos` does).
+    """
+    return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                  key=lambda p: p.name)
 
 
 def load_image(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None) -> np.ndarray:

@@ -483,7 +483,7 @@ def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 
     ParameterError
         Bad ``decoder``, ``batch_size``, ``workers``, ``topk`` or ``targets``, or a model CAM is not exact for.
     """
-    from .cam import cam_maps
+    from .methods.cam import cam_maps
 
     if decoder not in ("auto", "cpu", "gpu"):
         raise ParameterError(f"`decoder` must be 'auto', 'cpu' or 'gpu', got {decoder!r}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from importlib.metadata import entry_points
 
-from .base import EXPLAINERS, Explainer, register_explainer
+from .methods.base import EXPLAINERS, Explainer, register_explainer
 
 #: The entry-point group a plug-in declares.
 GROUP = "explainers.methods"

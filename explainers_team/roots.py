@@ -32,17 +32,26 @@ explainers_team.roots.PathNotAllowedError: '/etc' is outside the folders this se
 
 from __future__ import annotations
 
+import dataclasses
+import glob
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from explainers.errors import ExplainersError, ParameterError
-from .settings import data_dir  # the one data folder (the store's)
+from explainers.images import IMAGE_SUFFIXES, image_files
 
-#: Environment variables: the allowed roots (``os.pathsep``-separated), and the data folder.
+from .settings import ENV_DATA_DIR, data_dir  # noqa: F401  (the one data folder: the store's)
+
+#: Environment variable of the allowed roots (``os.pathsep``-separated).
 ENV_ROOTS = "EXPLAINERS_DATA_ROOTS"
-ENV_DATA_DIR = "EXPLAINERS_DATA_DIR"
 _GLOB_CHARS = "*?["
+#: Longest path, and longest name of one folder or file in it (bytes), a user may type (the file system's
+#: limits: longer input is refused with a message instead of an operating-system error).
+MAX_PATH_CHARS = 4096
+MAX_NAME_BYTES = 255
+#: Most photos :func:`server_photos` lists.
+MAX_LISTED = 10_000
 
 
 class PathNotAllowedError(ExplainersError, PermissionError):
@@ -165,6 +174,12 @@ def resolve_under_roots(path: str | os.PathLike, roots: Iterable[str | os.PathLi
     text = str(path).strip()
     if not text:
         raise ParameterError(f"type the path of a folder on the server; {_describe(root_list)}")
+    if "\x00" in text:
+        raise ParameterError("the path contains a null character; type the folder's path as text")
+    if len(text) > MAX_PATH_CHARS or any(len(part.encode("utf-8", "replace")) > MAX_NAME_BYTES
+                                         for part in Path(text).parts):
+        raise ParameterError(f"the path is too long (at most {MAX_PATH_CHARS} characters, {MAX_NAME_BYTES} bytes "
+                             "per folder or file name); check what was typed")
     given = Path(text).expanduser()
     if ".." in given.parts:
         raise PathNotAllowedError(f"'..' is not allowed in a server path ({text!r}); give the folder itself, "
@@ -190,3 +205,74 @@ def resolve_under_roots(path: str | os.PathLike, roots: Iterable[str | os.PathLi
         raise PathNotAllowedError(f"{text!r} is outside the folders this server may read; {_describe(root_list)}")
     return resolved.joinpath(*pattern) if pattern else resolved
 
+
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """The photos a server folder (or glob) holds, each checked under the roots.
+
+    Attributes
+    ----------
+    photos : list of Path
+        Resolved paths under the roots, sorted by name, at most the ``limit`` asked for.
+    refused : list of str
+        Names of the files that were left out because they lead outside the roots (a symbolic link):
+        only their names, never anything read from them.
+    """
+
+    photos: list[Path]
+    refused: list[str]
+
+
+def server_photos(text: str, limit: int = MAX_LISTED, roots: Iterable[str | os.PathLike] | None = None) -> Listing:
+    """The one listing of photos in a server folder: the folder checked, then every file in it.
+
+    Parameters
+    ----------
+    text : str
+        A folder (its image files, not sub-folders) or a glob (``/data/photos/*.jpg``), as a user typed it.
+    limit : int
+        At most this many photos (the first by name), >= 1.
+    roots : iterable of path, optional
+        The allowed folders; :func:`data_roots` by default.
+
+    Returns
+    -------
+    Listing
+
+    Raises
+    ------
+    ParameterError
+        Empty, too long or odd path, a limit below 1, a path that does not exist, or no image file in it.
+    PathNotAllowedError
+        The folder is outside the roots (see :func:`resolve_under_roots`).
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ParameterError(f"the number of photos must be an int >= 1, got {limit!r}")
+    path = resolve_under_roots(text, roots)
+    typed = str(text).strip()
+    try:
+        if any(c in typed for c in _GLOB_CHARS):
+            candidates = sorted((Path(p) for p in glob.glob(str(path)) if Path(p).suffix.lower() in IMAGE_SUFFIXES),
+                                key=lambda p: p.name)
+        elif path.is_dir():
+            candidates = image_files(path)
+        elif path.is_file():
+            candidates = [path]
+        else:
+            raise ParameterError(f"'{typed}' does not exist on the server; type the path of a folder of photos "
+                                 "(absolute, or relative to an allowed folder)")
+    except OSError as exc:
+        raise ParameterError(f"'{typed}' cannot be read ({exc.strerror or exc}); check the folder") from None
+    photos, refused = [], []
+    for candidate in candidates:
+        try:
+            photos.append(resolve_under_roots(candidate, roots))
+        except (PathNotAllowedError, ParameterError):
+            refused.append(candidate.name)
+            continue
+        if len(photos) == limit:
+            break
+    if not photos:
+        refused_text = f" ({len(refused)} file(s) lead outside the allowed folders)" if refused else ""
+        raise ParameterError(f"'{typed}' holds no image file ({', '.join(IMAGE_SUFFIXES)}){refused_text}")
+    return Listing(photos, refused)

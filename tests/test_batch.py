@@ -6,7 +6,7 @@ import torch
 
 import explainers
 from explainers.batched import explain_batch, iter_explain_batch
-from explainers.cam import cam_maps
+from explainers.methods.cam import cam_maps
 from conftest import all_hooks, quadrant_image
 from photos import skimage_photos as photos  # photos of different sizes that ship with scikit-image
 

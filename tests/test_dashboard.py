@@ -67,7 +67,7 @@ def metric(at: AppTest, label: str) -> str:
 @pytest.fixture
 def counters(monkeypatch):
     """Count network forward passes and SLIC runs, wherever they are called from."""
-    import explainers.secam as secam_module
+    import explainers.methods.secam as secam_module
 
     calls = {"forward": 0, "slic": 0}
     forward_batch, slic = LoadedModel.forward_batch, secam_module.slic
@@ -344,7 +344,7 @@ def test_compare_faithfulness_on_demand(monkeypatch):
 
 def test_a_plugin_method_is_offered_and_runs():
     """A method registered at run time (as an entry-point plug-in is) appears in the pickers with no dashboard edit."""
-    from explainers.base import EXPLAINERS, Explainer, register_explainer
+    from explainers.methods.base import EXPLAINERS, Explainer, register_explainer
     from explainers.parameters import Param
 
     class Flipped(Explainer):

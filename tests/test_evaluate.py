@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from explainers.cli import main
-from explainers.errors import ParameterError
-from explainers.evaluate import COLUMNS, collect_photos, mean_interval, read_labels_csv
+from explainers.errors import CamNotExactError, ParameterError
+from explainers.evaluate import COLUMNS, collect_photos, mean_interval, photo_keys, read_labels_csv, true_class
 
 from photos import skimage_photo
 
@@ -101,7 +101,8 @@ def test_collect_photos_and_labels(tmp_path):
     assert [p.name for p in collect_photos(str(tmp_path / "*.jpg"))] == ["b.jpg"]
     labels = tmp_path / "labels.csv"
     labels.write_text("file,class_index,name\ndir/a.PNG,3,x\n")
-    assert read_labels_csv(labels) == {"a.PNG": 3}
+    assert read_labels_csv(labels) == {"dir/a.PNG": 3}
+    assert true_class(read_labels_csv(labels), "a.PNG") == 3
     labels.write_text("file,class\na.PNG,3\n")
     with pytest.raises(ParameterError, match="class_index"):
         read_labels_csv(labels)
@@ -129,7 +130,7 @@ def test_mean_interval_is_a_bootstrap_percentile_interval():
 def test_make_explainers_refuses_cam_on_a_non_gap_model(two_layer_model):
     from explainers.evaluate import make_explainers
 
-    with pytest.raises(ParameterError, match="use one of gradcam, lime"):
+    with pytest.raises(CamNotExactError, match="use one of gradcam, lime"):
         make_explainers(["cam"], two_layer_model)
     made = make_explainers(["gradcam", "lime"], two_layer_model, {"lime": {"num_samples": 10}})
     assert list(made) == ["gradcam", "lime"] and made["lime"].params["num_samples"] == 10
@@ -139,3 +140,27 @@ def test_make_explainers_refuses_cam_on_a_non_gap_model(two_layer_model):
         make_explainers(["lime"], two_layer_model, {"lime": {"num_samples": 1}})
     with pytest.raises(ParameterError, match="repeated"):
         make_explainers(["gradcam", "gradcam"], two_layer_model)
+
+
+def test_two_photos_with_one_name_in_two_folders_stay_two_rows(tmp_path, default_model):
+    """Results are keyed by the path relative to the run's folder, so cats/a.jpg and dogs/a.jpg are two rows
+    (by file name they collapsed into one)."""
+    from skimage import data as skdata
+    from PIL import Image
+
+    from explainers.evaluate import evaluate_photos, make_explainers
+
+    for folder, image in (("cats", skdata.chelsea()), ("dogs", skdata.astronaut())):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(image).save(tmp_path / folder / "a.jpg")
+    photos = collect_photos(str(tmp_path / "*" / "a.jpg"))
+    assert photo_keys(photos) == ["cats/a.jpg", "dogs/a.jpg"]
+    labels = {"cats/a.jpg": 285, "dogs/a.jpg": 834}
+    results, failures = evaluate_photos(default_model, photos, make_explainers(["cam"], default_model), labels,
+                                        steps=2)
+    assert failures == []
+    assert [(r.file, r.method, r.true_class) for r in results] == [
+        ("cats/a.jpg", "cam", 285), ("cats/a.jpg", "random", 285), ("dogs/a.jpg", "cam", 834),
+        ("dogs/a.jpg", "random", 834)]
+    with pytest.raises(ParameterError, match="ambiguously"):
+        true_class({"cats/a.jpg": 1, "dogs/a.jpg": 2}, "a.jpg")

@@ -10,7 +10,7 @@ import torch
 
 import explainers
 from explainers.errors import CamNotExactError
-from explainers.gradcam import GradCAM, GradientForwardPass, gradient_forward
+from explainers.methods.gradcam import GradCAM, GradientForwardPass, gradient_forward
 
 
 def photo(seed: int = 0, size: int = 48) -> np.ndarray:

@@ -19,7 +19,7 @@ from PIL import Image
 from skimage import data as skdata
 
 import explainers
-from explainers.base import Explainer
+from explainers.methods.base import Explainer
 from explainers.errors import ParameterError
 from explainers.inputs import InputFailure, ModelInput, decode_resize, iter_cam_maps, prepare_input, to_batch
 from explainers.maps import upsample, upsample_many

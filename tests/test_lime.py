@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import explainers
-from explainers.lime import LIME, kernel_weights, weighted_ridge
+from explainers.methods.lime import LIME, kernel_weights, weighted_ridge
 
 
 class RedInTopLeft(nn.Module):

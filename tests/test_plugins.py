@@ -132,8 +132,8 @@ def test_a_plugin_may_not_take_a_builtin_name(plugin_dir):
     info = plugin_dir / "sharpcam_plugin-0.1.dist-info" / "entry_points.txt"
     info.write_text("[explainers.methods]\ncam = sharpcam_plugin:SharpCAM\n")
     with installed(plugin_dir) as errors:
-        assert "taken by explainers.cam.CAM" in errors["cam"]
-        assert explainers.EXPLAINERS["cam"].__module__ == "explainers.cam"
+        assert "taken by explainers.methods.cam.CAM" in errors["cam"]
+        assert explainers.EXPLAINERS["cam"].__module__ == "explainers.methods.cam"
 
 
 # -- the command line, in a subprocess -----------------------------------------------------------

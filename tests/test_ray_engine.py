@@ -16,7 +16,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from explainers import cli
-from explainers.engines import evaluate_dataset
+from explainers.evaluate import evaluate_dataset
 from explainers.errors import ParameterError
 from explainers.evaluate import collect_photos
 
@@ -126,6 +126,6 @@ def test_missing_ray_says_how_to_install(photo_dir, monkeypatch):
 
 
 def test_local_engine_never_imports_ray():
-    code = ("import sys, explainers, explainers.cli, explainers.engines, explainers.inputs; "
+    code = ("import sys, explainers, explainers.cli, explainers.evaluate, explainers.inputs; "
             "assert 'ray' not in sys.modules, 'ray was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -11,9 +11,11 @@ from conftest import TINY_WEIGHT, BlockMeanGAP, quadrant_image
 
 import explainers
 from explainers import ParameterError
-from explainers_team.review.design import (CHOICES, Condition, PreparedTrial, check_conditions, choice_to_outcome,
-                                      decode_png, default_conditions, encode_png, prepare_trials,
-                                      reviewer_plan, study_class)
+from explainers.metrics import faithfulness
+from explainers import Condition
+from explainers.evaluate import shared_class
+from explainers_team.review.design import (CHOICES, PreparedTrial, check_conditions, choice_to_outcome, decode_png,
+                                           default_conditions, encode_png, prepare_trials, reviewer_plan)
 
 
 
@@ -86,21 +88,22 @@ def test_sides_need_the_studys_secret():
     with pytest.raises(ParameterError, match="secret"):
         reviewer_plan(b"", "ann", trials)
 
+
 def test_conditions():
     a, b = default_conditions()
     assert (a.method, b.method, a.model) == ("cam", "secam", "efficientnet_lite0")
     assert Condition.from_dict(b.to_dict()) == b
-    assert Condition("m", "secam", {"threshold": 0.5}).name == "secam (threshold=0.5) on m"
+    assert Condition.make("m", "secam", extra={"threshold": 0.5}).describe() == "SeCAM (threshold 0.5) on m"
     check_conditions(a, b)
-    check_conditions(Condition("m1", "cam"), Condition("m2", "cam"))
+    check_conditions(Condition.make("m1", "cam"), Condition.make("m2", "cam"))
     with pytest.raises(ParameterError, match="both conditions"):
-        check_conditions(a, Condition("efficientnet_lite0", "cam"))
-    with pytest.raises(ParameterError, match="unknown explainer"):
-        check_conditions(a, Condition("efficientnet_lite0", "magic"))
+        check_conditions(a, Condition.make("efficientnet_lite0", "cam"))
+    with pytest.raises(ParameterError, match="unknown method"):
+        Condition.make("efficientnet_lite0", "magic")
     with pytest.raises(ParameterError, match="threshold"):
-        check_conditions(a, Condition("efficientnet_lite0", "secam", {"threshold": 2.0}))
+        Condition.make("efficientnet_lite0", "secam", extra={"threshold": 2.0})
     with pytest.raises(ParameterError, match="model"):
-        Condition("", "cam")
+        Condition.make("", "cam")
 
 
 def test_png_round_trip_has_no_text_chunks():
@@ -131,8 +134,8 @@ def test_prepare_trials_on_a_tiny_model(tiny_model):
     blue = red[:, ::-1].copy()
     blue[:] = (20, 20, 220)
     blue[:32, :48] = (240, 240, 240)
-    a = Condition("tiny", "cam")
-    b = Condition("tiny", "secam", {"n_segments": 8})
+    a = Condition.make("tiny", "cam")
+    b = Condition.make("tiny", "secam", extra={"n_segments": 8})
     seen = []
     trials = prepare_trials([("red.png", red), ("blue.png", blue)], a, b, load={"tiny": tiny_model},
                             max_side=48, on_progress=lambda *args: seen.append(args))
@@ -167,18 +170,18 @@ def test_prepare_trials_with_two_models_checks_the_class(tiny_model):
     other = _tiny("other")
     renamed = _tiny("renamed", labels=("crimson", "blue", "flat"))
     image = quadrant_image(64, 64)
-    trials = prepare_trials([("q.png", image)], Condition("tiny", "cam"), Condition("other", "cam"),
+    trials = prepare_trials([("q.png", image)], Condition.make("tiny", "cam"), Condition.make("other", "cam"),
                             load={"tiny": tiny_model, "other": other})
     np.testing.assert_allclose(trials[0].saliency_a, trials[0].saliency_b)  # same weights, same map
-    assert study_class(tiny_model, renamed, image, 1) == 1
+    assert shared_class([tiny_model, renamed], tiny_model.forward(image), 1) == 1
     with pytest.raises(ParameterError, match="q.png: class 0 is 'red'.*'crimson'.*same classes"):
-        prepare_trials([("q.png", image)], Condition("tiny", "cam"), Condition("renamed", "cam"),
+        prepare_trials([("q.png", image)], Condition.make("tiny", "cam"), Condition.make("renamed", "cam"),
                        load={"tiny": tiny_model, "renamed": renamed}, class_indices={"q.png": 0})
 
 
 def test_prepare_trials_refuses_bad_input(tiny_model, two_layer_model):
     image = quadrant_image(64, 64)
-    a, b = Condition("tiny", "cam"), Condition("tiny", "secam")
+    a, b = Condition.make("tiny", "cam"), Condition.make("tiny", "secam")
     load = {"tiny": tiny_model, "two_layer": two_layer_model}
     with pytest.raises(ParameterError, match="at least one photo"):
         prepare_trials([], a, b, load=load)
@@ -187,9 +190,9 @@ def test_prepare_trials_refuses_bad_input(tiny_model, two_layer_model):
     with pytest.raises(ParameterError, match="render"):
         prepare_trials([("x", image)], a, b, load=load, render="fancy")
     with pytest.raises(ParameterError, match="not given"):
-        prepare_trials([("x", image)], a, Condition("nope", "cam"), load=load)
-    with pytest.raises(ParameterError, match="condition B: cam needs a GAP"):
-        prepare_trials([("x", image)], a, Condition("two_layer", "cam"), load=load)
+        prepare_trials([("x", image)], a, Condition.make("nope", "cam"), load=load)
+    with pytest.raises(explainers.CamNotExactError, match="condition B: cam needs a model whose head"):
+        prepare_trials([("x", image)], a, Condition.make("two_layer", "cam"), load=load)
     with pytest.raises(explainers.ImageError, match="tiny.png"):
         prepare_trials([("x", image), ("tiny.png", image[:8, :8])], a, b, load=load)
     with pytest.raises(ParameterError, match="x: class 7"):
@@ -198,8 +201,8 @@ def test_prepare_trials_refuses_bad_input(tiny_model, two_layer_model):
 
 def test_native_render_shows_the_secam_mask(tiny_model):
     image = quadrant_image(64, 64)
-    [t] = prepare_trials([("q", image)], Condition("tiny", "cam"),
-                         Condition("tiny", "secam", {"n_segments": 8, "threshold": 0.5}),
+    [t] = prepare_trials([("q", image)], Condition.make("tiny", "cam"),
+                         Condition.make("tiny", "secam", extra={"n_segments": 8, "threshold": 0.5}),
                          load={"tiny": tiny_model}, render="native")
     assert (t.overlay_b == 0).all(axis=2).any()  # masked superpixels are black
     assert (t.overlay_b == image).all(axis=2).any()  # kept ones are the photo itself
@@ -225,3 +228,10 @@ def test_cam_versus_secam_study_on_the_real_model(default_model):
             assert png_chunks(t.png(condition)) <= {"IHDR", "IDAT", "IEND"}
     plan = reviewer_plan("s", "ann", [0, 1])
     assert sorted(p.trial_id for p in plan) == [0, 1] and {p.left for p in plan} == {"A", "B"}
+    # measured in the same pass: each map's deletion and insertion AUC, for the trial's class
+    for t, (_, image) in zip(trials, photos):
+        for key, explainer in zip("AB", (a.explainer(), b.explainer())):
+            [e] = explainer.explain(default_model, image, targets=[t.class_index])
+            curves = faithfulness(default_model, image, e.saliency, t.class_index, mask=e.mask, steps=20)
+            assert t.metrics[key]["deletion_auc"] == pytest.approx(curves.deletion_auc, abs=1e-6)
+            assert t.metrics[key]["insertion_auc"] == pytest.approx(curves.insertion_auc, abs=1e-6)

@@ -16,10 +16,11 @@ import explainers
 from explainers import ParameterError
 from explainers.evaluate import mean_interval
 from explainers.metrics import faithfulness
-from explainers_team.review.design import Condition, default_conditions
+from explainers import Condition
+from explainers_team.review.design import default_conditions, prepare_trials
 from explainers_team.review.results import (ANSWER_COLUMNS, SUMMARY_COLUMNS, Answer, answers_csv, attach_faithfulness,
-                                       faithfulness_summary, measure_faithfulness, read_answers_csv, summarize,
-                                       summary_csv, summary_json, summary_rows, tally)
+                                            faithfulness_summary, read_answers_csv, summarize, summary_csv,
+                                            summary_json, summary_rows, tally)
 from explainers_team.review.stats import wilson_interval
 from ui.review_figures import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
 
@@ -52,7 +53,7 @@ def test_overall_preference_by_hand():
     conditions = dict(zip("AB", default_conditions()))
     s = summarize(answers(), conditions)
     assert s["answers"] == 11 and s["trials"] == 4 and s["reviewers"] == ["ann", "bob", "cy"]
-    assert s["conditions"]["A"]["name"] == "cam on efficientnet_lite0" and s["conditions"]["B"]["method"] == "secam"
+    assert s["conditions"]["A"]["name"] == "CAM on efficientnet_lite0" and s["conditions"]["B"]["method"] == "secam"
     o = s["overall"]
     assert (o["A"]["count"], o["B"]["count"], o["tie"], o["cant_tell"], o["decided"]) == (7, 2, 1, 1, 9)
     assert o["A"]["share"] == pytest.approx(7 / 9) and o["B"]["share"] == pytest.approx(2 / 9)
@@ -204,21 +205,24 @@ def test_faithfulness_summary_by_hand():
         faithfulness_summary([{"photo": "p", "condition": "cam", "deletion_auc": 0, "insertion_auc": 0}])
 
 
-def test_measure_faithfulness_on_a_tiny_model(tiny_model):
+def test_trials_are_measured_with_their_maps_on_a_tiny_model(tiny_model):
+    """A study's AUCs come from the same pass that computes its maps (evaluate_photo), for the trial's class."""
     image = quadrant_image(64, 64)
-    a, b = Condition("tiny", "cam"), Condition("tiny", "secam", {"n_segments": 8})
-    rows = measure_faithfulness([("q", image)], a, b, load={"tiny": tiny_model}, steps=4)
-    assert [(r["photo"], r["condition"]) for r in rows] == [("q", "A"), ("q", "B")]
+    a, b = Condition.make("tiny", "cam"), Condition.make("tiny", "secam", extra={"n_segments": 8})
+    [trial] = prepare_trials([("q", image)], a, b, load={"tiny": tiny_model}, steps=4)
     target = tiny_model.forward(image).top(1)[0]
-    assert all(r["class_index"] == target and r["label"] == tiny_model.labels[target] for r in rows)
+    assert trial.class_index == target and trial.label == tiny_model.labels[target]
     [cam] = explainers.get_explainer("cam").explain(tiny_model, image, targets=[target])
     expected = faithfulness(tiny_model, image, cam.saliency, target, steps=4)
-    assert rows[0]["deletion_auc"] == pytest.approx(expected.deletion_auc)
-    assert rows[0]["insertion_auc"] == pytest.approx(expected.insertion_auc)
-    assert rows[0]["kept_fraction"] is None and 0 < rows[1]["kept_fraction"] <= 1
-    one = measure_faithfulness([("q", image)], a, b, load={"tiny": tiny_model}, class_indices={"q": 1}, steps=2)
-    assert {r["class_index"] for r in one} == {1}
-    assert faithfulness_summary(rows)["A"]["deletion_auc"] == mean_interval([rows[0]["deletion_auc"]])
+    assert trial.metrics["A"]["deletion_auc"] == pytest.approx(expected.deletion_auc)
+    assert trial.metrics["A"]["insertion_auc"] == pytest.approx(expected.insertion_auc)
+    assert trial.metrics["A"]["kept_fraction"] is None and 0 < trial.metrics["B"]["kept_fraction"] <= 1
+    [one] = prepare_trials([("q", image)], a, b, load={"tiny": tiny_model}, class_indices={"q": 1}, steps=2)
+    assert one.class_index == 1 and one.metrics["A"]["steps"] == 2
+    [unmeasured] = prepare_trials([("q", image)], a, b, load={"tiny": tiny_model}, measure=False)
+    assert unmeasured.metrics == {}
+    rows = [{"photo": "q", "condition": k, **trial.metrics[k]} for k in "AB"]
+    assert faithfulness_summary(rows)["A"]["deletion_auc"] == mean_interval([expected.deletion_auc])
 
 
 def test_figures_are_built_from_the_summary():
@@ -230,7 +234,7 @@ def test_figures_are_built_from_the_summary():
     low, high = wilson_interval(7, 9)
     assert fig.data[0].error_x.array[0] == pytest.approx(100 * (high - 7 / 9))
     assert fig.data[0].error_x.arrayminus[0] == pytest.approx(100 * (7 / 9 - low))
-    assert "cam on efficientnet_lite0" in fig.data[0].y[0] and "p = 0.180" in fig.layout.title.text
+    assert "CAM on efficientnet_lite0" in fig.data[0].y[0] and "p = 0.180" in fig.layout.title.text
     fig = breakdown_figure(s, by="reviewer")
     assert list(fig.data[0].y) == ["ann", "bob", "cy"] and list(fig.data[0].x) == pytest.approx([75, 200 / 3, 100])
     assert "A 2, B 1, ties 0, can't tell 1" in fig.data[0].hovertext[1]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import explainers
-from explainers.secam import region_scores, with_threshold
+from explainers.methods.secam import region_scores, with_threshold
 from conftest import quadrant_image
 
 
@@ -90,7 +90,7 @@ def test_flat_cam_gives_zero_map_and_empty_mask(tiny_model):
 
 
 def test_slic_runs_once_for_all_targets(tiny_model, monkeypatch):
-    import explainers.secam as secam_module
+    import explainers.methods.secam as secam_module
 
     calls = []
     original = secam_module.slic_segments

@@ -16,7 +16,7 @@ from scipy import ndimage
 
 import explainers
 from explainers.maps import relu_max, upsample
-from explainers.secam import SeCAM, region_scores, working_size
+from explainers.methods.secam import SeCAM, region_scores, working_size
 from conftest import quadrant_image
 from photos import skimage_photo
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import RegistryError
+from ..errors import RegistryError, WeightsUnavailableError
 from .labels import read_labels
 from .loaded import LoadedModel, check_gap, detect_layers
-from .registry import ModelRegistry, ModelSpec, load_registry
+from .registry import ModelRegistry, load_registry
+from .spec import ModelSpec
 from .weights import read_state_dict, source_of, weights_size, weights_status  # noqa: F401  (public here too)
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,13 @@ def load_model(name: str, registry: ModelRegistry | str | os.PathLike | None = N
     """
     if not isinstance(registry, ModelRegistry):
         registry = load_registry(registry)
-    return build_model(registry.get(name), device)
+    try:
+        return build_model(registry.get(name), device)
+    except WeightsUnavailableError as exc:
+        offline = offline_models(registry)
+        if not offline or "works offline" not in str(exc):
+            raise
+        raise WeightsUnavailableError(f"{exc}: {', '.join(offline)}") from None
 
 
 def build_model(spec: ModelSpec, device: str | torch.device | None = None) -> LoadedModel:

@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 from ..errors import ParameterError
-from .registry import ModelSpec
+from .spec import ModelSpec
 
 
 @dataclasses.dataclass(frozen=True)

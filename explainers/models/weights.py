@@ -17,15 +17,13 @@ import importlib.util
 import pickle
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import Callable, ClassVar
 
 import torch
 from torch import nn
 
 from ..errors import RegistryError, WeightsUnavailableError
-
-if TYPE_CHECKING:
-    from .registry import ModelSpec
+from .spec import ModelSpec
 
 WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors", ".bin")
 #: Builds the architecture with random weights (the loader's ``create``); a source fills it in.
@@ -185,7 +183,7 @@ class TorchvisionWeights(WeightSource):
                 raise WeightsUnavailableError(
                     f"model '{spec.name}': weights are not in the cache and could not be downloaded "
                     f"({type(exc).__name__}). Copy {cached.name} (from {weights.url}) to {cached}, "
-                    f"or pick a model that works offline: {', '.join(_offline_models())}"
+                    "or pick a model that works offline"
                 ) from None
         network = NoWeights().load(spec, create)
         load_state(network, read_state_dict(cached, spec.name), spec.name)
@@ -250,7 +248,7 @@ class TimmWeights(WeightSource):
             raise WeightsUnavailableError(
                 f"model '{spec.name}': weights are not in the cache and could not be downloaded "
                 f"({type(exc).__name__}). Copy model.safetensors of {repo} to {expected}, "
-                f"or pick a model that works offline: {', '.join(_offline_models())}"
+                "or pick a model that works offline"
             ) from None
 
     def status(self, spec):
@@ -372,8 +370,3 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
     except OSError:
         return False
 
-
-def _offline_models() -> list[str]:
-    from .build import offline_models
-
-    return offline_models()

@@ -25,11 +25,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from explainers.base import get_explainer
 from explainers.errors import ExplainersError, ParameterError
+from explainers.evaluate import MethodResult, evaluate_photo
 from explainers.explanation import Explanation
 from explainers.images import validate_image
-from explainers.models.loaded import ForwardPass, LoadedModel
+from explainers.methods import Condition
+from explainers.models.loaded import LoadedModel
 from explainers.overlays import explanation_picture, heatmap_overlay
 
 from ..store.records import CHOICES, DEFAULT_QUESTION  # noqa: F401  (public here too)
@@ -39,68 +40,15 @@ OUTCOMES = ("A", "B", "tie", "cant_tell")
 #: The two conditions of a study.
 CONDITIONS = ("A", "B")
 #: Long side, in px, of the pictures stored with a trial.
-DISPLAY_MAX_SIDE = 768
+PICTURE_MAX_SIDE = 768
 #: How a map is drawn: ``heatmap`` (both sides as the same colour-map overlay) or
 #: ``native`` (each method's own picture: SeCAM's masked photo, a heatmap otherwise).
 RENDERS = ("heatmap", "native")
 
 
-@dataclasses.dataclass(frozen=True)
-class Condition:
-    """One side of a study: a registered method, with its parameters, on a registry model.
-
-    Attributes
-    ----------
-    model : str
-        Registry name, e.g. ``"efficientnet_lite0"``.
-    method : str
-        Registered explainer name, e.g. ``"cam"`` or ``"secam"``.
-    params : dict
-        The explainer's parameters (its defaults for those not given).
-    """
-
-    model: str
-    method: str
-    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for field in ("model", "method"):
-            value = getattr(self, field)
-            if not isinstance(value, str) or not value.strip():
-                raise ParameterError(f"a condition's `{field}` must be a non-empty name, got {value!r}")
-        if not isinstance(self.params, Mapping):
-            raise TypeError(f"a condition's `params` must be a dict, got {type(self.params).__name__}")
-        object.__setattr__(self, "params", dict(self.params))
-
-    def __hash__(self) -> int:
-        return hash((self.model, self.method, tuple(sorted(self.params.items()))))
-
-    @property
-    def name(self) -> str:
-        """For results only (never shown during trials), e.g. ``"secam (threshold=0.5) on efficientnet_lite0"``."""
-        params = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
-        return f"{self.method}{f' ({params})' if params else ''} on {self.model}"
-
-    def explainer(self):
-        """The configured :class:`~explainers.Explainer` (parameters validated)."""
-        return get_explainer(self.method, **self.params)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready copy: ``{"model", "method", "params"}``."""
-        return {"model": self.model, "method": self.method, "params": dict(self.params)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Condition:
-        """Inverse of :meth:`to_dict`."""
-        missing = {"model", "method"} - set(data)
-        if missing:
-            raise ParameterError(f"a condition needs 'model' and 'method', missing {sorted(missing)}")
-        return cls(model=data["model"], method=data["method"], params=dict(data.get("params") or {}))
-
-
 def default_conditions(model: str = "efficientnet_lite0") -> tuple[Condition, Condition]:
     """CAM (A) versus SeCAM (B) on ``model``, both with default parameters."""
-    return Condition(model, "cam"), Condition(model, "secam")
+    return Condition.make(model, "cam"), Condition.make(model, "secam")
 
 
 def check_conditions(condition_a: Condition, condition_b: Condition) -> None:
@@ -115,10 +63,9 @@ def check_conditions(condition_a: Condition, condition_b: Condition) -> None:
     """
     for c in (condition_a, condition_b):
         if not isinstance(c, Condition):
-            raise TypeError(f"conditions must be Condition objects, got {type(c).__name__}")
-        c.explainer()
+            raise TypeError(f"conditions must be explainers.Condition objects, got {type(c).__name__}")
     if condition_a == condition_b:
-        raise ParameterError(f"both conditions are {condition_a.name}; pick two methods, two models, "
+        raise ParameterError(f"both conditions are {condition_a.describe()}; pick two methods, two models, "
                              "or two parameter settings")
 
 
@@ -260,6 +207,8 @@ class PreparedTrial:
         The maps in [0, 1] at the same size.
     probability_a, probability_b : float
         Softmax probability of the class under each condition's model.
+    metrics : dict
+        ``{"A": {"deletion_auc", "insertion_auc", "kept_fraction", "steps"}, "B": ...}`` when measured, else empty.
     """
 
     photo: str
@@ -272,6 +221,7 @@ class PreparedTrial:
     saliency_b: np.ndarray
     probability_a: float
     probability_b: float
+    metrics: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     def overlay(self, condition: str) -> np.ndarray:
         """The picture of condition ``"A"`` or ``"B"``."""
@@ -300,28 +250,6 @@ def decode_png(data: bytes) -> np.ndarray:
     return image[..., ::-1].copy()
 
 
-def explain_condition(model: LoadedModel, image: np.ndarray, condition: Condition, class_index: int,
-                      forward: ForwardPass | None = None) -> Explanation:
-    """Explain ``class_index`` on ``image`` with ``condition``'s method (the default map callable of a study).
-
-    Parameters
-    ----------
-    model : LoadedModel
-        ``condition.model``'s model.
-    image : (H, W, 3) uint8 ndarray
-    condition : Condition
-    class_index : int
-    forward : ForwardPass, optional
-        A forward pass of ``model`` on ``image`` to reuse.
-
-    Returns
-    -------
-    Explanation
-    """
-    [explanation] = condition.explainer().explain(model, image, targets=[class_index], forward=forward)
-    return explanation
-
-
 ModelSource = Callable[[str], LoadedModel] | Mapping[str, LoadedModel]
 
 
@@ -344,47 +272,6 @@ def _model_getter(load: ModelSource | None) -> Callable[[str], LoadedModel]:
     return get
 
 
-def check_models(condition_a: Condition, condition_b: Condition, model_a: LoadedModel, model_b: LoadedModel) -> None:
-    """Refuse a method that needs a GAP + linear head on a model that lacks one.
-
-    Raises
-    ------
-    ParameterError
-        Naming the condition, and suggesting ``gradcam`` or ``lime``.
-    """
-    for side, condition, model in (("A", condition_a, model_a), ("B", condition_b, model_b)):
-        if condition.explainer().requires_exact_cam and not model.cam_exact:
-            raise ParameterError(f"condition {side}: {condition.method} needs a GAP + linear head and "
-                                 f"'{model.name}' has another ({model.gap_check.detail}); use gradcam or lime")
-
-
-def study_class(model_a: LoadedModel, model_b: LoadedModel, image: np.ndarray, class_index: int | None = None,
-                forward_a: ForwardPass | None = None) -> int:
-    """The class a trial explains: ``class_index``, else the top-1 class of condition A's model.
-
-    Both sides explain this one class; with two models, the second must have
-    the same class at the same index (same label).
-
-    Raises
-    ------
-    ParameterError
-        If ``class_index`` is out of range for model A, or model B lacks the class or names it differently.
-    """
-    if class_index is None:
-        class_index = (forward_a or model_a.forward(image)).top(1)[0]
-    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)) or \
-            not 0 <= class_index < model_a.num_classes:
-        raise ParameterError(f"class {class_index!r} is not a class of '{model_a.name}' "
-                             f"(0..{model_a.num_classes - 1})")
-    class_index = int(class_index)
-    label = model_a.labels[class_index]
-    if class_index >= model_b.num_classes or model_b.labels[class_index] != label:
-        other = model_b.labels[class_index] if class_index < model_b.num_classes else "nothing"
-        raise ParameterError(f"class {class_index} is '{label}' for '{model_a.name}' but {other!r} for "
-                             f"'{model_b.name}'; compare two models with the same classes")
-    return class_index
-
-
 def _display(image: np.ndarray, shape: tuple[int, int], interpolation: int = cv2.INTER_AREA) -> np.ndarray:
     if image.shape[:2] == shape:
         return image
@@ -399,34 +286,35 @@ def _picture(image: np.ndarray, explanation: Explanation, render: str) -> np.nda
 
 
 def prepare_trials(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condition, condition_b: Condition, *,
-                   load: ModelSource | None = None,
-                   explain: Callable[..., Explanation] = explain_condition,
-                   class_indices: Mapping[str, int] | None = None, max_side: int = DISPLAY_MAX_SIDE,
-                   render: str = "heatmap",
-                   on_progress: Callable[[int, int, str], None] | None = None) -> list[PreparedTrial]:
-    """Compute both conditions' maps for every photo, once, when a study is created.
+                   load: ModelSource | None = None, class_indices: Mapping[str, int] | None = None,
+                   max_side: int = PICTURE_MAX_SIDE, render: str = "heatmap", measure: bool = True,
+                   steps: int = 20, on_progress: Callable[[int, int, str], None] | None = None) -> list[PreparedTrial]:
+    """Compute both conditions' maps for every photo, once, when a study is created, and measure them.
+
+    Each photo goes through :func:`explainers.evaluate.evaluate_photo` (the evaluation's own per-photo step), so a
+    map is measured in the same pass that computes it and equals what Compare shows for the same conditions.
 
     Parameters
     ----------
     photos : sequence of (name, (H, W, 3) uint8 ndarray)
         The study's photos; names must be unique.
-    condition_a, condition_b : Condition
-        The two sides (e.g. :func:`default_conditions`).
+    condition_a, condition_b : explainers.Condition
+        The two sides (e.g. :func:`default_conditions`, or Compare's conditions).
     load : mapping of name -> LoadedModel, or callable, optional
         Where the conditions' models come from (the dashboard passes its cached
         loader); default :func:`explainers.load_model`. Each model is loaded once.
-    explain : callable, optional
-        ``explain(model, image, condition, class_index, forward=None) -> Explanation``;
-        default :func:`explain_condition`. A forward pass is shared when both
-        conditions use one model.
     class_indices : mapping of photo name -> int, optional
-        The class to explain per photo; by default the top-1 class of
-        condition A's model (see :func:`study_class`).
+        The class to explain per photo; by default the top-1 class of condition A's model
+        (:func:`explainers.evaluate.shared_class`: model B must name it the same).
     max_side : int
         Long side, in px, of the stored pictures (maps are computed at full resolution).
     render : str
         ``"heatmap"`` (default: both sides as the same colour-map overlay, so
         only the maps differ) or ``"native"`` (SeCAM's masked photo).
+    measure : bool
+        Measure each map's deletion and insertion curves (``PreparedTrial.metrics``).
+    steps : int
+        Steps of those curves.
     on_progress : callable, optional
         ``on_progress(done, total, photo)`` after each photo.
 
@@ -455,30 +343,43 @@ def prepare_trials(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condit
     if len(set(names)) != len(names):
         raise ParameterError(f"photo names must be unique; '{next(n for n in names if names.count(n) > 1)}' repeats")
     get = _model_getter(load)
-    model_a, model_b = get(condition_a.model), get(condition_b.model)
-    check_models(condition_a, condition_b, model_a, model_b)
+    models = {"A": get(condition_a.model), "B": get(condition_b.model)}
+    explainers = {}
+    for key, condition in zip(CONDITIONS, (condition_a, condition_b)):
+        explainer = condition.explainer()
+        try:
+            explainer.check_supports(models[key])
+        except ExplainersError as exc:
+            raise type(exc)(f"condition {key}: {exc}") from None
+        explainers[key] = explainer
     trials = []
     for done, (name, image) in enumerate(photos, start=1):
         try:
             image = validate_image(image, name=name)
-            forward_a = model_a.forward(image)
-            forward_b = forward_a if model_b is model_a else None
-            class_index = study_class(model_a, model_b, image, (class_indices or {}).get(name), forward_a)
-            exp_a = explain(model_a, image, condition_a, class_index, forward=forward_a)
-            exp_b = explain(model_b, image, condition_b, class_index, forward=forward_b)
+            rows, found = evaluate_photo(models, image, explainers, file=name,
+                                         true_class=(class_indices or {}).get(name), baseline=False,
+                                         measure=measure, steps=steps)
         except ExplainersError as exc:
-            raise type(exc)(f"{name}: {exc}") from exc
+            raise type(exc)(f"{name}: {exc}" if not str(exc).startswith(f"{name}:") else str(exc)) from exc
         h, w = image.shape[:2]
         scale = min(1.0, max_side / max(h, w))
         shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+        exp_a, exp_b = found["A"], found["B"]
         trials.append(PreparedTrial(
-            photo=name, class_index=class_index, label=model_a.labels[class_index],
+            photo=name, class_index=exp_a.class_index, label=exp_a.label,
             image=_display(image, shape),
             overlay_a=_display(_picture(image, exp_a, render), shape),
             overlay_b=_display(_picture(image, exp_b, render), shape),
             saliency_a=_display(exp_a.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
             saliency_b=_display(exp_b.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
-            probability_a=float(exp_a.probability), probability_b=float(exp_b.probability)))
+            probability_a=float(exp_a.probability), probability_b=float(exp_b.probability),
+            metrics={row.method: _metrics(row, steps) for row in rows if measure}))
         if on_progress is not None:
             on_progress(done, len(photos), name)
     return trials
+
+
+def _metrics(row: MethodResult, steps: int) -> dict[str, Any]:
+    """What a trial stores of one condition's measurement (JSON-ready)."""
+    return {"deletion_auc": float(row.deletion_auc), "insertion_auc": float(row.insertion_auc),
+            "kept_fraction": None if row.kept_fraction is None else float(row.kept_fraction), "steps": int(steps)}

@@ -2,8 +2,8 @@
 
 Input is a list of :class:`Answer` records, one per reviewer and trial, as any
 store can produce them. :func:`summarize` turns them into one JSON-ready dict;
-:func:`attach_faithfulness` adds each condition's deletion and insertion AUC
-measured by :func:`measure_faithfulness` on the study's photos.
+:func:`attach_faithfulness` adds each condition's deletion and insertion AUC, as
+:func:`~explainers_team.review.design.prepare_trials` measured them with the maps.
 
 Conventions
 -----------
@@ -32,18 +32,16 @@ import json
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from explainers.errors import ExplainersError, ParameterError
+from explainers.errors import ParameterError
 from explainers.evaluate import mean_interval
-from explainers.explanation import Explanation
-from explainers.images import validate_image
-from explainers.metrics import faithfulness
-from .design import (CHOICES, CONDITIONS, OUTCOMES, Condition, ModelSource, _model_getter, check_conditions,
-                     check_models, choice_to_outcome, explain_condition, study_class)
+from explainers.methods import Condition
+
+from .design import CONDITIONS, OUTCOMES, choice_to_outcome
 from .stats import Kappa, cohen_kappa, fleiss_kappa, fleiss_table, sign_test, wilson_interval
 
 #: Columns of the raw answers CSV, in order (``outcome`` is derived from ``left`` and ``choice``).
@@ -305,7 +303,7 @@ def summarize(answers: Iterable[Answer | Mapping[str, Any]],
             named[key] = {"model": None, "method": None, "params": {}, "name": f"condition {key}"}
             continue
         c = c if isinstance(c, Condition) else Condition.from_dict(c)
-        named[key] = {**c.to_dict(), "name": c.name}
+        named[key] = {**c.to_dict(), "name": c.describe()}
     by_class: dict[str, list[Answer]] = defaultdict(list)
     by_reviewer: dict[str, list[Answer]] = defaultdict(list)
     for a in answers:
@@ -327,71 +325,6 @@ def summarize(answers: Iterable[Answer | Mapping[str, Any]],
 
 
 # ------------------------------------------------------------------------------------------------ faithfulness
-def measure_faithfulness(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condition, condition_b: Condition, *,
-                         load: ModelSource | None = None, class_indices: Mapping[str, int] | None = None,
-                         explain: Callable[..., Explanation] = explain_condition,
-                         on_progress: Callable[[int, int, str], None] | None = None,
-                         **metric_kwargs: Any) -> list[dict[str, Any]]:
-    """Deletion and insertion AUC of both conditions' maps on the study's photos.
-
-    Each condition's map is measured on its own model, for the class the trial
-    explains (``class_indices``, e.g. ``{t.photo: t.class_index for t in trials}``;
-    by default the top-1 class of condition A's model, as in
-    :func:`~explainers_team.review.design.prepare_trials`). Call it when the study is
-    created or later, on demand, with the original photos (AUCs on reduced
-    copies differ slightly).
-
-    Parameters
-    ----------
-    photos : sequence of (name, (H, W, 3) uint8 ndarray)
-    condition_a, condition_b : Condition
-    load : mapping of name -> LoadedModel, or callable, optional
-        As for ``prepare_trials``.
-    class_indices : mapping of photo name -> int, optional
-    explain : callable, optional
-        As for ``prepare_trials``.
-    on_progress : callable, optional
-        ``on_progress(done, total, photo)`` after each photo.
-    **metric_kwargs
-        Passed to :func:`explainers.metrics.faithfulness` (``steps``, ``blur_sigma``...).
-
-    Returns
-    -------
-    list of dict
-        Two per photo (A then B): ``photo``, ``condition``, ``class_index``,
-        ``label``, ``deletion_auc``, ``insertion_auc``, ``kept_fraction``.
-
-    Raises
-    ------
-    ParameterError, ImageError, CamNotExactError
-        Prefixed with the photo's name when one photo fails.
-    """
-    check_conditions(condition_a, condition_b)
-    get = _model_getter(load)
-    model_a, model_b = get(condition_a.model), get(condition_b.model)
-    check_models(condition_a, condition_b, model_a, model_b)
-    rows = []
-    for done, (name, image) in enumerate(photos, start=1):
-        try:
-            image = validate_image(image, name=name)
-            forward_a = model_a.forward(image)
-            class_index = study_class(model_a, model_b, image, (class_indices or {}).get(name), forward_a)
-            for key, condition, model, forward in (("A", condition_a, model_a, forward_a),
-                                                   ("B", condition_b, model_b,
-                                                    forward_a if model_b is model_a else None)):
-                explanation = explain(model, image, condition, class_index, forward=forward)
-                curves = faithfulness(model, image, explanation.saliency, class_index, mask=explanation.mask,
-                                      **metric_kwargs)
-                rows.append({"photo": name, "condition": key, "class_index": class_index,
-                             "label": model_a.labels[class_index], "deletion_auc": curves.deletion_auc,
-                             "insertion_auc": curves.insertion_auc, "kept_fraction": curves.kept_fraction})
-        except ExplainersError as exc:
-            raise type(exc)(f"{name}: {exc}") from exc
-        if on_progress is not None:
-            on_progress(done, len(photos), name)
-    return rows
-
-
 def faithfulness_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Mean AUCs per condition, and the paired difference B - A over photos measured under both.
 
@@ -400,7 +333,7 @@ def faithfulness_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     dict
         ``{"A": {"photos", "deletion_auc", "insertion_auc"}, "B": ..., "difference": {...}}``
         where each AUC entry is :func:`explainers.evaluate.mean_interval`
-        (``{"n", "mean", "ci95"}``, Student-t 95 % interval). Lower deletion and
+        (``{"n", "mean", "ci95"}``, a 95 % bootstrap interval). Lower deletion and
         higher insertion AUC mean a more faithful map.
     """
     per: dict[str, dict[str, Mapping[str, Any]]] = {k: {} for k in CONDITIONS}
@@ -518,5 +451,5 @@ def summary_csv(summary: Mapping[str, Any]) -> str:
 
 
 __all__ = ["ANSWER_COLUMNS", "SUMMARY_COLUMNS", "Answer", "agreement", "answers_csv", "attach_faithfulness",
-           "check_answers", "faithfulness_summary", "measure_faithfulness", "read_answers_csv", "summarize",
+           "check_answers", "faithfulness_summary", "read_answers_csv", "summarize",
            "summary_csv", "summary_json", "summary_rows", "tally", "trial_majority"]

@@ -15,12 +15,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .errors import CamNotExactError, ParameterError
-from .explanation import Explanation
-from .images import validate_image
-from .maps import minmax, upsample
-from .models.loaded import ForwardPass, LoadedModel
-from .parameters import Param
+from ..errors import CamNotExactError, ParameterError
+from ..explanation import Explanation
+from ..images import validate_image
+from ..maps import minmax, upsample
+from ..models.loaded import ForwardPass, LoadedModel
+from ..models.spec import ModelSpec
+from ..parameters import Param
 
 EXPLAINERS: dict[str, type[Explainer]] = {}
 
@@ -204,7 +205,7 @@ class Explainer:
             On invalid targets, topk or image.
         """
         image = validate_image(image)
-        self._check_model(model)
+        self.check_supports(model)
         if forward is not None and tuple(forward.image_size) != tuple(image.shape[:2]):
             raise ParameterError("`forward` was computed on an image of another size; pass the same image")
         forward = self.forward_pass(model, image, forward)
@@ -261,13 +262,32 @@ class Explainer:
         return f"{self.name}_{image_stem}_{rank}"
 
     # -- steps a method may override ---------------------------------------------
-    def _check_model(self, model: LoadedModel) -> None:
-        if self.requires_exact_cam and not model.cam_exact:
-            raise CamNotExactError(
-                f"{self.name} needs a model whose head is global average pooling + one linear layer, "
-                f"and '{model.name}' is marked 'CAM not exact': {model.gap_check.detail}. "
-                "Use a gradient-based method for this model"
-            )
+    @classmethod
+    def supports(cls, model: LoadedModel | ModelSpec) -> bool:
+        """Whether this method can explain ``model`` (a loaded model, or a registry entry before loading).
+
+        The one rule: a method that ``requires_exact_cam`` needs a GAP + linear head (``model.cam_exact``).
+        """
+        return not cls.requires_exact_cam or bool(model.cam_exact)
+
+    @classmethod
+    def check_supports(cls, model: LoadedModel | ModelSpec) -> None:
+        """Raise :class:`~explainers.CamNotExactError` unless :meth:`supports`; the message lists what works.
+
+        Raises
+        ------
+        CamNotExactError
+            Naming the model, why its head does not qualify, and the registered methods that serve it.
+        """
+        if cls.supports(model):
+            return
+        check = getattr(model, "gap_check", None)
+        why = check.detail if check is not None else "its registry entry says cam_exact: false"
+        serving = [c.name for c in EXPLAINERS.values() if c.supports(model)]
+        raise CamNotExactError(
+            f"{cls.name} needs a model whose head is global average pooling + one linear layer, and "
+            f"'{model.name}' is marked 'CAM not exact' ({why}); use one of {', '.join(serving) or 'none'} "
+            "(gradient-based or perturbation methods) for this model")
 
     def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:
         """The forward pass the method works from: ``forward`` when given, else ``model.forward(image)``.

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .base import Explainer, register_explainer
-from .models.loaded import ForwardPass, LoadedModel
+from ..models.loaded import ForwardPass, LoadedModel
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

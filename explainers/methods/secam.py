@@ -15,13 +15,13 @@ import torch
 from skimage.segmentation import slic
 
 from .base import Explainer, register_explainer
-from .errors import ParameterError
-from .explanation import Explanation
-from .images import MIN_SIDE, validate_image
-from .maps import relu_max, upsample
-from .models.loaded import ForwardPass, LoadedModel
-from .parameters import Param
-from .regions import keep_mask, nearest, region_scores  # noqa: F401  (region_scores: public here too)
+from ..errors import ParameterError
+from ..explanation import Explanation
+from ..images import MIN_SIDE, validate_image
+from ..maps import relu_max, upsample
+from ..models.loaded import ForwardPass, LoadedModel
+from ..parameters import Param
+from ..regions import keep_mask, nearest, region_scores  # noqa: F401  (region_scores: public here too)
 
 #: Default long side of SLIC's working copy: photos up to this size are segmented at full resolution.
 SLIC_MAX_SIDE = 640
@@ -245,7 +245,7 @@ class SeCAM(Explainer):
         if segments is not None or forward is not None or not self._overlap():
             return super().explain(model, image, targets, topk, forward=forward, segments=segments, **precomputed)
         image = validate_image(image)
-        self._check_model(model)
+        self.check_supports(model)
         pending = _slic_pool().submit(self.segment, image)
         try:
             forward = self.forward_pass(model, image, None)

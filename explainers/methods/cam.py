@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from .base import Explainer, make_explanation, register_explainer
-from .explanation import Explanation
-from .errors import ParameterError
-from .images import validate_image
-from .maps import upsample_many
-from .models.loaded import ForwardPass, LoadedModel
+from ..explanation import Explanation
+from ..errors import ParameterError
+from ..images import validate_image
+from ..maps import upsample_many
+from ..models.loaded import ForwardPass, LoadedModel
 
 
 def cam_maps(weights: torch.Tensor, features: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,7 +109,7 @@ class CAM(Explainer):
         if type(self).channel_weights is not Explainer.channel_weights or type(self).build is not Explainer.build:
             return super().explain(model, image, targets, topk, forward=forward, **precomputed)
         image = validate_image(image)
-        self._check_model(model)
+        self.check_supports(model)
         if forward is not None and tuple(forward.image_size) != tuple(image.shape[:2]):
             raise ParameterError("`forward` was computed on an image of another size; pass the same image")
         self.prepare(model, image, forward, {}, **precomputed)  # refuses unexpected arguments

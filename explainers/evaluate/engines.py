@@ -39,7 +39,7 @@ def evaluate_dataset(photos: Sequence[str | os.PathLike], *, model: str = "effic
     methods : sequence of str, optional
         Registered names (default: every built-in method).
         Explainer names; the random-map baseline is always added.
-    labels : mapping of file name -> class index, optional
+    labels : mapping of key or file name -> class index, optional
         Explain the true classes (see :func:`explainers.evaluate.read_labels_csv`).
     engine : {"local", "ray"}
     address : str, optional
@@ -57,14 +57,15 @@ def evaluate_dataset(photos: Sequence[str | os.PathLike], *, model: str = "effic
     params : mapping of method -> {parameter: value}, optional
         Parameters of some of the methods (as :func:`explainers.evaluate.make_explainers` takes them).
     on_progress : callable, optional
-        ``on_progress(done, total, file)`` after each photo.
+        ``on_progress(done, total, key)`` after each photo.
     **metric_kwargs
         Passed to :func:`explainers.metrics.faithfulness` (``steps``...).
 
     Returns
     -------
     results : list of MethodResult
-        Photo by photo in the order of ``photos`` (methods, then ``random``), whatever the engine.
+        Photo by photo in the order of ``photos`` (methods, then ``random``), whatever the engine, each
+        filed under the photo's key (:func:`explainers.evaluate.photo_keys`).
     failures : list of PhotoFailure
         One per photo that could not be read or evaluated.
 
@@ -73,14 +74,15 @@ def evaluate_dataset(photos: Sequence[str | os.PathLike], *, model: str = "effic
     ParameterError
         Unknown engine or method, bad worker counts, or Ray missing for ``engine="ray"``.
     """
-    from ..evaluate import evaluate_photos, make_explainers
     from ..models.build import load_model
     from ..models.registry import load_registry
+    from .loop import evaluate_photos
+    from .run import make_explainers
 
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine '{engine}'; use one of {', '.join(ENGINES)}")
     if methods is None:
-        from ..base import builtin_explainers
+        from ..methods.base import builtin_explainers
 
         methods = builtin_explainers()
     if engine == "local":
@@ -90,7 +92,7 @@ def evaluate_dataset(photos: Sequence[str | os.PathLike], *, model: str = "effic
         explainers = make_explainers(list(methods), loaded, params)
         return evaluate_photos(loaded, [Path(p) for p in photos], explainers, labels=labels,
                                on_progress=on_progress, **metric_kwargs)
-    from .ray_engine import evaluate_with_ray
+    from .ray import evaluate_with_ray
 
     return evaluate_with_ray(photos, model=model, methods=methods, labels=labels, address=address, workers=workers,
                              num_gpus_per_worker=num_gpus_per_worker, registry=registry, device=device,

@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 import torch
 
-from .parameters import Param
-from .errors import ParameterError
-from .models.loaded import LoadedModel
+from ..parameters import Param
+from ..errors import ParameterError
+from ..models.loaded import LoadedModel
 
 
 @dataclasses.dataclass(frozen=True)

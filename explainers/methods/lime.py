@@ -2,7 +2,7 @@
 
 Why not the ``lime`` package: the algorithm is 30 lines of numpy once the
 segments exist, and writing it here lets it (1) use exactly SeCAM's segments
-(:func:`explainers.secam.slic_segments`, same defaults), (2) compose the
+(:func:`explainers.methods.secam.slic_segments`, same defaults), (2) compose the
 perturbed copies directly on the model's preprocessed ``(3, S, S)`` tensor and
 push them through ``LoadedModel.forward_batch`` in batches, where the package
 builds every copy at full photo resolution in a Python loop and hands them to a
@@ -34,9 +34,9 @@ import numpy as np
 import torch
 
 from .base import Explainer, register_explainer
-from .models.loaded import ForwardPass, LoadedModel
-from .parameters import Param
-from .regions import keep_mask, nearest, region_scores
+from ..models.loaded import ForwardPass, LoadedModel
+from ..parameters import Param
+from ..regions import keep_mask, nearest, region_scores
 from .secam import SLIC_PARAMETERS, slic_segments
 
 

@@ -10,9 +10,11 @@ the decoded photos through the object store); with ``num_gpus_per_worker > 0`` d
 CPU tasks that feed the GPU actors.
 
 Each actor calls :func:`explainers.evaluate.evaluate_photo`, the function the
-local engine calls, on each photo: the rows are the same (tested: same top-1,
-AUCs within 1e-6). A photo that cannot be read or evaluated comes back as a
-failure with the library's message, and the run goes on.
+local engine calls, on each photo: the rows are the same (tested), filed under
+the same keys (:func:`explainers.evaluate.photo_keys`). A photo that cannot be
+read or evaluated comes back as a failure with the library's message, and the
+run goes on. The driver checks the model's name and the methods against the
+registry entry; only the workers load the model.
 
 Ray is optional: ``pip install 'ray[data]'`` (on the driver and on every
 worker, with this project and its requirements); nothing here is imported by
@@ -51,7 +53,7 @@ def decode_photos(batch: dict[str, np.ndarray]) -> dict[str, Any]:
     Parameters
     ----------
     batch : dict
-        Columns ``index`` (int), ``path`` (str), ``file`` (str), ``true_class`` (int, -1 for none).
+        Columns ``index`` (int), ``path`` (str), ``file`` (the photo's key), ``true_class`` (int, -1 for none).
 
     Returns
     -------
@@ -101,9 +103,9 @@ class PhotoEvaluator:
                  params: Mapping[str, Mapping[str, Any]] | None, threads: int, metric_kwargs: dict[str, Any]) -> None:
         import torch
 
-        from ..evaluate import make_explainers
         from ..models.build import load_model
         from ..models.registry import load_registry
+        from .run import make_explainers
 
         torch.set_num_threads(max(1, int(threads)))
         self.model = load_model(model, load_registry(registry), device=device)
@@ -134,10 +136,8 @@ class PhotoEvaluator:
 
     def evaluate(self, index: int, file: str, true_class: int, image: np.ndarray) -> list[dict[str, Any]]:
         """The rows of one photo, as :func:`explainers.evaluate.evaluate_photo` computes them."""
-        from ..evaluate import COLUMNS, evaluate_photo
+        from .run import COLUMNS, evaluate_photo
 
-        if true_class >= 0 and not true_class < self.model.num_classes:
-            raise ParameterError(f"{file}: class_index {true_class} is outside 0..{self.model.num_classes - 1}")
         rows, _ = evaluate_photo(self.model, np.asarray(image), self.explainers, file=file,
                                  true_class=None if true_class < 0 else true_class, seed=index,
                                  **self.metric_kwargs)
@@ -154,8 +154,8 @@ def _json_scalar(value: Any) -> Any:
 
 def _method_result(row: dict[str, Any]):
     """A :class:`~explainers.evaluate.MethodResult` back from its JSON row."""
-    from ..evaluate import MethodResult
-    from ..metrics import Faithfulness
+    from ..metrics.faithfulness import Faithfulness
+    from .run import MethodResult
 
     curves = row.pop("curves")
     faith = Faithfulness(fractions=np.asarray(curves["fractions"], np.float64),
@@ -197,16 +197,15 @@ def plan(ray, workers: int | None, num_gpus_per_worker: float) -> tuple[int, int
     return workers, threads
 
 
-def build_dataset(ray, photos: Sequence[tuple[int, str | os.PathLike]], labels: Mapping[str, int] | None, *, model: str,
-                  methods: Sequence[str], registry: str | None, device: str | None, params: Mapping[str, Mapping[str, Any]] | None,
+def build_dataset(ray, photos: Sequence[Mapping[str, Any]], *, model: str, methods: Sequence[str],
+                  registry: str | None, device: str | None, params: Mapping[str, Mapping[str, Any]] | None,
                   workers: int, threads: int, num_gpus_per_worker: float, metric_kwargs: dict[str, Any]):
-    """The Ray Data pipeline: ``(index, path)`` list -> decode tasks -> evaluator actors (not yet executed).
+    """The Ray Data pipeline: photo rows -> decode tasks -> evaluator actors (not yet executed).
 
-    ``index`` is the photo's position in the whole run: its random map's seed, as in the local engine.
+    Each row has ``index`` (the photo's position in the whole run: its random map's seed, as in the
+    local engine), ``path``, ``file`` (its key) and ``true_class`` (-1 for none).
     """
-    items = [{"index": i, "path": str(Path(p).resolve()), "file": Path(p).name,
-              "true_class": -1 if labels is None else int(labels[Path(p).name])} for i, p in photos]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * workers)))
+    ds = ray.data.from_items(list(photos), override_num_blocks=max(1, min(len(photos), 4 * workers)))
     ds = ds.map_batches(decode_photos, batch_size=4, num_cpus=1)
     return ds.map_batches(
         PhotoEvaluator, batch_size=4, compute=ray.data.ActorPoolStrategy(size=workers),
@@ -220,51 +219,63 @@ def evaluate_with_ray(photos: Sequence[str | os.PathLike], *, model: str = "effi
                       labels: Mapping[str, int] | None = None, address: str | None = None,
                       workers: int | None = None, num_gpus_per_worker: float = 0.0,
                       registry: str | os.PathLike | None = None, device: str | None = None,
-                      params: Mapping[str, Mapping[str, Any]] | None = None, on_progress: Callable[[int, int, str], None] | None = None,
+                      params: Mapping[str, Mapping[str, Any]] | None = None,
+                      on_progress: Callable[[int, int, str], None] | None = None,
                       on_photo: Callable[[str, list, str | None], None] | None = None,
                       **metric_kwargs: Any) -> tuple[list, list]:
-    """Evaluate ``photos`` on a Ray cluster; see :func:`explainers.engines.evaluate_dataset`.
+    """Evaluate ``photos`` on a Ray cluster; see :func:`explainers.evaluate.evaluate_dataset`.
 
-    ``on_photo(file, rows, error)`` is called as each photo's result arrives (in
+    ``on_photo(key, rows, error)`` is called as each photo's result arrives (in
     completion order; ``rows`` is a list of MethodResult, ``error`` None or the message).
     The returned lists are in the order of ``photos``. A Ray instance started
     here is shut down at the end; one already running is left running.
     """
-    from ..base import builtin_explainers
-    from ..evaluate import PhotoFailure
+    from ..methods.base import builtin_explainers
+    from ..models.registry import load_registry
+    from .photos import photo_keys, true_class
+    from .run import PhotoFailure, make_explainers
 
     methods = builtin_explainers() if methods is None else list(methods)
+    # checked here before any worker starts, without loading the model: its name, and the methods against
+    # its registry entry (this machine may have no GPU, or not the memory, while the workers do)
+    make_explainers(methods, load_registry(registry).get(model), params)
     photos = [Path(p) for p in photos]
-    missing = [p.name for p in photos if labels is not None and p.name not in labels]
+    keys = photo_keys(photos)
+    rows_in, early = [], {}
+    for index, (key, path) in enumerate(zip(keys, photos)):
+        try:
+            wanted = -1 if labels is None else true_class(labels, key)
+        except ParameterError as exc:  # as the local engine does, without a trip to the cluster
+            early[index] = str(exc)
+            continue
+        rows_in.append({"index": index, "path": str(path.resolve()), "file": key, "true_class": wanted})
     ray, started = connect(address)
     try:
         workers, threads = plan(ray, workers, float(num_gpus_per_worker))
         registry_path = None if registry is None else str(Path(registry).resolve())
-        listed = [(i, p) for i, p in enumerate(photos) if p.name not in missing]
-        ds = build_dataset(ray, listed, labels, model=model, methods=methods, registry=registry_path, device=device,
-                           params=params, workers=workers, threads=threads,
-                           num_gpus_per_worker=float(num_gpus_per_worker), metric_kwargs=dict(metric_kwargs))
         by_index: dict[int, tuple[list, str | None]] = {}
-        order = {p.name: i for i, p in enumerate(photos)}
         done = 0
-        for name in missing:  # checked here, as the local engine does, without a trip to the cluster
-            message = f"{name}: not in the labels file"
-            by_index[order[name]] = ([], message)
+        for index, message in early.items():
+            by_index[index] = ([], message)
             done += 1
             if on_photo is not None:
-                on_photo(name, [], message)
+                on_photo(keys[index], [], message)
             if on_progress is not None:
-                on_progress(done, len(photos), name)
-        for row in ds.iter_rows():
-            index = int(row["index"])
-            rows = [_method_result(r) for r in json.loads(row["rows"])] if row["rows"] else []
-            error = str(row["error"]) or None
-            by_index[index] = (rows, error)
-            done += 1
-            if on_photo is not None:
-                on_photo(str(row["file"]), rows, error)
-            if on_progress is not None:
-                on_progress(done, len(photos), str(row["file"]))
+                on_progress(done, len(photos), keys[index])
+        if rows_in:
+            ds = build_dataset(ray, rows_in, model=model, methods=methods, registry=registry_path, device=device,
+                               params=params, workers=workers, threads=threads,
+                               num_gpus_per_worker=float(num_gpus_per_worker), metric_kwargs=dict(metric_kwargs))
+            for row in ds.iter_rows():
+                index = int(row["index"])
+                rows = [_method_result(r) for r in json.loads(row["rows"])] if row["rows"] else []
+                error = str(row["error"]) or None
+                by_index[index] = (rows, error)
+                done += 1
+                if on_photo is not None:
+                    on_photo(keys[index], rows, error)
+                if on_progress is not None:
+                    on_progress(done, len(photos), keys[index])
     finally:
         if started:
             ray.shutdown()
@@ -272,7 +283,7 @@ def evaluate_with_ray(photos: Sequence[str | os.PathLike], *, model: str = "effi
     for index in sorted(by_index):
         rows, error = by_index[index]
         if error is not None:
-            failures.append(PhotoFailure(photos[index].name, error))
+            failures.append(PhotoFailure(keys[index], error))
         results.extend(rows)
     return results, failures
 
@@ -281,78 +292,3 @@ def quiet_ray_data(ray) -> None:
     """Ray Data's own progress bars and INFO lines off: the CLI draws one progress bar of its own."""
     ray.data.DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # else it warns that its progress bars are off
-
-
-def write_parquet(results: Sequence, path: Path) -> None:
-    """``results.parquet``: the ``results.csv`` columns plus each row's deletion and insertion curves."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from ..evaluate import COLUMNS
-
-    columns: dict[str, list] = {c: [getattr(r, c) for r in results] for c in COLUMNS}
-    columns["fractions"] = [r.curves.fractions.tolist() for r in results]
-    columns["deletion"] = [r.curves.deletion.tolist() for r in results]
-    columns["insertion"] = [r.curves.insertion.tolist() for r in results]
-    types = {"true_class": pa.int64(), "correct": pa.bool_(), "kept_fraction": pa.float64()}
-    table = pa.table({c: pa.array(v, type=types.get(c)) for c, v in columns.items()})
-    tmp = path.with_name(f".tmp-{path.name}")
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def evaluate_cli(args, photos: Sequence[Path], labels: Mapping[str, int] | None, methods: Sequence[str],
-                 params: Mapping[str, Mapping[str, Any]] | None = None) -> int:
-    """``python -m explainers evaluate --engine ray``: the same outputs as the local engine, plus Parquet."""
-    import sys
-
-    from tqdm import tqdm
-
-    from ..cli import _atomic_write, finish_evaluation
-    from ..evaluate import make_explainers, results_csv
-    from ..models.build import load_model
-    from ..models.registry import load_registry
-
-    if args.overlays:
-        raise ParameterError("--overlays is not available with --engine ray (the photos stay on the workers); "
-                             "run the photos you want pictures of with --engine local")
-    require_ray()
-    # checked here before any worker starts: the model's name, its head, the methods (loaded on the CPU:
-    # this machine may have no GPU while the workers do)
-    model = load_model(args.model, load_registry(args.models), device="cpu")
-    explainers = make_explainers(methods, model, params)
-    args.out.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=len(photos), unit="photo", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
-    finished: dict[str, tuple[list, str | None]] = {}
-
-    def on_photo(file: str, rows: list, error: str | None) -> None:
-        finished[file] = (rows, error)
-        if error is not None:
-            bar.write(f"error: {error}", file=sys.stderr)
-        bar.update(1)
-
-    interrupted = False
-    try:
-        import ray as _ray
-
-        quiet_ray_data(_ray)
-        evaluate_with_ray(photos, model=args.model, methods=methods, labels=labels, address=args.address,
-                          workers=args.workers, num_gpus_per_worker=args.num_gpus_per_worker,
-                          registry=args.models, device=args.device, params=params,
-                          on_photo=on_photo, steps=args.steps)
-    except KeyboardInterrupt:
-        interrupted = True
-        bar.write("interrupted: summarising the photos finished so far", file=sys.stderr)
-    finally:
-        bar.close()
-    ordered = [finished[p.name] for p in photos if p.name in finished]
-    results = [r for rows, _ in ordered for r in rows]
-    failures = sum(1 for _, error in ordered if error is not None)
-    _atomic_write(args.out / "results.csv", results_csv(results).encode())
-    write_parquet(results, args.out / "results.parquet")
-    return finish_evaluation(args, model.name, explainers, results, failures, interrupted,
-                             device=args.device or "auto (each worker)", engine="ray")

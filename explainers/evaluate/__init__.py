@@ -1,0 +1,28 @@
+"""Dataset evaluation: every method on every photo, with faithfulness, timings and a summary.
+
+The one name for it throughout: ``python -m explainers evaluate``, the dashboard's Evaluate page, and
+this package.
+
+- :mod:`.photos`: which photos a run reads, their keys (paths relative to the run's folder), true classes;
+- :mod:`.run`: :func:`evaluate_photo`, the one per-photo step, and its rows (:class:`MethodResult`);
+- :mod:`.loop`: the local engine, :func:`iter_evaluate`;
+- :mod:`.ray`: the Ray engine (optional install);
+- :mod:`.engines`: :func:`evaluate_dataset`, either engine behind one call;
+- :mod:`.summary`: per-method means with bootstrap intervals;
+- :mod:`.outputs`: ``results.csv``, ``summary.json``, ``results.parquet``.
+"""
+
+from .engines import ENGINES, evaluate_dataset
+from .loop import evaluate_photos, iter_evaluate
+from .outputs import ResultsWriter, results_csv, summary_document, summary_json, summary_table, write_summary
+from .photos import collect_photos, photo_keys, read_labels_csv, true_class
+from .run import (COLUMNS, RANDOM, MethodResult, PhotoFailure, PhotoOutcome, evaluate_photo, make_explainers,
+                  shared_class)
+from .summary import INTERVAL, SUMMARY_FIELDS, mean_interval, summarize
+
+__all__ = [
+    "COLUMNS", "ENGINES", "INTERVAL", "RANDOM", "SUMMARY_FIELDS", "MethodResult", "PhotoFailure", "PhotoOutcome",
+    "ResultsWriter", "collect_photos", "evaluate_dataset", "evaluate_photo", "evaluate_photos", "iter_evaluate",
+    "make_explainers", "mean_interval", "photo_keys", "read_labels_csv", "results_csv", "shared_class",
+    "summarize", "summary_document", "summary_json", "summary_table", "true_class", "write_summary",
+]
