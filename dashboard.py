@@ -8,41 +8,28 @@ in ``pages/``; each one, like this one, starts with ``page.setup``, so any of
 them can be the first page opened.
 """
 
-import pandas as pd
 import streamlit as st
 
-import explainers
-from explainers.overlays import masked_image
-from ui import cache, comparison, downloads, exports, figures, page, session, state, widgets, workspace
+from ui.app import page, session
+from ui.views import compare, workspace
+from ui.widgets import controls
 
 page.setup("Explain", script="dashboard.py")
 st.title("Explain a prediction")
 selection = session.require()
 with session.guard("the Explain page"):
-    forward = state.forward(selection)
+    forward = compare.forward(selection)
     labels = selection.model.labels
 
     left, right = st.columns([3, 2], gap="large")
     with right:
-        target = widgets.target_class(selection, forward)
-        st.plotly_chart(figures.predictions_figure(forward, labels, selection.topk, highlight=target),
-                        key="predictions", config={"displayModeBar": False})
+        target = controls.target_class(selection, forward)
+        compare.predictions_chart(selection, forward, target)
     with left:
-        methods = st.columns(2)
-        conditions = []
-        for col, side in zip(methods, widgets.SIDES):
-            method = widgets.bound("selectbox", f"Method {'A' if side == 'left' else 'B'}", f"{side}_method", col,
-                                   options=explainers.list_explainers(),
-                                   format_func=lambda m: explainers.EXPLAINERS[m].title)
-            conditions.append(cache.make_condition(selection.model_name, method, widgets.shared_params(selection)))
-        style = widgets.display_controls(superpixels=any(c.uses_superpixels for c in conditions))
+        conditions = compare.method_pickers(selection)
+        style = controls.display_controls(superpixels=any(c.uses_superpixels for c in conditions))
     label = labels[target]
-    sides = [comparison.compute_side(name, c, selection, label, style["scale"]) for name, c in zip("AB", conditions)]
-    for side in sides:
-        if side.problem:
-            st.error(side.problem)
-    if any(side.problem for side in sides):
-        st.stop()
+    sides = compare.compute_sides(selection, conditions, label, style["scale"], warn_other_class=False)
     first = sides[0].explanation
     with right:
         a, b, c = st.columns(3)
@@ -53,42 +40,14 @@ with session.guard("the Explain page"):
             b.metric("Superpixels", f"{seg.segment_ids.size}")
             c.metric("Kept", f"{int(seg.kept_segments.sum())}",
                      help=f"Superpixels kept by the {with_segments[0].condition.title} mask: "
-                          f"{seg.segment_areas[seg.kept_segments].sum() / seg.mask.size:.0%} of the photo "
-                          f"at threshold {style['threshold']:.2f}")
+                          f"{compare.comparison.kept_area(with_segments[0]):.0%} of the photo at threshold "
+                          f"{style['threshold']:.2f}")
 
     st.subheader(f"Why '{label}'?")
-    shown, _ = comparison.panels(sides, state.display(selection), "Side by side", style)
-    st.plotly_chart(figures.panels_figure(shown, panel_width=560), key="maps",
-                    config={"scrollZoom": True, "displaylogo": False})
-    st.caption(comparison.caption(sides, style, "Side by side", None)
-               + " Hover: the pixel's value; for superpixel methods the superpixel's id, score, area and whether "
-                 "it is kept. Compare other methods or models on the Compare page.")
+    shown, _, caption = compare.maps_figure(selection, sides, "Side by side", style, panel_width=560, key="maps")
+    compare.superpixel_section(selection, sides, style)
 
-    if with_segments:
-        seg_side = with_segments[0]
-        seg = seg_side.explanation
-        image = state.display(selection)
-        st.subheader(f"Masked photo and superpixel scores ({seg_side.condition.title})")
-        masked_col, bars_col = st.columns(2)
-        masked_col.image(masked_image(image, widgets.display_mask(seg.mask, image.shape[:2])),
-                         caption=f"Superpixels scoring above {style['threshold']:.2f} x the best score",
-                         width="stretch")
-        bars_col.plotly_chart(figures.superpixel_bar_figure(seg, n=15), key="superpixel_bars")
-        table = pd.DataFrame(exports.superpixel_rows(seg)).drop(columns="area_px")
-        st.dataframe(
-            table, hide_index=True, width="stretch", height=300, key="superpixel_table",
-            column_config={
-                "id": st.column_config.NumberColumn("Superpixel", format="%d"),
-                "score": st.column_config.ProgressColumn("Score", format="%.3f", min_value=0.0,
-                                                         max_value=max(1e-9, float(table["score"].max()))),
-                "area_pct": st.column_config.NumberColumn("Area (% of photo)", format="%.2f"),
-                "kept": st.column_config.CheckboxColumn("Kept"),
-            },
-        )
-        st.caption("Click a column header to sort.")
-
-    st.subheader("Downloads")
-    downloads.explain_downloads(selection, sides, shown, style)
+    compare.explain_downloads(selection, sides, shown, style)
 
     # the view goes into the URL; "Copy link" and "Save to workspace" at the top of the page
     workspace.share("explain", selection, sides, style)

@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/dashboard_browser.py [--reps 5] [--plain] [--after-warm]
 
 1. **First visit after the server is up**: the server is started the way the README says
-   (``python -m ui.launch``, which loads the default model as the server starts; ``--plain``: bare
+   (``python -m ui.app.launch``, which loads the default model as the server starts; ``--plain``: bare
    ``streamlit run dashboard.py``), and as soon as ``/_stcore/health`` answers, a fresh browser opens
    ``/compare``; timed until both maps are drawn (goal: under 5 s). ``--after-warm`` visits once the
    launcher's warm start has finished (a server started some seconds before its first visitor).
@@ -74,7 +74,7 @@ def main() -> None:
 
     port = free_port()
     command = ([sys.executable, "-m", "streamlit", "run", "dashboard.py"] if args.plain
-               else [sys.executable, "-m", "ui.launch"])
+               else [sys.executable, "-m", "ui.app.launch"])
     command += ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
                 "--server.fileWatcherType", "none"]
     url = f"http://127.0.0.1:{port}"
@@ -100,7 +100,7 @@ def main() -> None:
             print(f"warm start finished {time.perf_counter() - t_up:.1f} s after the server was up")
             t_up = time.perf_counter()
         print(f"server answered /_stcore/health after {t_up - t_start:.1f} s "
-              f"({'plain streamlit run' if args.plain else 'python -m ui.launch'})")
+              f"({'plain streamlit run' if args.plain else 'python -m ui.app.launch'})")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1500, "height": 1000})

@@ -27,7 +27,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import explainers.methods.secam as secam_module  # noqa: E402
 from explainers.models.loaded import LoadedModel  # noqa: E402
-from ui import state  # noqa: E402
+from ui.app import session  # noqa: E402
+from ui.compute import explanations  # noqa: E402
 
 CALLS = {"forward": 0, "slic": 0}
 
@@ -76,7 +77,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     count_calls()
-    state.clear_caches()
+    explanations.clear_caches()
 
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
     at.session_state["sample"] = "chelsea"
@@ -86,7 +87,7 @@ def main() -> int:
     buffer = io.BytesIO()
     Image.fromarray(big).save(buffer, format="JPEG", quality=90)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
-    at.session_state["image_source"] = state.SOURCE_UPLOAD
+    at.session_state["image_source"] = session.SOURCE_UPLOAD
     at.run()
     at.file_uploader[0].upload("chelsea-12mp.jpg", buffer.getvalue(), "image/jpeg")
     large = measure("chelsea 4000x3000 (upload)", at, args.reps)

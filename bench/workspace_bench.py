@@ -48,11 +48,11 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from ui import workspace as ws
+    from ui.app import store as app_store
 
     def app() -> AppTest:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
-        at.session_state["_author_name"] = "bench"
+        at.session_state["_identity_name"] = "bench"
         return at
 
     at = app()
@@ -72,7 +72,7 @@ def main() -> None:
         saves.append(time.perf_counter() - t0)
         assert not at.error, [e.value for e in at.error]
     # fill the workspace up to --items by copying a saved item (same size as a real one)
-    store = ws.store()
+    store = app_store.store()
     model = store.list_items(limit=1)[0]
     for i in range(args.items - args.repeats):
         store.save_item(title=f"item {i}", author="bench", view=model.view, models=model.models,

@@ -67,8 +67,7 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
         Number of top classes per image when ``targets`` is None.
     batch_size : int, optional
         Images per forward pass, >= 1. Default: 8 on the CPU (larger batches
-        overflow the CPU caches: EfficientNet-Lite0 on 1 thread here ran 21
-        images/s at batch 4 and 8.6 at batch 32), 64 on a GPU.
+        overflow the CPU caches, see docs/BENCHMARKS.md), 64 on a GPU.
     workers : int, optional
         Decoding/preprocessing threads (default: the CPU count, at most 8).
 

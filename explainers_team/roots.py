@@ -274,5 +274,5 @@ def server_photos(text: str, limit: int = MAX_LISTED, roots: Iterable[str | os.P
             break
     if not photos:
         refused_text = f" ({len(refused)} file(s) lead outside the allowed folders)" if refused else ""
-        raise ParameterError(f"'{typed}' holds no image file ({', '.join(IMAGE_SUFFIXES)}){refused_text}")
+        raise ParameterError(f"no image files in '{typed}' (files ending in {', '.join(IMAGE_SUFFIXES)}){refused_text}")
     return Listing(photos, refused)

@@ -3,21 +3,19 @@
 import numpy as np
 import streamlit as st
 
-from ui import cache, gallery, figures, page, session, state, widgets
-from ui.analysis import channel_contributions, tutorial_grid_survivors
+from ui.app import page, session
+from ui.views import method
+from ui.widgets import controls
 
-page.setup("Method")
+page.setup("Method", script="pages/method.py")
 st.title("How CAM and SeCAM work")
-selection = state.require()
-with state.guard("the Method page"):
-    model, forward = selection.model, state.forward(selection)
-    target = widgets.target_class(selection, forward)
-    # this page explains the two methods the dashboard opens with (CAM, then SeCAM)
-    cam_condition, secam_condition = (cache.make_condition(selection.model_name, method,
-                                                           widgets.shared_params(selection))
-                                      for method in session.DEFAULT_METHODS)
-    [cam] = cache.explanations(cam_condition, selection.image_key, selection.image, [target])
-    [secam] = cache.explanations(secam_condition, selection.image_key, selection.image, [target])
+selection = session.require()
+with session.guard("the Method page"):
+    model = selection.model
+    forward = method.forward(selection)
+    target = controls.target_class(selection, forward)
+    pair = method.explain_pair(selection, forward, target)
+    cam, secam = pair.cam, pair.secam
     channels, fh, fw = (int(d) for d in forward.features.shape)
     height, width = selection.image.shape[:2]
 
@@ -37,10 +35,7 @@ with state.guard("the Method page"):
                f"(max error {check.max_error:.2g}, tolerance {check.tolerance:.2g}): {check.detail}.")
 
     st.subheader(f"The channels behind '{cam.label}'")
-    weight, bias = model.classifier_weights()
-    features = forward.features.detach().cpu().numpy()
-    contributions = channel_contributions(weight[target].detach().cpu().numpy(), features)
-    b_c = float(bias[target]) if bias is not None else 0.0
+    contributions, b_c, features = method.contributions(selection, pair, target)
     a, b, c = st.columns(3)
     a.metric("Sum of contributions + bias", f"{contributions.sum() + b_c:.3f}")
     b.metric("Logit of the class", f"{cam.logit:.3f}")
@@ -49,9 +44,9 @@ with state.guard("the Method page"):
     st.markdown(r"Each channel contributes $w_k^c \cdot \overline{f_k}$ (its weight times its mean activation); "
                 "the sum plus the bias is the logit above. The biggest contributions, and their feature maps:")
     left, right = st.columns([2, 3])
-    left.plotly_chart(figures.contribution_figure(contributions, n=12, label=cam.label), key="contributions")
-    top = [int(k) for k in np.argsort(-contributions, kind="stable")[:8]]
-    right.plotly_chart(figures.feature_maps_figure(features, top, cols=4), key="feature_maps")
+    bars, feature_maps = method.contribution_figures(contributions, features, cam.label)
+    left.plotly_chart(bars, key="contributions")
+    right.plotly_chart(feature_maps, key="feature_maps")
     right.caption(f"Feature maps at the model's own {fh}x{fw} resolution (each with its own colour range).")
 
     st.header("2. SeCAM")
@@ -62,7 +57,7 @@ with state.guard("the Method page"):
     st.latex(r"\text{keep } R_j \iff s_j \;>\; t \cdot \max_i s_i \qquad (t = %.2f)" % secam.params["threshold"])
 
     st.subheader("SLIC's parameters and their effect")
-    labels = cache.superpixels_of(secam_condition, selection.image_key, selection.image)
+    labels = pair.superpixels
     n_real = int(np.unique(labels.full).size)
     if labels.working is None:
         where = f"on the full {width}x{height} px photo"
@@ -75,17 +70,13 @@ with state.guard("the Method page"):
         f"(higher: squarer superpixels that follow colour edges less). SLIC ran {where} in "
         f"{labels.seconds * 1000:.0f} ms. Change both in the sidebar. "
         "Fewer superpixels give a coarser, blockier SeCAM; more give a finer one that tends towards the CAM.")
-    options = sorted({max(10, selection.n_segments // 3), selection.n_segments, min(300, selection.n_segments * 3)})
-    panels = []
-    for n in options:
-        small, seg = gallery.thumbnail_superpixels(selection.image_key, n, selection.compactness, selection.image)
-        panels.append((f"n_segments = {n}: {np.unique(seg).size} superpixels", seg))
-    st.plotly_chart(figures.segmentation_figure(small, panels), key="slic_effect")
-    st.caption(f"Illustration on a {small.shape[1]}x{small.shape[0]} px preview at compactness "
+    effect, (small_h, small_w) = method.slic_effect(selection)
+    st.plotly_chart(effect, key="slic_effect")
+    st.caption(f"Illustration on a {small_w}x{small_h} px preview at compactness "
                f"{selection.compactness:g}; the explanations use the full-resolution photo.")
 
     st.subheader("How our SeCAM differs from the tutorial's code")
-    survivors, total = tutorial_grid_survivors(labels.full, (fh, fw))
+    survivors, total = method.tutorial_survivors(pair)
     st.markdown(
         f"- **Resolution.** The tutorial shrinks the SLIC labels to the {fh}x{fw} CAM grid and averages there. "
         f"On this photo only **{survivors} of {total}** superpixels survive that shrink; the others get no "

@@ -3,23 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-from explainers import ExplainersError
-from ui import page, registry_view, state
+from ui.app import page, session
+from ui.app.text import md
+from ui.compute import models
+from ui.views import models as registry_view
 
-
-def facts_of(name: str):
-    """The loaded model's facts, or the reason it cannot be loaded (shown in its row, not as a page error)."""
-    try:
-        return state.model_facts(name), None
-    except ExplainersError as exc:
-        return None, str(exc)
-
-
-page.setup("Models")
+page.setup("Models", script="pages/models.py")
 st.title("Models")
-with state.guard("the Models page"):
-    registry = state.registry()
-    available = state.availability()
+with session.guard("the Models page"):
+    registry = models.registry()
+    available = models.availability()
     st.markdown(f"The registry `{registry.path.name}` lists {len(available)} models. A model whose weights are "
                 "not available offline is listed but cannot be picked in the sidebar. GAP check: the model's "
                 "logits must equal its classifier applied to the global average of the feature map, which makes "
@@ -33,7 +26,7 @@ with state.guard("the Models page"):
                  disabled=checked.issuperset(usable)):
         checked.update(usable)
 
-    rows = registry_view.model_rows(registry, available, facts_of, checked)
+    rows = registry_view.model_rows(registry, available, registry_view.facts_of, checked)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="models_table")
     st.caption("Models are loaded only when needed (the one picked in the sidebar, or all with the button) and "
                "then cached for every user of this server. Weights that are not here download into torch's or "
@@ -51,9 +44,9 @@ with state.guard("the Models page"):
                         f"({registry_view.weight_size(str(registry.path), name)[1]})"
                         + ("" if spec.cam_exact else f"\n- **CAM not exact:** methods that need GAP + linear refuse it; use {registry_view.serving_methods()}")
                         + (f"\n- {spec.description}" if spec.description else ""))
-            facts, failure = facts_of(name) if name in checked and ok else (None, None)
+            facts, failure = registry_view.facts_of(name) if name in checked and ok else (None, None)
             if failure:
-                st.warning(f"Cannot be loaded: {failure}")
+                st.warning(md(f"Cannot be loaded: {failure}"))
             if facts:
                 st.markdown(f"- **Feature layer** `{facts['feature_layer']}`, **classifier** `{facts['classifier']}`, "
                             f"feature map {facts['feature_shape']} (C, h, w)\n- **GAP check:** {facts['gap_detail']}\n"

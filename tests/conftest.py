@@ -122,3 +122,10 @@ def _server_folder_roots(tmp_path_factory):
         yield
     finally:
         os.environ.pop(ENV_ROOTS, None)
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown text written by ``ui.app.text.md``: the escapes taken out."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")

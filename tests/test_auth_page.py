@@ -9,16 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import shown
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
 import streamlit as st
-from ui.auth import current_identity, require_login
+from ui.app.auth import current_user, require_login
 
 identity = require_login()
-st.write(f"PAGE CONTENT for {identity!r}; current {current_identity()!r}")
+st.write(f"PAGE CONTENT for {identity!r}; current {current_user()!r}")
 """
 
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
@@ -59,7 +60,7 @@ def test_an_allowed_user_gets_the_page_and_their_name_in_the_sidebar():
     assert not at.exception
     assert "PAGE CONTENT for User(id='alice@example.org', name='Alice Martin', is_admin=False)" in text(at)
     assert "current User(id='alice@example.org'" in text(at)
-    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    sidebar = " ".join(shown(m.value) for m in at.sidebar.markdown)
     assert "Alice Martin" in sidebar and "alice@example" in sidebar and "admin" not in sidebar
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
 
@@ -67,15 +68,15 @@ def test_an_allowed_user_gets_the_page_and_their_name_in_the_sidebar():
 def test_an_admin_is_marked_as_such():
     at = run({"auth": AUTH, "explainers": POLICY}, {"is_logged_in": True, "email": "boss@example.org", "name": "Boss"})
     assert "is_admin=True" in text(at)
-    assert "admin" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "admin" in " ".join(shown(m.value) for m in at.sidebar.markdown)
 
 
 def test_someone_outside_the_allow_list_is_refused_and_can_sign_out():
     at = run({"auth": AUTH, "explainers": POLICY},
              {"is_logged_in": True, "email": "mallory@elsewhere.net", "name": "Mallory"})
     assert not at.exception
-    assert [t.value for t in at.title] == ["Access refused"]
-    assert "mallory@elsewhere.net, which is not on this server's allow-list" in at.error[0].value
+    assert [shown(t.value) for t in at.title] == ["Access refused"]
+    assert "mallory@elsewhere.net, which is not on this server's allow-list" in shown(at.error[0].value)
     assert "PAGE CONTENT" not in text(at)
     assert [b.label for b in at.button] == ["Sign out"]
     at.button[0].click().run()  # st.logout: the seeded user is cleared, the page asks to sign in again
@@ -85,13 +86,13 @@ def test_someone_outside_the_allow_list_is_refused_and_can_sign_out():
 def test_an_unverified_address_is_refused():
     at = run({"auth": AUTH, "explainers": POLICY},
              {"is_logged_in": True, "email": "alice@example.org", "email_verified": False})
-    assert "is not verified" in at.error[0].value and "PAGE CONTENT" not in text(at)
+    assert "is not verified" in shown(at.error[0].value) and "PAGE CONTENT" not in text(at)
 
 
 def test_an_anonymous_visitor_without_a_browser_key_gets_a_sign_in_button():
     at = run({"auth": AUTH, "explainers": POLICY})
     assert not at.exception
-    assert [t.value for t in at.title] == ["Sign in"] and "PAGE CONTENT" not in text(at)
+    assert [shown(t.value) for t in at.title] == ["Sign in"] and "PAGE CONTENT" not in text(at)
     assert [b.label for b in at.button] == ["Sign in"]
 
 
@@ -108,7 +109,7 @@ def test_the_environment_replaces_the_allow_list(monkeypatch):
     at = run({"auth": AUTH, "explainers": POLICY}, {"is_logged_in": True, "email": "mallory@elsewhere.net"})
     assert "PAGE CONTENT for User(id='mallory@elsewhere.net'" in text(at)
     at = run({"auth": AUTH, "explainers": POLICY}, {"is_logged_in": True, "email": "alice@example.org"})
-    assert [t.value for t in at.title] == ["Access refused"]
+    assert [shown(t.value) for t in at.title] == ["Access refused"]
 
 
 @pytest.mark.parametrize("secrets, message", [
@@ -121,8 +122,8 @@ def test_the_environment_replaces_the_allow_list(monkeypatch):
 def test_a_misconfiguration_stops_every_page_with_the_fix(secrets, message):
     at = run(secrets, {"is_logged_in": True, "email": "alice@example.org"})
     assert not at.exception
-    assert [t.value for t in at.title] == ["This server's sign-in is misconfigured"]
-    assert message in at.error[0].value, at.error[0].value
+    assert [shown(t.value) for t in at.title] == ["This server's sign-in is misconfigured"]
+    assert message in shown(at.error[0].value), shown(at.error[0].value)
     assert "PAGE CONTENT" not in text(at)
 
 
@@ -133,11 +134,11 @@ def test_a_misconfiguration_stops_every_page_with_the_fix(secrets, message):
 def test_an_incomplete_auth_table_names_the_missing_key_on_every_page(drop, message):
     auth = {k: v for k, v in AUTH.items() if k != drop}
     at = run({"auth": auth, "explainers": POLICY})  # anonymous: stopped before any redirect
-    assert [t.value for t in at.title] == ["This server's sign-in is misconfigured"]
-    assert message in at.error[0].value
+    assert [shown(t.value) for t in at.title] == ["This server's sign-in is misconfigured"]
+    assert message in shown(at.error[0].value)
     named = {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": AUTH["cookie_secret"], "okta": {"client_id": "x"}}
     at = run({"auth": named, "explainers": POLICY}, {"is_logged_in": True, "email": "alice@example.org"})
-    assert "[auth.okta] client_secret, [auth.okta] server_metadata_url" in at.error[0].value
+    assert "[auth.okta] client_secret, [auth.okta] server_metadata_url" in shown(at.error[0].value)
 
 
 def test_a_secrets_file_that_does_not_parse_stops_every_page(monkeypatch, tmp_path):
@@ -155,8 +156,8 @@ def test_a_secrets_file_that_does_not_parse_stops_every_page(monkeypatch, tmp_pa
     monkeypatch.setattr(st, "secrets", Unreadable())
     monkeypatch.setattr(st, "get_option", lambda key: [str(broken)] if key == "secrets.files" else get_option(key))
     at = run(None)
-    assert [t.value for t in at.title] == ["This server's sign-in is misconfigured"]
-    assert f"the secrets ({broken}) cannot be read" in at.error[0].value
+    assert [shown(t.value) for t in at.title] == ["This server's sign-in is misconfigured"]
+    assert f"the secrets ({broken}) cannot be read" in shown(at.error[0].value)
     assert "PAGE CONTENT" not in text(at)
     # No secrets file at all: the local default.
     monkeypatch.setattr(st, "get_option", lambda key: [str(tmp_path / "none.toml")] if key == "secrets.files"

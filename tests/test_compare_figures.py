@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from explainers import Explanation  # noqa: E402
-from ui import exports, figures, report, scales  # noqa: E402
+from ui.exports import files as exports  # noqa: E402
+from ui.exports import report  # noqa: E402
+from ui.figures import maps as figures  # noqa: E402
+from ui.figures import scales  # noqa: E402
 
 H, W = 40, 60
 

@@ -28,7 +28,11 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import explainers  # noqa: E402
 from explainers.models.loaded import LoadedModel  # noqa: E402
-from ui import cache, faithfulness, launch, session, state  # noqa: E402
+from explainers import Condition  # noqa: E402
+from ui.app import launch, session  # noqa: E402
+from ui.compute import explanations, faithfulness, photos  # noqa: E402
+from ui.compute import models as model_cache  # noqa: E402
+from conftest import shown  # noqa: E402
 
 PAGES = ["dashboard.py", "pages/compare.py", "pages/method.py", "pages/models.py"]
 TIMEOUT = 240
@@ -45,7 +49,7 @@ def new_app(**choices) -> AppTest:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
 
 
 def figures(at: AppTest) -> list[dict]:
@@ -86,8 +90,8 @@ def counters(monkeypatch):
 
 
 def test_every_gallery_sample_decodes_to_rgb():
-    for name in state.SAMPLES:
-        image = state.sample_image(name)
+    for name in photos.SAMPLES:
+        image = photos.sample_image(name)
         assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8, name
         assert not image.flags.writeable, "cached arrays are shared between sessions: read-only"
 
@@ -97,7 +101,7 @@ def test_explain_page(tmp_path):
     at = new_app()
     at.run()
     assert_clean(at)
-    assert at.title[0].value == "Explain a prediction"
+    assert shown(at.title[0].value) == "Explain a prediction"
     assert {"Top-3 predictions", "Best 15 superpixels"} <= {f["layout"].get("title", {}).get("text") for f in figures(at)}
     assert panel_titles(at, "maps") == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0"]
     assert metric(at, "Probability").endswith("%")
@@ -109,12 +113,12 @@ def test_explain_page(tmp_path):
                       "Superpixel scores (CSV)", "Whole result (JSON)"]
     # the sidebar: the model list holds only usable models, the others are listed with the reason
     models = at.sidebar.selectbox(key="model_name")
-    available = {n: ok for n, (ok, _) in state.availability().items()}
+    available = {n: ok for n, (ok, _) in model_cache.availability().items()}
     assert {o.split(" - ")[0] for o in models.options} == {n for n, ok in available.items() if ok}
     blocked = [n for n, ok in available.items() if not ok]
     if blocked:
         assert any(all(n in e.label for n in blocked) for e in at.sidebar.expander)
-    assert any("Device: **CPU**" in c.value or "Device: **GPU" in c.value for c in at.sidebar.caption)
+    assert any("Device: **CPU**" in c.value or "Device: **GPU" in shown(c.value) for c in at.sidebar.caption)
 
 
 def chart(at: AppTest, key: str) -> dict:
@@ -142,9 +146,9 @@ def test_page_renders(page):
     if page.endswith("compare.py"):
         assert panel_titles(at, "compare_maps") == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0"]
         assert [m.label for m in at.metric][:3] == ["A: probability", "B: probability", "Agreement (Pearson r)"]
-        assert any("Both maps use the same rule" in c.value for c in at.caption)
+        assert any("Both maps use the same rule" in shown(c.value) for c in at.caption)
     elif page.endswith("method.py"):
-        text = " ".join(m.value for m in at.markdown)
+        text = " ".join(shown(m.value) for m in at.markdown)
         assert "7x7x1280" in text and "superpixels survive" in text
         assert len(at.latex) >= 5
         # contributions + bias equal the logit (GAP + linear head), as the page claims
@@ -152,7 +156,7 @@ def test_page_renders(page):
         assert len(figures(at)) == 3
     else:
         table = at.dataframe[0].value.set_index("model")
-        assert set(state.registry().specs) <= set(table.index)
+        assert set(model_cache.registry().specs) <= set(table.index)
         row = table.loc["efficientnet_lite0"]
         assert row["weights offline"] == "yes" and row["GAP check"].startswith("exact")
         assert row["feature map (h x w x C)"] == "7x7x1280"
@@ -174,7 +178,8 @@ def picture(fig: dict, index: int = 0) -> str:
 
 # -- caching: the hot path ----------------------------------------------------------------
 def test_threshold_opacity_colours_rerun_without_model_or_slic(counters):
-    state.clear_caches()
+    explanations.clear_caches()
+    faithfulness.clear()
     at = new_app()
     at.run()
     assert_clean(at)
@@ -231,7 +236,7 @@ def test_target_class_changes_the_explanation(counters):
     tiger = at.session_state["selection"].model.labels.index("tiger")
     selectbox.set_value(tiger).run()
     assert_clean(at)
-    assert any("Why 'tiger'?" in h.value for h in at.subheader)
+    assert any("Why 'tiger'?" in shown(h.value) for h in at.subheader)
     second = chart(at, "maps")
     assert hover_layers(second)[0]["z"] != hover_layers(first)[0]["z"]
     assert counters["forward"] == forwards  # a new class reuses the cached forward pass
@@ -245,12 +250,12 @@ def test_sample_change_runs_the_model_again(counters):
     at.sidebar.selectbox(key="sample").set_value("coffee").run()
     assert_clean(at)
     assert counters["forward"] == before + 1
-    assert not any("Why 'Egyptian cat'?" in h.value for h in at.subheader)
+    assert not any("Why 'Egyptian cat'?" in shown(h.value) for h in at.subheader)
 
 
 # -- Compare: two conditions ------------------------------------------------------------------------
 def usable_models() -> list[str]:
-    return [n for n, (ok, _) in state.availability().items() if ok]
+    return [n for n, (ok, _) in model_cache.availability().items() if ok]
 
 
 def test_compare_other_model_then_other_method_keeps_the_class():
@@ -278,7 +283,7 @@ def test_compare_other_model_then_other_method_keeps_the_class():
     at.sidebar.selectbox(key="model_name").set_value(other).run()
     assert_clean(at)
     assert at.session_state["target_class"] == at.session_state["selection"].model.labels.index("tiger")
-    assert any("Why 'tiger'?" in h.value for h in at.subheader)
+    assert any("Why 'tiger'?" in shown(h.value) for h in at.subheader)
 
 
 def test_compare_views_and_topk_rows():
@@ -298,7 +303,7 @@ def test_compare_views_and_topk_rows():
     assert len(panel_titles(at, "compare_maps")) == 3
     axis = fig["layout"]["coloraxis2"]
     assert axis["cmin"] == -axis["cmax"] and 0 < axis["cmax"] < 1  # symmetric, fitted to the data
-    assert any("symmetric scale fitted to it" in c.value for c in at.caption)
+    assert any("symmetric scale fitted to it" in shown(c.value) for c in at.caption)
     at.radio(key="w_view").set_value("Stacked").run()
     assert_clean(at)
     at.toggle(key="w_topk_rows").set_value(True).run()
@@ -403,7 +408,8 @@ def test_session_keys_are_one_list_and_round_trip():
 
 
 def test_warm_start_fills_the_page_caches(monkeypatch):
-    state.clear_caches()
+    explanations.clear_caches()
+    faithfulness.clear()
     loads = []
     load_model = explainers.load_model
     monkeypatch.setattr(explainers, "load_model", lambda *a, **k: loads.append(a) or load_model(*a, **k))
@@ -425,10 +431,10 @@ def _png(array: np.ndarray) -> bytes:
 def test_upload_a_photo_and_a_broken_file():
     from skimage import data
 
-    at = new_app(image_source=state.SOURCE_UPLOAD)
+    at = new_app(image_source=session.SOURCE_UPLOAD)
     at.run()
     assert not at.exception
-    assert any("Upload a photo" in e.value for e in at.error)  # nothing uploaded yet: says what to do
+    assert any("Upload a photo" in shown(e.value) for e in at.error)  # nothing uploaded yet: says what to do
     rocket = data.rocket()[::2, ::2].copy()
     at.file_uploader[0].upload("rocket.png", _png(rocket), "image/png").run()
     assert_clean(at)
@@ -444,11 +450,11 @@ def test_upload_a_photo_and_a_broken_file():
     assert at.session_state["selection"].image_name == "rocket.gif"
     assert "gif" in at.file_uploader[0].proto.type or ".gif" in at.file_uploader[0].proto.type
 
-    at = new_app(image_source=state.SOURCE_UPLOAD)
+    at = new_app(image_source=session.SOURCE_UPLOAD)
     at.run()
     at.file_uploader[0].upload("holiday.jpg", b"\xff\xd8\xff\xe0 this is not really a JPEG", "image/jpeg").run()
     assert not at.exception
-    messages = " ".join(e.value for e in at.error)
+    messages = " ".join(shown(e.value) for e in at.error)
     assert "holiday.jpg" in messages and "pick a sample" in messages
     assert not figures(at)
 
@@ -457,14 +463,14 @@ def test_model_that_fails_to_load_shows_an_error(monkeypatch):
     def broken(name):
         raise explainers.WeightsUnavailableError(f"model '{name}': weights file is corrupt")
 
-    monkeypatch.setattr(cache, "get_model", broken)
+    monkeypatch.setattr(model_cache, "get_model", broken)
     for page in PAGES:
         at = new_app()
         at.run()
         if page != PAGES[0]:
             at.switch_page(page).run()
         assert not at.exception, page
-        messages = " ".join(e.value for e in at.error)
+        messages = " ".join(shown(e.value) for e in at.error)
         assert "cannot be loaded" in messages and "Pick another model" in messages, page
 
 
@@ -472,13 +478,13 @@ def test_a_cancelled_measurement_keeps_nothing_and_plan_covers_each_model():
     import threading
 
     faithfulness.clear()
-    a = cache.make_condition(session.DEFAULT_MODEL, session.DEFAULT_METHODS[0], {})
-    b = cache.make_condition("another_model", session.DEFAULT_METHODS[1], {"threshold": 0.3})
+    a = Condition.make(session.DEFAULT_MODEL, session.DEFAULT_METHODS[0])
+    b = Condition.make("another_model", session.DEFAULT_METHODS[1], extra={"threshold": 0.3})
     items = faithfulness.plan([a, b], [285, 7], "sample:chelsea", steps=2)
     assert [i.name for i in items] == [f"A: {a.label()}", f"B: {b.label()}", f"random map on {session.DEFAULT_MODEL}",
                                        "random map on another_model"]
     assert [i.class_index for i in items] == [285, 7, 285, 7]  # each model's own index of the class
-    image = state.sample_image("chelsea")
+    image = photos.sample_image("chelsea")
     stop = threading.Event()
     stop.set()
     assert faithfulness.measure(items[2], image, None, stop=stop) is None
@@ -486,6 +492,6 @@ def test_a_cancelled_measurement_keeps_nothing_and_plan_covers_each_model():
     curves = faithfulness.measure(items[2], image, None)
     assert faithfulness.lookup(items)[items[2].name] is curves and len(curves.deletion) == 3
     # the threshold is not part of the key (the curves follow the map's order, not its mask)
-    again = faithfulness.plan([a, cache.make_condition("another_model", session.DEFAULT_METHODS[1], {})], [285, 7],
+    again = faithfulness.plan([a, Condition.make("another_model", session.DEFAULT_METHODS[1])], [285, 7],
                               "sample:chelsea", steps=2)
     assert [i.key for i in again] == [i.key for i in items]

@@ -17,7 +17,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import corpus  # noqa: E402
 import explainers.images as images  # noqa: E402
-from ui.state import SOURCE_UPLOAD, UPLOAD_TYPES  # noqa: E402
+from ui.app.session import SOURCE_UPLOAD  # noqa: E402
+from ui.compute.photos import UPLOAD_TYPES  # noqa: E402
+from conftest import shown  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 100_000  # bytes: the decode limit during this test, so the oversize case stays small
@@ -31,7 +33,7 @@ def allowed_name(filename: str) -> str:
 
 
 def errors(at) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]
 
 
 def assert_refused(at, name: str, expected: str) -> None:
@@ -68,4 +70,4 @@ def test_one_session_survives_every_bad_upload_then_explains_a_good_one(small_fi
         assert_refused(at, name, expected)
     at.sidebar.file_uploader(key="upload").set_value(("good.jpg", corpus.good_jpeg((320, 240)), "image/jpeg")).run()
     assert not at.exception and errors(at) == []
-    assert any("Why '" in h.value for h in at.subheader), [h.value for h in at.subheader]
+    assert any("Why '" in shown(h.value) for h in at.subheader), [shown(h.value) for h in at.subheader]

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from explainers.evaluate import MethodResult, summarize
 from explainers.metrics import Faithfulness
-from ui.evaluation_figures import (auc_summary_figure, faithfulness_curves_figure, summary_rows,
+from ui.figures.evaluation import (auc_summary_figure, faithfulness_curves_figure, summary_rows,
                                    time_summary_figure)
 
 
@@ -47,7 +47,7 @@ def test_summary_figures_and_rows():
 
 
 def test_no_streamlit_import():
-    import ui.evaluation_figures as module
+    import ui.figures.evaluation as module
 
     source = open(module.__file__, encoding="utf-8").read()
     assert "import streamlit" not in source and "from streamlit" not in source

@@ -23,6 +23,7 @@ import pytest
 
 import explainers
 from explainers import plugins
+from conftest import shown
 from photos import ROOT, skimage_photo
 
 #: The plug-in module, as the README shows it.
@@ -170,7 +171,7 @@ def test_cli_lists_explains_and_evaluates_with_the_plugin(plugin_dir, tmp_path):
 # -- the dashboard, through AppTest --------------------------------------------------------------
 #: (page script, key of its method picker, what the page needs before the picker shows). Pages that
 #: offer methods add a row here; the test checks the plug-in is offered and runs.
-PICKERS = [("pages/batch.py", "batch_methods"), ("dashboard.py", "w_right_method"), ("pages/compare.py", "w_right_method")]
+PICKERS = [("pages/evaluate.py", "evaluate_methods"), ("dashboard.py", "w_right_method"), ("pages/compare.py", "w_right_method")]
 
 
 @pytest.mark.parametrize("script, key", PICKERS)
@@ -184,10 +185,10 @@ def test_dashboard_pickers_offer_and_run_the_plugin(plugin_loaded, script, key):
     assert not at.exception, [e.value for e in at.exception]
     picker = at.multiselect(key=key) if key in {w.key for w in at.get("multiselect")} else at.selectbox(key=key)
     assert {"sharpcam", "sharpcam (SharpCAM)", "SharpCAM"} & set(picker.options), picker.options
-    if script != "pages/batch.py":  # Explain and Compare: condition B runs the plug-in, with its own parameter
+    if script != "pages/evaluate.py":  # Explain and Compare: condition B runs the plug-in, with its own parameter
         picker.set_value("sharpcam").run()
         assert not at.exception, [e.value for e in at.exception]
-        assert not at.error, [e.value for e in at.error]
+        assert not at.error, [shown(e.value) for e in at.error]
         assert at.session_state["right_method"] == "sharpcam"
         if script == "pages/compare.py":  # its parameters are set where the conditions are
             at.number_input(key="w_param_sharpcam_power").set_value(3.0).run()
@@ -195,16 +196,16 @@ def test_dashboard_pickers_offer_and_run_the_plugin(plugin_loaded, script, key):
             assert at.session_state["method_params"] == {"sharpcam": {"power": 3.0}}
         titles = [a["text"] for f in at.get("plotly_chart") for a in json.loads(f.proto.spec)["layout"].get("annotations", [])]
         assert any(t.startswith("B: SharpCAM") for t in titles), titles
-    if script == "pages/batch.py":
+    if script == "pages/evaluate.py":
         picker.set_value(["sharpcam"]).run()
-        at.slider(key="batch_steps").set_value(2)
-        at.number_input(key="batch_param_sharpcam_power").set_value(3.0)
-        at.radio(key="batch_source").set_value("Upload photos").run()
+        at.slider(key="evaluate_steps").set_value(2)
+        at.number_input(key="evaluate_param_sharpcam_power").set_value(3.0)
+        at.radio(key="evaluate_source").set_value("Upload photos").run()
         photo = skimage_photo("coffee")
-        at.file_uploader(key="batch_uploads").set_value([(photo.name, photo.read_bytes(), "image/png")]).run()
-        at.button(key="batch_run").click().run()
+        at.file_uploader(key="evaluate_uploads").set_value([(photo.name, photo.read_bytes(), "image/png")]).run()
+        at.button(key="evaluate_run").click().run()
         assert not at.exception, [e.value for e in at.exception]
-        assert not at.error, [e.value for e in at.error]
+        assert not at.error, [shown(e.value) for e in at.error]
         table = at.dataframe[1].value
         assert list(table["method"]) == ["sharpcam", "random"]
         assert table["deletion_auc"].between(0, 1).all()

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import explainers  # noqa: E402
-from explainers_team.review import Condition, read_answers_csv, summarize  # noqa: E402
+from explainers import Condition  # noqa: E402
+from explainers_team.review import read_answers_csv, summarize  # noqa: E402
 from explainers_team.store import Store  # noqa: E402
 
 import browser  # noqa: E402
@@ -220,7 +221,7 @@ def test_blind_review_in_chromium(chromium, tmp_path):
     assert [c["method"] for c in store.get_study(study_id).conditions] == ["cam", "secam"]
 
     # The page shows the numbers the library computes from that CSV: both reviewers' counts, intervals, kappas.
-    names = {k: Condition.from_dict(c).name for k, c in zip("AB", store.get_study(study_id).conditions)}
+    names = {k: Condition.from_dict(c).describe() for k, c in zip("AB", store.get_study(study_id).conditions)}
     assert names["A"] == "cam on efficientnet_lite0" and names["B"].startswith("secam (")
     summary = summarize(exported)
     overall = summary["overall"]

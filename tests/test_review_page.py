@@ -24,7 +24,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 import explainers  # noqa: E402
 from explainers_team.review import answers_csv, read_answers_csv  # noqa: E402
 from explainers_team.store import Store, User  # noqa: E402
-from ui import review, workspace  # noqa: E402
+from explainers_team.review import studies  # noqa: E402
+from ui.app import store as app_store  # noqa: E402
+from ui.views import review  # noqa: E402
+from conftest import shown  # noqa: E402
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 300
@@ -48,7 +51,7 @@ def new_session(name: str | None = None, clean: bool = True, **query) -> AppTest
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.session_state["sample"] = "chelsea"
     if name is not None:
-        at.session_state["review_name"] = name
+        at.session_state["_identity_name"] = name
     at.run()
     at.switch_page("pages/review.py")
     for key, value in query.items():
@@ -61,7 +64,7 @@ def new_session(name: str | None = None, clean: bool = True, **query) -> AppTest
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
 
 
 def page_text(at: AppTest) -> str:
@@ -74,7 +77,7 @@ def page_text(at: AppTest) -> str:
     for kind in ("button", "text_area", "text_input", "toggle", "selectbox", "radio", "multiselect", "progress"):
         for element in at.get(kind):
             parts.append(json.dumps(str(element.proto)))
-    return "\n".join(parts)
+    return shown("\n".join(parts))
 
 
 def create_study(at: AppTest, name: str = "Pets and things", steps: int = 5) -> AppTest:
@@ -94,13 +97,14 @@ def answer(at: AppTest, choice: str, comment: str = "") -> AppTest:
 
 def test_create_answer_results(data_dir):
     at = new_session()
-    at.text_input(key="review_name_input_create").input("Ann")
+    at.text_input(key="reviewer_input").input("Ann")
     at.get("form_submit_button")[0].click()
     at.run()
     assert_clean(at)
     # A name that gives the methods away is refused, and nothing is stored.
     create_study(at, name="CAM vs SeCAM, first try")
-    assert any("mentions" in e.value and "'cam'" in e.value.lower() for e in at.error), [e.value for e in at.error]
+    assert any("mentions" in shown(e.value) and "'cam'" in shown(e.value).lower() for e in at.error), [
+        shown(e.value) for e in at.error]
     store = Store(data_dir=data_dir)
     assert store.list_studies() == [] and store.list_photos() == []
 
@@ -110,7 +114,7 @@ def test_create_answer_results(data_dir):
     assert study.name == "Pets and things" and study.n_trials == 4 and study.creator_id == "Ann"
     assert [c["method"] for c in study.conditions] == ["cam", "secam"]
     assert {c["model"] for c in study.conditions} == {"efficientnet_lite0"}
-    assert any(f"Study {study.id} created" in s.value for s in at.success)
+    assert any(f"Study {study.id} created" in shown(s.value) for s in at.success)
     trials = store.trials_for(study.id)
     assert len(trials) == 4 and all(len(t.metrics) == 2 for t in trials)
     for t in trials:  # both AUCs measured and stored per map
@@ -119,13 +123,13 @@ def test_create_answer_results(data_dir):
 
     # Ann answers blind: her own order; nothing drawn names a method or a model.
     ann = new_session("Ann", study=study.id)
-    plan = review.plan(store, study, User("Ann"))
+    plan = studies.plan(store, study.id, User("Ann"))
     choices = ["left", "right", "equal", "left"]
     for i, choice in enumerate(choices):
         assert_clean(ann)
         text = page_text(ann)
         assert f"Trial {i + 1} of 4" in text and f"{i} of 4 answered" in text
-        assert review.blind_leaks(text, FORBIDDEN) == [], review.blind_leaks(text, FORBIDDEN)
+        assert studies.blind_leaks(text, FORBIDDEN) == [], studies.blind_leaks(text, FORBIDDEN)
         assert not ann.sidebar.selectbox, "the sidebar's model picker names the model"
         label = store.get_trial(plan[i].trial_id).class_label
         assert f"Which map better shows why the model predicted {label}?" in text
@@ -134,7 +138,7 @@ def test_create_answer_results(data_dir):
     assert "You have answered all 4 trials" in page_text(ann)
     mine = {a.trial_id: a for a in store.answers(study.id, reviewer="Ann")}
     assert [mine[p.trial_id].choice for p in plan] == choices
-    assert [mine[p.trial_id].left_condition for p in plan] == [review.left_index(p) for p in plan]
+    assert [mine[p.trial_id].left_condition for p in plan] == [p.left_index for p in plan]
     assert mine[plan[0].trial_id].comment == "sharper edges"
     assert all(a.seconds is not None and a.seconds >= 0 for a in mine.values())
     assert sum(p.left == "A" for p in plan) == 2  # sides balanced per reviewer
@@ -149,11 +153,11 @@ def test_create_answer_results(data_dir):
 
     # Bob answers two trials, stops; a server restart (store reopened, caches dropped) loses nothing.
     bob = new_session("Bob", study=study.id)
-    bob_plan = review.plan(store, study, User("Bob"))
+    bob_plan = studies.plan(store, study.id, User("Bob"))
     assert [p.trial_id for p in bob_plan] != [p.trial_id for p in plan] or \
         [p.left for p in bob_plan] != [p.left for p in plan]
     bob = answer(answer(bob, "right"), "left")
-    workspace._open.clear()
+    app_store._open.clear()
     review._trial_pictures.clear()
     bob = new_session("Bob", study=study.id)
     assert "Trial 3 of 4" in page_text(bob) and "2 of 4 answered" in page_text(bob)
@@ -163,19 +167,19 @@ def test_create_answer_results(data_dir):
     # Results: counts, intervals, kappa and the AUCs, from the library's summary of the stored answers.
     res = new_session("Bob", study=study.id, view="results")
     assert_clean(res)
-    answers = review.review_answers(store, study)
-    summary = review.study_summary(store, study, answers)
+    answers = studies.review_answers(store, study)
+    summary = studies.study_summary(store, study, answers)
     text = page_text(res)
     overall = summary["overall"]
     assert str(overall["tie"]) == next(m.value for m in res.metric if m.label == "Equally good (ties)")
     assert str(overall["cant_tell"]) == next(m.value for m in res.metric if m.label == "Can't tell")
     fleiss = summary["agreement"]["fleiss"]
-    shown = next(m.value for m in res.metric if m.label == "Fleiss' kappa")
-    assert shown == ("n/a" if fleiss["value"] is None else f"{fleiss['value']:.2f} ({fleiss['interpretation']})")
+    kappa = next(m.value for m in res.metric if m.label == "Fleiss' kappa")
+    assert kappa == ("n/a" if fleiss["value"] is None else f"{fleiss['value']:.2f} ({fleiss['interpretation']})")
     assert next(m.value for m in res.metric if m.label == "Cohen's kappa") != ""
     table = res.table[0].value
     assert list(table["condition"]) == [f"{k}: {summary['conditions'][k]['name']}" for k in ("A", "B")]
-    assert table["condition"][0] == "A: cam on efficientnet_lite0"
+    assert table["condition"][0] == "A: CAM on efficientnet_lite0"
     assert list(table["preferred"]) == [overall["A"]["count"], overall["B"]["count"]]
     ci = overall["A"]["ci"]
     assert table["95% interval"][0] == f"{100 * ci[0]:.0f}% to {100 * ci[1]:.0f}%"
@@ -219,35 +223,36 @@ def test_results_hidden_from_a_reviewer_who_has_not_finished(data_dir):
 
 def test_bad_links_and_missing_study(data_dir):
     at = new_session("Ann", clean=False, study="nonsense")
-    assert any("not a study number" in e.value for e in at.error)
+    assert any("not a study number" in shown(e.value) for e in at.error)
     at = new_session("Ann", clean=False, study=99)
     assert not at.exception
-    assert any("no study has id 99" in e.value for e in at.error)
+    assert any("no study has id 99" in shown(e.value) for e in at.error)
 
 
 def test_folder_photos_stay_in_the_data_folder(data_dir, tmp_path):
     from explainers import ParameterError
-    from explainers_team.roots import PathNotAllowedError
+    from explainers_team.roots import PathNotAllowedError, server_photos
 
     (data_dir / "photos-in").mkdir(parents=True)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     with pytest.raises(PathNotAllowedError, match="outside the folders"):
-        review.resolve_folder(str(outside))
-    with pytest.raises(ParameterError, match="no image file"):
-        review.folder_photos(str(data_dir / "photos-in"))
+        server_photos(str(outside))
+    with pytest.raises(ParameterError, match="no image files"):
+        server_photos(str(data_dir / "photos-in"))
     (data_dir / "photos-in" / "b.png").write_bytes(review.sample_bytes("coffee"))
     (data_dir / "photos-in" / "a.png").write_bytes(review.sample_bytes("coffee"))
-    photos, notes = review.unique_photos(review.folder_photos("photos-in"))
+    listing = server_photos("photos-in")
+    photos, notes = studies.unique_photos(studies.Photo(p.name, p.read_bytes()) for p in listing.photos)
     assert [p.name for p in photos] == ["a.png"] and "same file" in notes[0]
 
 
 def test_blind_leaks_whole_words():
-    words = review.blind_words()
+    words = studies.blind_words()
     assert {"cam", "secam", "Grad-CAM", "efficientnet_lite0"} <= set(words)
-    assert {"cam", "Grad-CAM"} <= set(review.blind_leaks("Grad-CAM helps", words))
-    assert review.blind_leaks("a camera and a camel", words) == []
-    assert review.blind_leaks("SECAM!", ["secam"]) == ["secam"]
+    assert {"cam", "Grad-CAM"} <= set(studies.blind_leaks("Grad-CAM helps", words))
+    assert studies.blind_leaks("a camera and a camel", words) == []
+    assert studies.blind_leaks("SECAM!", ["secam"]) == ["secam"]
 
 
 def test_other_conditions_and_sources(data_dir):
@@ -287,7 +292,8 @@ def test_other_conditions_and_sources(data_dir):
     at.text_input(key="review_new_name").input("Rockets")
     at.button(key="review_create").click()
     at.run()
-    assert any("broken.jpg" in e.value and "not created" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("broken.jpg" in shown(e.value) and "not created" in shown(e.value) for e in at.error), [
+        shown(e.value) for e in at.error]
     assert len(store.list_studies()) == 1
     (folder / "broken.jpg").unlink()
     at.button(key="review_create").click()
@@ -300,20 +306,22 @@ def test_other_conditions_and_sources(data_dir):
 
 
 def test_login_identity_is_the_reviewer(monkeypatch):
-    """With login configured (``ui.auth.current_identity``), the signed-in user reviews (an admin stays one)."""
+    """With login configured, the signed-in user reviews (an admin stays one) and a typed name never counts."""
     from explainers_team.access import User
-    from ui import auth
+    from ui.app import auth, identity
 
-    monkeypatch.setattr(auth, "current_identity", lambda: User("Ann@Example.org", "Ann A.", False))
-    assert review.login_identity() == User("ann@example.org", "Ann A.")
-    monkeypatch.setattr(auth, "current_identity", lambda: User("boss@example.org", "Boss", True))
-    assert review.login_identity().is_admin
-    monkeypatch.setattr(auth, "current_identity", lambda: None)
-    assert review.login_identity() is None
+    monkeypatch.setattr(auth, "auth_configured", lambda: True)
+    monkeypatch.setattr(auth, "current_user", lambda: User("Ann@Example.org", "Ann A.", False))
+    assert identity.current_user() == User("ann@example.org", "Ann A.")
+    monkeypatch.setattr(auth, "current_user", lambda: User("boss@example.org", "Boss", True))
+    assert identity.current_user().is_admin
+    monkeypatch.setattr(auth, "current_user", lambda: None)
+    monkeypatch.setattr(identity, "typed_name", lambda: "alice@example.org")  # a cookie, a typed name: ignored
+    assert identity.current_user() is None
 
 
 def test_unreachable_database_is_a_message(data_dir, monkeypatch):
     monkeypatch.setenv("EXPLAINERS_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     at = new_session("Ann", clean=False, study=1)
     assert not at.exception, [e.value for e in at.exception]
-    assert any("workspace database" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("workspace database" in shown(e.value) for e in at.error), [shown(e.value) for e in at.error]

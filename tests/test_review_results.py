@@ -22,7 +22,7 @@ from explainers_team.review.results import (ANSWER_COLUMNS, SUMMARY_COLUMNS, Ans
                                             faithfulness_summary, read_answers_csv, summarize, summary_csv,
                                             summary_json, summary_rows, tally)
 from explainers_team.review.stats import wilson_interval
-from ui.review_figures import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
+from ui.figures.review import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
 
 # (reviewer, trial, label, left, choice, seconds) -> outcome in the comment
 ANSWERS = [

@@ -149,8 +149,8 @@ def test_data_dir_is_the_stores_one(tmp_path):
     assert data_dir({}) == Path.cwd() / "data"
 
 
-def test_batch_folder_box_reads_only_under_the_roots(tree, monkeypatch):
-    from ui import batch
+def test_evaluate_folder_box_reads_only_under_the_roots(tree, monkeypatch):
+    from ui.views import evaluate as batch
 
     root, outside = tree
     (root / "photos" / "labels.csv").write_text("file,class_index\na.png,1\n")
@@ -162,11 +162,11 @@ def test_batch_folder_box_reads_only_under_the_roots(tree, monkeypatch):
         batch.folder_photos(f"{root}/photos/../../outside", 5)
     with pytest.raises(PathNotAllowedError, match="symbolic link"):
         batch.folder_photos(str(root / "out_link"), 5)
-    # An allowed folder holding a link that leads out: the run is refused, naming the file.
-    with pytest.raises(PathNotAllowedError, match="out_file.png"):
-        batch.folder_photos(str(root / "photos"), 5)
+    # An allowed folder holding a link that leads out: that file is left out, by name, and never read.
+    listing = batch.folder_photos(str(root / "photos"), 5)
+    assert listing.refused == ["out_file.png"] and "out_file.png" not in [p.name for p in listing.photos]
     (root / "photos" / "out_file.png").unlink()
-    assert [p.name for p in batch.folder_photos("photos", 5)] == ["a.png", "a.png"]  # a.png and its inside link
+    assert [p.name for p in batch.folder_photos("photos", 5).photos] == ["a.png", "a.png"]  # a.png, its inside link
     # A refused path never tells whether it exists.
     with pytest.raises(PathNotAllowedError):
         batch.folder_photos(str(outside / "no-such-folder"), 5)
@@ -176,8 +176,8 @@ def test_batch_folder_box_reads_only_under_the_roots(tree, monkeypatch):
     assert batch.labels_file(str(root / "out_link")) is None
 
 
-def test_batch_suggests_the_sample_folder_only_when_it_is_allowed(monkeypatch, tmp_path):
-    from ui import batch
+def test_evaluate_suggests_the_sample_folder_only_when_it_is_allowed(monkeypatch, tmp_path):
+    from ui.views import evaluate as batch
 
     monkeypatch.setenv(batch.SAMPLE_ENV, str(tmp_path))
     monkeypatch.setenv(ENV_ROOTS, str(tmp_path))

@@ -28,8 +28,12 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from explainers_team.store import Store, User  # noqa: E402
-from ui import permalink, state  # noqa: E402
-from ui import workspace as ws  # noqa: E402
+from conftest import shown  # noqa: E402
+from ui.app import permalink  # noqa: E402
+from ui.app import session as ui_session  # noqa: E402
+from ui.app import store as app_store  # noqa: E402
+from ui.compute import explanations  # noqa: E402
+from ui.views import workspace as ws  # noqa: E402
 
 TIMEOUT = 240
 
@@ -58,7 +62,7 @@ def open_page(page: str, query: dict | None = None, **session) -> AppTest:
 
 def clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
 
 
 def maps(at: AppTest) -> list:
@@ -72,7 +76,7 @@ def maps(at: AppTest) -> list:
 
 
 def warnings(at: AppTest) -> str:
-    return " ".join(w.value for w in at.warning)
+    return " ".join(shown(w.value) for w in at.warning)
 
 
 def png(array: np.ndarray) -> bytes:
@@ -126,12 +130,12 @@ def test_compare_link_round_trip_gives_the_same_view():
 
 
 def test_every_session_choice_is_in_the_link():
-    """A choice added to ui.session.SESSION_KEYS must get a line in ui.permalink.PARAMS (or the link loses it)."""
-    from ui import session
+    """A choice added to ui.app.session.SESSION_KEYS must get a line in ui.app.permalink.PARAMS (or the link loses it)."""
+    from ui.app import session
 
     covered = {p.key for p in permalink.PARAMS} | {"page", "photo_key", "image_source", "sample"}
     missing = set(session.SESSION_KEYS) - covered
-    assert not missing, f"add a Param line to ui/permalink.py PARAMS for: {sorted(missing)}"
+    assert not missing, f"add a LinkField line to ui/app/permalink.py PARAMS for: {sorted(missing)}"
     names = [p.name for p in permalink.PARAMS]
     assert len(names) == len(set(names)) and not {"page", "photo"} & set(names)
 
@@ -154,7 +158,7 @@ def test_link_to_the_other_page_switches_to_it_and_full_url_uses_the_server_addr
     at.context["url"] = "http://team.example.org:8501/"
     at.run()
     clean(at)
-    assert at.title[0].value == "Compare two explanations"
+    assert shown(at.title[0].value) == "Compare two explanations"
     assert at.session_state["target_class"] == 812 and at.session_state["sample"] == "rocket"
     link = next(c.value for c in at.code)
     assert link.startswith("http://team.example.org:8501/compare?page=compare&photo=sample%3Arocket"), link
@@ -183,7 +187,7 @@ def test_a_bad_link_warns_and_falls_back_to_the_default(query, says):
     if "threshold" not in query:
         assert at.session_state["threshold"] == 0.25, "the link's other values still apply"
     if "photo" in query:
-        assert at.session_state["sample"] == state.DEFAULTS["sample"]
+        assert at.session_state["sample"] == ui_session.DEFAULTS["sample"]
     # the URL now describes what is shown, so the warning does not come back on the next rerun
     at.run()
     assert says not in warnings(at)
@@ -202,27 +206,27 @@ def test_an_upload_is_stored_and_its_link_reopens_it_after_a_restart(tmp_path):
     from skimage import data
 
     rocket = data.rocket()[::2, ::2].copy()
-    at = app(None, image_source=state.SOURCE_UPLOAD, _author_name="Ann")
+    at = app(None, image_source=ui_session.SOURCE_UPLOAD, _identity_name="Ann")
     at.run()
     at.file_uploader[0].upload("rocket.png", png(rocket), "image/png").run()
     clean(at)
-    sha = ws.store().list_photos()[0].sha256
-    assert any(f"Stored as `{sha[:12]}`" in c.value for c in at.sidebar.caption)
-    assert ws.store().list_photos()[0].uploader_id == "Ann"
+    sha = app_store.store().list_photos()[0].sha256
+    assert any(f"Stored as `{sha[:12]}`" in shown(c.value) for c in at.sidebar.caption)
+    assert app_store.store().list_photos()[0].uploader_id == "Ann"
     query = dict(at.query_params)
     assert query["photo"] == f"upload:{sha}"
 
-    state.clear_caches()  # a restart: no cached photo, no open store
+    explanations.clear_caches()  # a restart: no cached photo, no open store
     other = app(query).run()
     clean(other)
     assert other.session_state["selection"].image_name == "rocket.png"
     assert np.array_equal(other.session_state["selection"].image, rocket)
     assert maps(other) == maps(at)
     # a bare hash (the stored photo's id) is a link too
-    state.clear_caches()
+    explanations.clear_caches()
     assert app({"photo": sha}).run().session_state["selection"].image_name == "rocket.png"
     # a link opened in the session that uploaded another photo shows the link's photo, not the uploader's
-    coffee = ws.store().put_photo(png(data.coffee()), "coffee.png", User("Bob"))
+    coffee = app_store.store().put_photo(png(data.coffee()), "coffee.png", User("Bob"))
     at.query_params.clear()
     at.query_params.update({**query, "photo": f"upload:{coffee}"})
     at.run()
@@ -239,7 +243,7 @@ def test_an_upload_that_cannot_be_stored_still_works_in_the_tab(monkeypatch):
         raise StoreError("saving photo rocket.png failed: the disk is full; free space in the data folder")
 
     monkeypatch.setattr(Store, "put_photo", full)
-    at = app(None, image_source=state.SOURCE_UPLOAD).run()
+    at = app(None, image_source=ui_session.SOURCE_UPLOAD).run()
     at.file_uploader[0].upload("rocket.png", png(data.rocket()[::2, ::2].copy()), "image/png").run()
     assert not at.exception and not at.error
     assert "The photo is not stored: saving photo rocket.png failed: the disk is full" in warnings(at)
@@ -248,14 +252,14 @@ def test_an_upload_that_cannot_be_stored_still_works_in_the_tab(monkeypatch):
 
 # -- saving, listing, editing, deleting ----------------------------------------------------------------
 def test_save_from_compare_then_list_filter_open_edit_delete():
-    at = app(None, sample="coffee", _author_name="Ann")
+    at = app(None, sample="coffee", _identity_name="Ann")
     at.run()
     at.switch_page("pages/compare.py").run()
     at.slider(key="w_threshold").set_value(0.45).run()
     at = submit_save(at, "Coffee: CAM vs SeCAM", "SeCAM keeps the cup's rim.", "cups, Rim")
     clean(at)
-    assert any("Saved 'Coffee\\: CAM vs SeCAM'" in s.value for s in at.success)
-    [item] = ws.store().list_items()
+    assert any("Saved 'Coffee: CAM vs SeCAM'" in shown(s.value) for s in at.success)
+    [item] = app_store.store().list_items()
     assert item.author_id == "Ann" and item.tags == ("cups", "rim") and item.note == "SeCAM keeps the cup's rim."
     assert item.view == dict(at.query_params) and item.view["threshold"] == "0.45"
     assert item.models == ("efficientnet_lite0",) and item.methods == ("cam", "secam")
@@ -266,13 +270,13 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
     assert secam["method"] == "secam" and len(secam["superpixels"]["scores"]) == len(secam["superpixels"]["ids"]) > 5
 
     # another from Explain, by Bob, on another photo
-    bob = app({"photo": "sample:chelsea"}, _author_name="Bob").run()
+    bob = app({"photo": "sample:chelsea"}, _identity_name="Bob").run()
     bob = submit_save(bob, "A cat", "", "cats")
     clean(bob)
-    assert len(ws.store().list_items()) == 2
+    assert len(app_store.store().list_items()) == 2
 
     # the Workspace page: both, newest first, without running any model
-    page = open_page("pages/workspace.py", None, _author_name="Ann")
+    page = open_page("pages/workspace.py", None, _identity_name="Ann")
     clean(page)
     assert card_titles(page) == ["**A cat**", "**Coffee\\: CAM vs SeCAM**"]
     page.selectbox(key="ws_tag").set_value("rim").run()
@@ -287,7 +291,7 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
 
     # Ann may edit and delete her item, not Bob's
     assert page.button(key=f"delete_{item.id}").disabled is False
-    bob_item = next(i for i in ws.store().list_items() if i.author_id == "Bob")
+    bob_item = next(i for i in app_store.store().list_items() if i.author_id == "Bob")
     assert page.button(key=f"delete_{bob_item.id}").disabled is True
 
     # edit the note and tags
@@ -296,16 +300,16 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
     edit_button = next(b for b in page.button if b.label == "Save changes" and b.form_id == f"edit_{item.id}")
     edit_button.click().run()
     clean(page)
-    edited = ws.store().get_item(item.id)
+    edited = app_store.store().get_item(item.id)
     assert edited.note == "Rim and handle." and edited.tags == ("cups", "rim")
-    assert any("Saved your changes" in s.value for s in page.success)
+    assert any("Saved your changes" in shown(s.value) for s in page.success)
 
     # the exports: CSV and JSON of all items, the item's HTML report
     downloads = {b.label: b for b in page.get("download_button")}
     assert {"Export as CSV", "Export as JSON", "Report (HTML)"} <= set(downloads)
-    exported = json.loads(ws.store().export_items_json())
+    exported = json.loads(app_store.store().export_items_json())
     assert {e["title"] for e in exported} == {"Coffee: CAM vs SeCAM", "A cat"}
-    from ui.item_report import item_html
+    from ui.exports.item_report import item_html
 
     report = item_html(edited, permalink.url(edited.view), ws.item_photo(edited)).decode()
     assert "Rim and handle." in report and "Coffee: CAM vs SeCAM" in report and "espresso" in report
@@ -313,44 +317,45 @@ def test_save_from_compare_then_list_filter_open_edit_delete():
     # open: the exact view comes back (same page, same choices)
     page.button(key=f"open_{item.id}").click().run()
     clean(page)
-    assert page.title[0].value == "Compare two explanations"
+    assert shown(page.title[0].value) == "Compare two explanations"
     assert page.session_state["threshold"] == 0.45 and page.session_state["sample"] == "coffee"
     assert dict(page.query_params) == item.view
 
     # delete: first a confirmation, then it is gone (Bob's stays)
     page.switch_page("pages/workspace.py").run()
     page.button(key=f"delete_{item.id}").click().run()
-    assert any("Delete 'Coffee\\: CAM vs SeCAM' for everyone?" in w.value for w in page.warning)
-    assert len(ws.store().list_items()) == 2
+    assert any("Delete 'Coffee: CAM vs SeCAM' for everyone?" in shown(w.value) for w in page.warning)
+    assert len(app_store.store().list_items()) == 2
     page.button(key=f"confirm_delete_{item.id}").click().run()
     clean(page)
-    assert [i.title for i in ws.store().list_items()] == ["A cat"]
-    assert any("Deleted 'Coffee\\: CAM vs SeCAM'" in s.value for s in page.success)
+    assert [i.title for i in app_store.store().list_items()] == ["A cat"]
+    assert any("Deleted 'Coffee: CAM vs SeCAM'" in shown(s.value) for s in page.success)
 
 
 def test_save_asks_for_a_name_once_and_uses_the_login_when_configured(monkeypatch):
     at = app({"photo": "sample:chelsea"}).run()
     assert next(b for b in at.button if b.label == "Save").disabled
     next(t for t in at.text_input if t.label.startswith("Your name")).input("Cleo")
-    next(b for b in at.button if b.label == "Remember my name").click().run()
+    next(b for b in at.button if b.label == "Continue").click().run()
     clean(at)
-    assert at.session_state["_author_name"] == "Cleo"
-    assert any("document.cookie = 'explainers_author=Cleo" in h.proto.body for h in at.get("html"))
+    assert at.session_state["_identity_name"] == "Cleo"
+    assert any('"explainers_name="' in h.proto.body and '"Cleo"' in h.proto.body for h in at.get("html"))
     at = submit_save(at, "Cleo's cat")
-    assert ws.store().list_items()[0].author_name == "Cleo"
+    assert app_store.store().list_items()[0].author_name == "Cleo"
 
     from explainers_team.access import User
-    from ui import auth
+    from ui.app import auth
 
     # what ui.auth gives once login is configured and Dana has signed in (tests/test_login_browser.py: the real flow)
-    monkeypatch.setattr(auth, "current_identity", lambda: User("dana@example.org", "Dana", True))
+    monkeypatch.setattr(auth, "auth_configured", lambda: True)
+    monkeypatch.setattr(auth, "current_user", lambda: User("dana@example.org", "Dana", True))
     at = app({"photo": "sample:chelsea"}).run()
-    assert any("Saving as **Dana** (dana@example.org), signed in." in c.value for c in at.caption)
+    assert any("Saving as **Dana** (dana@example.org), signed in." in shown(c.value) for c in at.caption)
     at = submit_save(at, "Dana's cat")
-    assert ws.store().list_items()[0].author_id == "dana@example.org"
+    assert app_store.store().list_items()[0].author_id == "dana@example.org"
     # an admin (from the login) may delete what Cleo saved
     page = open_page("pages/workspace.py")
-    cleo = next(i for i in ws.store().list_items() if i.author_id == "Cleo")
+    cleo = next(i for i in app_store.store().list_items() if i.author_id == "Cleo")
     assert page.button(key=f"delete_{cleo.id}").disabled is False
 
 
@@ -367,18 +372,18 @@ def test_a_failing_database_on_save_writes_nothing(database_url, monkeypatch):
         flush(self, *args, **kwargs)  # the rows are sent, then the disk fills up before the commit
         raise OperationalError("INSERT INTO items", {}, Exception("could not extend file: No space left on device"))
 
-    at = app({"photo": "sample:chelsea"}, _author_name="Ann").run()
+    at = app({"photo": "sample:chelsea"}, _identity_name="Ann").run()
     monkeypatch.setattr(Session, "flush", failing_flush)
     at = submit_save(at, "Will not land", "note", "t")
     monkeypatch.setattr(Session, "flush", flush)
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [shown(e.value) for e in at.error]
     assert error.startswith("Not saved:") and "disk holding the database is full" in error, error
-    assert ws.store().list_items() == [] and ws.store().item_facets()["tags"] == []
+    assert app_store.store().list_items() == [] and app_store.store().item_facets()["tags"] == []
     assert len(maps(at)) >= 2, "the rest of the page is still drawn"
     at = submit_save(at, "Lands", "note", "t")  # once the database is back, saving works
     clean(at)
-    assert [i.title for i in ws.store().list_items()] == ["Lands"]
+    assert [i.title for i in app_store.store().list_items()] == ["Lands"]
 
 
 def test_an_unreachable_database_leaves_the_other_pages_working(monkeypatch):
@@ -387,21 +392,21 @@ def test_an_unreachable_database_leaves_the_other_pages_working(monkeypatch):
     monkeypatch.setenv("EXPLAINERS_DATABASE_URL", "postgresql://nobody@127.0.0.1:9/nothing?connect_timeout=2")
     page = open_page("pages/workspace.py")
     assert not page.exception
-    [error] = [e.value for e in page.error]
+    [error] = [shown(e.value) for e in page.error]
     assert error.startswith("The workspace is not available:") and "other pages keep working" in error
-    at = app({"photo": "sample:chelsea"}, _author_name="Ann").run()
+    at = app({"photo": "sample:chelsea"}, _identity_name="Ann").run()
     clean(at)
     assert len(maps(at)) >= 2
     at = submit_save(at, "Nope")
-    assert not at.exception and at.error[0].value.startswith("Not saved:")
+    assert not at.exception and shown(at.error[0].value).startswith("Not saved:")
     # an upload is explained anyway, with a warning that its link will not reopen it elsewhere
-    at = app(None, image_source=state.SOURCE_UPLOAD).run()
+    at = app(None, image_source=ui_session.SOURCE_UPLOAD).run()
     at.file_uploader[0].upload("rocket.png", png(data.rocket()[::2, ::2].copy()), "image/png").run()
     assert not at.exception and not at.error and "The photo is not stored" in warnings(at)
 
 
 def test_item_report_is_self_contained(tmp_path):
-    from ui.item_report import item_html
+    from ui.exports.item_report import item_html
 
     found = Store(data_dir=tmp_path / "d")
     thumb = ws.jpeg(np.full((400, 600, 3), 128, np.uint8))

@@ -166,9 +166,9 @@ def test_a_saved_comparison_is_shared_reopened_and_survives_a_restart(chromium, 
         # save with a note, under the name given once (kept in a cookie)
         open_save_popover(a)
         a.get_by_role("textbox", name="Your name (asked once; this browser remembers it)").fill("Ann")
-        a.get_by_role("button", name="Remember my name").click()
+        a.get_by_role("button", name="Continue").click()
         wait_idle(a)
-        assert any(c["name"] == "explainers_author" and c["value"] == "Ann" for c in context_a.cookies()), \
+        assert any(c["name"] == "explainers_name" and c["value"] == "Ann" for c in context_a.cookies()), \
             context_a.cookies()
         if not a.get_by_role("textbox", name="Title", exact=True).is_visible():
             open_save_popover(a)

@@ -25,9 +25,9 @@ def mean_interval(values: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES,
 
     The interval is the 2.5th and 97.5th percentiles of the means of ``resamples``
     resamples with replacement, so it never leaves the range of the values
-    themselves: an AUC's interval stays in [0, 1] even for two photos, where a
-    Student-t interval (mean +/- t * s / sqrt(n)) went from -0.33 to 0.49. With few
-    photos it is narrow because there is little to resample; read ``n``.
+    themselves: an AUC's interval stays in [0, 1] even for two photos (a
+    Student-t interval does not). With few photos it is narrow because there is
+    little to resample; read ``n``.
 
     Returns
     -------

@@ -102,8 +102,7 @@ class CAM(Explainer):
                 topk: int = 1, *, forward: ForwardPass | None = None, **precomputed: Any) -> list[Explanation]:
         """As :meth:`Explainer.explain`; the maps of all target classes come from one einsum and one upsampling call.
 
-        On a GPU that is one kernel and one copy back for all K classes instead of
-        K of each (top-5 was 1.36x the forward pass with one call per class, 1.17x now: docs/BENCHMARKS.md).
+        On a GPU that is one kernel and one copy back for all K classes instead of K of each.
         A subclass that changes ``channel_weights`` or ``build`` gets the base class's per-class path.
         """
         if type(self).channel_weights is not Explainer.channel_weights or type(self).build is not Explainer.build:

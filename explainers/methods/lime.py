@@ -15,13 +15,8 @@ kernel :math:`\\sqrt{\\exp(-d^2 / 0.25^2)}`, and a ridge regression with
 (the package's ``num_features`` default keeps them all). The one documented
 difference is the fill colour (below).
 
-Measured against ``lime`` 0.2.0.1 on one ImageNet photo with the default model,
-the same SLIC segments and fill colour, 200 samples each, on a loaded 2-core
-CPU: this implementation took 50 s, the package 88 s (its classifier function
-has to resize and normalise each full-size copy). Their superpixel weights
-agree (Pearson 0.68, Spearman 0.55, same top superpixel) nearly as well as two
-of our own runs with different seeds (Pearson 0.74, Spearman 0.58): at 200
-samples the difference is mostly sampling noise, not method.
+How its superpixel weights compare with the ``lime`` package's, and how long each takes:
+``docs/EVALUATION.md``.
 """
 
 from __future__ import annotations
@@ -216,7 +211,7 @@ class LIME(Explainer):
     )
     requires_exact_cam = False
     uses_superpixels = True
-    #: 100 copies instead of 1000 where many photos are explained while someone waits (noisier, 10x faster)
+    #: 100 copies instead of 1000 where many photos are explained while someone waits (noisier, a tenth of the work)
     quick_params = {"num_samples": 100}
 
     def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:

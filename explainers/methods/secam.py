@@ -184,9 +184,9 @@ class SeCAM(Explainer):
     full-resolution means by a few thousandths of the best score, see
     ``tests/test_secam_fast.py``), while ``segments``, ``saliency``, ``mask``
     and ``segment_areas`` are at full resolution. SLIC on a 12-megapixel photo
-    then costs about as much as on a 0.3-megapixel one (9-16 s -> about 0.2 s
-    here). Images whose long side is at most ``slic_max_side`` (ImageNet-sized
-    photos with the default) get exactly the full-resolution computation.
+    then costs about as much as on a working-size one. Images whose long side
+    is at most ``slic_max_side`` (ImageNet-sized photos with the default) get
+    exactly the full-resolution computation.
 
     When neither ``forward`` nor ``segments`` is passed to :meth:`explain`, SLIC
     runs in a worker thread while the forward pass runs; the result is the same
@@ -314,7 +314,7 @@ def with_threshold(explanation: Explanation, threshold: float) -> Explanation:
 
 
 def _paint_mask(kept: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """``kept[segments]``; through an 8-bit lookup table when labels fit (about 3x faster on 12 MP photos)."""
+    """``kept[segments]``; through an 8-bit lookup table when labels fit (faster on large photos)."""
     if kept.size <= 256 and segments.size > 1_000_000:
         lut = np.zeros(256, np.uint8)
         lut[: kept.size] = kept

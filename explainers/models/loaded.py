@@ -166,7 +166,7 @@ class LoadedModel:
         size = self.input_size
         resized = np.array(Image.fromarray(image).resize((size, size), Image.BILINEAR))
         # contiguous (3, S, S): a permuted view would stay channels-last through .float(), and the
-        # network's first convolution on that layout cost 2-3 ms per photo on the 2-core CPU (issue 14)
+        # network's first convolution is slower on that layout
         x = torch.from_numpy(resized).permute(2, 0, 1).contiguous().float().div_(255.0)
         mean = torch.tensor(self.spec.mean).view(3, 1, 1)
         std = torch.tensor(self.spec.std).view(3, 1, 1)
@@ -196,13 +196,10 @@ class LoadedModel:
     def set_fast_math(self, bf16: bool = False, channels_last: bool = False) -> LoadedModel:
         """Turn on bf16 autocast and/or the ``channels_last`` memory layout for every forward pass.
 
-        Both are off by default. On a recent GPU they speed the forward pass
-        up about 1.7x (issue 6: ResNet50 on an H100). For the same target
-        class, bf16 maps differ from fp32's by at most 0.1 (mean 0.02) of the
-        [0, 1] range (measured: 0.074 and 0.014 on 24 ImageNet photos;
-        ``tests/test_batch.py`` checks the bound), and the top class can change
-        where two classes nearly tie (1 photo in 24); ``channels_last`` alone
-        changes only float rounding. Returns ``self``.
+        Both are off by default; on a recent GPU they speed the forward pass up (docs/BENCHMARKS.md).
+        bf16 maps differ from fp32's by at most 0.1 of the [0, 1] range for the same target class
+        (``tests/test_batch.py`` checks the bound), and the top class can change where two classes nearly
+        tie; ``channels_last`` alone changes only float rounding. Returns ``self``.
         """
         if not isinstance(bf16, bool) or not isinstance(channels_last, bool):
             raise TypeError("`bf16` and `channels_last` must be bools")

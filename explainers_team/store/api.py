@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 from sqlalchemy import String, cast, delete, func, or_, select, text as sql_text
 from sqlalchemy.exc import IntegrityError
@@ -121,7 +122,7 @@ class Store:
 
     # ---------------------------------------------------------------- photos
 
-    def put_photo(self, data: bytes, name: str, uploader: User | str) -> str:
+    def put_photo(self, data: bytes, name: str, uploader: User | str, *, pixels: np.ndarray | None = None) -> str:
         """Store an uploaded photo once, addressed by the SHA-256 of its bytes.
 
         The bytes are decoded first by :func:`explainers.images.load_image` (same formats and
@@ -136,6 +137,8 @@ class Store:
             The uploaded file's name (kept for display; only its last path part).
         uploader : User or str
             Who uploads; counted against their quota.
+        pixels : (H, W, 3) uint8 ndarray, optional
+            ``explainers.load_image(data)``, when the caller has decoded it already (it is not decoded again).
 
         Returns
         -------
@@ -156,7 +159,8 @@ class Store:
         data = bytes(data)
         name = Path(str(name or "photo").replace("\\", "/")).name[:255] or "photo"
         user = User.of(uploader)
-        pixels = images.load_image(data, name)
+        if pixels is None:
+            pixels = images.load_image(data, name)
         with Image.open(io.BytesIO(data)) as im:
             media_type = _MEDIA_TYPES.get(im.format or "", "application/octet-stream")
         sha = hashlib.sha256(data).hexdigest()

@@ -7,9 +7,13 @@ from typing import Any
 
 import streamlit as st
 
-from . import exports, faithfulness, report, session
-from .comparison import Side
-from .session import Selection
+from ..app import session
+from ..app.session import Selection
+from ..compute import faithfulness
+from ..compute.comparison import Side, panels
+from ..compute.photos import display_image
+from ..figures.evaluation import faithfulness_curves_figure
+from . import files, report
 
 
 def _stem(selection: Selection, sides: Sequence[Side]) -> str:
@@ -23,7 +27,7 @@ def settings(selection: Selection, sides: Sequence[Side], style: Mapping[str, An
            "size": f"{selection.image.shape[1]}x{selection.image.shape[0]} px", "view": view,
            "class": sides[0].explanation.label, "top-K": selection.topk}
     for side in sides:
-        out[f"{side.name}: model"] = side.condition.model_name
+        out[f"{side.name}: model"] = side.condition.model
         out[f"{side.name}: method"] = side.condition.title
         out[f"{side.name}: parameters"] = ", ".join(f"{k}={v}" for k, v in side.condition.params) or "none"
     out.update({"scale": style["scale"], "colour scale": style["colorscale"], "opacity": style["opacity"],
@@ -34,11 +38,11 @@ def settings(selection: Selection, sides: Sequence[Side], style: Mapping[str, An
 def predictions(sides: Sequence[Side], k: int) -> list[dict[str, Any]]:
     rows, seen = [], set()
     for side in sides:
-        if side.condition.model_name in seen:
+        if side.condition.model in seen:
             continue
-        seen.add(side.condition.model_name)
+        seen.add(side.condition.model)
         for c in side.forward.top(k):
-            rows.append({"model": side.condition.model_name, "rank": side.forward.rank_of(c) + 1, "class": c,
+            rows.append({"model": side.condition.model, "rank": side.forward.rank_of(c) + 1, "class": c,
                          "label": side.model.labels[c], "probability": float(side.forward.probabilities[c])})
     return rows
 
@@ -46,9 +50,6 @@ def predictions(sides: Sequence[Side], k: int) -> list[dict[str, Any]]:
 def report_bytes(selection: Selection, sides: Sequence[Side], fig, caption: str, style: Mapping[str, Any],
                  view: str, results: Mapping[str, Any]) -> bytes:
     """The self-contained HTML report of the comparison on screen."""
-    from .evaluation_figures import faithfulness_curves_figure
-    from .gallery import display_image
-
     measured = {name: c for name, c in results.items() if c is not None}
     figures_ = [(f"{view}: {sides[0].explanation.label}", fig)]
     if measured:
@@ -58,7 +59,7 @@ def report_bytes(selection: Selection, sides: Sequence[Side], fig, caption: str,
         photo=display_image(selection.image_key, selection.image), figures=figures_,
         settings=settings(selection, sides, style, view), predictions=predictions(sides, selection.topk),
         sides=[{"name": s.title, "timings": dict(s.explanation.timings),
-                "superpixels": exports.superpixel_rows(s.explanation) if s.explanation.segment_scores is not None
+                "superpixels": files.superpixel_rows(s.explanation) if s.explanation.segment_scores is not None
                 else None} for s in sides],
         caption=caption, faithfulness=faithfulness.table(results).to_dict("records") if measured else ())
 
@@ -69,7 +70,7 @@ def compare_downloads(selection: Selection, sides: Sequence[Side], shown, fig, c
     stem = _stem(selection, sides)
     title = f"{sides[0].explanation.label}: {sides[0].title} vs {sides[1].title}"
     a, b, c = container.columns(3)
-    a.download_button("Comparison (PNG, as shown)", lambda: exports.comparison_png(shown, title, caption),
+    a.download_button("Comparison (PNG, as shown)", lambda: files.comparison_png(shown, title, caption),
                       file_name=f"{stem}_comparison.png", mime="image/png", width="stretch", on_click="ignore",
                       key="dl_comparison_png")
     a.download_button("Report (HTML, opens offline)",
@@ -77,15 +78,15 @@ def compare_downloads(selection: Selection, sides: Sequence[Side], shown, fig, c
                       file_name=f"{stem}_report.html", mime="text/html", width="stretch", on_click="ignore",
                       key="dl_report")
     for col, side, panel in zip((b, c), sides, _map_panels(sides, shown, selection, style)):
-        e, slug = side.explanation, f"{side.name}_{side.condition.method}_{side.condition.model_name}"
-        col.download_button(f"{side.name}: {side.condition.title} map (PNG)", lambda p=panel: exports.png_bytes(p.picture),
+        e, slug = side.explanation, f"{side.name}_{side.condition.method}_{side.condition.model}"
+        col.download_button(f"{side.name}: {side.condition.title} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
                             file_name=f"{stem}_{slug}.png", mime="image/png", width="stretch", on_click="ignore",
                             key=f"dl_png_{side.name}")
-        col.download_button(f"{side.name}: {side.condition.title} map (.npy)", lambda e=e: exports.npy_bytes(e.saliency),
+        col.download_button(f"{side.name}: {side.condition.title} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
                             file_name=f"{stem}_{slug}.npy", mime="application/octet-stream", width="stretch",
                             on_click="ignore", key=f"dl_npy_{side.name}")
         if e.segment_scores is not None:
-            col.download_button(f"{side.name}: superpixels (CSV)", lambda e=e: exports.superpixels_csv(e),
+            col.download_button(f"{side.name}: superpixels (CSV)", lambda e=e: files.superpixels_csv(e),
                                 file_name=f"{stem}_{slug}_superpixels.csv", mime="text/csv", width="stretch",
                                 on_click="ignore", key=f"dl_csv_{side.name}")
     container.caption("PNGs are the pictures on screen (colour scale, opacity, boundaries); .npy files are each "
@@ -96,9 +97,6 @@ def _map_panels(sides: Sequence[Side], shown, selection: Selection, style: Mappi
     """Each side's own panel: the shown ones in side-by-side and difference views, else drawn the same way."""
     if len(shown) >= 2:
         return shown[:2]
-    from .comparison import panels
-    from .gallery import display_image
-
     return panels(sides, display_image(selection.image_key, selection.image), "Side by side", style)[0]
 
 
@@ -115,20 +113,20 @@ def explain_downloads(selection: Selection, sides: Sequence[Side], shown, style:
     cols = container.columns(3)
     for col, side, panel in zip(cols, sides, shown):
         e, slug = side.explanation, side.condition.method
-        col.download_button(f"{side.condition.title} map (PNG)", lambda p=panel: exports.png_bytes(p.picture),
+        col.download_button(f"{side.condition.title} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
                             file_name=f"{stem}_{slug}.png", mime="image/png", width="stretch", on_click="ignore")
-        col.download_button(f"{side.condition.title} map (.npy)", lambda e=e: exports.npy_bytes(e.saliency),
+        col.download_button(f"{side.condition.title} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
                             file_name=f"{stem}_{slug}.npy", mime="application/octet-stream", width="stretch",
                             on_click="ignore")
     with_segments = [s for s in sides if s.explanation.segment_scores is not None]
     if with_segments:
         e = with_segments[0].explanation
-        cols[2].download_button("Superpixel scores (CSV)", lambda: exports.superpixels_csv(e),
+        cols[2].download_button("Superpixel scores (CSV)", lambda: files.superpixels_csv(e),
                                 file_name=f"{stem}_superpixels.csv", mime="text/csv", width="stretch",
                                 on_click="ignore")
     cols[2].download_button(
         "Whole result (JSON)",
-        lambda: exports.result_json([s.explanation for s in sides], image=info, predictions=preds,
+        lambda: files.result_json([s.explanation for s in sides], image=info, predictions=preds,
                                     extra={**settings(selection, sides, style, "Explain"),
                                            "session": {k: v for k, v in session.snapshot().items()
                                                        if isinstance(v, (str, int, float, bool, type(None)))}}),

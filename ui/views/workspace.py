@@ -1,27 +1,16 @@
-"""The team workspace in the dashboard: the store, who is using it, stored uploads, "Save to workspace".
+"""The team workspace in the dashboard: "Save to workspace" on Explain and Compare, and the Workspace page's cards.
 
-The data itself lives in :mod:`explainers_team.store` (SQLite in ``EXPLAINERS_DATA_DIR`` by
-default, PostgreSQL with ``EXPLAINERS_DATABASE_URL``); this module is the dashboard's
-side of it:
-
-* :func:`store` opens it once per server process (per data folder and database URL);
-* :func:`identity` is who saves: the logged-in user when login is configured
-  (``ui.auth.current_identity``), else the name typed once per browser (a cookie);
-* :func:`store_upload` keeps an uploaded photo in the store, so a link reopens it;
-* :func:`share` draws, at the top of the page, "Copy link", the link, and "Save to workspace".
-
-Every store failure (database unreachable, disk full, quota) becomes an ``st.error`` or
-``st.warning`` that says what to do; the rest of the page keeps working.
+The data lives in :mod:`explainers_team.store` (opened by :mod:`ui.app.store`); who saves is
+:func:`ui.app.identity.current_user`. Every store failure (database unreachable, disk full, quota)
+becomes an ``st.error`` that says what to do; the rest of the page keeps working.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, unquote
 
 import cv2
 import numpy as np
@@ -29,163 +18,19 @@ import streamlit as st
 from PIL import Image
 
 from explainers import ExplainersError, Explanation
-from explainers_team.settings import data_dir, database_url
-from explainers_team.store import (NotFoundError, PermissionDeniedError, QuotaExceededError, Store, StoreError, User)
+from explainers_team.access import may_change
+from explainers_team.store import ItemRecord, NotFoundError, PermissionDeniedError, Store, User
 
-from . import auth, comparison, gallery, permalink, session
-from .comparison import Side
-from .session import Selection
+from ..app import identity, permalink, session
+from ..app.session import Selection
+from ..app.store import store, stored_photo
+from ..app.text import md
+from ..compute import comparison, photos
+from ..compute.comparison import Side
+from ..compute.photos import THUMBNAIL_SIDE
+from ..exports.item_report import item_html
 
 log = logging.getLogger(__name__)
-
-#: Cookie that remembers, per browser, the name a user gave (when no login is configured).
-AUTHOR_COOKIE = "explainers_author"
-#: Long side of a saved item's thumbnails, px (JPEG).
-THUMBNAIL_SIDE = 240
-#: Who uploads when nobody gave a name (counts against one shared quota).
-ANONYMOUS = User("anonymous", "anonymous")
-
-
-# -- the store ----------------------------------------------------------------------------------
-@st.cache_resource(show_spinner="Opening the workspace database...")
-def _open(url: str, folder: str) -> Store:
-    return Store(url, folder)
-
-
-def store() -> Store:
-    """The store of ``EXPLAINERS_DATABASE_URL`` / ``EXPLAINERS_DATA_DIR``, opened once per server process.
-
-    Raises
-    ------
-    StoreError
-        If the data folder cannot be created or the database cannot be reached (not
-        cached: the next call tries again).
-    """
-    folder = data_dir()
-    return _open(database_url(folder), str(folder))
-
-
-def stored_photo(sha256: str) -> tuple[str, bytes] | str:
-    """``(file name, bytes)`` of a stored photo, or a one-line message saying why it cannot be had."""
-    try:
-        found = store()
-        info = found.photo_info(sha256)
-        return info.original_name, found.get_photo(sha256)
-    except NotFoundError:
-        return (f"The photo in this link ({sha256[:12]}...) is not stored on this server: it was deleted, "
-                "or the link comes from another server.")
-    except ExplainersError as exc:
-        return f"The photo in this link cannot be read: {exc}."
-    except OSError as exc:
-        return f"The photo in this link cannot be read from the data folder ({exc.strerror})."
-
-
-# -- who is using it -------------------------------------------------------------------------------
-def login_identity() -> User | None:
-    """The signed-in user (``ui.auth.current_identity()``: e-mail, name, admin) when login is configured, else None."""
-    who = auth.current_identity()
-    return who
-
-
-def typed_name() -> str | None:
-    """The name this browser gave (this session's, else the cookie's), or None."""
-    name = st.session_state.get("_author_name")
-    if name:
-        return name
-    try:
-        cookie = st.context.cookies.get(AUTHOR_COOKIE)
-    except Exception:  # noqa: BLE001 - no browser context (tests, scripts)
-        cookie = None
-    name = unquote(cookie).strip() if isinstance(cookie, str) else ""
-    if name:
-        st.session_state["_author_name"] = name[:200]
-    return name[:200] or None
-
-
-def identity() -> User | None:
-    """Who is saving: the logged-in user when login is configured, else the name this browser gave."""
-    user = login_identity()
-    if user is not None:
-        return user
-    name = typed_name()
-    return User(name) if name else None
-
-
-def remember_name(name: str) -> None:
-    """Use ``name`` as this browser's author name from now on (kept in a cookie for a year)."""
-    st.session_state["_author_name"] = name.strip()[:200]
-    st.session_state["_author_cookie"] = st.session_state["_author_name"]
-
-
-def write_cookie(container=st) -> None:
-    """Set (or clear) the author cookie in the browser when the name was just changed (a tiny script)."""
-    if "_author_cookie" not in st.session_state:
-        return
-    name = st.session_state.pop("_author_cookie")
-    value = quote(name, safe="")
-    age = 365 * 24 * 3600 if name else 0
-    container.html(f"<script>document.cookie = '{AUTHOR_COOKIE}={value}; path=/; max-age={age}; SameSite=Lax';"
-                   "</script>", unsafe_allow_javascript=True)
-
-
-def name_form(container=st, key: str = "author") -> User | None:
-    """The author line: the logged-in user, or the typed name with "Change", or a field to type it."""
-    user = login_identity()
-    if user is not None:
-        container.caption(f"Saving as **{user.name}** ({user.id}), signed in.")
-        return user
-    name = typed_name()
-    if name and not st.session_state.get(f"_{key}_editing"):
-        line, change = container.columns([3, 1], vertical_alignment="center")
-        line.caption(f"Saving as **{name}** (remembered in this browser).")
-        if change.button("Change", key=f"{key}_change"):
-            st.session_state[f"_{key}_editing"] = True
-            st.rerun()
-        return User(name)
-    with container.form(f"{key}_form", border=False):
-        typed = st.text_input("Your name (asked once; this browser remembers it)", value=name or "",
-                              max_chars=200, help="Shown as the author of what you save. With login configured, "
-                                                  "your signed-in identity is used instead.")
-        remember = st.form_submit_button("Remember my name")
-    if remember:
-        if typed.strip():
-            remember_name(typed)
-            st.session_state.pop(f"_{key}_editing", None)
-            st.rerun()
-        container.warning("Type a name first.")
-    return None
-
-
-# -- stored uploads -----------------------------------------------------------------------------------
-def store_upload(upload, container=st) -> str:
-    """Keep an uploaded photo in the store (once per upload) and say so; returns its SHA-256.
-
-    The photo is decoded by the store first (same decoder and limits as everywhere); an
-    undecodable file raises :class:`explainers.ImageError` and nothing is written. When
-    the store cannot keep it (database down, disk full, quota), the photo is still used
-    in this browser tab, and a warning says that links to it will not open elsewhere.
-    """
-    memo = st.session_state.setdefault("_stored_uploads", {})
-    if upload.file_id not in memo:
-        data = upload.getvalue()
-        sha = hashlib.sha256(data).hexdigest()
-        problem = None
-        try:
-            store().put_photo(data, upload.name, identity() or ANONYMOUS)
-        except (StoreError, QuotaExceededError) as exc:
-            problem = str(exc)
-        except OSError as exc:
-            problem = f"the data folder cannot be written ({exc.strerror})"
-        memo.clear()
-        memo[upload.file_id] = (sha, problem)
-    sha, problem = memo[upload.file_id]
-    if problem:
-        container.warning(f"The photo is not stored: {problem}. It is explained in this tab, but a link to this "
-                          "view will not reopen it elsewhere.")
-    else:
-        container.caption(f"Stored as `{sha[:12]}`: a link to this view reopens it, also after a restart.")
-    return sha
-
 
 def stored_sha(image_key: str | None) -> str | None:
     """The stored photo's SHA-256 of an image key ``upload:<sha256>``; None for a sample."""
@@ -209,7 +54,7 @@ def jpeg(picture: np.ndarray, max_side: int = THUMBNAIL_SIDE) -> bytes:
 
 def thumbnails(selection: Selection, sides: Sequence[Side], style: dict[str, Any]) -> list[bytes]:
     """The two maps as the page paints them (colour scale, scale, opacity, boundaries), small, as JPEGs."""
-    pictures, _ = comparison.panels(sides, gallery.display_image(selection.image_key, selection.image),
+    pictures, _ = comparison.panels(sides, photos.display_image(selection.image_key, selection.image),
                                     "Side by side", style, max_side=THUMBNAIL_SIDE)
     return [jpeg(p.picture) for p in pictures]
 
@@ -218,7 +63,7 @@ def top_predictions(sides: Sequence[Side], k: int) -> dict[str, list[dict[str, A
     """Each side's model's top-``k`` classes: ``{model: [{"class_index", "label", "probability"}]}``."""
     out: dict[str, list[dict[str, Any]]] = {}
     for side in sides:
-        name = side.condition.model_name
+        name = side.condition.model
         if name not in out and side.forward is not None and side.model is not None:
             out[name] = [{"class_index": int(c), "label": side.model.labels[c],
                           "probability": float(side.forward.probabilities[c])} for c in side.forward.top(k)]
@@ -251,12 +96,12 @@ def save(page: str, selection: Selection, sides: Sequence[Side], style: dict[str
     sides : sequence of Side
         The two computed conditions (A, B), as the page shows them.
     style : dict
-        The page's display choices (``ui.widgets.display_controls``): the thumbnails are painted with them.
+        The page's display choices (``ui.widgets.controls.display_controls``): the thumbnails are painted with them.
     title, note, tags : str
         Tags comma-separated.
     author : User
     query : dict
-        The view's permalink query (:func:`ui.permalink.current`).
+        The view's permalink query (:func:`ui.app.permalink.current`).
 
     Raises
     ------
@@ -266,7 +111,7 @@ def save(page: str, selection: Selection, sides: Sequence[Side], style: dict[str
     first = sides[0].explanation
     return store().save_item(
         title=title, author=author, view=dict(query),
-        models=list(dict.fromkeys(s.condition.model_name for s in sides)),
+        models=list(dict.fromkeys(s.condition.model for s in sides)),
         methods=[s.condition.method for s in sides], class_index=int(first.class_index), class_label=first.label,
         photo_sha256=stored_sha(selection.image_key), note=note, tags=tags,
         predictions={"page": page, "photo": selection.image_name, "top": top_predictions(sides, selection.topk)},
@@ -277,7 +122,7 @@ def save(page: str, selection: Selection, sides: Sequence[Side], style: dict[str
 def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[str, Any]) -> None:
     """End of the Explain and Compare pages: the view goes into the URL; "Copy link" and "Save to workspace".
 
-    Drawn in the row reserved at the top of the page by ``ui.page.setup``, so both are at
+    Drawn in the row reserved at the top of the page by ``ui.app.page.setup``, so both are at
     hand without scrolling. Never raises: a store failure is an ``st.error`` there.
 
     Parameters
@@ -287,7 +132,7 @@ def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[st
     sides : sequence of Side
         The two computed conditions, as shown (what a saved item keeps).
     style : dict
-        The page's display choices (``ui.widgets.display_controls``).
+        The page's display choices (``ui.widgets.controls.display_controls``).
     """
     query = permalink.sync(page)
     link = permalink.url(query, page)
@@ -304,14 +149,13 @@ def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[st
         with save_col.popover("Save to workspace", icon="💾", width="stretch"):
             saved = _save_form(page, selection, sides, style, query)
         if saved:
-            st.success(f"Saved '{_md(saved[1])}' to the workspace (item {saved[0]}).")
-            st.page_link("pages/workspace.py", label="Open the Workspace", icon="🗃️")
-        write_cookie()
+            st.success(f"Saved '{md(saved[1])}' to the workspace (item {saved[0]}).")
+            st.page_link("pages/workspace.py", label="Open the Workspace", icon=":material/bookmarks:")
 
 
 def _save_form(page, selection, sides, style, query) -> tuple[int, str] | None:
     """The save form; returns ``(item id, title)`` on the run that saved, else None."""
-    author = name_form(key="save_author")
+    author = identity.name_form(key="save_author")
     first = sides[0].explanation
     default_title = f"{first.label}: {sides[0].condition.label()} vs {sides[1].condition.label()}"
     with st.form("save_to_workspace", clear_on_submit=False, border=False):
@@ -327,12 +171,12 @@ def _save_form(page, selection, sides, style, query) -> tuple[int, str] | None:
         item_id = save(page, selection, sides, style, title=title, note=note, tags=tags, author=author,
                        query=query)
     except ExplainersError as exc:  # store down, disk full, a malformed title or tag: the message says which
-        st.error(f"Not saved: {exc}")
+        st.error(md(f"Not saved: {exc}"))
         return None
     except (TypeError, ValueError, OSError) as exc:
         log.exception("workspace: saving")
-        st.error(f"Not saved ({type(exc).__name__}: {exc}); nothing was written. Try again, or report it with "
-                 "the server log.")
+        st.error(md(f"Not saved ({type(exc).__name__}: {exc}); nothing was written. Try again, or report it with "
+                    "the server log."))
         return None
     return item_id, title.strip()
 
@@ -353,12 +197,76 @@ def open_store() -> Store:
     try:
         return store()
     except ExplainersError as exc:
-        st.error(f"The workspace is not available: {exc}. The other pages keep working; fix the setting and "
-                 "reload this page.")
+        st.error(md(f"The workspace is not available: {exc}. The other pages keep working; fix the setting and "
+                    "reload this page."))
     except OSError as exc:
-        st.error(f"The workspace's data folder cannot be used ({exc.strerror}). Set EXPLAINERS_DATA_DIR to a "
-                 "writable folder and restart; the other pages keep working.")
+        st.error(md(f"The workspace's data folder cannot be used ({exc.strerror}). Set EXPLAINERS_DATA_DIR to a "
+                    "writable folder and restart; the other pages keep working."))
     st.stop()
+
+
+def filters_row(found: Store) -> dict[str, Any]:
+    """The filters above the grid (model, method, class, author, tag, text); returns ``Store.list_items`` keywords."""
+    facets = found.item_facets()
+    cols = st.columns([1, 1, 1.4, 1, 1, 1.6])
+    model = cols[0].selectbox("Model", [None, *facets["models"]], format_func=lambda v: v or "Any", key="ws_model")
+    method = cols[1].selectbox("Method", [None, *facets["methods"]], format_func=lambda v: v or "Any",
+                               key="ws_method")
+    chosen_class = cols[2].selectbox("Class", [None, *facets["classes"]], key="ws_class",
+                                     format_func=lambda v: f"{v[1]} ({v[0]})" if v else "Any")
+    author = cols[3].selectbox("Author", [None, *facets["authors"]], key="ws_author",
+                               format_func=lambda v: v[1] if v else "Anyone")
+    tag = cols[4].selectbox("Tag", [None, *facets["tags"]], format_func=lambda v: v or "Any", key="ws_tag")
+    text = cols[5].text_input("Search", key="ws_text", placeholder="title, note or class")
+    return item_filters(model=model, method=method, class_=chosen_class, author=author, tag=tag, text=text)
+
+
+def listing_row(found: Store, filters: dict[str, Any]) -> tuple[list[ItemRecord], bool]:
+    """The items shown (newest first, a page at a time), the count and the exports; returns ``(items, more)``."""
+    shown = st.session_state.setdefault("ws_shown", PAGE_SIZE)
+    items = found.list_items(limit=shown + 1, **filters)
+    more = len(items) > shown
+    items = items[:shown]
+    head, csv_col, json_col = st.columns([3, 1, 1], vertical_alignment="bottom")
+    head.markdown(f"**{len(items)}{'+' if more else ''} item(s)**"
+                  + (" match the filters" if filters else " saved") + ("; newest first" if items else ""))
+    csv_col.download_button("Export as CSV", lambda: found.export_items_csv(**filters), file_name="workspace.csv",
+                            mime="text/csv", width="stretch", on_click="ignore",
+                            help="Every item that matches the filters (all items without filters).")
+    json_col.download_button("Export as JSON", lambda: found.export_items_json(**filters),
+                             file_name="workspace.json", mime="application/json", width="stretch",
+                             on_click="ignore", help="Every item that matches the filters, with scores.")
+    return items, more
+
+
+def grid(found: Store, items: Sequence[ItemRecord], user: User | None) -> None:
+    """The saved items as cards, :data:`GRID_COLUMNS` per row, each with Open, Report, Edit and Delete."""
+    for row in range(0, len(items), GRID_COLUMNS):
+        for column, item in zip(st.columns(GRID_COLUMNS), items[row:row + GRID_COLUMNS]):
+            with column.container(border=True):
+                item_card(item)
+                link = permalink.url(item.view)
+                allowed = may_change(user, item.author_id)
+                a, b = st.columns(2)
+                if a.button("Open", key=f"open_{item.id}", type="primary", width="stretch",
+                            help="Reopen this exact view"):
+                    permalink.open_view(item_page(item), item.view)
+                b.download_button("Report (HTML)", lambda item=item, link=link: item_html(item, link, item_photo(item)),
+                                  file_name=f"workspace_item_{item.id}.html", mime="text/html",
+                                  key=f"report_{item.id}", width="stretch", on_click="ignore",
+                                  help="This item as a standalone HTML page")
+                c, d = st.columns(2)
+                refused = f"Only {item.author_name} or an admin can change it"
+                with c.popover("Edit", width="stretch", disabled=not allowed, key=f"edit_popover_{item.id}",
+                               help=None if allowed else refused):
+                    edit_form(found, item, user)
+                if d.button("Delete", key=f"delete_{item.id}", width="stretch", disabled=not allowed,
+                            help=None if allowed else refused):
+                    st.session_state["ws_confirm_delete"] = item.id
+                if st.session_state.get("ws_confirm_delete") == item.id:
+                    confirm_delete(found, item, user)
+                st.page_link(item_page(item), label="Link to this view", icon=":material/link:",
+                             query_params=item.view)
 
 
 def item_filters(*, model: str | None = None, method: str | None = None, class_: tuple[int, str] | None = None,
@@ -379,14 +287,14 @@ def item_photo(item) -> np.ndarray | None:
     """The display copy of a saved item's photo (a sample, or the stored upload), or None when it is gone."""
     key = str(item.view.get(permalink.PHOTO, ""))
     try:
-        if key.startswith("sample:") and key[len("sample:"):] in gallery.SAMPLES:
-            return gallery.display_image(key, gallery.sample_image(key[len("sample:"):]))
+        if key.startswith("sample:") and key[len("sample:"):] in photos.SAMPLES:
+            return photos.display_image(key, photos.sample_image(key[len("sample:"):]))
         if item.photo_sha256:
             found = stored_photo(item.photo_sha256)
             if isinstance(found, tuple):
                 name, data = found
-                image = gallery.uploaded_image(item.photo_sha256, name, data)
-                return gallery.display_image(f"upload:{item.photo_sha256}", image)
+                image = photos.uploaded_image(item.photo_sha256, name, data)
+                return photos.display_image(f"upload:{item.photo_sha256}", image)
     except (ExplainersError, OSError):
         log.exception("workspace: reading the photo of item %s", item.id)
     return None
@@ -401,18 +309,18 @@ def item_card(item) -> None:
             s = scores[i] if i < len(scores) and isinstance(scores[i], dict) else {}
             caption = f"{s.get('side', '')}: {_method_title(s.get('method', ''))}".strip(": ")
             column.image(data, caption=caption or None, width="stretch")
-    st.markdown(f"**{_md(item.title)}**")
+    st.markdown(f"**{md(item.title)}**")
     methods = " vs ".join(_method_title(m) for m in item.methods)
-    st.caption(f"{_md(item.author_name)} | {_md(methods)} on {_md(', '.join(item.models))} | "
-               f"{_md(item.class_label)} | {item.created_at:%Y-%m-%d %H:%M} UTC")
+    st.caption(f"{md(item.author_name)} | {md(methods)} on {md(', '.join(item.models))} | "
+               f"{md(item.class_label)} | {item.created_at:%Y-%m-%d %H:%M} UTC")
     if item.tags:
-        st.markdown(" ".join(f":blue-badge[{_md(t)}]" for t in item.tags))
+        st.markdown(" ".join(f":blue-badge[{md(t)}]" for t in item.tags))
     if item.note and len(item.note) <= NOTE_PREVIEW:
-        st.caption(_md(item.note))
+        st.caption(md(item.note))
     elif item.note:
-        st.caption(_md(item.note[:NOTE_PREVIEW] + "..."))
+        st.caption(md(item.note[:NOTE_PREVIEW] + "..."))
         with st.expander("Whole note"):
-            st.markdown(_md(item.note).replace("\n", "  \n"))
+            st.markdown(md(item.note).replace("\n", "  \n"))
 
 
 def _method_title(name: str) -> str:
@@ -421,13 +329,6 @@ def _method_title(name: str) -> str:
 
     found = explainers.EXPLAINERS.get(name)
     return found.title if found is not None else name
-
-
-def _md(text: str) -> str:
-    """Plain text shown through markdown: no formatting, no links, no badges injected by a title or note."""
-    for char in "\\`*_[]<>#|:$~":
-        text = text.replace(char, "\\" + char)
-    return text
 
 
 def edit_form(found: Store, item, user: User | None) -> None:
@@ -445,15 +346,15 @@ def edit_form(found: Store, item, user: User | None) -> None:
         st.error("This item no longer exists (someone deleted it); reload the page.")
         return
     except ExplainersError as exc:
-        st.error(f"Not changed: {exc}")
+        st.error(md(f"Not changed: {exc}"))
         return
-    st.session_state["ws_flash"] = f"Saved your changes to '{_md(title.strip())}'."
+    st.session_state["ws_flash"] = f"Saved your changes to '{md(title.strip())}'."
     st.rerun()
 
 
 def confirm_delete(found: Store, item, user: User | None) -> None:
     """Ask before deleting an item for everyone; deletes it when confirmed."""
-    st.warning(f"Delete '{_md(item.title)}' for everyone? This cannot be undone.")
+    st.warning(f"Delete '{md(item.title)}' for everyone? This cannot be undone.")
     yes, no = st.columns(2)
     if no.button("Cancel", key=f"cancel_delete_{item.id}", width="stretch"):
         st.session_state.pop("ws_confirm_delete", None)
@@ -466,10 +367,10 @@ def confirm_delete(found: Store, item, user: User | None) -> None:
             raise PermissionDeniedError("give your name first (Who you are)")
         found.delete_item(item.id, by=user)
     except NotFoundError:
-        st.session_state["ws_flash"] = f"'{_md(item.title)}' was already deleted."
+        st.session_state["ws_flash"] = f"'{md(item.title)}' was already deleted."
     except ExplainersError as exc:
-        st.error(f"Not deleted: {exc}")
+        st.error(md(f"Not deleted: {exc}"))
         return
     else:
-        st.session_state["ws_flash"] = f"Deleted '{_md(item.title)}'."
+        st.session_state["ws_flash"] = f"Deleted '{md(item.title)}'."
     st.rerun()

@@ -1,14 +1,14 @@
 """The photos: the sample gallery, uploads, and the smaller copies the page draws (cached, read-only).
 
-Images are identified by a key (``sample:<name>`` or ``upload:<sha1>``); cached
+Images are identified by a key (``sample:<name>`` or ``upload:<sha256>``); cached
 functions take the array itself as an underscore argument so Streamlit does not
 hash megabytes of pixels on every rerun. Cached arrays are shared between
-sessions, so they are made read-only.
+sessions, so they are made read-only. An upload is decoded once and hashed once
+(:func:`accept_upload`), whichever page it was uploaded on.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,9 @@ import streamlit as st
 import explainers
 from explainers.images import IMAGE_SUFFIXES
 
-from .analysis import resize_image
+from ..app import session, store
+from ..figures.arrays import resize_image
+from ..figures.maps import DISPLAY_MAX_SIDE
 
 #: Gallery: name -> file bundled with scikit-image (``skimage.data``); decoded by explainers.load_image.
 SAMPLES = {
@@ -34,8 +36,7 @@ SAMPLES = {
 }
 #: File types the uploader accepts: exactly what explainers.load_image decodes (GIF included).
 UPLOAD_TYPES = sorted(s.lstrip(".") for s in IMAGE_SUFFIXES)
-#: Long side of the picture the figures draw, and of the sidebar's preview.
-DISPLAY_MAX_SIDE = 1024
+#: Long side of a small copy: the sidebar's preview, the Method page's illustration, a saved item's thumbnails.
 THUMBNAIL_SIDE = 320
 
 
@@ -61,18 +62,41 @@ def sample_image(name: str) -> np.ndarray:
 
 
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Decoding the photo...")
-def uploaded_image(digest: str, name: str, _data: bytes) -> np.ndarray:
-    """An uploaded photo, decoded once per content (``digest`` is its SHA-1)."""
-    return _frozen(np.array(explainers.load_image(_data, name=name)))
+def uploaded_image(digest: str, name: str, _data: bytes, _pixels: np.ndarray | None = None) -> np.ndarray:
+    """An uploaded photo, decoded once per content (``digest`` is its SHA-256); ``_pixels`` when already decoded."""
+    image = _pixels if _pixels is not None else explainers.load_image(_data, name=name)
+    return _frozen(np.array(image))
 
 
-def upload_digest(upload) -> str:
-    """SHA-1 of an uploaded file, computed once per upload (not on every rerun)."""
-    memo = st.session_state.setdefault("_upload_digests", {})
+def accept_upload(upload) -> tuple[str, str, np.ndarray, str | None]:
+    """Decode an uploaded file once, keep it in the store (which hashes it once) and in this session.
+
+    Returns
+    -------
+    digest : str
+        The SHA-256 of its bytes: the photo's key is ``upload:<digest>``.
+    name : str
+    image : (H, W, 3) uint8 ndarray
+    problem : str or None
+        Why the store could not keep it (then links to it open only in this tab).
+
+    Raises
+    ------
+    explainers.ImageError
+        If the file is not an image the library decodes; nothing is kept.
+    """
+    memo = st.session_state.setdefault("_accepted_uploads", {})
     if upload.file_id not in memo:
+        data = upload.getvalue()
+        pixels = explainers.load_image(data, name=upload.name)
+        digest, problem = store.keep_upload(data, upload.name, pixels)
         memo.clear()
-        memo[upload.file_id] = hashlib.sha1(upload.getvalue()).hexdigest()
-    return memo[upload.file_id]
+        memo[upload.file_id] = (digest, problem)
+        uploaded_image(digest, upload.name, data, pixels)  # the decoded pixels go into the cache
+        session.remember_upload(digest, upload.name, data)
+    digest, problem = memo[upload.file_id]
+    _, name, data = session.current_upload() or (digest, upload.name, upload.getvalue())
+    return digest, name, uploaded_image(digest, name, data), problem
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -84,7 +108,7 @@ def display_image(image_key: str, _image: np.ndarray) -> np.ndarray:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def display_thumbnail(image_key: str, _image: np.ndarray) -> np.ndarray:
-    """The sidebar's preview: at most ``THUMBNAIL_SIDE`` px on the long side."""
+    """The sidebar's preview: at most :data:`THUMBNAIL_SIDE` px on the long side."""
     small = resize_image(_image, THUMBNAIL_SIDE)
     return small if small is _image else _frozen(small)
 

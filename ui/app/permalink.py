@@ -5,7 +5,7 @@ page, the model, the two conditions (model and method of A and B, with the metho
 parameters), the photo (``sample:<name>`` or ``upload:<sha256>`` of a photo kept in the
 store), the class, top-K, SLIC's parameters, the threshold, the colour scale, the scale,
 the opacity, the boundaries and Compare's view. :data:`PARAMS` lists them declaratively,
-one :class:`Param` per session key of :data:`ui.session.SESSION_KEYS`, so a new choice is
+one :class:`LinkField` per session key of :data:`ui.app.session.SESSION_KEYS`, so a new choice is
 one line there (a test fails while a session key has none).
 
 How it runs, on every page (``ui.page.setup``):
@@ -18,7 +18,7 @@ How it runs, on every page (``ui.page.setup``):
 2. The page draws its widgets from the session's choices.
 3. :func:`sync` at the end of the Explain and Compare pages writes the choices back to
    the URL; :func:`url` makes the full link and :func:`copy_button` the "Copy link" button
-   (``ui.workspace.share`` draws them in the row :func:`reserve_share_box` kept at the top).
+   (``ui.views.workspace.share`` draws them in the row :func:`reserve_share_box` kept at the top).
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from . import cache, gallery, session
-from .scales import COLORSCALES, SCALES
+from ..compute import models, photos
+from ..figures.scales import COLORSCALES, SCALES
+from . import session, store
+from .text import script_json
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +81,13 @@ class LinkValueError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Param:
+class LinkField:
     """One choice kept in the URL.
 
     Parameters
     ----------
     key : str
-        The session key (one of ``ui.session.SESSION_KEYS``).
+        The session key (one of ``ui.app.session.SESSION_KEYS``).
     name : str
         Its name in the URL (short, stable: links outlive the code).
     parse : callable
@@ -95,7 +97,7 @@ class Param:
     pages : tuple of str, optional
         The pages (keys of :data:`PAGES`) whose links carry it (default: all).
     widget : str, optional
-        Prefix of the page widget's key that mirrors ``key`` (``w_<key>`` in ``ui.widgets``);
+        Prefix of the page widget's key that mirrors ``key`` (``w_<key>`` in ``ui.widgets.controls``);
         dropped on restore so the widget starts from the restored value.
     """
 
@@ -165,7 +167,7 @@ def exact(value: Any) -> str:
 
 def usable_model(text: str) -> str:
     """A model of the registry whose weights are available here."""
-    available = cache.availability()
+    available = models.availability()
     if text not in available:
         raise LinkValueError(f"there is no model '{text[:60]}' on this server (models: {', '.join(available)})")
     if not available[text][0]:
@@ -213,40 +215,28 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True) if value else ""
 
 
-def _topk_max() -> int:
-    from .sidebar import TOPK_MAX  # the sidebar's slider (imported late: the sidebar imports this module)
-
-    return TOPK_MAX
-
-
-def _views() -> tuple[str, ...]:
-    from .widgets import VIEWS
-
-    return VIEWS
-
-
 #: Every choice in the URL, in the URL's order. To add one: one line here (its session key must
-#: be in ``ui.session.SESSION_KEYS``). ``pages`` limits a choice to the views that draw it.
-PARAMS: list[Param] = [
-    Param("model_name", "model", usable_model),
-    Param("left_model", "a_model", side_model, lambda v: v or "", pages=("compare",), widget="w_left_model"),
-    Param("left_method", "a_method", method, widget="w_left_method"),
-    Param("right_model", "b_model", side_model, lambda v: v or "", pages=("compare",), widget="w_right_model"),
-    Param("right_method", "b_method", method, widget="w_right_method"),
-    Param("method_params", "params", method_params, compact_json, widget="w_param_"),
-    Param("target_class", "class", integer(0), widget="w_target_class"),
-    Param("topk", "topk", lambda text: integer(1, _topk_max())(text)),
-    Param("n_segments", "segments", integer(10, 300)),
-    Param("compactness", "compactness", number(1.0, 60.0), exact),
-    Param("slic_full", "slic_full", boolean, flag),
-    Param("threshold", "threshold", number(0.0, 1.0), exact, widget="w_threshold"),
-    Param("colorscale", "colors", choice(COLORSCALES), widget="w_colorscale"),
-    Param("scale", "scale", choice(SCALES), widget="w_scale"),
-    Param("opacity", "opacity", number(0.0, 1.0), exact, widget="w_opacity"),
-    Param("boundaries", "boundaries", boolean, flag, widget="w_boundaries"),
-    Param("view", "view", choice(_views), pages=("compare",), widget="w_view"),
-    Param("swipe", "swipe", integer(0, 100), pages=("compare",), widget="w_swipe"),
-    Param("topk_rows", "rows", boolean, flag, pages=("compare",), widget="w_topk_rows"),
+#: be in ``ui.app.session.SESSION_KEYS``). ``pages`` limits a choice to the views that draw it.
+PARAMS: list[LinkField] = [
+    LinkField("model_name", "model", usable_model),
+    LinkField("left_model", "a_model", side_model, lambda v: v or "", pages=("compare",), widget="w_left_model"),
+    LinkField("left_method", "a_method", method, widget="w_left_method"),
+    LinkField("right_model", "b_model", side_model, lambda v: v or "", pages=("compare",), widget="w_right_model"),
+    LinkField("right_method", "b_method", method, widget="w_right_method"),
+    LinkField("method_params", "params", method_params, compact_json, widget="w_param_"),
+    LinkField("target_class", "class", integer(0), widget="w_target_class"),
+    LinkField("topk", "topk", integer(1, session.TOPK_MAX)),
+    LinkField("n_segments", "segments", integer(10, 300)),
+    LinkField("compactness", "compactness", number(1.0, 60.0), exact),
+    LinkField("slic_full", "slic_full", boolean, flag),
+    LinkField("threshold", "threshold", number(0.0, 1.0), exact, widget="w_threshold"),
+    LinkField("colorscale", "colors", choice(COLORSCALES), widget="w_colorscale"),
+    LinkField("scale", "scale", choice(SCALES), widget="w_scale"),
+    LinkField("opacity", "opacity", number(0.0, 1.0), exact, widget="w_opacity"),
+    LinkField("boundaries", "boundaries", boolean, flag, widget="w_boundaries"),
+    LinkField("view", "view", choice(session.VIEWS), pages=("compare",), widget="w_view"),
+    LinkField("swipe", "swipe", integer(0, 100), pages=("compare",), widget="w_swipe"),
+    LinkField("topk_rows", "rows", boolean, flag, pages=("compare",), widget="w_topk_rows"),
 ]
 
 
@@ -310,7 +300,7 @@ def restore(script: str) -> str | None:
     if PHOTO in query:
         _restore_photo(query[PHOTO])
     if "target_class" in asked or PHOTO in query or "model_name" in asked:
-        # ``ui.widgets.target_class`` keeps a class it did not choose itself only with no owner
+        # ``ui.widgets.controls.target_class`` keeps a class it did not choose itself only with no owner
         st.session_state.pop("_target_owner", None)
         st.session_state.pop("_target_label", None)
         if "target_class" not in asked:
@@ -328,12 +318,10 @@ def _current_image_key() -> str | None:
 
 def _restore_photo(text: str) -> str:
     """Choose the link's photo; returns its image key (the default sample's, with a warning, when it cannot be had)."""
-    from . import workspace  # the store is only needed for a stored photo
-
     if text.startswith("sample:"):
         name = text[len("sample:"):]
-        if name not in gallery.SAMPLES:
-            _note(f"The link's photo, sample '{name[:40]}', does not exist here (samples: {', '.join(gallery.SAMPLES)}); "
+        if name not in photos.SAMPLES:
+            _note(f"The link's photo, sample '{name[:40]}', does not exist here (samples: {', '.join(photos.SAMPLES)}); "
                   f"showing '{session.DEFAULT_SAMPLE}' instead.")
             name = session.DEFAULT_SAMPLE
         st.session_state["image_source"], st.session_state["sample"] = session.SOURCE_SAMPLE, name
@@ -344,7 +332,7 @@ def _restore_photo(text: str) -> str:
         _note(f"The link's photo '{text[:40]}' is neither sample:<name> nor a stored photo's hash; "
               f"showing '{session.DEFAULT_SAMPLE}' instead.")
         return _default_photo()
-    found = workspace.stored_photo(sha)
+    found = store.stored_photo(sha)
     if isinstance(found, str):
         _note(f"{found} Showing '{session.DEFAULT_SAMPLE}' instead.")
         return _default_photo()
@@ -436,16 +424,16 @@ def url(query: Mapping[str, str], page: str | None = None) -> str:
 def copy_button(link: str, container=st) -> None:
     """The "Copy link" button: copies ``link`` to the clipboard (a few lines of JavaScript in the page)."""
     button_id = f"copy-link-{abs(hash(link)) % 10**8}"
-    text = json.dumps(link).replace("</", "<\\/")  # cannot close the script element
+    text = script_json(link)  # cannot close the script element
     container.html(
         f'<button id="{button_id}" type="button" aria-label="Copy link" title="Copy the link to this view" '
         'style="padding:0.4rem 0.75rem;border-radius:0.5rem;border:1px solid rgba(49,51,63,0.2);'
         'background:transparent;color:inherit;cursor:pointer;font:inherit;width:100%">🔗 Copy link</button>'
         f'<div id="{button_id}-done" role="status" style="font-size:0.8rem;min-height:1rem"></div>'
         "<script>(() => {"
-        f"const b = document.getElementById({json.dumps(button_id)}); if (!b || b.dataset.ready) return;"
+        f"const b = document.getElementById({script_json(button_id)}); if (!b || b.dataset.ready) return;"
         f"b.dataset.ready = '1'; const link = {text};"
-        f"const done = document.getElementById({json.dumps(button_id + '-done')});"
+        f"const done = document.getElementById({script_json(button_id + '-done')});"
         "const fallback = () => { const t = document.createElement('textarea'); t.value = link;"
         " document.body.appendChild(t); t.select(); document.execCommand('copy'); t.remove(); };"
         "b.addEventListener('click', async () => {"

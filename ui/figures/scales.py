@@ -30,7 +30,7 @@ from skimage.segmentation import find_boundaries
 
 from explainers import Explanation
 
-from .analysis import display_shape, resize_image, sample_positions
+from .arrays import display_shape, resize_image, sample_positions
 
 #: Sequential colour scales for maps; the first two are perceptually uniform and colour-blind safe (the default first).
 COLORSCALES = ("Viridis", "Cividis", "Turbo", "Jet")

@@ -1,4 +1,4 @@
-"""Start the dashboard with a warm start: ``python -m ui.launch [streamlit options]``.
+"""Start the dashboard with a warm start: ``python -m ui.app.launch [streamlit options]``.
 
 Streamlit has no start-up hook: a page's code runs only when someone visits.
 This launcher starts a background thread that loads the default model and
@@ -17,10 +17,10 @@ import logging
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-log = logging.getLogger("ui.launch")
+from .. import APP_DIR
+
+log = logging.getLogger("ui.app.launch")
 #: Set when the warm start has finished (or failed: see ``WARM["error"]``).
 WARMED = threading.Event()
 WARM: dict = {}
@@ -36,36 +36,38 @@ def warm(model_name: str | None = None, sample: str | None = None) -> dict:
     """
     import explainers
 
-    from . import cache, gallery, session
+    from ..compute import explanations, models, photos
+    from . import session
 
     model_name = model_name or session.DEFAULT_MODEL
     sample = sample or session.DEFAULT_SAMPLE
     t0 = time.perf_counter()
-    cache.availability()  # the sidebar's model list (reads models.yaml and checks every entry's weights)
-    model = cache.get_model(model_name)
+    models.availability()  # the sidebar's model list (reads models.yaml and checks every entry's weights)
+    model = models.get_model(model_name)
     t1 = time.perf_counter()
-    image = gallery.sample_image(sample)
+    image = photos.sample_image(sample)
     key = f"sample:{sample}"
-    gallery.display_image(key, image)
-    forward = cache.forward_pass(model_name, key, model, image)
+    photos.display_image(key, image)
+    forward = explanations.forward_pass(model_name, key, model, image)
     defaults = session.DEFAULTS
-    shared = {"n_segments": defaults["n_segments"], "compactness": float(defaults["compactness"]),
-              "slic_max_side": 0 if defaults["slic_full"] else cache.SLIC_MAX_SIDE,
-              "threshold": float(defaults["threshold"])}
+    selection = session.Selection(model_name=model_name, image_key=key, image_name=sample, topk=defaults["topk"],
+                                  n_segments=defaults["n_segments"], compactness=float(defaults["compactness"]),
+                                  slic_max_side=0 if defaults["slic_full"] else explanations.SLIC_MAX_SIDE)
     found = []
     for method in session.DEFAULT_METHODS:
         if method in explainers.EXPLAINERS:
-            found += cache.explanations(cache.make_condition(model_name, method, shared), key, image, forward.top(1))
+            condition = explanations.condition(model_name, method, selection, float(defaults["threshold"]))
+            found += explanations.explanations(condition, key, image, forward.top(1))
     t2 = time.perf_counter()
     # the first page run would otherwise pay for importing and warming the figure and table code
     import pandas  # noqa: F401  (imported here so the first page run does not pay for it)
 
-    from . import figures, scales
+    from ..figures import maps, scales
 
-    photo = gallery.display_image(key, image)
-    panels = [figures.map_panel(photo, e, title=e.method, colorscale=scales.COLORSCALES[0]) for e in found]
+    photo = photos.display_image(key, image)
+    panels = [maps.map_panel(photo, e, title=e.method, colorscale=scales.COLORSCALES[0]) for e in found]
     if panels:
-        figures.panels_figure(panels).to_json()
+        maps.panels_figure(panels).to_json()
     return {"model": t1 - t0, "explain": t2 - t1, "figures": time.perf_counter() - t2}
 
 
@@ -91,11 +93,11 @@ def _warm_in_background() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Start the warm-up thread, then ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options)."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(APP_DIR))
     threading.Thread(target=_warm_in_background, name="dashboard-warm-start", daemon=True).start()
     from streamlit.web import cli
 
-    sys.argv = ["streamlit", "run", str(ROOT / "dashboard.py"), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["streamlit", "run", str(APP_DIR / "dashboard.py"), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 
 

@@ -6,35 +6,65 @@ validated by the library (``get_explainer`` / ``make_explainers``), which says w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
 
 from explainers import EXPLAINERS, Param
 
+from ..compute.explanations import SHARED_PARAMS
 
-def param_input(param: Param, value: Any, key: str, container=st) -> Any:
-    """One input for ``param`` starting at ``value``: a number box, a checkbox, a choice or a text box."""
+
+def param_input(param: Param, value: Any, key: str, container=st, on_change: Callable[[], None] | None = None) -> Any:
+    """The one input for a declared parameter, starting at ``value``: a number box, a toggle, a choice or a text box.
+
+    Its range is the declaration's (:meth:`explainers.Param.range_text` in the help).
+    """
     label, help_text = param.name.replace("_", " "), f"{param.help} ({param.range_text()}; default {param.default!r})"
+    common = {"key": key, "help": help_text, "on_change": on_change}
     if param.type is bool:
-        return container.checkbox(label, value=bool(value), key=key, help=help_text)
+        return bool(container.toggle(label, value=bool(value), **common))
     if param.choices is not None:
         choices = list(param.choices)
-        return container.selectbox(label, choices, index=choices.index(value) if value in choices else 0,
-                                   key=key, help=help_text)
+        return container.selectbox(label, choices, index=choices.index(value) if value in choices else 0, **common)
     if param.type is int:
         low = None if param.low is None else int(param.low) + (1 if param.low_open else 0)
         high = None if param.high is None else int(param.high)
-        return int(container.number_input(label, min_value=low, max_value=high, value=int(value), step=1,
-                                          key=key, help=help_text))
+        return int(container.number_input(label, min_value=low, max_value=high, value=int(value), step=1, **common))
     if param.type is float:
         # an open lower bound is left to the library's check (a number box has no "greater than")
         low = None if param.low is None or param.low_open else float(param.low)
         high = None if param.high is None else float(param.high)
-        return float(container.number_input(label, min_value=low, max_value=high, value=float(value),
-                                            key=key, help=help_text, format="%g"))
-    return container.text_input(label, value=str(value), key=key, help=help_text)
+        return float(container.number_input(label, min_value=low, max_value=high, value=float(value), format="%g",
+                                            **common))
+    return container.text_input(label, value=str(value), **common)
+
+
+def own_parameters(method: str, container=st) -> dict[str, Any]:
+    """Inputs for ``method``'s own parameters (beyond those the session shares), in a popover; returns the values.
+
+    The values live in the session key ``method_params`` (``{method: {parameter: value}}``), so they carry
+    over from page to page and into the view's link.
+    """
+    cls = EXPLAINERS[method]
+    own = [p for p in cls.parameters if p.name not in SHARED_PARAMS]
+    values: dict[str, Any] = {}
+    if not own:
+        return values
+    with container.popover(f"{cls.title} parameters", width="stretch"):
+        for param in own:
+            key = f"w_param_{method}_{param.name}"
+            stored = st.session_state.setdefault("method_params", {})
+            current = stored.get(method, {}).get(param.name, param.default)
+
+            def keep(param: Param = param, key: str = key) -> None:
+                chosen = dict(st.session_state.get("method_params", {}))
+                chosen[method] = {**chosen.get(method, {}), param.name: st.session_state[key]}
+                st.session_state["method_params"] = chosen
+
+            values[param.name] = param_input(param, current, key, st, on_change=keep)
+    return values
 
 
 def method_parameters(methods: Sequence[str], key_prefix: str, initial: Mapping[str, Mapping[str, Any]] | None = None,

@@ -37,7 +37,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
 def _colour_bar(colorscale: str, low: float, high: float, width: int, title: str) -> Image.Image:
     from PIL import ImageDraw
 
-    from .scales import colorscale_lut
+    from ..figures.scales import colorscale_lut
 
     lut = colorscale_lut(colorscale)
     bar = lut[np.linspace(0, len(lut) - 1, width).astype(np.intp)][None].repeat(12, axis=0)

@@ -14,8 +14,18 @@ import streamlit as st
 import explainers
 from explainers.models import ModelRegistry, weights_size
 
+from ..compute.models import model_facts
+
 
 @st.cache_data(ttl=300, show_spinner=False)
+def facts_of(name: str) -> tuple[dict | None, str | None]:
+    """The loaded model's facts, or the reason it cannot be loaded (shown in its row, not as a page error)."""
+    try:
+        return model_facts(name), None
+    except explainers.ExplainersError as exc:
+        return None, str(exc)
+
+
 def weight_size(registry_path: str, name: str) -> tuple[int | None, str]:
     """Bytes of entry ``name``'s weights (None when unknown) and where the number comes from."""
     return weights_size(explainers.load_registry(registry_path).specs[name])

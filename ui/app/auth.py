@@ -36,10 +36,11 @@ from streamlit.errors import StreamlitAuthError
 
 from explainers_team.access import AccessConfigError, AccessDenied, AccessPolicy, User
 
+from .. import APP_DIR
+from .text import md
+
 log = logging.getLogger(__name__)
 
-#: The app's folder (dashboard.py and pages/): deep links are mapped back to these scripts only.
-APP_DIR = Path(__file__).resolve().parents[1]
 MAIN_SCRIPT = "dashboard.py"
 #: Streamlit's XSRF cookie: always set when ``[auth]`` is configured; its token is stable per browser.
 XSRF_COOKIE = "_streamlit_xsrf"
@@ -102,7 +103,7 @@ def require_login() -> User | None:
     return identity
 
 
-def current_identity() -> User | None:
+def current_user() -> User | None:
     """The signed-in, allowed person of this session, or None (login off, not signed in, or refused).
 
     For the parts that record who did something (the workspace, the reviews). It stops the page only
@@ -166,7 +167,7 @@ def _check_auth(auth: dict, providers: list[str | None]) -> None:
 
 def _stop_misconfigured(problem: str) -> None:
     st.title("This server's sign-in is misconfigured")
-    st.error(f"{problem}", icon="⚠️")
+    st.error(md(problem))
     st.caption(f"For the operator: {README_HINT}.")
     st.stop()
 
@@ -274,7 +275,7 @@ def _return_to_requested_page() -> None:
 # -- what a signed-in person sees ----------------------------------------------------------------
 def _refusal(reason: str) -> None:
     st.title("Access refused")
-    st.error(reason[:1].upper() + reason[1:] + ".", icon="⛔")
+    st.error(md(reason[:1].upper() + reason[1:] + "."))
     st.write("Signing out lets you sign in with another account.")
     if st.button("Sign out", type="primary", key="sign_out_refused"):
         st.logout()
@@ -283,12 +284,7 @@ def _refusal(reason: str) -> None:
 def _sidebar(identity: User) -> None:
     with st.sidebar:
         badge = " · admin" if identity.is_admin else ""
-        st.markdown(f"👤 **{_escape(identity.name)}**{badge}  \n{_escape(identity.id)}")
+        st.markdown(f"**{md(identity.name)}**{badge}  \n{md(identity.id)}")
         if st.button("Sign out", key="sign_out"):
             st.logout()
         st.divider()
-
-
-def _escape(text: str) -> str:
-    """Markdown-safe text (a display name comes from the identity provider)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", text)

@@ -27,8 +27,9 @@ from skimage.segmentation import find_boundaries
 
 from explainers import Explanation, ForwardPass
 
-from .analysis import resize_image, sample_positions
+from .arrays import resize_image, sample_positions
 
+from . import scales
 from .scales import COLORSCALES, DIVERGING, colorscale_lut  # noqa: F401  (one definition of the colours)
 #: Long side, in px, of the photo drawn in a figure.
 DISPLAY_MAX_SIDE = 1024
@@ -340,8 +341,6 @@ def map_panel(photo: np.ndarray, explanation: Explanation, *, title: str, scale:
     -------
     Panel
     """
-    from . import scales
-
     _check_pair(photo, explanation)
     rows, cols = scales.grid(explanation.image_size, max_side)
     vals = scales.values(explanation, rows, cols, scale, reference)
@@ -384,8 +383,6 @@ def difference_panel(photo: np.ndarray, first: Explanation, second: Explanation,
     difference : (h, w) float32 ndarray
         The values on the display grid (for the export and the statistics).
     """
-    from . import scales
-
     _check_pair(photo, first)
     _check_pair(photo, second)
     if first.image_size != second.image_size:
@@ -404,8 +401,6 @@ def difference_panel(photo: np.ndarray, first: Explanation, second: Explanation,
 
 def swipe_panel(left: Panel, right: Panel, split: float, *, title: str) -> Panel:
     """One picture: ``left`` up to ``split`` (fraction of the width), ``right`` after; hover says which side."""
-    from . import scales
-
     picture = scales.swipe(left.picture, right.picture, split)
     cut = split * left.full_shape[1]
     on_left = (left.cols < cut)[None, :]

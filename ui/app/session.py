@@ -20,8 +20,8 @@ image_source : str
 sample : str
     A gallery name (the photo key is ``sample:<name>``).
 photo_key : str
-    The photo being explained: ``sample:<name>`` or ``upload:<sha1>`` (set by the sidebar; an upload's bytes
-    stay in the private ``_upload`` key, so a permalink to an upload works only while the server keeps it).
+    The photo being explained: ``sample:<name>`` or ``upload:<sha256>`` (set by the sidebar; an upload is kept
+    in the store by that hash, so a permalink to it opens anywhere).
 target_class : int or None
     The explained class (None: the top-1 class of the sidebar's model).
 topk : int
@@ -31,7 +31,7 @@ n_segments, compactness, slic_full :
 threshold : float
     The superpixel mask's threshold (fraction of the best score), shared by every superpixel method.
 colorscale : str
-    One of ``ui.scales.COLORSCALES``.
+    One of ``ui.figures.scales.COLORSCALES``.
 opacity : float
     Weight of the map's colours over the photo.
 boundaries : bool
@@ -45,7 +45,7 @@ left_method, right_method : str
 method_params : dict
     ``{method: {parameter: value}}`` for parameters a method has beyond the shared ones above.
 view : str
-    Compare's view: one of ``ui.widgets.VIEWS``.
+    Compare's view: one of :data:`VIEWS`.
 swipe : int
     Where the swipe view splits, in percent of the width.
 topk_rows : bool
@@ -57,7 +57,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,12 @@ log = logging.getLogger(__name__)
 
 #: The model the dashboard opens with (also the one the launcher loads at server start).
 DEFAULT_MODEL = "efficientnet_lite0"
+#: Most top-K classes the sidebar offers (and a link may ask for).
+TOPK_MAX = 10
+#: Compare's views.
+VIEWS = ("Side by side", "Swipe", "Difference", "Stacked")
+#: The two sides of a comparison (A on the left, B on the right), as session keys name them.
+SIDES = ("left", "right")
 #: The two methods Compare opens with (left, right): the only place the dashboard names methods.
 DEFAULT_METHODS = ("cam", "secam")
 SOURCE_SAMPLE, SOURCE_UPLOAD = "Sample gallery", "Upload a photo"
@@ -153,42 +159,9 @@ def value(key: str) -> Any:
     return st.session_state.get(key, DEFAULTS[key])
 
 
-def set_value(key: str, new: Any) -> None:
-    """Set a session choice (a :data:`SESSION_KEYS` key)."""
-    if key not in DEFAULTS:
-        raise KeyError(f"'{key}' is not a session key; session keys: {', '.join(SESSION_KEYS)}")
-    st.session_state[key] = new
-
-
 def snapshot() -> dict[str, Any]:
     """Every choice of this session as plain values (for a permalink): ``{key: value}`` for :data:`SESSION_KEYS`."""
     return {key: value(key) for key in SESSION_KEYS}
-
-
-def restore(choices: Mapping[str, Any]) -> list[str]:
-    """Put choices back (from a permalink) before the widgets are drawn; returns the keys it ignored.
-
-    Unknown keys are ignored (and returned); values are checked when the widgets
-    draw them (an unknown model or method falls back to the default). A
-    ``photo_key`` of ``sample:<name>`` selects that sample; ``upload:<sha1>``
-    keeps this session's upload when it is that photo (an upload's bytes are
-    not in a permalink), and is ignored otherwise.
-    """
-    ignored = []
-    for key, new in choices.items():
-        if key not in DEFAULTS:
-            ignored.append(key)
-        elif key == "photo_key" and isinstance(new, str) and new.startswith("sample:"):
-            st.session_state.update(photo_key=new, image_source=SOURCE_SAMPLE, sample=new.split(":", 1)[1])
-        elif key == "photo_key":
-            upload = current_upload()
-            if upload is not None and new == f"upload:{upload[0]}":
-                st.session_state.update(photo_key=new, image_source=SOURCE_UPLOAD)
-            else:
-                ignored.append(key)
-        else:
-            st.session_state[key] = new
-    return ignored
 
 
 def remember_upload(digest: str, name: str, data: bytes) -> None:

@@ -1,8 +1,8 @@
-"""The Batch page and the Compare page's faithfulness view, driven by ``AppTest`` through the real dashboard.py.
+"""The Evaluate page and the Compare page's faithfulness view, driven by ``AppTest`` through the real dashboard.py.
 
 Kept small for a shared 2-core machine: two photos, CAM only, two curve steps
-for the Batch page; four steps for the Compare page's curves. Plus the library
-hook the Batch page drives (``evaluate_photos`` with ``on_progress``) on the
+for the Evaluate page; four steps for the Compare page's curves. Plus the library
+hook the Evaluate page drives (``evaluate_photos`` with ``on_progress``) on the
 tiny synthetic model.
 """
 
@@ -26,22 +26,25 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from explainers.evaluate import COLUMNS, evaluate_photos, make_explainers, results_csv  # noqa: E402
 from explainers.models.loaded import LoadedModel  # noqa: E402
-from ui import batch, cache  # noqa: E402
+from ui.app.text import md  # noqa: E402
+from ui.compute import models  # noqa: E402
+from ui.views import evaluate  # noqa: E402
 
 from photos import skimage_photo  # noqa: E402
+from conftest import shown  # noqa: E402
 
 TIMEOUT = 300
 
 
-def batch_page() -> AppTest:
-    """The dashboard on the Batch page, set to CAM only with two curve steps (fast)."""
+def evaluate_page() -> AppTest:
+    """The dashboard on the Evaluate page, set to CAM only with two curve steps (fast)."""
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.session_state["sample"] = "chelsea"
     at.run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("pages/evaluate.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    at.multiselect(key="batch_methods").set_value(["cam"])
-    at.slider(key="batch_steps").set_value(2)
+    at.multiselect(key="evaluate_methods").set_value(["cam"])
+    at.slider(key="evaluate_steps").set_value(2)
     return at
 
 
@@ -56,7 +59,7 @@ def download(at: AppTest, label: str):
     return next(b for b in at.get("download_button") if b.label == label)
 
 
-# -- the Batch page ----------------------------------------------------------------------
+# -- the Evaluate page ----------------------------------------------------------------------
 @pytest.fixture
 def photo_folder(tmp_path):
     """Three scikit-image photos and a labels.csv (true classes), as a team's sample folder would be."""
@@ -68,23 +71,23 @@ def photo_folder(tmp_path):
     return folder
 
 
-def test_batch_page_on_a_server_folder(photo_folder, monkeypatch):
+def test_evaluate_page_on_a_server_folder(photo_folder, monkeypatch):
     monkeypatch.setenv("EXPLAINERS_SAMPLE_DIR", str(photo_folder))
-    at = batch_page()
-    assert at.text_input(key="batch_folder").value == str(photo_folder)  # suggested from EXPLAINERS_SAMPLE_DIR
-    at.radio(key="batch_source").set_value("Folder on the server")
-    at.number_input(key="batch_limit").set_value(2)
-    at.toggle(key="batch_labels").set_value(True)  # the folder's labels.csv: explain the true class
-    at.button(key="batch_run").click().run()
+    at = evaluate_page()
+    assert at.text_input(key="evaluate_folder").value == str(photo_folder)  # suggested from EXPLAINERS_SAMPLE_DIR
+    at.radio(key="evaluate_source").set_value("Folder on the server")
+    at.number_input(key="evaluate_limit").set_value(2)
+    at.toggle(key="evaluate_labels").set_value(True)  # the folder's labels.csv: explain the true class
+    at.button(key="evaluate_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
     table = at.dataframe[1].value  # the summary, then the results
     assert list(table.columns) == list(COLUMNS)
     assert len(table) == 4 and list(table["method"]) == ["cam", "random", "cam", "random"]
     assert sorted(set(table["file"])) == ["chelsea.png", "coffee.png"]
     assert table["deletion_auc"].between(0, 1).all() and table["insertion_auc"].between(0, 1).all()
     assert (table["true_class"] == table["class_index"]).all() and table["correct"].notna().all()
-    assert "Top-1 accuracy: 100%" in at.success[0].value
+    assert "Top-1 accuracy: 100%" in shown(at.success[0].value)
     summary = at.dataframe[0].value
     assert list(summary["method"]) == ["cam", "random"]
     assert {download(at, "results.csv").label, download(at, "summary.json").label} == {"results.csv",
@@ -97,74 +100,74 @@ def test_batch_page_on_a_server_folder(photo_folder, monkeypatch):
     assert captions[1].startswith("cam: deletion 0.") and ", insertion 0." in captions[1]
     assert captions[2].startswith("coffee.png: espresso")
     # the result survives a rerun caused by another widget, without running again
-    at.slider(key="batch_steps").set_value(3).run()
+    at.slider(key="evaluate_steps").set_value(3).run()
     assert not at.exception and len(at.dataframe[1].value) == 4
 
 
-def test_batch_page_without_a_sample_suggests_nothing(monkeypatch):
+def test_evaluate_page_without_a_sample_suggests_nothing(monkeypatch):
     monkeypatch.delenv("EXPLAINERS_SAMPLE_DIR", raising=False)
-    at = batch_page()
-    assert at.radio(key="batch_source").value == "Upload photos"  # no folder to suggest: uploads first
-    at.radio(key="batch_source").set_value("Folder on the server").run()
-    assert at.text_input(key="batch_folder").value == ""
+    at = evaluate_page()
+    assert at.radio(key="evaluate_source").value == "Upload photos"  # no folder to suggest: uploads first
+    at.radio(key="evaluate_source").set_value("Folder on the server").run()
+    assert at.text_input(key="evaluate_folder").value == ""
 
 
-def test_batch_page_shows_a_glob_as_typed(tmp_path):
+def test_evaluate_page_shows_a_glob_as_typed(tmp_path):
     """A glob in an error keeps its `*` (Streamlit would read `*...*` as Markdown emphasis)."""
-    at = batch_page()
-    at.radio(key="batch_source").set_value("Folder on the server").run()
+    at = evaluate_page()
+    at.radio(key="evaluate_source").set_value("Folder on the server").run()
     pattern = str(tmp_path / "*_x_*.jpg")
-    at.text_input(key="batch_folder").set_value(pattern)
-    at.button(key="batch_run").click().run()
+    at.text_input(key="evaluate_folder").set_value(pattern)
+    at.button(key="evaluate_run").click().run()
     assert not at.exception
     [error] = [e for e in at.error if "no image files" in e.value]
-    assert batch.plain(pattern) in error.value  # escaped in the Markdown source, so shown as typed
+    assert md(pattern) in error.value  # escaped in the Markdown source, so shown as typed
     assert pattern.replace("*", "") not in error.value.replace("\\", "")
 
 
-def test_batch_page_bad_upload_among_good_ones():
-    at = batch_page()
-    at.radio(key="batch_source").set_value("Upload photos").run()
-    at.file_uploader(key="batch_uploads").set_value([
+def test_evaluate_page_bad_upload_among_good_ones():
+    at = evaluate_page()
+    at.radio(key="evaluate_source").set_value("Upload photos").run()
+    at.file_uploader(key="evaluate_uploads").set_value([
         ("a.png", png(seed=1), "image/png"),
         ("broken.jpg", b"\xff\xd8\xff\xe0 not really a JPEG", "image/jpeg"),
         ("b.png", png(seed=2), "image/png"),
     ]).run()
-    at.button(key="batch_run").click().run()
+    at.button(key="evaluate_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    errors = [e.value for e in at.error]
-    assert len(errors) == 1 and "broken.jpg" in errors[0]
+    errors = [shown(e.value) for e in at.error]
+    assert len(errors) == 1 and "broken.jpg" in shown(errors[0])
     table = at.dataframe[1].value
     assert sorted(set(table["file"])) == ["a.png", "b.png"]
-    assert "1 failed" in at.success[0].value
+    assert "1 failed" in shown(at.success[0].value)
 
 
-def test_batch_page_bad_folder_says_what_to_do(tmp_path):
-    at = batch_page()
-    at.radio(key="batch_source").set_value("Folder on the server").run()
-    at.text_input(key="batch_folder").set_value(str(tmp_path / "nowhere"))
-    at.button(key="batch_run").click().run()
+def test_evaluate_page_bad_folder_says_what_to_do(tmp_path):
+    at = evaluate_page()
+    at.radio(key="evaluate_source").set_value("Folder on the server").run()
+    at.text_input(key="evaluate_folder").set_value(str(tmp_path / "nowhere"))
+    at.button(key="evaluate_run").click().run()
     assert not at.exception
-    assert any("does not exist" in e.value for e in at.error)
-    at.text_input(key="batch_folder").set_value(str(tmp_path))  # exists, but holds no photo
-    at.button(key="batch_run").click().run()
+    assert any("does not exist" in shown(e.value) for e in at.error)
+    at.text_input(key="evaluate_folder").set_value(str(tmp_path))  # exists, but holds no photo
+    at.button(key="evaluate_run").click().run()
     assert not at.exception
-    assert any("no image files" in e.value for e in at.error)
+    assert any("no image files" in shown(e.value) for e in at.error)
     assert not at.get("download_button")
 
 
-def test_batch_page_without_a_model_says_why(monkeypatch):
+def test_evaluate_page_without_a_model_says_why(monkeypatch):
     import explainers
 
     def broken(name):
         raise explainers.WeightsUnavailableError(f"model '{name}': weights file is corrupt")
 
-    monkeypatch.setattr(cache, "get_model", broken)
+    monkeypatch.setattr(models, "get_model", broken)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("pages/evaluate.py").run()
     assert not at.exception
-    assert any("model" in e.value for e in at.error)
+    assert any("model" in shown(e.value) for e in at.error)
     assert not at.get("button")
 
 
@@ -186,10 +189,10 @@ def test_evaluate_photos_progress_and_failures(tiny_model, tmp_path):
 
 def test_folder_photos_validates(tmp_path):
     with pytest.raises(Exception, match="type the path"):
-        batch.folder_photos("  ", 3)
+        evaluate.folder_photos("  ", 3)
     with pytest.raises(Exception, match=r"\[1, "):
-        batch.folder_photos(str(tmp_path), 0)
+        evaluate.folder_photos(str(tmp_path), 0)
     for name in ("c.png", "a.png", "b.png"):
         (tmp_path / name).write_bytes(png((32, 32)))
-    assert [p.name for p in batch.folder_photos(str(tmp_path), 2)] == ["a.png", "b.png"]
-    assert [p.name for p in batch.folder_photos(str(tmp_path / "*.png"), 5)] == ["a.png", "b.png", "c.png"]
+    assert [p.name for p in evaluate.folder_photos(str(tmp_path), 2).photos] == ["a.png", "b.png"]
+    assert [p.name for p in evaluate.folder_photos(str(tmp_path / "*.png"), 5).photos] == ["a.png", "b.png", "c.png"]

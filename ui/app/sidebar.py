@@ -1,6 +1,6 @@
 """The sidebar every page shares: model, image, top-K, SeCAM's superpixel parameters, device.
 
-Every page draws it through ``ui.page.setup``; ``session.keep_sidebar_choices``
+Every page draws it through ``ui.app.page.setup``; ``session.keep_sidebar_choices``
 carries its choices over from page to page, and an uploaded photo stays the
 chosen photo on every page until another is uploaded or a sample is picked.
 """
@@ -11,12 +11,12 @@ import streamlit as st
 
 from explainers import ExplainersError
 
-from . import cache, gallery, session, workspace
-from .cache import SLIC_MAX_SIDE
-from .gallery import SAMPLES, UPLOAD_TYPES
-from .session import SOURCE_SAMPLE, SOURCE_UPLOAD, Selection
-
-TOPK_MAX = 10
+from ..compute import models, photos
+from ..compute.explanations import SLIC_MAX_SIDE
+from ..compute.photos import SAMPLES, UPLOAD_TYPES
+from . import session
+from .session import SOURCE_SAMPLE, SOURCE_UPLOAD, TOPK_MAX, Selection
+from .text import md
 
 
 def render() -> Selection:
@@ -53,7 +53,7 @@ def _render() -> Selection:
                            f"on a {SLIC_MAX_SIDE} px copy and the labels mapped back, about 0.2 s instead of "
                            "tens of seconds for 12 MP. Maps, masks and areas are at full resolution either way.")
     if model is not None:
-        bar.caption(f"Device: **{cache.device_label(model)}** | {model.num_parameters / 1e6:.1f} M parameters")
+        bar.caption(f"Device: **{models.device_label(model)}** | {model.num_parameters / 1e6:.1f} M parameters")
     selection = Selection(
         model_name=st.session_state["model_name"], image_key=image_key, image_name=image_name,
         topk=int(st.session_state["topk"]), n_segments=int(st.session_state["n_segments"]),
@@ -68,11 +68,11 @@ def _render() -> Selection:
 def _model_section(bar):
     """Model picker: only models whose weights are available can be picked; the others are listed with why."""
     try:
-        registry = cache.registry()
-        available = cache.availability()
+        registry = models.registry()
+        available = models.availability()
     except ExplainersError as exc:
         message = f"The model registry cannot be read: {exc}. Fix models.yaml and reload the page."
-        bar.error(message)
+        bar.error(md(message))
         return None, message
     usable = [name for name in registry.specs if available[name][0]]
     blocked = {name: detail for name, (ok, detail) in available.items() if not ok}
@@ -89,10 +89,10 @@ def _model_section(bar):
     _blocked_list(bar, blocked)
     name = st.session_state["model_name"]
     try:
-        return cache.get_model(name), None
+        return models.get_model(name), None
     except ExplainersError as exc:
         message = f"Model '{name}' cannot be loaded: {exc}. Pick another model in the sidebar."
-        bar.error(message)
+        bar.error(md(message))
         return None, message
 
 
@@ -101,36 +101,39 @@ def _blocked_list(bar, blocked: dict[str, str]) -> None:
         return
     with bar.expander(f"Not available: {', '.join(blocked)}", expanded=False):
         for name, detail in blocked.items():
-            st.markdown(f"**{name}** cannot be picked: {detail}")
+            st.markdown(f"**{md(name)}** cannot be picked: {md(detail)}")
         st.caption("Put the weights where the message says (or run once with network access), then reload.")
 
 
 def _image_section(bar):
-    """Image picker: the scikit-image gallery or an upload; decoded once per content (cached)."""
+    """Image picker: the scikit-image gallery or an upload (decoded and hashed once, kept in the store)."""
     bar.radio("Image", [SOURCE_SAMPLE, SOURCE_UPLOAD], key="image_source", horizontal=True)
     try:
         if st.session_state["image_source"] == SOURCE_SAMPLE:
             if st.session_state.get("sample") not in SAMPLES:
                 st.session_state["sample"] = session.DEFAULT_SAMPLE
             name = bar.selectbox("Sample (scikit-image)", list(SAMPLES), key="sample")
-            key, image = f"sample:{name}", gallery.sample_image(name)
+            key, image = f"sample:{name}", photos.sample_image(name)
         else:
-            upload = bar.file_uploader(f"Photo: {gallery.upload_types_text()}", type=UPLOAD_TYPES, key="upload")
+            upload = bar.file_uploader(f"Photo: {photos.upload_types_text()}", type=UPLOAD_TYPES, key="upload")
             if upload is not None:
-                # kept in the store (addressed by its SHA-256), so a link to this view reopens it anywhere
-                name, digest, data = upload.name, workspace.store_upload(upload, bar), upload.getvalue()
-                gallery.uploaded_image(digest, name, data)  # a photo that does not decode is not kept
-                session.remember_upload(digest, name, data)
+                digest, name, image, problem = photos.accept_upload(upload)
+                if problem:
+                    bar.warning(md(f"The photo is not stored: {problem}. It is explained in this tab, but a link to "
+                                   "this view will not reopen it elsewhere."))
+                else:
+                    bar.caption(f"Stored as `{digest[:12]}`: a link to this view reopens it, also after a restart.")
             elif session.current_upload() is not None:  # uploaded on another page: the uploader there is gone
                 digest, name, data = session.current_upload()
-                bar.caption(f"Photo: **{name}** (uploaded). Upload another to replace it.")
+                image = photos.uploaded_image(digest, name, data)
+                bar.caption(f"Photo: **{md(name)}** (uploaded). Upload another to replace it.")
             else:
-                return None, None, None, f"Upload a photo in the sidebar ({gallery.upload_types_text()}), or pick a sample."
-            key, image = f"upload:{digest}", gallery.uploaded_image(digest, name, data)
+                return None, None, None, f"Upload a photo in the sidebar ({photos.upload_types_text()}), or pick a sample."
+            key = f"upload:{digest}"
     except ExplainersError as exc:
-        message = f"{exc}. Upload another file, or pick a sample from the gallery."
-        bar.error(message)
-        return None, None, None, message
+        # the message names the file; the page shows it (once), the sidebar says where to act
+        bar.caption("That file cannot be used; see the message on the page.")
+        return None, None, None, f"{exc}. Upload another file, or pick a sample from the gallery."
     height, width = image.shape[:2]
-    bar.image(gallery.display_thumbnail(key, image), caption=f"{name}: {width}x{height} px", width="stretch")
+    bar.image(photos.display_thumbnail(key, image), caption=f"{name}: {width}x{height} px", width="stretch")
     return key, name, image, None

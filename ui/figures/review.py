@@ -14,7 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from .evaluation_figures import method_color
+from .evaluation import method_color
 
 _GREY = "#7f7f7f"
 _SIDE_COLORS = ("#1f77b4", "#d62728")

@@ -1,7 +1,7 @@
 """What the Compare (and Explain) page shows, computed from two conditions: pure of layout.
 
 A :class:`Side` is one condition's result for the chosen class: the model, the
-explanation (cached by :mod:`ui.cache`), the class it explains (the same class
+explanation (cached by :mod:`ui.compute.explanations`), the class it explains (the same class
 by name on both sides when both models have it), and, for the ``absolute``
 scale, the top-1 class's explanation that sets the unit. :func:`panels` turns
 two sides into what is drawn in the chosen view.
@@ -17,12 +17,18 @@ import numpy as np
 
 from explainers import ExplainersError, Explanation, ForwardPass, LoadedModel
 
-from . import cache, figures, scales
-from .cache import Condition
-from .figures import Panel
-from .session import Selection
+from explainers import Condition
 
-#: Long side of the pictures the comparison draws (each map is about 700 px wide on a 1500 px window).
+from ..app.session import Selection
+from ..figures import maps
+from ..figures import scales
+from ..figures.arrays import map_agreement
+from ..figures.maps import Panel
+from . import explanations
+from . import models
+from .photos import display_image
+
+#: Long side of the pictures the comparison draws.
 MAP_MAX_SIDE = 900
 HOVER_SIDE = 160
 
@@ -55,15 +61,15 @@ def compute_side(name: str, condition: Condition, selection: Selection, label: s
     errors: the side's ``problem`` says what to do.
     """
     try:
-        model = cache.get_model(condition.model_name)
-        forward = cache.forward_pass(condition.model_name, selection.image_key, model, selection.image)
+        model = models.get_model(condition.model)
+        forward = explanations.forward_pass(condition.model, selection.image_key, model, selection.image)
         if label in model.labels:
             class_index, same = model.labels.index(label), True
         else:
             class_index, same = forward.top(1)[0], False
         top1 = forward.top(1)[0]
         classes = [class_index] if scale == "relative" or top1 == class_index else [class_index, top1]
-        found = cache.explanations(condition, selection.image_key, selection.image, classes)
+        found = explanations.explanations(condition, selection.image_key, selection.image, classes)
         reference = None
         if scale == "absolute":
             rows, cols = scales.grid(found[0].image_size, max_side)
@@ -88,12 +94,12 @@ def panels(sides: Sequence[Side], photo: np.ndarray, view: str, style: Mapping[s
     a, b = sides
     common = {"scale": style["scale"], "colorscale": style["colorscale"], "opacity": style["opacity"],
               "boundaries": style["boundaries"], "max_side": max_side, "hover_side": HOVER_SIDE}
-    left = figures.map_panel(photo, a.explanation, title=a.title, reference=a.reference, **common)
-    right = figures.map_panel(photo, b.explanation, title=b.title, reference=b.reference, **common)
+    left = maps.map_panel(photo, a.explanation, title=a.title, reference=a.reference, **common)
+    right = maps.map_panel(photo, b.explanation, title=b.title, reference=b.reference, **common)
     if view == "Swipe":
-        return [figures.swipe_panel(left, right, split, title=f"{a.title} | {b.title} (swipe)")], None
+        return [maps.swipe_panel(left, right, split, title=f"{a.title} | {b.title} (swipe)")], None
     if view == "Difference":
-        diff_panel, diff = figures.difference_panel(
+        diff_panel, diff = maps.difference_panel(
             photo, a.explanation, b.explanation, title=f"B - A ({b.condition.title} - {a.condition.title})",
             scale=style["scale"], references=(a.reference, b.reference), max_side=max_side, hover_side=HOVER_SIDE)
         return [left, right, diff_panel], diff
@@ -116,10 +122,14 @@ def caption(sides: Sequence[Side], style: Mapping[str, Any], view: str, differen
 
 def agreement(sides: Sequence[Side]) -> float:
     """Pearson correlation of the two maps (1: same shape)."""
-    from .analysis import map_agreement
-
     a, b = sides
     return map_agreement(a.explanation.saliency, b.explanation.saliency)
+
+
+def kept_area(side: Side) -> float:
+    """Share of the photo in the superpixels the side's mask keeps (superpixel methods only)."""
+    e = side.explanation
+    return float(e.segment_areas[e.kept_segments].sum() / e.mask.size)
 
 
 def timings(side: Side) -> dict[str, float]:
@@ -130,19 +140,19 @@ def timings(side: Side) -> dict[str, float]:
 def topk_rows(sides: Sequence[Side], selection: Selection, style: Mapping[str, Any],
               max_side: int = 480) -> list[list[Panel]]:
     """One ``[A, B]`` row of smaller panels per top-K class of the sidebar's model (cached explanations)."""
-    forward = cache.forward_pass(selection.model_name, selection.image_key, selection.model, selection.image)
+    forward = explanations.forward_pass(selection.model_name, selection.image_key, selection.model, selection.image)
     labels = [selection.model.labels[c] for c in forward.top(selection.topk)]
     photo = cache_display(selection)
     per_side = []
     for side in sides:
         classes = [side.model.labels.index(lb) if lb in side.model.labels else side.class_index for lb in labels]
-        per_side.append(cache.explanations(side.condition, selection.image_key, selection.image, classes))
+        per_side.append(explanations.explanations(side.condition, selection.image_key, selection.image, classes))
     rows = []
     for i in range(len(labels)):
         row = []
         for side, found in zip(sides, per_side):
             e = found[i]
-            row.append(figures.map_panel(photo, e, title=f"{side.name}: {side.condition.title}, #{e.rank + 1} "
+            row.append(maps.map_panel(photo, e, title=f"{side.name}: {side.condition.title}, #{e.rank + 1} "
                                                          f"{e.label} ({e.probability:.1%})",
                                          scale=style["scale"], reference=side.reference,
                                          colorscale=style["colorscale"], opacity=style["opacity"],
@@ -152,6 +162,4 @@ def topk_rows(sides: Sequence[Side], selection: Selection, style: Mapping[str, A
 
 
 def cache_display(selection: Selection) -> np.ndarray:
-    from .gallery import display_image
-
     return display_image(selection.image_key, selection.image)

@@ -1,6 +1,6 @@
 """Widgets several pages share, built from the registries (models.yaml and the explainer registry).
 
-Every value lives in a plain session key listed in :data:`ui.session.SESSION_KEYS`;
+Every value lives in a plain session key listed in :data:`ui.app.session.SESSION_KEYS`;
 the widget itself has the key ``w_<name>`` and copies each change into the
 plain key, so a choice made on one page is the choice on every page.
 """
@@ -15,18 +15,14 @@ import numpy as np
 import streamlit as st
 
 import explainers
-from explainers import ForwardPass
-from explainers.parameters import Param
+from explainers import Condition, ForwardPass
 
-from . import cache, session
-from .analysis import sample_grid
-from .cache import SHARED_PARAMS, SLIC_MAX_SIDE, Condition
-from .scales import COLORSCALES, SCALES
-from .session import Selection
-
-#: Compare's views.
-VIEWS = ("Side by side", "Swipe", "Difference", "Stacked")
-SIDES = ("left", "right")
+from ..app import session
+from ..app.session import SIDES, Selection
+from ..compute import explanations
+from ..figures.arrays import sample_grid
+from ..figures.scales import COLORSCALES, SCALES
+from .params import own_parameters
 
 
 def bound(widget: str, label: str, key: str, container=st, generation: str = "", **kwargs):
@@ -98,13 +94,6 @@ def target_class(selection: Selection, forward: ForwardPass, container=st) -> in
     return target
 
 
-def class_for(model: explainers.LoadedModel, label: str, forward: ForwardPass) -> tuple[int, bool]:
-    """``(index, same)``: the class named ``label`` in ``model``, or its top-1 when it has none (``same`` False)."""
-    if label in model.labels:
-        return model.labels.index(label), True
-    return forward.top(1)[0], False
-
-
 # -- display ---------------------------------------------------------------------------------
 def display_controls(container=st, superpixels: bool = True) -> dict[str, Any]:
     """Colour scale, normalisation, opacity, threshold and boundaries: shared by Explain and Compare.
@@ -132,12 +121,6 @@ def display_controls(container=st, superpixels: bool = True) -> dict[str, Any]:
             "boundaries": bool(boundaries)}
 
 
-def threshold(container=st) -> float:
-    """The mask threshold alone (pages that show no maps)."""
-    return float(bound("slider", "Mask threshold (fraction of the best superpixel score)", "threshold", container,
-                       min_value=0.0, max_value=1.0, step=0.05))
-
-
 def toggle(label: str, key: str, container=st) -> bool:
     """An on/off session choice."""
     return bool(bound("toggle", label, key, container))
@@ -146,56 +129,6 @@ def toggle(label: str, key: str, container=st) -> bool:
 def display_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A full-resolution mask sampled onto the display copy's grid."""
     return sample_grid(mask, max(shape))[0] if mask.shape != shape else mask
-
-
-# -- conditions ------------------------------------------------------------------------------------
-def shared_params(selection: Selection, threshold_: float | None = None) -> dict[str, Any]:
-    """The session's values of the parameters every method shares (SLIC's and the mask threshold)."""
-    return {"n_segments": selection.n_segments, "compactness": selection.compactness,
-            "slic_max_side": selection.slic_max_side,
-            "threshold": float(session.value("threshold") if threshold_ is None else threshold_)}
-
-
-def _param_widget(method: str, param: Param, container) -> Any:
-    store = st.session_state.setdefault("method_params", {})
-    current = store.get(method, {}).get(param.name, param.default)
-    key = f"w_param_{method}_{param.name}"
-
-    def keep() -> None:
-        st.session_state["method_params"] = {**st.session_state.get("method_params", {}),
-                                             method: {**st.session_state.get("method_params", {}).get(method, {}),
-                                                      param.name: st.session_state[key]}}
-
-    common = {"key": key, "on_change": keep, "help": param.help}
-    if param.choices is not None:
-        initial = {"index": list(param.choices).index(current) if current in param.choices else 0}
-    else:
-        initial = {"value": current}
-    label = param.name.replace("_", " ")
-    if param.choices is not None:
-        return container.selectbox(label, list(param.choices), **initial, **common)
-    if param.type is bool:
-        return container.toggle(label, **initial, **common)
-    if param.type is int:
-        low = None if param.low is None else int(param.low) + (1 if param.low_open else 0)
-        return container.number_input(label, min_value=low, max_value=None if param.high is None else int(param.high),
-                                      step=1, **initial, **common)
-    if param.type is float:
-        return container.number_input(label, min_value=None if param.low is None or param.low_open else float(param.low),
-                                      max_value=None if param.high is None else float(param.high), **initial,
-                                      **common)
-    return container.text_input(label, **initial, **common)
-
-
-def method_params(method: str, container=st) -> dict[str, Any]:
-    """Widgets for ``method``'s own parameters (beyond the shared ones), from its declaration; returns the values."""
-    own = [p for p in explainers.EXPLAINERS[method].parameters if p.name not in SHARED_PARAMS]
-    values = {}
-    if own:
-        with container.popover(f"{explainers.EXPLAINERS[method].title} parameters", width="stretch"):
-            for param in own:
-                values[param.name] = _param_widget(method, param, st)
-    return values
 
 
 def condition_picker(side: str, selection: Selection, usable_models: Sequence[str], container=st,
@@ -231,10 +164,6 @@ def condition_picker(side: str, selection: Selection, usable_models: Sequence[st
     st.session_state[model_key] = None if picked == follow else picked
     method = bound("selectbox", f"{name}: method", method_key, b, options=methods,
                    format_func=lambda m: explainers.EXPLAINERS[m].title)
-    extra = method_params(method, c)
-    return cache.make_condition(model_name, method, shared_params(selection, threshold_), extra)
-
-
-def slic_max_side_note() -> str:
-    return (f"Photos larger than {SLIC_MAX_SIDE} px are segmented on a {SLIC_MAX_SIDE} px copy"
-            if SLIC_MAX_SIDE else "SLIC runs at full resolution")
+    extra = own_parameters(method, c)
+    threshold = float(session.value("threshold") if threshold_ is None else threshold_)
+    return explanations.condition(model_name, method, selection, threshold, extra)

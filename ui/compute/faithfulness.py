@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explainers import Explanation
+from explainers import Condition, Explanation
 from explainers.evaluate import RANDOM
 from explainers.metrics import Faithfulness, faithfulness, random_saliency
 
-from .cache import AFTER_CACHE, Condition
+from .explanations import AFTER_CACHE
+from . import models
 
 #: Steps of each curve (``2 * (steps + 1)`` images per map through the model).
 STEPS = 20
@@ -61,12 +62,12 @@ def plan(conditions: Sequence[Condition], classes: Sequence[int], image_key: str
     items, seen, per_model = [], set(), {}
     for side, condition, class_index in zip("AB", conditions, classes):
         params = tuple((k, v) for k, v in condition.params if k not in AFTER_CACHE)  # the order, not the mask
-        key = (image_key, int(class_index), int(steps), condition.model_name, condition.method, params)
-        per_model.setdefault(condition.model_name, int(class_index))
+        key = (image_key, int(class_index), int(steps), condition.model, condition.method, params)
+        per_model.setdefault(condition.model, int(class_index))
         if key in seen:
             continue
         seen.add(key)
-        items.append(Item(f"{side}: {condition.label()}", key, condition.model_name, condition, int(class_index)))
+        items.append(Item(f"{side}: {condition.label()}", key, condition.model, condition, int(class_index)))
     for model_name, class_index in per_model.items():
         key = (image_key, class_index, int(steps), model_name, RANDOM, ())
         items.append(Item(f"random map on {model_name}", key, model_name, None, class_index))
@@ -95,9 +96,7 @@ def measure(item: Item, image: np.ndarray, saliency: np.ndarray | None, mask: np
 
     Returns None (and stores nothing) when ``stop`` was set while it measured.
     """
-    from .cache import get_model
-
-    model = get_model(item.model_name)
+    model = models.get_model(item.model_name)
     if saliency is None:
         saliency = random_saliency(image.shape[:2], seed=0)
     curves = faithfulness(model, image, saliency, item.class_index, steps=item.key[2], mask=mask)
@@ -113,7 +112,7 @@ def measure(item: Item, image: np.ndarray, saliency: np.ndarray | None, mask: np
 
 
 def clear() -> None:
-    """Forget every measurement (tests; ``cache.clear_caches``)."""
+    """Forget every measurement (tests)."""
     with _LOCK:
         _STORE.clear()
     _PER_IMAGE.clear()

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import image_uri
+from ..figures.maps import image_uri
 
 
 def _table(rows: Sequence[Mapping[str, Any]], limit: int | None = None) -> str:

@@ -1,0 +1,27 @@
+"""Evaluate: every chosen method on many photos (uploads or a folder on the server), with faithfulness and timings."""
+
+import streamlit as st
+
+from ui.app import page, session
+from ui.views import evaluate
+
+page.setup("Evaluate", script="pages/evaluate.py")
+st.title("Evaluate methods on many photos")
+st.caption("Explains every photo with each method, then measures how faithful each map is to the model: "
+           "deletion (remove the most salient pixels first; the probability should fall fast, low area) and "
+           "insertion (put them back into a blurred copy; it should rise fast, high area), next to a random map. "
+           "The same computation as `python -m explainers evaluate`. It runs on the sidebar's model; the sidebar's "
+           "photo is not used here.")
+
+selection = st.session_state.get("selection")
+if selection is None or selection.model is None:
+    st.error("Pick a usable model in the sidebar first (the evaluation runs on the sidebar's model).")
+    st.stop()
+
+with session.guard("the Evaluate page"):
+    chosen = evaluate.inputs(selection.model)
+    if st.button("Run the evaluation", type="primary", key="evaluate_run", disabled=not chosen["methods"]):
+        evaluate.run(selection.model, chosen)
+    outcome = st.session_state.get("evaluate_result")
+    if outcome is not None:
+        evaluate.results(outcome)

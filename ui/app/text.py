@@ -1,0 +1,41 @@
+"""User text stays text: the one escaper every page uses for what people typed or uploaded.
+
+Names, titles, notes, tags, questions, comments, file names and class labels reach Streamlit's
+Markdown only through :func:`md`, so no formatting, link, image or badge can come from them: a study
+named ``![i](http://host/x.gif)`` shows those characters, and no browser fetches anything. Data
+written into an inline ``<script>`` goes through :func:`script_json`.
+
+Examples
+--------
+>>> md("![i](http://host/x.gif) **bold**")
+'\\\\!\\\\[i\\\\]\\\\(http\\\\://host/x\\\\.gif\\\\) \\\\*\\\\*bold\\\\*\\\\*'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+#: Markdown's special characters, and Streamlit's own: ``$`` (LaTeX), ``:`` (emoji and badge codes, and the
+#: ``://`` of a bare link), ``.`` (a bare ``www.`` link), ``~`` (strike-through), ``|`` (tables), ``<>`` (HTML).
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:&\"'=])")
+
+
+def md(text: Any) -> str:
+    """``text`` for ``st.markdown``/``st.caption``/``st.title``: every character shown as typed, nothing rendered.
+
+    Line breaks are kept as Markdown line breaks.
+    """
+    escaped = _SPECIAL.sub(r"\\\1", str(text))
+    return escaped.replace("\r\n", "\n").replace("\n", "  \n")
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside an inline ``<script>``: ``</script>``, ``<!--``, U+2028 and U+2029
+    cannot end or break the script."""
+    text = json.dumps(value)
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                       ("\u2029", "\\u2029")):
+        text = text.replace(char, code)
+    return text

@@ -1,0 +1,204 @@
+"""The sections of the Explain and Compare pages: two conditions on one photo and class, their maps, their numbers.
+
+The pages (``dashboard.py``, ``pages/compare.py``) call these in the order they lay them out; what
+is computed comes from :mod:`ui.compute.comparison` (cached), what is drawn from :mod:`ui.figures`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import explainers
+from explainers import Condition, ForwardPass
+from explainers.overlays import masked_image
+
+from ..app import session
+from ..app.session import SIDES, VIEWS, Selection
+from ..app.text import md
+from ..compute import comparison, explanations, faithfulness, models, photos
+from ..compute.comparison import Side
+from ..exports import downloads as download_buttons
+from ..exports import files
+from ..figures import maps
+from ..figures.evaluation import faithfulness_curves_figure
+from ..widgets import controls
+
+
+def forward(selection: Selection) -> ForwardPass:
+    """The cached forward pass of the sidebar's model on the sidebar's photo."""
+    return explanations.forward_pass(selection.model_name, selection.image_key, selection.model, selection.image)
+
+
+def display(selection: Selection):
+    """The selected photo's display copy (cached)."""
+    return photos.display_image(selection.image_key, selection.image)
+
+
+def method_pickers(selection: Selection, container=st) -> list[Condition]:
+    """Explain's two methods (A and B) on the sidebar's model, with the session's shared settings."""
+    conditions = []
+    for col, side in zip(container.columns(2), SIDES):
+        method = controls.bound("selectbox", f"Method {'A' if side == 'left' else 'B'}", f"{side}_method", col,
+                                options=explainers.list_explainers(),
+                                format_func=lambda m: explainers.EXPLAINERS[m].title)
+        conditions.append(explanations.condition(selection.model_name, method, selection,
+                                                 float(session.value("threshold"))))
+    return conditions
+
+
+def condition_pickers(selection: Selection) -> list[Condition]:
+    """Compare's two conditions, each a usable model and any registered method with its own parameters."""
+    usable = models.usable()
+    pick_a, pick_b = st.columns(2, gap="large")
+    with pick_a:
+        a = controls.condition_picker("left", selection, usable)
+    with pick_b:
+        b = controls.condition_picker("right", selection, usable)
+    return [a, b]
+
+
+def view_picker(container=st) -> str:
+    """Compare's view: side by side, swipe, difference, stacked."""
+    return controls.bound("radio", "View", "view", container, options=list(VIEWS), horizontal=True,
+                          help="Side by side; Swipe: one map over the other, split by a slider; "
+                               "Difference: B - A on a diverging scale fitted to the data; "
+                               "Stacked: A above B (phones and narrow windows).")
+
+
+def compute_sides(selection: Selection, conditions: Sequence[Condition], label: str, scale: str,
+                  warn_other_class: bool = True) -> list[Side]:
+    """Both sides for the class named ``label``; a side that cannot be computed stops the page with why."""
+    sides = [comparison.compute_side(name, c, selection, label, scale) for name, c in zip("AB", conditions)]
+    for side in sides:
+        if side.problem:
+            st.error(md(side.problem))
+        elif warn_other_class and not side.same_class:
+            st.warning(md(f"{side.condition.model} has no class '{label}': side {side.name} explains its top-1 "
+                          f"class '{side.explanation.label}' instead."))
+    if any(side.problem for side in sides):
+        st.stop()
+    return sides
+
+
+def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: Mapping[str, Any],
+                panel_width: int = 680, key: str = "compare_maps"):
+    """The maps as the view draws them; returns ``(panels, figure, caption)``."""
+    split = 0.5
+    if view == "Swipe":
+        split = controls.bound("slider", "Swipe: A left of the line, B right of it (% of the width)", "swipe",
+                               min_value=0, max_value=100, step=1) / 100.0
+    shown, difference = comparison.panels(sides, display(selection), view, style, split)
+    fig = maps.panels_figure(shown, split=split if view == "Swipe" else None, stacked=view == "Stacked",
+                             panel_width=panel_width if len(shown) <= 2 else 450)
+    st.plotly_chart(fig, key=key, config={"scrollZoom": True, "displaylogo": False})
+    caption = comparison.caption(sides, style, view, difference)
+    st.caption(caption)
+    return shown, fig, caption
+
+
+def numbers_row(sides: Sequence[Side], style: Mapping[str, Any]) -> None:
+    """Each side's probability, the maps' agreement, and the kept area of a superpixel side."""
+    cols = st.columns(4)
+    for col, side in zip(cols, sides):
+        e = side.explanation
+        col.metric(f"{side.name}: probability", f"{e.probability:.1%}",
+                   help=f"{e.label} on {side.condition.model}: rank #{e.rank + 1}, logit {e.logit:.2f}")
+    cols[2].metric("Agreement (Pearson r)", f"{comparison.agreement(sides):.3f}",
+                   help="Correlation of the two maps over the photo (1: the same shape).")
+    kept = [s for s in sides if s.explanation.kept_segments is not None]
+    if kept:
+        cols[3].metric(f"{kept[0].name}: kept area", f"{comparison.kept_area(kept[0]):.0%}",
+                       help=f"Share of the photo in superpixels kept at threshold {style['threshold']:.2f}.")
+
+
+def faithfulness_section(selection: Selection, sides: Sequence[Side], label: str) -> dict:
+    """The faithfulness on demand: results when they exist, the measure button, the curves and table."""
+    st.subheader("Faithfulness")
+    results = faithfulness.view([s.condition for s in sides], [s.explanation for s in sides], selection.image_key,
+                                selection.image, {s.condition.model: s.forward.timings.get("forward", 0.05)
+                                                  for s in sides})
+    measured = {name: curves for name, curves in results.items() if curves is not None}
+    if measured:
+        curves_col, table_col = st.columns([3, 2])
+        curves_col.plotly_chart(faithfulness_curves_figure(measured, title=f"Faithfulness for {label}"),
+                                key="faithfulness_curves")
+        table_col.dataframe(faithfulness.table(results), hide_index=True, width="stretch",
+                            column_config={"deletion AUC": st.column_config.NumberColumn(format="%.3f"),
+                                           "insertion AUC": st.column_config.NumberColumn(format="%.3f"),
+                                           "kept %": st.column_config.NumberColumn(format="%.1f"),
+                                           "seconds": st.column_config.NumberColumn(format="%.2f")})
+        table_col.caption("Deletion: the most salient pixels are replaced by a blurred copy step by step; a faithful "
+                          "map makes the probability fall fast (low area). Insertion: they are put back (high area "
+                          f"is better). {faithfulness.STEPS} steps per curve. For many photos use the Evaluate page.")
+    return results
+
+
+def downloads(selection: Selection, sides: Sequence[Side], shown, fig, caption: str, style: Mapping[str, Any],
+              view: str, results: Mapping[str, Any]) -> None:
+    """Compare's downloads (the comparison PNG, the report, each map)."""
+    st.subheader("Downloads")
+    download_buttons.compare_downloads(selection, sides, shown, fig, caption, style, view, results)
+
+
+def explain_downloads(selection: Selection, sides: Sequence[Side], shown, style: Mapping[str, Any]) -> None:
+    """Explain's downloads (each map, the superpixel scores, the whole result)."""
+    st.subheader("Downloads")
+    download_buttons.explain_downloads(selection, sides, shown, style)
+
+
+def predictions_chart(selection: Selection, forward_pass: ForwardPass, target: int) -> None:
+    """The top-K predictions of the sidebar's model, the explained class highlighted."""
+    st.plotly_chart(maps.predictions_figure(forward_pass, selection.model.labels, selection.topk, highlight=target),
+                    key="predictions", config={"displayModeBar": False})
+
+
+def topk_section(selection: Selection, sides: Sequence[Side], style: Mapping[str, Any]) -> None:
+    """A row of both maps per top-K class, behind a toggle."""
+    st.subheader("Top-K classes")
+    if controls.toggle(f"Show a row per top-{selection.topk} class (A | B)", "topk_rows"):
+        for row in comparison.topk_rows(sides, selection, style):
+            st.plotly_chart(maps.panels_figure(row, panel_width=520), key=f"topk_{row[0].title}")
+    else:
+        st.caption("Hidden: switch on to draw both maps for each of the top-K classes (change K in the sidebar).")
+
+
+def timings_section(selection: Selection, sides: Sequence[Side]) -> None:
+    """Seconds of each step of both explanations."""
+    with st.expander("Timings", expanded=False):
+        st.plotly_chart(maps.timings_figure({f"{s.name} {step}": v for s in sides
+                                             for step, v in comparison.timings(s).items()}), key="timings")
+        st.caption(f"Seconds of each step when the result was first computed, on "
+                   f"{models.device_label(selection.model)}, for a {selection.image.shape[1]}x"
+                   f"{selection.image.shape[0]} px photo; cached since, and shared by every class.")
+
+
+def superpixel_section(selection: Selection, sides: Sequence[Side], style: Mapping[str, Any]) -> None:
+    """Explain's superpixel view of the first superpixel side: the masked photo, the best superpixels, the table."""
+    with_segments = [s for s in sides if s.explanation.segment_scores is not None]
+    if not with_segments:
+        return
+    seg_side = with_segments[0]
+    seg = seg_side.explanation
+    image = display(selection)
+    st.subheader(f"Masked photo and superpixel scores ({seg_side.condition.title})")
+    masked_col, bars_col = st.columns(2)
+    masked_col.image(masked_image(image, controls.display_mask(seg.mask, image.shape[:2])),
+                     caption=f"Superpixels scoring above {style['threshold']:.2f} x the best score",
+                     width="stretch")
+    bars_col.plotly_chart(maps.superpixel_bar_figure(seg, n=15), key="superpixel_bars")
+    table = pd.DataFrame(files.superpixel_rows(seg)).drop(columns="area_px")
+    st.dataframe(
+        table, hide_index=True, width="stretch", height=300, key="superpixel_table",
+        column_config={
+            "id": st.column_config.NumberColumn("Superpixel", format="%d"),
+            "score": st.column_config.ProgressColumn("Score", format="%.3f", min_value=0.0,
+                                                     max_value=max(1e-9, float(table["score"].max()))),
+            "area_pct": st.column_config.NumberColumn("Area (% of photo)", format="%.2f"),
+            "kept": st.column_config.CheckboxColumn("Kept"),
+        },
+    )
+    st.caption("Click a column header to sort.")

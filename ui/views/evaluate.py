@@ -1,0 +1,265 @@
+"""The Evaluate page's sections: the photos and methods to run, the run, its results.
+
+The helpers (the photo sources, the methods, the tables, the gallery) validate what was typed and shape
+the library's results (:func:`explainers.evaluate.iter_evaluate`, :func:`~explainers.evaluate.summary_document`);
+the methods come from the registry (built-ins and plug-ins): no method is named here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explainers import EXPLAINERS, Explainer, ExplainersError, LoadedModel
+from explainers.errors import ParameterError
+from explainers.evaluate import (COLUMNS, MethodResult, PhotoOutcome, iter_evaluate, make_explainers,
+                                 read_labels_csv, results_csv, summary_document, summary_json)
+from explainers.overlays import heatmap_overlay
+from explainers_team.roots import Listing, is_under_roots, resolve_under_roots, server_photos
+
+from ..app.text import md
+from ..compute.photos import UPLOAD_TYPES, upload_types_text
+from ..figures.evaluation import (auc_summary_figure, faithfulness_curves_figure, summary_rows,
+                                 time_summary_figure)
+from ..widgets.params import method_parameters
+
+FOLDER, UPLOAD = "Folder on the server", "Upload photos"
+#: The environment variable naming a folder of photos to suggest (the team's sample, e.g. an ImageNet subset).
+SAMPLE_ENV = "EXPLAINERS_SAMPLE_DIR"
+#: Most photos one run may take from a folder (a run holds the shared model for its whole length).
+LIMIT_MAX = 200
+DEFAULT_LIMIT = 5
+#: Deletion/insertion steps: (min, max, default); the CLI's default is 20.
+STEPS = (2, 50, 10)
+
+
+def default_folder() -> str:
+    """The folder to suggest: ``$EXPLAINERS_SAMPLE_DIR`` when it names a folder under the allowed roots, else nothing."""
+    folder = os.environ.get(SAMPLE_ENV, "").strip()
+    return folder if folder and Path(folder).expanduser().is_dir() and is_under_roots(folder) else ""
+
+
+def method_options(model: LoadedModel) -> list[str]:
+    """The methods the page offers for ``model``: every registered one that supports it, in registry order."""
+    return [n for n, cls in EXPLAINERS.items() if cls.supports(model)]
+
+
+def default_methods(model: LoadedModel) -> list[str]:
+    """The methods picked at first: the first two the model allows (the registry's order is the default's)."""
+    return method_options(model)[:2]
+
+
+def method_title(name: str) -> str:
+    """How the picker shows a method: its name, and its title when that differs (``gradcam (Grad-CAM)``)."""
+    title = EXPLAINERS[name].title if name in EXPLAINERS else name
+    return name if title.lower() == name else f"{name} ({title})"
+
+
+def initial_params(name: str) -> dict[str, Any]:
+    """The values the page's inputs start from: the method's defaults, then its ``quick_params``."""
+    cls = EXPLAINERS[name]
+    return {**cls.defaults, **cls.quick_params}
+
+
+def folder_photos(folder: str, limit: int) -> Listing:
+    """The first ``limit`` photos (by name) of a folder or glob on the server, each checked under the roots.
+
+    Raises
+    ------
+    ParameterError
+        Empty path, a limit out of range, a path that does not exist, or no image file in it.
+    explainers_team.roots.PathNotAllowedError
+        The path is outside ``EXPLAINERS_DATA_ROOTS``.
+    """
+    text = (folder or "").strip()
+    if not text:
+        raise ParameterError("type the path of a folder on the server, e.g. "
+                             f"{default_folder() or '/data/photos'}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
+        raise ParameterError(f"the number of photos must be in [1, {LIMIT_MAX}], got {limit!r}")
+    return server_photos(text, limit)
+
+
+def labels_file(folder: str) -> Path | None:
+    """``labels.csv`` (columns ``file,class_index``) in the folder, or in a glob's folder, if there is one."""
+    text = (folder or "").strip()
+    if not text or not is_under_roots(text):
+        return None
+    path = resolve_under_roots(text)
+    candidate = (path if path.is_dir() else path.parent) / "labels.csv"
+    return candidate if candidate.is_file() and is_under_roots(candidate) else None
+
+
+def gallery_row(outcome: PhotoOutcome, side: int = 200) -> dict[str, Any]:
+    """One photo of the gallery: the photo and each method's map over it, at most ``side`` px, with captions.
+
+    Parameters
+    ----------
+    outcome : PhotoOutcome
+        From :func:`explainers.evaluate.iter_evaluate`, evaluated (not failed).
+    side : int
+        Long side of each tile in pixels (small: a run keeps one row per photo in the session).
+
+    Returns
+    -------
+    dict
+        ``{"file", "tiles": [(caption, (h, w, 3) uint8 ndarray)]}``; the first tile is the photo, then one
+        per method in the run's order, captioned with its deletion and insertion AUC.
+    """
+    image = outcome.image
+    scale = min(1.0, side / max(image.shape[:2]))
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    first = outcome.results[0]
+    truth = f", true class {first.true_class}" if first.true_class is not None else ""
+    tiles = [(f"{outcome.file}: {first.label}{truth}", small)]
+    aucs = {r.method: r for r in outcome.results}
+    for name, explanation in outcome.explanations.items():
+        saliency = cv2.resize(explanation.saliency, size, interpolation=cv2.INTER_AREA)
+        r = aucs[name]
+        tiles.append((f"{method_title(name)}: deletion {r.deletion_auc:.2f}, insertion {r.insertion_auc:.2f}",
+                      heatmap_overlay(small, np.clip(saliency, 0, 1))))
+    return {"file": outcome.file, "tiles": tiles}
+
+
+def run_evaluation(model: LoadedModel, photos: Sequence, explainers: Mapping[str, Explainer],
+                   labels: Mapping[str, int] | None, steps: int, labels_path: str | None = None,
+                   on_progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Run :func:`explainers.evaluate.iter_evaluate` and keep what the page shows.
+
+    Returns
+    -------
+    dict
+        ``results`` (MethodResult rows), ``failures``, ``summary``, ``gallery`` (:func:`gallery_row` per
+        evaluated photo) and ``document`` (``summary.json``).
+    """
+    results, failures, gallery = [], [], []
+    for done in iter_evaluate(model, photos, explainers, labels=labels, steps=steps):
+        results.extend(done.results)
+        if done.failure is not None:
+            failures.append(done.failure)
+        else:
+            gallery.append(gallery_row(done))
+        if on_progress is not None:
+            on_progress(done.index + 1, len(photos), done.file)
+    document = summary_document(results, failures, model=model.name, device=str(model.device),
+                                explainers=explainers, steps=steps, labels=labels_path)
+    return {"results": results, "failures": failures, "summary": document, "gallery": gallery,
+            "document": document}
+
+
+def results_frame(results: Sequence[MethodResult]) -> pd.DataFrame:
+    """The results table: one row per photo and method, columns ``COLUMNS`` (as ``results.csv``)."""
+    return pd.DataFrame([r.row() for r in results], columns=list(COLUMNS))
+
+
+def inputs(model: LoadedModel) -> dict[str, Any]:
+    """The photos (a server folder or uploads), the methods and their parameters, the curve steps."""
+    has_sample = bool(default_folder())
+    source = st.radio("Photos", [FOLDER, UPLOAD] if has_sample else [UPLOAD, FOLDER], horizontal=True,
+                      key="evaluate_source")
+    chosen: dict[str, Any] = {"source": source, "uploads": [], "labels_path": None, "folder": "", "limit": 1}
+    if source == FOLDER:
+        left, right = st.columns([4, 1])
+        chosen["folder"] = left.text_input(
+            "Folder (or glob) on the server", value=default_folder(), key="evaluate_folder", max_chars=4096,
+            help="Image files directly in this folder (not sub-folders), sorted by name; or a glob such as "
+                 "/data/photos/*.jpg.")
+        chosen["limit"] = right.number_input("Photos (at most)", 1, LIMIT_MAX, DEFAULT_LIMIT, key="evaluate_limit",
+                                             help="The first photos by name; each takes a few seconds per method "
+                                                  "on a CPU.")
+        found = labels_file(chosen["folder"])
+        if found is not None and st.toggle(f"Explain the true class from {found.name} and report accuracy",
+                                           key="evaluate_labels",
+                                           help=f"{found} lists `file,class_index`; without it each photo's "
+                                                "top-1 prediction is explained."):
+            chosen["labels_path"] = found
+    else:
+        chosen["uploads"] = st.file_uploader(f"Photos: {upload_types_text()}", type=UPLOAD_TYPES,
+                                             accept_multiple_files=True, key="evaluate_uploads") or []
+    methods_col, steps_col = st.columns([4, 1])
+    chosen["methods"] = methods_col.multiselect(
+        "Methods", method_options(model), default=default_methods(model), key="evaluate_methods",
+        format_func=method_title,
+        help="Every registered method this model's head allows (plug-ins too). A random map is always added as "
+             "the baseline.")
+    chosen["steps"] = steps_col.slider("Curve steps", *STEPS, key="evaluate_steps",
+                                       help="Points of the deletion and insertion curves (2 x (steps + 1) images per "
+                                            "map through the model).")
+    chosen["params"] = method_parameters(chosen["methods"], "evaluate_param",
+                                         {m: initial_params(m) for m in chosen["methods"]})
+    return chosen
+
+
+def run(model: LoadedModel, chosen: dict[str, Any]) -> None:
+    """Check what was chosen, then evaluate with a progress bar; the outcome is kept in the session."""
+    try:
+        listing = folder_photos(chosen["folder"], int(chosen["limit"])) if chosen["source"] == FOLDER else None
+        photos = listing.photos if listing else [(u.name, u.getvalue()) for u in chosen["uploads"]]
+        if listing and listing.refused:
+            st.warning(md(f"Left out (they lead outside the allowed folders): {', '.join(listing.refused)}"))
+        if not photos:
+            raise ExplainersError("upload one or more photos first (or pick a folder on the server)")
+        explainers = make_explainers(chosen["methods"], model, chosen["params"])
+        labels_path = chosen["labels_path"]
+        labels = read_labels_csv(labels_path) if labels_path is not None else None
+    except (ExplainersError, TypeError) as exc:
+        st.error(md(exc))
+        return
+    bar = st.progress(0.0, text=f"0 of {len(photos)} photos")
+
+    def progress(done: int, total: int, name: str) -> None:
+        bar.progress(done / total, text=f"{done} of {total} photos (last: {name})")
+
+    st.session_state["evaluate_result"] = run_evaluation(model, photos, explainers, labels, int(chosen["steps"]),
+                                                         str(labels_path) if labels_path else None, progress)
+
+
+def results(outcome: dict[str, Any]) -> None:
+    """The last run: failures, the summary sentence, the charts, the gallery, the tables, the files."""
+    found, failures, summary = outcome["results"], outcome["failures"], outcome["summary"]
+    for failure in failures:
+        st.error(md(f"Skipped: {failure.message}"))
+    document = outcome["document"]
+    accuracy = summary["accuracy"]
+    st.success(f"Evaluated {summary['photos']} photo(s) with {', '.join(document['params'])} on "
+               f"{document['model']} ({document['device']}); {len(failures)} failed."
+               + (f" Top-1 accuracy: {accuracy['top1']:.0%} of {accuracy['n']} (true class explained)."
+                  if accuracy else ""))
+    if not found:
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(auc_summary_figure(summary, title="Mean AUC per method (95% interval)"),
+                      key="evaluate_auc", config={"displayModeBar": False})
+    right.plotly_chart(time_summary_figure(summary), key="evaluate_time", config={"displayModeBar": False})
+    st.plotly_chart(faithfulness_curves_figure(summary["methods"], title="Mean curves over the photos"),
+                    key="evaluate_curves")
+    st.subheader("Each photo's maps")
+    st.caption("The photo, then each method's map over it (red: most salient), with its deletion and "
+               "insertion AUC on that photo.")
+    for row in outcome.get("gallery", []):
+        for col, (caption, tile) in zip(st.columns(len(row["tiles"])), row["tiles"]):
+            col.image(tile, caption=caption, width="stretch")
+    st.subheader("Summary")
+    st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key="evaluate_summary",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
+                                ("deletion_auc", "insertion_auc", "explain_s", "kept_fraction")})
+    st.subheader("Results: one row per photo and method")
+    st.dataframe(results_frame(found), hide_index=True, width="stretch", key="evaluate_results")
+    files = st.columns(2)
+    files[0].download_button("results.csv", results_csv(found), file_name="results.csv", mime="text/csv",
+                             width="stretch", on_click="ignore")
+    files[1].download_button("summary.json", summary_json(document), file_name="summary.json",
+                             mime="application/json", width="stretch", on_click="ignore")
+    st.caption("Intervals: 95% bootstrap percentile intervals of the mean over the photos (they stay within "
+               "the values' range; with few photos they are narrow because there is little to resample). "
+               "Times are wall seconds on this server, each method paying for its own forward pass. "
+               + ("The explained class is each photo's true class (labels file)." if accuracy else
+                  "The explained class is each photo's top-1 prediction."))
