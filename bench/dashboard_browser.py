@@ -29,7 +29,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]

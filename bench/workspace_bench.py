@@ -60,7 +60,7 @@ def main() -> None:
     at.switch_page("pages/compare.py").run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     baseline, saves = [], []
-    for i in range(args.repeats):  # the same page's rerun without saving: what the save adds is the difference
+    for _ in range(args.repeats):  # the same page's rerun without saving: what the save adds is the difference
         t0 = time.perf_counter()
         at.run()
         baseline.append(time.perf_counter() - t0)

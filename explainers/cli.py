@@ -29,6 +29,7 @@ from .evaluate import (PhotoFailure, ResultsWriter, collect_photos, iter_evaluat
 from .evaluate.outputs import write_parquet
 from .files import atomic_write
 from .images import load_image
+from .metrics import DEFAULT_STEPS
 from .methods.base import EXPLAINERS, builtin_explainers, get_explainer, list_explainers
 from .models.build import load_model, weights_status
 from .models.loaded import check_classes
@@ -110,7 +111,7 @@ def explain_params(args: argparse.Namespace) -> dict:
         if (method and method != args.method) or name not in own:
             owners = [m for m, c in EXPLAINERS.items() if name in {p.name for p in c.parameters}]
             raise ParameterError(f"{flag} does not apply to --method {args.method} (its parameters: "
-                                 f"{', '.join(Param.flag.fget(p) for p in cls.parameters) or 'none'}); "
+                                 f"{', '.join(p.flag for p in cls.parameters) or 'none'}); "
                                  f"it is a parameter of {', '.join(owners)}")
         params[name] = _parse_param(cls, name, flag, text)
     return params
@@ -158,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--labels", type=Path, default=None,
                     help="CSV with file,class_index columns: explain the true class and report accuracy")
     ev.add_argument("--limit", type=int, default=None, help="only the first N photos (sorted by name)")
-    ev.add_argument("--steps", type=int, default=20, help="deletion/insertion steps (default 20)")
+    ev.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                    help=f"deletion/insertion steps (default {DEFAULT_STEPS})")
     ev.add_argument("--overlays", action="store_true", help="also write each method's picture to OUT/overlays/")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ev.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")

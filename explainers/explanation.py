@@ -99,8 +99,10 @@ class Explanation:
             "params": dict(self.params),
             "timings": dict(self.timings),
         }
-        if self.segment_ids is not None:
+        if (self.segment_ids is not None and self.segment_scores is not None and self.segment_areas is not None
+                and self.mask is not None):
             kept = self.kept_segments
+            assert kept is not None
             out["segments"] = [
                 {"id": int(i), "score": float(s), "area": int(a), "kept": bool(k)}
                 for i, s, a, k in zip(self.segment_ids, self.segment_scores, self.segment_areas, kept)

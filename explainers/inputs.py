@@ -48,6 +48,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -204,7 +205,7 @@ def prepare_input(source: Source, size: int, *, name: str | None = None, draft: 
             if min(full) < MIN_SIDE:
                 raise ImageError(f"{name}: image is {full[0]}x{full[1]} px; the smallest side must be at least "
                                  f"{MIN_SIDE} px; use a larger image")
-            small = rgb.resize((size, size), Image.BILINEAR)
+            small = rgb.resize((size, size), Image.Resampling.BILINEAR)
     # the S x S copy only; contiguous (3, S, S), as LoadedModel.preprocess, with the same arithmetic (bit for bit)
     # the S x S x 3 bytes are the only copy out of Pillow; normalising waits for the batch (to_batch)
     return ModelInput(name=name, pixels=torch.from_numpy(np.array(small)), image_size=(full[1], full[0]))
@@ -242,8 +243,14 @@ def _jpeg_header(data: bytes) -> tuple[int, tuple[int, int], str] | None:
 
 def _exif_orientation(tiff: bytes) -> int:
     """The orientation tag (0x0112) of IFD0 in an EXIF TIFF block; 1 when absent or unreadable."""
-    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
-    if order is None or len(tiff) < 8:
+    order: Literal["little", "big"]
+    if tiff[:2] == b"II":
+        order = "little"
+    elif tiff[:2] == b"MM":
+        order = "big"
+    else:
+        return 1
+    if len(tiff) < 8:
         return 1
     ifd = int.from_bytes(tiff[4:8], order)
     count = int.from_bytes(tiff[ifd:ifd + 2], order)
@@ -272,7 +279,7 @@ def _header(name: str, data: bytes) -> tuple[str, int, tuple[int, int], str]:
                     orientation = int(im.getexif().get(0x0112, 1))
                 except Exception:  # noqa: BLE001 (a broken EXIF block is ignored, as load_image does)
                     orientation = 1
-            return im.format, orientation, im.size, im.mode
+            return str(im.format), orientation, im.size, im.mode
 
 
 def _orient_tensor(img: torch.Tensor, orientation: int) -> torch.Tensor:
@@ -324,26 +331,30 @@ def decode_resize(sources: Sequence[Source], size: int, *,
     from torchvision.io import ImageReadMode, decode_jpeg
 
     device = torch.device(device)
-    read_all = None
-    if isinstance(sources, _ReadBatch):  # read ahead by iter_cam_maps
-        sources, read_all = sources.sources, sources.read
+    read_all: list | None = None
+    batch: Any = sources
+    if isinstance(batch, _ReadBatch):  # read ahead by iter_cam_maps
+        sources, read_all = batch.sources, batch.read
     own_pool = pool is None
-    if own_pool:
-        pool = ThreadPoolExecutor(max_workers=workers or max(1, min(16, os.cpu_count() or 1)))
+    threads = pool if pool is not None else ThreadPoolExecutor(
+        max_workers=workers or max(1, min(16, os.cpu_count() or 1)))
     try:
         if read_all is None:
-            read_all = read_sources(sources, pool)
+            read_all = read_sources(sources, threads)
         results: list[ModelInput | InputFailure | None] = [None] * len(read_all)
         gpu_index, cpu_index = [], []
         for i, (_, _, header) in enumerate(read_all):
             if isinstance(header, InputFailure):
                 results[i] = header
+                continue
+            if not isinstance(header, tuple):
+                continue
             elif header[0] == "JPEG" and header[3] in ("RGB", "L"):
                 gpu_index.append(i)
             else:
                 cpu_index.append(i)
         if gpu_index:
-            encoded = [torch.frombuffer(bytearray(read_all[i][1]), dtype=torch.uint8) for i in gpu_index]
+            encoded = [torch.frombuffer(bytearray(read_all[i][1] or b""), dtype=torch.uint8) for i in gpu_index]
             try:
                 decoded = decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)
             except RuntimeError:  # one damaged file fails the whole call: find it, one photo at a time
@@ -357,7 +368,8 @@ def decode_resize(sources: Sequence[Source], size: int, *,
                 gpu_index = kept
             same_size: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
             for i, img in zip(gpu_index, decoded):
-                name, _, (_, orientation, _, _) = read_all[i]
+                name, _, header = read_all[i]
+                orientation = header[1] if isinstance(header, tuple) else 1
                 img = _orient_tensor(img, orientation)
                 h, w = int(img.shape[-2]), int(img.shape[-1])
                 if min(h, w) < MIN_SIDE:
@@ -382,12 +394,12 @@ def decode_resize(sources: Sequence[Source], size: int, *,
                 return InputFailure(name, str(exc))
 
         cpu_index.sort()
-        for i, r in zip(cpu_index, pool.map(cpu, cpu_index)):
+        for i, r in zip(cpu_index, threads.map(cpu, cpu_index)):
             results[i] = r
     finally:
         if own_pool:
-            pool.shutdown()
-    return results
+            threads.shutdown()
+    return [r for r in results if r is not None]
 
 
 def read_sources(sources: Sequence[Source], pool: ThreadPoolExecutor, chunk: int = 32
@@ -624,10 +636,10 @@ def _upsample_groups(maps: torch.Tensor, sizes: list[tuple[int, int]]) -> list[t
     out: list[torch.Tensor | None] = [None] * len(sizes)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, s in enumerate(sizes):
-        groups.setdefault(tuple(s), []).append(i)
+        groups.setdefault((int(s[0]), int(s[1])), []).append(i)
     for s, idx in groups.items():
         index = torch.tensor(idx, device=maps.device)
         up = F.interpolate(maps.index_select(0, index), size=s, mode="bilinear", align_corners=False)
         for k, i in enumerate(idx):
             out[i] = up[k]
-    return out
+    return [o for o in out if o is not None]

@@ -63,10 +63,10 @@ def upsample_many(class_maps: torch.Tensor, size: tuple[int, int]) -> np.ndarray
     """
     h, w = size
     if class_maps.device.type != "cpu":  # one kernel and one copy back for all T maps
-        out = F.interpolate(class_maps[None].float(), size=(h, w), mode="bilinear", align_corners=False)
-        return out[0].cpu().numpy()
+        on_device = F.interpolate(class_maps[None].float(), size=(h, w), mode="bilinear", align_corners=False)
+        return on_device[0].cpu().numpy()
     stacked = np.ascontiguousarray(class_maps.detach().float().numpy().transpose(1, 2, 0))  # (h, w, T)
     if stacked.shape[2] > 512:  # OpenCV's channel limit
         return np.stack([upsample(m, size) for m in class_maps])
-    out = cv2.resize(stacked, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(out.reshape(h, w, -1).transpose(2, 0, 1))
+    resized = np.asarray(cv2.resize(stacked, (w, h), interpolation=cv2.INTER_LINEAR))
+    return np.ascontiguousarray(resized.reshape(h, w, -1).transpose(2, 0, 1))

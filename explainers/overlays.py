@@ -23,7 +23,7 @@ def heatmap_overlay(image: np.ndarray, saliency: np.ndarray, label: str | None =
     -------
     (H, W, 3) uint8 RGB ndarray
     """
-    heat = cv2.applyColorMap(np.uint8(np.clip(saliency, 0, 1) * 255), colormap)[..., ::-1]
+    heat = np.asarray(cv2.applyColorMap((np.clip(saliency, 0, 1) * 255).astype(np.uint8), colormap))[..., ::-1]
     out = np.clip(heat.astype(np.float32) * 0.3 + image.astype(np.float32) * 0.5, 0, 255).astype(np.uint8)
     if label:
         scale = max(0.5, min(out.shape[:2]) / 400)

@@ -87,6 +87,7 @@ class Param:
         text = str(text).strip()
         if self.none_means is not NOT_NONE and text.lower() == "none":
             return self.check(None)
+        value: Any
         try:
             if self.type is bool:
                 lowered = text.lower()

@@ -26,7 +26,7 @@ with session.guard("the Method page"):
         f"numbers for this photo: {channels} feature maps $f_k$ of {fh}x{fw} cells, each cell seeing about "
         f"{width / fw:.0f}x{height / fh:.0f} px of the photo. The head averages each map (global average pooling) "
         f"and applies the linear classifier `{model.classifier}`:")
-    st.latex(r"S_c \;=\; \sum_{k=1}^{%d} w_k^c \,\frac{1}{hw}\sum_{x,y} f_k(x,y) \;+\; b_c" % channels)
+    st.latex(r"S_c \;=\; \sum_{k=1}^{" + str(channels) + r"} w_k^c \,\frac{1}{hw}\sum_{x,y} f_k(x,y) \;+\; b_c")
     st.markdown("Moving the sum over cells outside gives the class activation map, whose mean is the score:")
     st.latex(r"M_c(x,y) \;=\; \sum_k w_k^c\, f_k(x,y), \qquad S_c \;=\; \frac{1}{hw}\sum_{x,y} M_c(x,y) + b_c")
     st.latex(r"\mathrm{CAM}_c \;=\; \mathrm{upsample}_{H\times W}\!\left(\frac{M_c - \min M_c}{\max M_c - \min M_c}\right)")
@@ -54,7 +54,8 @@ with session.guard("the Method page"):
                 "colour edges, and each superpixel gets the mean of the (positive) CAM over its pixels:")
     st.latex(r"\widehat M_c \;=\; \mathrm{upsample}_{H\times W}\!\left(\frac{\max(M_c, 0)}{\max M_c}\right), \qquad "
              r"s_j \;=\; \frac{1}{|R_j|}\sum_{(x,y)\in R_j} \widehat M_c(x,y)")
-    st.latex(r"\text{keep } R_j \iff s_j \;>\; t \cdot \max_i s_i \qquad (t = %.2f)" % secam.params["threshold"])
+    st.latex(r"\text{keep } R_j \iff s_j \;>\; t \cdot \max_i s_i \qquad (t = "
+             + f"{secam.params['threshold']:.2f})")
 
     st.subheader("SLIC's parameters and their effect")
     labels = pair.superpixels

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up (venv, requirements, Chromium for the browser test, PostgreSQL for the store's tests) and run the whole test suite.
-# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k cam`.
+# Set up (venv, requirements, Chromium for the browser test, PostgreSQL for the store's tests), check the code
+# (ruff: lint everywhere, formatting of the library and the team layer; mypy on the library), then run the whole
+# test suite. Extra arguments go to pytest, e.g. `bash scripts/test.sh -k cam`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,4 +28,8 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "test: npm not found; the login browser test will skip (it fails under CI=true)" >&2
 fi
+echo "test: ruff check, ruff format --check, mypy" >&2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check explainers explainers_team
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 
@@ -104,7 +104,7 @@ def stop(proc: subprocess.Popen) -> None:
 def default_env(log_path: Path) -> dict[str, str]:
     """The dashboard's environment for tests/test_browser.py and tests/test_workspace_browser.py: this one's,
     with a workspace beside ``log_path`` unless ``EXPLAINERS_DATA_DIR`` is set (never the repository's data/),
-    and ``EXPLAINERS_SAMPLE_DIR`` when the ImageNet sample is there (the Batch page suggests it)."""
+    and ``EXPLAINERS_SAMPLE_DIR`` when the ImageNet sample is there (the Evaluate page suggests it)."""
     env = dict(os.environ)
     env.setdefault("EXPLAINERS_DATA_DIR", str(log_path.parent / "explainers-data"))
     if sample_dir() is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ import explainers
 
 pytest_plugins = ["pg_server"]  # a real PostgreSQL server and the `store` fixture
 
-from photos import ROOT, sample_dir, sample_reason  # noqa: F401  (tests import ROOT from here)
+from photos import ROOT, sample_dir, sample_reason  # noqa: F401, E402  (tests import ROOT from here)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 

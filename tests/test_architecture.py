@@ -154,3 +154,32 @@ def test_pages_stay_short_and_only_lay_out():
         assert lines <= 150, f"{path.name} has {lines} lines"
         ui_modules = {t for t in imports_of(module_name(path), path) if t.startswith("ui.") and t.count(".") == 2}
         assert len(ui_modules) <= 6, f"{path.name} imports {len(ui_modules)} ui modules: {sorted(ui_modules)}"
+
+
+def test_each_type_name_means_one_thing():
+    """No two classes of the project share a name (a Condition, an Answer, a Param... is one type)."""
+    seen: dict[str, str] = {}
+    twice = []
+    for name, path in project_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                if node.name in seen:
+                    twice.append(f"{node.name}: {seen[node.name]} and {name}")
+                seen[node.name] = name
+    assert not twice, twice
+
+
+def test_each_constant_is_defined_once():
+    """A module-level constant (UPPER_CASE) is assigned in one module; the others import it."""
+    seen: dict[str, str] = {}
+    twice = []
+    for name, path in project_modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AnnAssign) and node.value is not None else []
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.isupper() and len(target.id) > 1:
+                    if target.id in seen and seen[target.id] != name:
+                        twice.append(f"{target.id}: {seen[target.id]} and {name}")
+                    seen.setdefault(target.id, name)
+    assert not twice, twice

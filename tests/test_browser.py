@@ -16,7 +16,7 @@ What it checks, page by page, with no network:
 * a photo uploaded through the sidebar's file uploader is explained: its name is shown, the model's
   top-1 class for it appears in the predictions, CAM and SeCAM maps appear, and it is still the
   photo on the Compare page (choices carry over between pages);
-* the Batch page runs the evaluation on three photos of the ImageNet sample (``$EXPLAINERS_SAMPLE_DIR`` or
+* the Evaluate page runs the evaluation on three photos of the ImageNet sample (``$EXPLAINERS_SAMPLE_DIR`` or
   ``../shared/imagenet-sample``, skipped without it) (CAM, SeCAM and
   Grad-CAM, true classes from its ``labels.csv``): its charts, tables and accuracy appear with no error box;
 * screenshots of every page are saved to ``test-artifacts/screenshots/`` (git-ignored), or to
@@ -145,7 +145,7 @@ def wait_title(page, prefix: str) -> None:
 
 # -- the tests ----------------------------------------------------------------------------
 #: Every page's deep link, and a heading it must show.
-DEEP_LINKS = {"/": "Explain a prediction", "/compare": "Compare two explanations", "/batch": "Batch evaluation",
+DEEP_LINKS = {"/": "Explain a prediction", "/compare": "Compare two explanations", "/evaluate": "Evaluate methods on many photos",
               "/method": "How CAM and SeCAM work", "/models": "Models"}
 DEEP_LINKS["/workspace"] = "Workspace"
 DEEP_LINKS["/review"] = "Blind review"
@@ -165,7 +165,7 @@ def test_deep_link_is_the_first_request_after_a_restart(path, chromium, tmp_path
             wait_idle(page)
             assert_no_error(page, f"deep link {path}")
             sidebar = page.locator('[data-testid="stSidebar"]')
-            assert sidebar.locator('[data-testid="stPageLink-NavLink"]').count() == 7  # ui.page.NAV
+            assert sidebar.locator('[data-testid="stPageLink-NavLink"]').count() == 7  # ui.app.page.NAV
             assert sidebar.get_by_text("chelsea: 451x300 px").count() == 1, "the shared sidebar did not run"
             assert page.title().endswith("CAM & SeCAM explorer"), page.title()
         finally:
@@ -402,13 +402,13 @@ def test_compare_in_chromium(viewport, server, chromium, photo, tmp_path):
         offline.close()
 
 
-def test_batch_page_in_chromium(browser_page, server):
+def test_evaluate_page_in_chromium(browser_page, server):
     if sample_dir() is None:
         pytest.skip(sample_reason())
     page = browser_page
-    page.goto(f"{server}/batch")
+    page.goto(f"{server}/evaluate")
     wait_idle(page)
-    assert_no_error(page, "Batch")
+    assert_no_error(page, "Evaluate")
     limit = page.get_by_role("spinbutton", name="Photos (at most)")
     limit.fill("3")
     limit.press("Enter")
@@ -423,11 +423,11 @@ def test_batch_page_in_chromium(browser_page, server):
     page.locator('[data-testid="stDataFrame"]').nth(1).wait_for()
     wait_idle(page)
     wait_figures(page, 3)
-    assert_no_error(page, "Batch after a run")
+    assert_no_error(page, "Evaluate after a run")
     titles = figure_titles(page)
     assert any(t.startswith("Mean AUC per method") for t in titles), titles
     assert any(t.startswith("Mean curves over the photos") for t in titles), titles
     body = page.inner_text("body")
     assert "Evaluated 3 photo(s) with cam, secam, gradcam" in body and "Top-1 accuracy" in body
     page.mouse.move(0, 0)
-    shoot(page, "batch.png")
+    shoot(page, "evaluate.png")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -25,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from explainers.evaluate import COLUMNS, evaluate_photos, make_explainers, results_csv  # noqa: E402
-from explainers.models.loaded import LoadedModel  # noqa: E402
 from ui.app.text import md  # noqa: E402
 from ui.compute import models  # noqa: E402
 from ui.views import evaluate  # noqa: E402

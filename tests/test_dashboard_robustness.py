@@ -7,7 +7,6 @@ The second uploads every case in ONE session, then a good photo, which must be e
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest

@@ -1,8 +1,6 @@
 """Hooks live only inside the context manager: none left after a normal or a failing call."""
 
-import numpy as np
 import pytest
-import torch
 
 import explainers
 from conftest import all_hooks, quadrant_image

@@ -71,7 +71,7 @@ def test_prepare_input_equals_load_image_preprocess(default_model, photos, fmt):
 def test_prepare_input_draft_is_close_and_keeps_top1(default_model, photos):
     m = default_model
     fast, ref = [], []
-    for name, array in photos.items():
+    for array in photos.values():
         data = encode(array, scale=4)  # at least 2x the input on both sides: draft decoding is used
         x = prepare_input(data, m.input_size)
         assert x.image_size == (array.shape[0] * 4, array.shape[1] * 4)
@@ -137,7 +137,7 @@ def test_iter_cam_maps_cpu_path_equals_cam_explain_topk(default_model, photos):
     out = list(iter_cam_maps(m, sources, topk=3, decoder="cpu", batch_size=2, workers=2))
     assert isinstance(out[1], InputFailure) and "empty" in out[1].message
     cam = explainers.get_explainer("cam")
-    for maps, (name, data) in zip([out[0], *out[2:]], [sources[0], *sources[2:]]):
+    for maps, (_, data) in zip([out[0], *out[2:]], [sources[0], *sources[2:]]):
         explained = cam.explain(m, explainers.load_image(data), topk=3)
         assert maps.classes.tolist() == [e.class_index for e in explained]
         for j, e in enumerate(explained):

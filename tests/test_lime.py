@@ -130,5 +130,5 @@ def test_lime_uses_secams_superpixels_on_a_large_photo(tiny_model):
 
     image = np.kron(quadrant_image(64, 64), np.ones((12, 11, 1), np.uint8))  # 768 x 704, larger than 640
     [s] = explainers.get_explainer("secam", n_segments=8).explain(tiny_model, image, targets=[0])
-    [l] = explainers.get_explainer("lime", n_segments=8, num_samples=20).explain(tiny_model, image, targets=[0])
-    np.testing.assert_array_equal(l.segments, s.segments)
+    [lime] = explainers.get_explainer("lime", n_segments=8, num_samples=20).explain(tiny_model, image, targets=[0])
+    np.testing.assert_array_equal(lime.segments, s.segments)

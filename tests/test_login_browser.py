@@ -149,7 +149,7 @@ def test_a_deep_link_needs_sign_in_and_comes_back_to_the_page(page, login_server
 
 def test_someone_outside_the_allow_list_is_refused(page, login_server):
     url, issuer = login_server
-    page.goto(f"{url}/batch")
+    page.goto(f"{url}/evaluate")
     sign_in_at_provider(page, issuer, "mallory@elsewhere.net")
     page.get_by_role("heading", name="Access refused").wait_for()
     wait_idle(page)
@@ -157,7 +157,7 @@ def test_someone_outside_the_allow_list_is_refused(page, login_server):
     assert "mallory@elsewhere.net, which is not on this server's allow-list" in body, body
     # Nothing of the dashboard: no navigation, no page content, no photo.
     assert page.locator('[data-testid="stPageLink-NavLink"]').count() == 0
-    assert "Batch evaluation" not in body and "chelsea" not in body
+    assert "Evaluate methods" not in body and "chelsea" not in body
     # Signing out ends the session at the provider (its end-session endpoint).
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{issuer}/session/end**")

@@ -8,7 +8,6 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 

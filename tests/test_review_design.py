@@ -6,7 +6,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import torch
 from conftest import TINY_WEIGHT, BlockMeanGAP, quadrant_image
 
 import explainers

@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import explainers  # noqa: E402
 from explainers_team.review import answers_csv, read_answers_csv  # noqa: E402
 from explainers_team.store import Store, User  # noqa: E402
 from explainers_team.review import studies  # noqa: E402

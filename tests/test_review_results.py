@@ -7,7 +7,6 @@ import io
 import json
 import math
 
-import numpy as np
 import plotly.graph_objects as go
 import pytest
 from conftest import quadrant_image

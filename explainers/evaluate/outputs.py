@@ -99,9 +99,9 @@ def write_parquet(results: Sequence[MethodResult], path: str | os.PathLike) -> N
 
     path = Path(path)
     columns: dict[str, list] = {c: [getattr(r, c) for r in results] for c in COLUMNS}
-    columns["fractions"] = [r.curves.fractions.tolist() for r in results]
-    columns["deletion"] = [r.curves.deletion.tolist() for r in results]
-    columns["insertion"] = [r.curves.insertion.tolist() for r in results]
+    columns["fractions"] = [None if r.curves is None else r.curves.fractions.tolist() for r in results]
+    columns["deletion"] = [None if r.curves is None else r.curves.deletion.tolist() for r in results]
+    columns["insertion"] = [None if r.curves is None else r.curves.insertion.tolist() for r in results]
     types = {"true_class": pa.int64(), "correct": pa.bool_(), "kept_fraction": pa.float64()}
     table = pa.table({c: pa.array(v, type=types.get(c)) for c, v in columns.items()})
     tmp = path.with_name(f".tmp-{path.name}")

@@ -74,7 +74,7 @@ def decode_photos(batch: dict[str, np.ndarray]) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 (one photo must not end the run)
             images.append(np.zeros((1, 1, 3), np.uint8))
             errors.append(f"{file}: unexpected {type(exc).__name__}: {exc}".splitlines()[0])
-    out = {k: batch[k] for k in ("index", "path", "file", "true_class")}
+    out: dict[str, Any] = {k: batch[k] for k in ("index", "path", "file", "true_class")}
     out["image"] = images
     out["error"] = np.array(errors, dtype=object)
     return out
@@ -141,7 +141,8 @@ class PhotoEvaluator:
         rows, _ = evaluate_photo(self.model, np.asarray(image), self.explainers, file=file,
                                  true_class=None if true_class < 0 else true_class, seed=index,
                                  **self.metric_kwargs)
-        return [{**{c: getattr(r, c) for c in COLUMNS}, "curves": r.curves.to_dict()} for r in rows]
+        return [{**{c: getattr(r, c) for c in COLUMNS}, "curves": None if r.curves is None else r.curves.to_dict()}
+                for r in rows]
 
 
 def _json_scalar(value: Any) -> Any:
@@ -158,6 +159,8 @@ def _method_result(row: dict[str, Any]):
     from .run import MethodResult
 
     curves = row.pop("curves")
+    if curves is None:
+        return MethodResult(curves=None, **row)
     faith = Faithfulness(fractions=np.asarray(curves["fractions"], np.float64),
                          deletion=np.asarray(curves["deletion"], np.float64),
                          insertion=np.asarray(curves["insertion"], np.float64),
@@ -239,10 +242,10 @@ def evaluate_with_ray(photos: Sequence[str | os.PathLike], *, model: str = "effi
     # checked here before any worker starts, without loading the model: its name, and the methods against
     # its registry entry (this machine may have no GPU, or not the memory, while the workers do)
     make_explainers(methods, load_registry(registry).get(model), params)
-    photos = [Path(p) for p in photos]
-    keys = photo_keys(photos)
+    paths = [Path(p) for p in photos]
+    keys = photo_keys(paths)
     rows_in, early = [], {}
-    for index, (key, path) in enumerate(zip(keys, photos)):
+    for index, (key, path) in enumerate(zip(keys, paths)):
         try:
             wanted = -1 if labels is None else true_class(labels, key)
         except ParameterError as exc:  # as the local engine does, without a trip to the cluster
@@ -261,7 +264,7 @@ def evaluate_with_ray(photos: Sequence[str | os.PathLike], *, model: str = "effi
             if on_photo is not None:
                 on_photo(keys[index], [], message)
             if on_progress is not None:
-                on_progress(done, len(photos), keys[index])
+                on_progress(done, len(paths), keys[index])
         if rows_in:
             ds = build_dataset(ray, rows_in, model=model, methods=methods, registry=registry_path, device=device,
                                params=params, workers=workers, threads=threads,
@@ -275,7 +278,7 @@ def evaluate_with_ray(photos: Sequence[str | os.PathLike], *, model: str = "effi
                 if on_photo is not None:
                     on_photo(keys[index], rows, error)
                 if on_progress is not None:
-                    on_progress(done, len(photos), keys[index])
+                    on_progress(done, len(paths), keys[index])
     finally:
         if started:
             ray.shutdown()

@@ -63,7 +63,7 @@ def summarize(results: Sequence[MethodResult]) -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for name in dict.fromkeys(r.method for r in results):
         mine = [r for r in results if r.method == name]
-        entry = {f: mean_interval([getattr(r, f) for r in mine]) for f in SUMMARY_FIELDS}
+        entry: dict[str, Any] = {f: mean_interval([getattr(r, f) for r in mine]) for f in SUMMARY_FIELDS}
         measured = [r.curves for r in mine if r.curves is not None]
         entry["curves"] = None if not measured else {
             "fractions": measured[0].fractions.tolist(),

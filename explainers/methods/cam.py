@@ -80,22 +80,23 @@ class CAM(Explainer):
                          features: torch.Tensor) -> list[list[Explanation]]:
         """A whole batch: vectorised maps; one upsampling call per image (or per batch on a GPU)."""
         t0 = time.perf_counter()
-        classes = [list(c) for c in classes]
-        depth = max(len(c) for c in classes)
-        padded = torch.tensor([c + c[:1] * (depth - len(c)) for c in classes], dtype=torch.int64)
+        lists = [list(c) for c in classes]
+        depth = max(len(c) for c in lists)
+        padded = torch.tensor([c + c[:1] * (depth - len(c)) for c in lists], dtype=torch.int64)
         weight, _ = model.classifier_weights()
         raw, normalised = cam_maps(weight, features, padded)
         sizes = {tuple(image.shape[:2]) for image in images}
+        saliency: np.ndarray | list[np.ndarray]
         if normalised.device.type != "cpu" and len(sizes) == 1:
             size = sizes.pop()
             saliency = F.interpolate(normalised, size=size, mode="bilinear", align_corners=False).cpu().numpy()
         else:
             saliency = [upsample_many(normalised[i], image.shape[:2]) for i, image in enumerate(images)]
-        raw = raw.cpu().numpy()
+        raw_maps = raw.cpu().numpy()
         per_image = (time.perf_counter() - t0) / len(images)
-        return [[make_explanation(self, model, fp, c, raw[i, j].copy(), {**fp.timings, self.name: per_image},
+        return [[make_explanation(self, model, fp, c, raw_maps[i, j].copy(), {**fp.timings, self.name: per_image},
                                   saliency=np.ascontiguousarray(saliency[i][j]))
-                 for j, c in enumerate(classes[i])]
+                 for j, c in enumerate(lists[i])]
                 for i, fp in enumerate(forwards)]
 
     def explain(self, model: LoadedModel, image: np.ndarray, targets: Sequence[int] | int | None = None,
@@ -111,8 +112,8 @@ class CAM(Explainer):
         self.check_supports(model)
         if forward is not None and tuple(forward.image_size) != tuple(image.shape[:2]):
             raise ParameterError("`forward` was computed on an image of another size; pass the same image")
-        self.prepare(model, image, forward, {}, **precomputed)  # refuses unexpected arguments
         forward = self.forward_pass(model, image, forward)
+        self.prepare(model, image, forward, {}, **precomputed)  # refuses unexpected arguments
         classes = forward.select(targets, topk)
         [explanations] = self.explain_forwards(model, [image], [forward], [classes], [{}], forward.features[None])
         return explanations

@@ -109,6 +109,8 @@ class GradCAM(Explainer):
 
     def channel_weights(self, model: LoadedModel, forward: ForwardPass, class_index: int) -> torch.Tensor:
         """``(C,)`` spatial mean of :math:`\\partial y^c / \\partial f_k`."""
+        if not isinstance(forward, GradientForwardPass):
+            raise TypeError("Grad-CAM's weights need the pass of gradient_forward (it keeps the autograd graph)")
         with torch.inference_mode(False), torch.enable_grad():
             (grads,) = torch.autograd.grad(forward.graph_logits[class_index], forward.graph_features,
                                            retain_graph=True)

@@ -242,13 +242,15 @@ class LIME(Explainer):
 
     def class_map(self, model: LoadedModel, forward: ForwardPass, class_index: int) -> torch.Tensor:
         """``(H, W)`` each pixel's superpixel coefficient for ``class_index``, at image resolution."""
+        if not isinstance(forward, PerturbedForwardPass):
+            raise TypeError("LIME's map needs the pass of its forward_pass (the perturbed samples)")
         weights = kernel_weights(forward.samples, self.params["kernel_width"])
         coef, _ = weighted_ridge(forward.samples, forward.sample_probabilities[:, class_index], weights)
         lookup = np.zeros(int(forward.segment_ids.max()) + 1, dtype=np.float32)
         lookup[forward.segment_ids] = coef
         return torch.from_numpy(lookup[forward.segments])
 
-    def build(self, model: LoadedModel, image: np.ndarray, class_map: torch.Tensor, context: ForwardPass,
+    def build(self, model: LoadedModel, image: np.ndarray, class_map: torch.Tensor, context: PerturbedForwardPass,
               timings: dict[str, float], t0: float) -> dict[str, Any]:
         segments = context.segments
         values = class_map.numpy()

@@ -260,7 +260,7 @@ class SeCAM(Explainer):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         return cores > torch.get_num_threads()
 
-    def prepare(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass,
+    def prepare(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass,  # type: ignore[override]
                 timings: dict[str, float], segments: np.ndarray | Segmentation | None = None) -> Segmentation:
         """SLIC once per call, or reuse ``segments`` passed to ``explain`` (``(H, W)`` labels)."""
         if isinstance(segments, Segmentation):
@@ -305,7 +305,7 @@ def with_threshold(explanation: Explanation, threshold: float) -> Explanation:
     Raises ParameterError if ``threshold`` is outside [0, 1].
     """
     threshold = THRESHOLD.check(threshold)
-    if explanation.segments is None:
+    if explanation.segments is None or explanation.segment_ids is None or explanation.segment_scores is None:
         raise ParameterError("with_threshold needs a SeCAM explanation (this one has no superpixels)")
     kept = np.zeros(int(explanation.segment_ids.max()) + 1, dtype=bool)
     kept[explanation.segment_ids] = keep_mask(explanation.segment_scores, threshold)

@@ -137,9 +137,11 @@ def random_saliency(shape: tuple[int, int], grid: int = 7, seed: int = 0) -> np.
     return cv2.resize(coarse, (int(shape[1]), int(shape[0])), interpolation=cv2.INTER_LINEAR)
 
 
-#: The parameters of :func:`faithfulness`, declared once (the CLI's ``--steps`` is built from the first).
+#: Steps of each curve unless told otherwise (``2 * (steps + 1)`` copies of the photo through the model per map).
+DEFAULT_STEPS = 20
+#: The parameters of :func:`faithfulness`, declared once.
 FAITHFULNESS_PARAMETERS = (
-    Param("steps", int, 20, low=1, high=1000, help="points of the deletion and insertion curves, minus one"),
+    Param("steps", int, DEFAULT_STEPS, low=1, high=1000, help="points of the deletion and insertion curves, minus one"),
     Param("blur_sigma", float, 10.0, low=0.0, low_open=True, help="Gaussian blur of the baseline, input pixels"),
     Param("batch_size", int, 64, low=1, high=4096, help="copies per forward pass"),
     Param("seed", int, 0, low=0, help="seed of the order among pixels of equal saliency"),
@@ -147,7 +149,7 @@ FAITHFULNESS_PARAMETERS = (
 
 
 def faithfulness(model: LoadedModel, image: np.ndarray, saliency: np.ndarray, class_index: int,
-                 steps: int = 20, blur_sigma: float = 10.0, batch_size: int = 64, seed: int = 0,
+                 steps: int = DEFAULT_STEPS, blur_sigma: float = 10.0, batch_size: int = 64, seed: int = 0,
                  mask: np.ndarray | None = None) -> Faithfulness:
     """Deletion and insertion curves of ``saliency`` for ``class_index``.
 

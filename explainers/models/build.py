@@ -164,7 +164,7 @@ def from_network(network: nn.Module, *, name: str = "custom", input_size: int = 
     if labels is None:
         linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
         if classifier is not None:
-            num_classes = network.get_submodule(classifier).out_features
+            num_classes = int(network.get_submodule(classifier).out_features)
         elif linears:
             num_classes = linears[-1].out_features
         else:
@@ -172,7 +172,8 @@ def from_network(network: nn.Module, *, name: str = "custom", input_size: int = 
         labels = [f"class {i}" for i in range(num_classes)]
     spec = ModelSpec(name=name, title=name, architecture_source="custom", architecture=type(network).__name__,
                      weights_source="none", weights=None, num_classes=len(labels), labels=None,
-                     input_size=input_size, mean=tuple(mean), std=tuple(std), feature_layer=feature_layer,
+                     input_size=input_size, mean=(mean[0], mean[1], mean[2]), std=(std[0], std[1], std[2]),
+                     feature_layer=feature_layer,
                      classifier=classifier, base_dir=Path.cwd())
     feature_layer, classifier = detect_layers(network, input_size, len(labels), feature_layer, classifier)
     model = LoadedModel(spec=spec, network=network, labels=tuple(labels), device=device,

@@ -121,7 +121,7 @@ class LoadedModel:
     device: torch.device
     feature_layer: str
     classifier: str
-    gap_check: GapCheck = None  # set by ``check_gap`` right after construction
+    gap_check: GapCheck = None  # type: ignore[assignment]  # set by ``check_gap`` right after construction
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock, repr=False)
     autocast_bf16: bool = False
     channels_last: bool = False
@@ -153,7 +153,8 @@ class LoadedModel:
     def classifier_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(K, C)`` weight and ``(K,)`` bias of the linear classifier, on the device."""
         fc = self.module(self.classifier)
-        return fc.weight.detach(), (fc.bias.detach() if getattr(fc, "bias", None) is not None else None)
+        weight, bias = fc.weight, getattr(fc, "bias", None)
+        return weight.detach(), (bias.detach() if bias is not None else None)
 
     # -- preprocessing ----------------------------------------------------------
     def preprocess(self, image: np.ndarray) -> torch.Tensor:
@@ -164,7 +165,7 @@ class LoadedModel:
         preprocessing), then ``(x / 255 - mean) / std``.
         """
         size = self.input_size
-        resized = np.array(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+        resized = np.array(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
         # contiguous (3, S, S): a permuted view would stay channels-last through .float(), and the
         # network's first convolution is slower on that layout
         x = torch.from_numpy(resized).permute(2, 0, 1).contiguous().float().div_(255.0)

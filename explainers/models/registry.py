@@ -183,7 +183,7 @@ def _triple(value, field, fail) -> tuple[float, float, float]:
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     ):
         raise fail(field, f"must be a list of 3 numbers (one per RGB channel), got {value!r}")
-    return tuple(float(v) for v in value)
+    return float(value[0]), float(value[1]), float(value[2])
 
 
 def _check_architecture(source: str, name: str, fail) -> None:

@@ -17,7 +17,8 @@ import importlib.util
 import pickle
 import re
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import ClassVar
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -315,8 +316,9 @@ def read_state_dict(path: Path, entry: str) -> dict[str, torch.Tensor]:
         raise WeightsUnavailableError(f"model '{entry}': cannot read weights {path}: {exc}") from None
     if isinstance(state, dict):
         for key in ("state_dict", "model", "model_state_dict"):
-            if key in state and isinstance(state[key], dict):
-                state = state[key]
+            nested = state.get(key)
+            if isinstance(nested, dict):
+                state = nested
                 break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsUnavailableError(f"model '{entry}': {path} is not a state dict (name -> tensor)")

@@ -30,6 +30,7 @@ from explainers.evaluate import MethodResult, evaluate_photo
 from explainers.explanation import Explanation
 from explainers.images import validate_image
 from explainers.methods import Condition
+from explainers.metrics import DEFAULT_STEPS
 from explainers.models.loaded import LoadedModel
 from explainers.overlays import explanation_picture, heatmap_overlay
 
@@ -288,7 +289,7 @@ def _picture(image: np.ndarray, explanation: Explanation, render: str) -> np.nda
 def prepare_trials(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condition, condition_b: Condition, *,
                    load: ModelSource | None = None, class_indices: Mapping[str, int] | None = None,
                    max_side: int = PICTURE_MAX_SIDE, render: str = "heatmap", measure: bool = True,
-                   steps: int = 20, on_progress: Callable[[int, int, str], None] | None = None) -> list[PreparedTrial]:
+                   steps: int = DEFAULT_STEPS, on_progress: Callable[[int, int, str], None] | None = None) -> list[PreparedTrial]:
     """Compute both conditions' maps for every photo, once, when a study is created, and measure them.
 
     Each photo goes through :func:`explainers.evaluate.evaluate_photo` (the evaluation's own per-photo step), so a

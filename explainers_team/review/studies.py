@@ -19,6 +19,7 @@ import numpy as np
 import explainers
 from explainers.errors import ExplainersError, ParameterError
 from explainers.methods import EXPLAINERS, Condition
+from explainers.metrics import DEFAULT_STEPS
 
 from ..access import User
 from ..errors import NotFoundError
@@ -28,8 +29,6 @@ from .results import Answer, attach_faithfulness, summarize
 
 #: At most this many photos per study (each is a trial every reviewer answers).
 MAX_PHOTOS = 200
-#: Default number of steps of the deletion and insertion curves measured at creation.
-DEFAULT_STEPS = 20
 
 
 @dataclasses.dataclass(frozen=True)

@@ -107,7 +107,7 @@ class Store:
         """Close the database connections (the store may not be used afterwards)."""
         self.engine.dispose()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

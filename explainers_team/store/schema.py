@@ -91,9 +91,9 @@ class ItemRow(Base):
     photo_sha256: Mapped[str | None] = mapped_column(ForeignKey("photos.sha256", ondelete="RESTRICT"), index=True,
                                                      nullable=True)
 
-    tags: Mapped[list["ItemTagRow"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+    tags: Mapped[list[ItemTagRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
                                                  order_by="ItemTagRow.tag")
-    thumbnails: Mapped[list["ItemThumbnailRow"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+    thumbnails: Mapped[list[ItemThumbnailRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
                                                              order_by="ItemThumbnailRow.position")
 
 
@@ -129,7 +129,7 @@ class StudyRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
-    trials: Mapped[list["TrialRow"]] = relationship(back_populates="study", cascade="all, delete-orphan",
+    trials: Mapped[list[TrialRow]] = relationship(back_populates="study", cascade="all, delete-orphan",
                                                  passive_deletes=True, order_by="TrialRow.position")
 
 
@@ -145,7 +145,7 @@ class TrialRow(Base):
     class_label: Mapped[str] = mapped_column(String(200))
 
     study: Mapped[StudyRow] = relationship(back_populates="trials")
-    maps: Mapped[list["TrialMapRow"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+    maps: Mapped[list[TrialMapRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
                                                   order_by="TrialMapRow.condition")
 
 

@@ -122,10 +122,8 @@ def picture(data: Any, what: str, max_bytes: int) -> tuple[bytes, str]:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"`{what}` must be PNG or JPEG bytes, got {type(data).__name__}")
     data = bytes(data)
-    for signature, media_type in PICTURE_SIGNATURES.items():
-        if data.startswith(signature):
-            break
-    else:
+    media_type = next((kind for signature, kind in PICTURE_SIGNATURES.items() if data.startswith(signature)), None)
+    if media_type is None:
         raise InvalidRecordError(f"`{what}` is not a PNG or JPEG; encode it first (e.g. cv2.imencode('.png', ...))")
     if len(data) > max_bytes:
         raise InvalidRecordError(f"`{what}` is {len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB: "

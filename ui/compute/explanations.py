@@ -29,6 +29,7 @@ import streamlit as st
 
 import explainers
 from explainers import Condition, Explanation, ForwardPass, LoadedModel
+from explainers.methods.secam import SLIC_MAX_SIDE  # noqa: F401  (the sidebar's full-resolution toggle)
 
 from ..app.session import Selection
 from . import models
@@ -37,18 +38,6 @@ from . import models
 SHARED_PARAMS = ("n_segments", "compactness", "threshold", "slic_max_side")
 #: Applied after the cache (re-masking is cheap), so it is not part of an explanation's cache key.
 AFTER_CACHE = ("threshold",)
-
-
-def _declared_default(param: str, fallback: Any = None) -> Any:
-    """The default of ``param`` as the first registered method that declares it says (e.g. ``slic_max_side``)."""
-    for cls in explainers.EXPLAINERS.values():
-        if param in cls.defaults:
-            return cls.defaults[param]
-    return fallback
-
-
-#: The library's default long side of SLIC's working copy (0 would mean full resolution).
-SLIC_MAX_SIDE = int(_declared_default("slic_max_side", 0) or 0)
 
 
 def shared_params(selection: Selection, threshold: float) -> dict[str, Any]:

@@ -26,13 +26,13 @@ import streamlit as st
 
 from explainers import Condition, Explanation
 from explainers.evaluate import RANDOM
-from explainers.metrics import Faithfulness, faithfulness, random_saliency
+from explainers.metrics import DEFAULT_STEPS, Faithfulness, faithfulness, random_saliency
 
 from .explanations import AFTER_CACHE
 from . import models
 
 #: Steps of each curve (``2 * (steps + 1)`` images per map through the model).
-STEPS = 20
+STEPS = DEFAULT_STEPS
 #: Measurements kept (each a few kilobytes).
 MAX_STORED = 512
 

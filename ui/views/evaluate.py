@@ -37,7 +37,7 @@ SAMPLE_ENV = "EXPLAINERS_SAMPLE_DIR"
 LIMIT_MAX = 200
 DEFAULT_LIMIT = 5
 #: Deletion/insertion steps: (min, max, default); the CLI's default is 20.
-STEPS = (2, 50, 10)
+STEPS_RANGE = (2, 50, 10)
 
 
 def default_folder() -> str:
@@ -190,7 +190,7 @@ def inputs(model: LoadedModel) -> dict[str, Any]:
         format_func=method_title,
         help="Every registered method this model's head allows (plug-ins too). A random map is always added as "
              "the baseline.")
-    chosen["steps"] = steps_col.slider("Curve steps", *STEPS, key="evaluate_steps",
+    chosen["steps"] = steps_col.slider("Curve steps", *STEPS_RANGE, key="evaluate_steps",
                                        help="Points of the deletion and insertion curves (2 x (steps + 1) images per "
                                             "map through the model).")
     chosen["params"] = method_parameters(chosen["methods"], "evaluate_param",

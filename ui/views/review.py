@@ -23,6 +23,7 @@ import streamlit as st
 
 import explainers
 from explainers import ExplainersError, ImageError
+from explainers.metrics import DEFAULT_STEPS
 from explainers_team.access import User, may_change
 from explainers_team.review import (DEFAULT_QUESTION, answers_csv, encode_png, summary_csv, summary_json,
                                     summary_rows)
@@ -561,7 +562,7 @@ def create_form(found: Store, user: User) -> None:
     measure = cols[0].toggle("Also measure each condition's deletion and insertion AUC on these photos",
                              value=True, key="review_measure",
                              help="Shown beside the preferences: do people prefer the more faithful map?")
-    steps = cols[1].number_input("Curve steps", 5, 100, 20, key="review_steps", disabled=not measure)
+    steps = cols[1].number_input("Curve steps", 5, 100, DEFAULT_STEPS, key="review_steps", disabled=not measure)
     st.caption(f"{len(chosen)} photo(s) chosen. Each photo is one trial: its top-1 class under model A is "
                "explained by both conditions, and the maps are computed now and stored, so answering is instant.")
     if not st.button("Create the study", type="primary", key="review_create"):
