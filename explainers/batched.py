@@ -43,9 +43,16 @@ def _load(model: LoadedModel, explainer: Explainer, source: ImageSource) -> tupl
     return image, model.preprocess(image), explainer.precompute(image)
 
 
-def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterable[ImageSource],
-                       targets: Sequence[int] | int | None = None, topk: int = 1, *,
-                       batch_size: int | None = None, workers: int | None = None) -> Iterator[list[Explanation]]:
+def iter_explain_batch(
+    explainer: Explainer,
+    model: LoadedModel,
+    images: Iterable[ImageSource],
+    targets: Sequence[int] | int | None = None,
+    topk: int = 1,
+    *,
+    batch_size: int | None = None,
+    workers: int | None = None,
+) -> Iterator[list[Explanation]]:
     """Explain many images, yielding one list of explanations per image, in input order.
 
     Parameters
@@ -93,6 +100,7 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
     explainer.check_supports(model)
     source_iter = iter(images)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explain-batch") as pool:
+
         def submit_batch() -> list[Future]:
             futures = []
             for source in source_iter:
@@ -111,9 +119,16 @@ def iter_explain_batch(explainer: Explainer, model: LoadedModel, images: Iterabl
             yield from _explain_loaded(explainer, model, loaded, targets, topk)
 
 
-def explain_batch(explainer: Explainer, model: LoadedModel, images: Iterable[ImageSource],
-                  targets: Sequence[int] | int | None = None, topk: int = 1, *,
-                  batch_size: int | None = None, workers: int | None = None) -> list[list[Explanation]]:
+def explain_batch(
+    explainer: Explainer,
+    model: LoadedModel,
+    images: Iterable[ImageSource],
+    targets: Sequence[int] | int | None = None,
+    topk: int = 1,
+    *,
+    batch_size: int | None = None,
+    workers: int | None = None,
+) -> list[list[Explanation]]:
     """Like :func:`iter_explain_batch`, but returns every image's explanations in a list.
 
     Returns
@@ -131,8 +146,9 @@ def explain_batch(explainer: Explainer, model: LoadedModel, images: Iterable[Ima
     return list(iter_explain_batch(explainer, model, images, targets, topk, batch_size=batch_size, workers=workers))
 
 
-def _explain_loaded(explainer: Explainer, model: LoadedModel, loaded: list[tuple[np.ndarray, torch.Tensor, Any]],
-                    targets, topk: int) -> list[list[Explanation]]:
+def _explain_loaded(
+    explainer: Explainer, model: LoadedModel, loaded: list[tuple[np.ndarray, torch.Tensor, Any]], targets, topk: int
+) -> list[list[Explanation]]:
     """One batched forward pass over ``loaded``, then each image's explanations."""
     t0 = time.perf_counter()
     logits, features = model.forward_batch(torch.stack([x for _, x, _ in loaded]))
@@ -141,10 +157,17 @@ def _explain_loaded(explainer: Explainer, model: LoadedModel, loaded: list[tuple
     seconds = (time.perf_counter() - t0) / len(loaded)  # each image's share of the batch
     logits_cpu = logits.cpu()
     probabilities = torch.softmax(logits_cpu, dim=1)
-    passes = [ForwardPass(logits=logits_cpu[i], probabilities=probabilities[i], features=features[i],
-                          image_size=(int(image.shape[0]), int(image.shape[1])),
-                          timings={"preprocess": 0.0, "forward": seconds})
-              for i, (image, _, _) in enumerate(loaded)]
+    passes = [
+        ForwardPass(
+            logits=logits_cpu[i],
+            probabilities=probabilities[i],
+            features=features[i],
+            image_size=(int(image.shape[0]), int(image.shape[1])),
+            timings={"preprocess": 0.0, "forward": seconds},
+        )
+        for i, (image, _, _) in enumerate(loaded)
+    ]
     classes = [fp.select(targets, topk) for fp in passes]
-    return explainer.explain_forwards(model, [image for image, _, _ in loaded], passes, classes,
-                                      [extra for _, _, extra in loaded], features)
+    return explainer.explain_forwards(
+        model, [image for image, _, _ in loaded], passes, classes, [extra for _, _, extra in loaded], features
+    )

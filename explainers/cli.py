@@ -24,8 +24,17 @@ import numpy as np
 from tqdm import tqdm
 
 from .errors import ExplainersError, ParameterError
-from .evaluate import (PhotoFailure, ResultsWriter, collect_photos, iter_evaluate, make_explainers, read_labels_csv,
-                       summary_document, summary_table, write_summary)
+from .evaluate import (
+    PhotoFailure,
+    ResultsWriter,
+    collect_photos,
+    iter_evaluate,
+    make_explainers,
+    read_labels_csv,
+    summary_document,
+    summary_table,
+    write_summary,
+)
 from .evaluate.outputs import write_parquet
 from .files import atomic_write
 from .images import load_image
@@ -57,12 +66,17 @@ def _add_explain_params(parser: argparse.ArgumentParser) -> None:
     for name, owners in by_name.items():
         if name in _EXPLAIN_OPTIONS:  # a plug-in parameter called like an option: prefix it with its method
             for method, param in owners:
-                group.add_argument(f"--{method}-{name.replace('_', '-')}", dest=f"param:{method}:{name}",
-                                   metavar="VALUE", help=_param_help(param, [method]))
+                group.add_argument(
+                    f"--{method}-{name.replace('_', '-')}",
+                    dest=f"param:{method}:{name}",
+                    metavar="VALUE",
+                    help=_param_help(param, [method]),
+                )
             continue
         param = owners[0][1]
-        group.add_argument(param.flag, dest=f"param::{name}", metavar="VALUE",
-                           help=_param_help(param, [m for m, _ in owners]))
+        group.add_argument(
+            param.flag, dest=f"param::{name}", metavar="VALUE", help=_param_help(param, [m for m, _ in owners])
+        )
         for alias in dict.fromkeys(a for _, p in owners for a in p.aliases):  # old spellings, not in --help
             group.add_argument(f"--{alias.replace('_', '-')}", dest=f"param::{name}", help=argparse.SUPPRESS)
 
@@ -75,9 +89,12 @@ def _add_evaluate_params(parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group(f"{cls.title} parameters (with --methods ...{method}...)")
         for param in cls.parameters:
             dest = f"param:{method}:{param.name}"
-            group.add_argument(f"--{method}-{param.name.replace('_', '-')}", dest=dest, metavar="VALUE",
-                               help=f"{param.help}; {param.type.__name__} {param.range_text()}, "
-                                    f"default {param.default!r}")
+            group.add_argument(
+                f"--{method}-{param.name.replace('_', '-')}",
+                dest=dest,
+                metavar="VALUE",
+                help=f"{param.help}; {param.type.__name__} {param.range_text()}, default {param.default!r}",
+            )
             for alias in param.aliases:
                 group.add_argument(f"--{method}-{alias.replace('_', '-')}", dest=dest, help=argparse.SUPPRESS)
 
@@ -110,9 +127,11 @@ def explain_params(args: argparse.Namespace) -> dict:
     for (method, name), (flag, text) in _given_params(args).items():
         if (method and method != args.method) or name not in own:
             owners = [m for m, c in EXPLAINERS.items() if name in {p.name for p in c.parameters}]
-            raise ParameterError(f"{flag} does not apply to --method {args.method} (its parameters: "
-                                 f"{', '.join(p.flag for p in cls.parameters) or 'none'}); "
-                                 f"it is a parameter of {', '.join(owners)}")
+            raise ParameterError(
+                f"{flag} does not apply to --method {args.method} (its parameters: "
+                f"{', '.join(p.flag for p in cls.parameters) or 'none'}); "
+                f"it is a parameter of {', '.join(owners)}"
+            )
         params[name] = _parse_param(cls, name, flag, text)
     return params
 
@@ -122,8 +141,9 @@ def evaluate_params(args: argparse.Namespace, methods: list[str]) -> dict[str, d
     params: dict[str, dict] = {}
     for (method, name), (flag, text) in _given_params(args).items():
         if method not in methods:
-            raise ParameterError(f"{flag} is given but {method} is not in --methods ({', '.join(methods)}); "
-                                 f"add it or drop the flag")
+            raise ParameterError(
+                f"{flag} is given but {method} is not in --methods ({', '.join(methods)}); add it or drop the flag"
+            )
         params.setdefault(method, {})[name] = _parse_param(EXPLAINERS[method], name, flag, text)
     return params
 
@@ -134,17 +154,25 @@ def default_methods() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m explainers", description="Explain image classifiers with CAM and SeCAM.")
+    parser = argparse.ArgumentParser(
+        prog="python -m explainers", description="Explain image classifiers with CAM and SeCAM."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     ex = sub.add_parser("explain", help="explain images and write overlays, maps and results.json")
     ex.add_argument("images", nargs="+", help="image files")
     ex.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
-    ex.add_argument("--method", default=list_explainers()[0], choices=list_explainers(),
-                    help=f"explainer (default: {list_explainers()[0]}); `python -m explainers methods` lists them")
+    ex.add_argument(
+        "--method",
+        default=list_explainers()[0],
+        choices=list_explainers(),
+        help=f"explainer (default: {list_explainers()[0]}); `python -m explainers methods` lists them",
+    )
     ex.add_argument("--topk", type=int, default=1, help="explain the top K classes (default: 1)")
     ex.add_argument("--targets", type=str, default=None, help="comma-separated class indices instead of the top K")
-    ex.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")
+    ex.add_argument(
+        "--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)"
+    )
     ex.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     ex.add_argument("--out", type=Path, required=True, help="output folder")
     _add_explain_params(ex)
@@ -152,30 +180,54 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="explain many photos with several methods and measure faithfulness")
     ev.add_argument("photos", help="folder, glob pattern (quote it) or image file")
     ev.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
-    ev.add_argument("--methods", default=default_methods(),
-                    help=f"comma-separated explainers from {', '.join(list_explainers())} (default: {default_methods()}); "
-                         "a random-map baseline row is always added")
+    ev.add_argument(
+        "--methods",
+        default=default_methods(),
+        help=f"comma-separated explainers from {', '.join(list_explainers())} (default: {default_methods()}); "
+        "a random-map baseline row is always added",
+    )
     ev.add_argument("--out", type=Path, required=True, help="output folder for results.csv and summary.json")
-    ev.add_argument("--labels", type=Path, default=None,
-                    help="CSV with file,class_index columns: explain the true class and report accuracy")
+    ev.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="CSV with file,class_index columns: explain the true class and report accuracy",
+    )
     ev.add_argument("--limit", type=int, default=None, help="only the first N photos (sorted by name)")
-    ev.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                    help=f"deletion/insertion steps (default {DEFAULT_STEPS})")
+    ev.add_argument(
+        "--steps", type=int, default=DEFAULT_STEPS, help=f"deletion/insertion steps (default {DEFAULT_STEPS})"
+    )
     ev.add_argument("--overlays", action="store_true", help="also write each method's picture to OUT/overlays/")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    ev.add_argument("--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)")
+    ev.add_argument(
+        "--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)"
+    )
     ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     _add_evaluate_params(ev)
-    ev.add_argument("--engine", default="local", choices=("local", "ray"),
-                    help="local: this process (default); ray: a Ray cluster (pip install 'ray[data]'), "
-                         "also writes results.parquet")
-    ev.add_argument("--address", default=None,
-                    help="Ray: cluster address (auto, HEAD:6379 or ray://HEAD:10001; default: $RAY_ADDRESS or a new "
-                         "local instance)")
-    ev.add_argument("--workers", type=int, default=None,
-                    help="Ray: model replicas (default: GPUs / --num-gpus-per-worker, or CPUs - 1)")
-    ev.add_argument("--num-gpus-per-worker", type=float, default=0.0,
-                    help="Ray: GPUs per replica (default 0: CPU workers; 0.5 puts two on a GPU)")
+    ev.add_argument(
+        "--engine",
+        default="local",
+        choices=("local", "ray"),
+        help="local: this process (default); ray: a Ray cluster (pip install 'ray[data]'), also writes results.parquet",
+    )
+    ev.add_argument(
+        "--address",
+        default=None,
+        help="Ray: cluster address (auto, HEAD:6379 or ray://HEAD:10001; default: $RAY_ADDRESS or a new "
+        "local instance)",
+    )
+    ev.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Ray: model replicas (default: GPUs / --num-gpus-per-worker, or CPUs - 1)",
+    )
+    ev.add_argument(
+        "--num-gpus-per-worker",
+        type=float,
+        default=0.0,
+        help="Ray: GPUs per replica (default 0: CPU workers; 0.5 puts two on a GPU)",
+    )
 
     me = sub.add_parser("methods", help="list the explainers (built-in and plug-ins) with their parameters")
     me.add_argument("--json", action="store_true", help="as JSON")
@@ -221,12 +273,28 @@ def _models(args) -> int:
 
 def method_facts() -> list[dict]:
     """What ``methods`` prints: each method's name, title, source package, abilities and parameters."""
-    return [{"name": name, "title": cls.title, "source": cls.source,
-             "head": "GAP + linear" if cls.requires_exact_cam else "any",
-             "superpixels": cls.uses_superpixels, "batch": cls.supports_batch,
-             "parameters": [{"name": p.name, "flag": p.flag, "type": p.type.__name__, "default": p.default,
-                             "range": p.range_text(), "help": p.help} for p in cls.parameters]}
-            for name, cls in EXPLAINERS.items()]
+    return [
+        {
+            "name": name,
+            "title": cls.title,
+            "source": cls.source,
+            "head": "GAP + linear" if cls.requires_exact_cam else "any",
+            "superpixels": cls.uses_superpixels,
+            "batch": cls.supports_batch,
+            "parameters": [
+                {
+                    "name": p.name,
+                    "flag": p.flag,
+                    "type": p.type.__name__,
+                    "default": p.default,
+                    "range": p.range_text(),
+                    "help": p.help,
+                }
+                for p in cls.parameters
+            ],
+        }
+        for name, cls in EXPLAINERS.items()
+    ]
 
 
 def _methods(args) -> int:
@@ -235,8 +303,10 @@ def _methods(args) -> int:
         print(json.dumps({"methods": facts, "plugin_errors": errors}, indent=2, default=str))
         return 0
     for m in facts:
-        print(f"{m['name']:10s} {m['title']}  [from {m['source']}]  head: {m['head']}; "
-              f"superpixels: {'yes' if m['superpixels'] else 'no'}; batch: {'vectorised' if m['batch'] else 'per image'}")
+        print(
+            f"{m['name']:10s} {m['title']}  [from {m['source']}]  head: {m['head']}; "
+            f"superpixels: {'yes' if m['superpixels'] else 'no'}; batch: {'vectorised' if m['batch'] else 'per image'}"
+        )
         for p in m["parameters"]:
             print(f"    {p['flag']:18s} {p['type']} {p['range']}, default {p['default']!r}: {p['help']}")
         if not m["parameters"]:
@@ -278,8 +348,13 @@ def _explain(args) -> int:
             continue
         stems.add(stem)
         results.append(record)
-    run = {"model": model.name, "method": explainer.name, "params": dict(explainer.params),
-           "device": str(model.device), "images": results}
+    run = {
+        "model": model.name,
+        "method": explainer.name,
+        "params": dict(explainer.params),
+        "device": str(model.device),
+        "images": results,
+    }
     atomic_write(args.out / "results.json", json.dumps(run, indent=2).encode())
     print(f"explained {len(results)} image(s) with {explainer.name} on {model.name}; wrote {args.out}")
     return 1 if failures else 0
@@ -299,9 +374,11 @@ def _explain_one(path: Path, stem: str, model, explainer, targets, topk: int, ou
     return {
         "image": str(path),
         "image_size": list(image.shape[:2]),
-        "predictions": [{k: v for k, v in e.to_dict().items() if k not in ("method", "model", "params")}
-                        | {"files": [f"{explainer.output_stem(stem, i)}.jpg", f"{explainer.output_stem(stem, i)}.npy"]}
-                        for i, e in enumerate(explanations)],
+        "predictions": [
+            {k: v for k, v in e.to_dict().items() if k not in ("method", "model", "params")}
+            | {"files": [f"{explainer.output_stem(stem, i)}.jpg", f"{explainer.output_stem(stem, i)}.npy"]}
+            for i, e in enumerate(explanations)
+        ],
     }
 
 
@@ -310,7 +387,7 @@ def _evaluate(args) -> int:
     if args.limit is not None:
         if args.limit < 1:
             raise OptionError(f"--limit must be >= 1, got {args.limit}")
-        photos = photos[:args.limit]
+        photos = photos[: args.limit]
     if not 1 <= args.steps <= 1000:
         raise OptionError(f"--steps must be in [1, 1000], got {args.steps}")
     labels = read_labels_csv(args.labels) if args.labels is not None else None
@@ -318,8 +395,10 @@ def _evaluate(args) -> int:
     params = evaluate_params(args, methods)
     if args.engine == "ray":
         if args.overlays:
-            raise OptionError("--overlays is not available with --engine ray (the photos stay on the workers); "
-                              "run the photos you want pictures of with --engine local")
+            raise OptionError(
+                "--overlays is not available with --engine ray (the photos stay on the workers); "
+                "run the photos you want pictures of with --engine local"
+            )
     elif args.address is not None or args.workers is not None or args.num_gpus_per_worker:
         raise OptionError("--address, --workers and --num-gpus-per-worker apply to --engine ray only")
     registry = load_registry(args.models)
@@ -359,14 +438,24 @@ def _evaluate(args) -> int:
             bar.close()
     if args.engine == "ray":
         write_parquet(results, args.out / "results.parquet")
-    document = summary_document(results, failures, model=model_name, device=device, explainers=explainers,
-                                steps=args.steps, labels=str(args.labels) if args.labels else None,
-                                interrupted=interrupted, engine="ray" if args.engine == "ray" else None)
+    document = summary_document(
+        results,
+        failures,
+        model=model_name,
+        device=device,
+        explainers=explainers,
+        steps=args.steps,
+        labels=str(args.labels) if args.labels else None,
+        interrupted=interrupted,
+        engine="ray" if args.engine == "ray" else None,
+    )
     write_summary(args.out, document)
     print(summary_table(document))
     on = f"{model_name} (Ray)" if args.engine == "ray" else model_name
-    print(f"evaluated {document['photos']} photo(s) with {', '.join(explainers)} on {on}; "
-          f"{len(failures)} failed; wrote {args.out}")
+    print(
+        f"evaluated {document['photos']} photo(s) with {', '.join(explainers)} on {on}; "
+        f"{len(failures)} failed; wrote {args.out}"
+    )
     if interrupted:
         return 130
     return 1 if failures else 0
@@ -388,11 +477,23 @@ def _evaluate_ray(args, photos, labels, methods, params, on_photo) -> tuple[dict
     from .evaluate.ray import evaluate_with_ray, quiet_ray_data, require_ray
 
     quiet_ray_data(require_ray())
-    evaluate_with_ray(photos, model=args.model, methods=methods, labels=labels, address=args.address,
-                      workers=args.workers, num_gpus_per_worker=args.num_gpus_per_worker, registry=args.models,
-                      device=args.device, params=params, on_photo=on_photo, steps=args.steps)
-    return make_explainers(methods, load_registry(args.models).get(args.model), params), \
-        args.device or "auto (each worker)"
+    evaluate_with_ray(
+        photos,
+        model=args.model,
+        methods=methods,
+        labels=labels,
+        address=args.address,
+        workers=args.workers,
+        num_gpus_per_worker=args.num_gpus_per_worker,
+        registry=args.models,
+        device=args.device,
+        params=params,
+        on_photo=on_photo,
+        steps=args.steps,
+    )
+    return make_explainers(
+        methods, load_registry(args.models).get(args.model), params
+    ), args.device or "auto (each worker)"
 
 
 def _raise_interrupt(_signum, _frame):

@@ -99,8 +99,12 @@ class Explanation:
             "params": dict(self.params),
             "timings": dict(self.timings),
         }
-        if (self.segment_ids is not None and self.segment_scores is not None and self.segment_areas is not None
-                and self.mask is not None):
+        if (
+            self.segment_ids is not None
+            and self.segment_scores is not None
+            and self.segment_areas is not None
+            and self.mask is not None
+        ):
             kept = self.kept_segments
             assert kept is not None
             out["segments"] = [

@@ -48,8 +48,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".g
 # Leading bytes of the accepted formats: a file that starts like one of them but
 # does not decode is damaged, not of the wrong kind.
 _SIGNATURES = {
-    b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF87a": "GIF", b"GIF89a": "GIF",
-    b"BM": "BMP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF",
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
 }
 
 
@@ -59,8 +64,9 @@ def image_files(folder: str | os.PathLike) -> list[Path]:
     Symbolic links are listed as they are; a caller that must stay inside some folders checks each
     file (:func:`explainers_team.roots.server_photos` does).
     """
-    return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
-                  key=lambda p: p.name)
+    return sorted(
+        (p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()), key=lambda p: p.name
+    )
 
 
 def load_image(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None) -> np.ndarray:
@@ -136,16 +142,18 @@ def decode_errors(name: str, data: bytes):
     except Image.DecompressionBombError as exc:  # Pillow's own guard, above twice its MAX_IMAGE_PIXELS
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "too many pixels"
-        raise ImageError(f"{name}: image has {size}, above the {MAX_PIXELS / 1e6:.0f} megapixels limit; "
-                         "downscale it first") from None
+        raise ImageError(
+            f"{name}: image has {size}, above the {MAX_PIXELS / 1e6:.0f} megapixels limit; downscale it first"
+        ) from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: {_not_an_image(data)}") from None
     except MemoryError:
         raise ImageError(f"{name}: not enough memory to decode this image; downscale it first") from None
     except Exception as exc:  # noqa: BLE001 (decoders raise OSError, SyntaxError, struct.error...)
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise ImageError(f"{name}: the image data is damaged or truncated ({detail}); "
-                         "re-export or re-download the file") from None
+        raise ImageError(
+            f"{name}: the image data is damaged or truncated ({detail}); re-export or re-download the file"
+        ) from None
 
 
 def to_rgb(im: Image.Image) -> np.ndarray:
@@ -209,7 +217,9 @@ def validate_image(image: np.ndarray, name: str = "image") -> np.ndarray:
         raise ImageError(f"{name}: expected dtype uint8, got {image.dtype}; scale to 0-255 and use .astype(np.uint8)")
     h, w = image.shape[:2]
     if min(h, w) < MIN_SIDE:
-        raise ImageError(f"{name}: image is {w}x{h} px; the smallest side must be at least {MIN_SIDE} px; use a larger image")
+        raise ImageError(
+            f"{name}: image is {w}x{h} px; the smallest side must be at least {MIN_SIDE} px; use a larger image"
+        )
     _check_pixels((w, h), name)
     return np.ascontiguousarray(image)
 
@@ -247,8 +257,7 @@ def _not_an_image(data: bytes) -> str:
     text = head.decode("utf-8", "replace")
     # at most one undecodable character: a multi-byte character cut at byte 512
     if text.strip() and text.count("\ufffd") <= 1 and all(c.isprintable() or c in "\t\r\n" for c in text):
-        return (f"contains text, not an image (it starts with {text.strip()[:20]!r}); "
-                f"upload a {FORMAT_NAMES} image file")
+        return f"contains text, not an image (it starts with {text.strip()[:20]!r}); upload a {FORMAT_NAMES} image file"
     return f"not a supported image ({FORMAT_NAMES}); convert it to one of these formats"
 
 

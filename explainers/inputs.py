@@ -67,9 +67,15 @@ Source = str | os.PathLike | bytes | tuple[str, bytes]
 DRAFT_FACTOR = 2
 
 # EXIF orientation -> (transpose, rotate) of an (H, W) image, as PIL's exif_transpose does
-_ORIENTATIONS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-                 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-                 8: Image.Transpose.ROTATE_90}
+_ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -137,8 +143,9 @@ def _open(data: bytes, name: str, jpeg: tuple | None) -> Image.Image:
     return open_image(data, name)
 
 
-def to_batch(inputs: Sequence[ModelInput], mean: Sequence[float], std: Sequence[float],
-             device: torch.device | str | None = None) -> torch.Tensor:
+def to_batch(
+    inputs: Sequence[ModelInput], mean: Sequence[float], std: Sequence[float], device: torch.device | str | None = None
+) -> torch.Tensor:
     """Stack ``inputs`` and normalise them: ``(N, 3, S, S)`` float32, contiguous, on ``device``.
 
     The uint8 pixels travel to the device (a quarter of the float bytes), then
@@ -154,11 +161,14 @@ def to_batch(inputs: Sequence[ModelInput], mean: Sequence[float], std: Sequence[
 
 
 @functools.lru_cache(maxsize=16)
-def _mean_std(mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+def _mean_std(
+    mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(3, 1, 1)`` tensors of the normalisation (made once per model and device, never written to)."""
-    return (torch.tensor(mean, dtype=torch.float32, device=device).view(3, 1, 1),
-            torch.tensor(std, dtype=torch.float32, device=device).view(3, 1, 1))
+    return (
+        torch.tensor(mean, dtype=torch.float32, device=device).view(3, 1, 1),
+        torch.tensor(std, dtype=torch.float32, device=device).view(3, 1, 1),
+    )
 
 
 def prepare_input(source: Source, size: int, *, name: str | None = None, draft: bool = True) -> ModelInput:
@@ -200,11 +210,16 @@ def prepare_input(source: Source, size: int, *, name: str | None = None, draft: 
                 oriented = im if jpeg[0] == 1 else im.transpose(_ORIENTATIONS[jpeg[0]])
             if oriented.size != im.size:  # rotated by 90 degrees: the full-size sides swap too
                 full = full[::-1]
-            rgb = oriented if oriented.mode == "RGB" and "transparency" not in oriented.info \
+            rgb = (
+                oriented
+                if oriented.mode == "RGB" and "transparency" not in oriented.info
                 else Image.fromarray(to_rgb(oriented))
+            )
             if min(full) < MIN_SIDE:
-                raise ImageError(f"{name}: image is {full[0]}x{full[1]} px; the smallest side must be at least "
-                                 f"{MIN_SIDE} px; use a larger image")
+                raise ImageError(
+                    f"{name}: image is {full[0]}x{full[1]} px; the smallest side must be at least "
+                    f"{MIN_SIDE} px; use a larger image"
+                )
             small = rgb.resize((size, size), Image.Resampling.BILINEAR)
     # the S x S copy only; contiguous (3, S, S), as LoadedModel.preprocess, with the same arithmetic (bit for bit)
     # the S x S x 3 bytes are the only copy out of Pillow; normalising waits for the batch (to_batch)
@@ -225,8 +240,8 @@ def _jpeg_header(data: bytes) -> tuple[int, tuple[int, int], str] | None:
             if marker == 0xFF:  # fill byte
                 pos += 1
                 continue
-            length = int.from_bytes(data[pos + 2:pos + 4], "big")
-            segment = data[pos + 4:pos + 2 + length]
+            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+            segment = data[pos + 4 : pos + 2 + length]
             if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
                 orientation = _exif_orientation(segment[6:])
             elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
@@ -253,9 +268,9 @@ def _exif_orientation(tiff: bytes) -> int:
     if len(tiff) < 8:
         return 1
     ifd = int.from_bytes(tiff[4:8], order)
-    count = int.from_bytes(tiff[ifd:ifd + 2], order)
+    count = int.from_bytes(tiff[ifd : ifd + 2], order)
     for k in range(count):
-        entry = tiff[ifd + 2 + 12 * k:ifd + 14 + 12 * k]
+        entry = tiff[ifd + 2 + 12 * k : ifd + 14 + 12 * k]
         if len(entry) < 12:
             break
         if int.from_bytes(entry[:2], order) == 0x0112:
@@ -301,9 +316,14 @@ def _orient_tensor(img: torch.Tensor, orientation: int) -> torch.Tensor:
     return img
 
 
-def decode_resize(sources: Sequence[Source], size: int, *,
-                  device: torch.device | str = "cuda", workers: int | None = None, pool: ThreadPoolExecutor | None = None
-                  ) -> list[ModelInput | InputFailure]:
+def decode_resize(
+    sources: Sequence[Source],
+    size: int,
+    *,
+    device: torch.device | str = "cuda",
+    workers: int | None = None,
+    pool: ThreadPoolExecutor | None = None,
+) -> list[ModelInput | InputFailure]:
     """Decode a batch of photos with ``torchvision.io.decode_jpeg`` on ``device`` and resize them there.
 
     JPEGs in RGB or grayscale are decoded together in one call (nvJPEG on a
@@ -336,8 +356,9 @@ def decode_resize(sources: Sequence[Source], size: int, *,
     if isinstance(batch, _ReadBatch):  # read ahead by iter_cam_maps
         sources, read_all = batch.sources, batch.read
     own_pool = pool is None
-    threads = pool if pool is not None else ThreadPoolExecutor(
-        max_workers=workers or max(1, min(16, os.cpu_count() or 1)))
+    threads = (
+        pool if pool is not None else ThreadPoolExecutor(max_workers=workers or max(1, min(16, os.cpu_count() or 1)))
+    )
     try:
         if read_all is None:
             read_all = read_sources(sources, threads)
@@ -373,8 +394,11 @@ def decode_resize(sources: Sequence[Source], size: int, *,
                 img = _orient_tensor(img, orientation)
                 h, w = int(img.shape[-2]), int(img.shape[-1])
                 if min(h, w) < MIN_SIDE:
-                    results[i] = InputFailure(name, f"{name}: image is {w}x{h} px; the smallest side must be at "
-                                                    f"least {MIN_SIDE} px; use a larger image")
+                    results[i] = InputFailure(
+                        name,
+                        f"{name}: image is {w}x{h} px; the smallest side must be at "
+                        f"least {MIN_SIDE} px; use a larger image",
+                    )
                     continue
                 same_size.setdefault((h, w), []).append((i, img))
             for (h, w), group in same_size.items():  # one resize per photo size: few kernel launches per batch
@@ -402,10 +426,12 @@ def decode_resize(sources: Sequence[Source], size: int, *,
     return [r for r in results if r is not None]
 
 
-def read_sources(sources: Sequence[Source], pool: ThreadPoolExecutor, chunk: int = 32
-                 ) -> list[tuple[str, bytes | None, tuple | InputFailure]]:
+def read_sources(
+    sources: Sequence[Source], pool: ThreadPoolExecutor, chunk: int = 32
+) -> list[tuple[str, bytes | None, tuple | InputFailure]]:
     """Read every source and parse its header, ``chunk`` files per thread task (a future per file cost
     more than the read on a GPU machine); ``(name, bytes, header)`` or ``(name, None, InputFailure)``."""
+
     def read(source):
         name = source_name(source)
         try:
@@ -417,7 +443,9 @@ def read_sources(sources: Sequence[Source], pool: ThreadPoolExecutor, chunk: int
     sources = list(sources)
     if len(sources) <= chunk:
         return [read(s) for s in sources]
-    parts = pool.map(lambda part: [read(s) for s in part], [sources[i:i + chunk] for i in range(0, len(sources), chunk)])
+    parts = pool.map(
+        lambda part: [read(s) for s in part], [sources[i : i + chunk] for i in range(0, len(sources), chunk)]
+    )
     return [r for part in parts for r in part]
 
 
@@ -454,10 +482,18 @@ class PhotoMaps:
     maps: torch.Tensor
 
 
-def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 1,
-                  targets: Sequence[int] | None = None, batch_size: int | None = None, decoder: str = "auto",
-                  workers: int | None = None, upsample: bool = True, to_cpu: bool = True
-                  ) -> Iterator[PhotoMaps | InputFailure]:
+def iter_cam_maps(
+    model: LoadedModel,
+    sources: Iterable[Source],
+    *,
+    topk: int = 1,
+    targets: Sequence[int] | None = None,
+    batch_size: int | None = None,
+    decoder: str = "auto",
+    workers: int | None = None,
+    upsample: bool = True,
+    to_cpu: bool = True,
+) -> Iterator[PhotoMaps | InputFailure]:
     """Files -> CAM maps at throughput: batched decoding, one forward pass per batch, all K maps at once.
 
     The next batch is read and decoded in a background thread (on its own CUDA
@@ -500,8 +536,10 @@ def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 
     if decoder not in ("auto", "cpu", "gpu"):
         raise ParameterError(f"`decoder` must be 'auto', 'cpu' or 'gpu', got {decoder!r}")
     if not model.cam_exact:
-        raise ParameterError(f"CAM maps need a GAP + linear head and '{model.name}' has another "
-                             f"({model.gap_check.detail}); use gradcam for this model")
+        raise ParameterError(
+            f"CAM maps need a GAP + linear head and '{model.name}' has another "
+            f"({model.gap_check.detail}); use gradcam for this model"
+        )
     on_gpu = model.device.type == "cuda"
     if decoder == "auto":
         decoder = "gpu" if on_gpu else "cpu"
@@ -578,8 +616,7 @@ def iter_cam_maps(model: LoadedModel, sources: Iterable[Source], *, topk: int = 
                     classes = torch.tensor(chosen, device=logits.device).expand(len(inputs), -1)
                 probabilities = torch.softmax(logits, dim=1).gather(1, classes)
                 _, normalised = cam_maps(weight, features, classes)
-                maps = _upsample_groups(normalised, [x.image_size for x in inputs]) if upsample \
-                    else list(normalised)
+                maps = _upsample_groups(normalised, [x.image_size for x in inputs]) if upsample else list(normalised)
                 if to_cpu:
                     maps = _to_host(maps)
                     classes, probabilities = classes.cpu(), probabilities.cpu()
@@ -626,7 +663,7 @@ def _to_host(maps: list[torch.Tensor]) -> list[torch.Tensor]:
     torch.cuda.current_stream(flat.device).synchronize()
     out, start = [], 0
     for m in maps:
-        out.append(host[start:start + m.numel()].view(m.shape))
+        out.append(host[start : start + m.numel()].view(m.shape))
         start += m.numel()
     return out
 

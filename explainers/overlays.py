@@ -8,8 +8,9 @@ import numpy as np
 from .explanation import Explanation
 
 
-def heatmap_overlay(image: np.ndarray, saliency: np.ndarray, label: str | None = None,
-                    colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
+def heatmap_overlay(
+    image: np.ndarray, saliency: np.ndarray, label: str | None = None, colormap: int = cv2.COLORMAP_JET
+) -> np.ndarray:
     """The tutorial's CAM picture: colour map x 0.3 + image x 0.5, class label written on it.
 
     Parameters
@@ -28,8 +29,16 @@ def heatmap_overlay(image: np.ndarray, saliency: np.ndarray, label: str | None =
     if label:
         scale = max(0.5, min(out.shape[:2]) / 400)
         thickness = max(1, int(round(scale * 1.5)))
-        cv2.putText(out, label, (int(20 * scale), int(40 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                    scale, (0, 255, 0), thickness, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            label,
+            (int(20 * scale), int(40 * scale)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (0, 255, 0),
+            thickness,
+            cv2.LINE_AA,
+        )
     return out
 
 

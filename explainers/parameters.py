@@ -99,8 +99,9 @@ class Param:
             else:
                 value = text
         except ValueError:
-            raise ParameterError(f"`{self.name}` must be {self.type.__name__} {self.range_text()}, "
-                                 f"got {text!r}") from None
+            raise ParameterError(
+                f"`{self.name}` must be {self.type.__name__} {self.range_text()}, got {text!r}"
+            ) from None
         return self.check(value)
 
     def range_text(self) -> str:

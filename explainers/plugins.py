@@ -57,12 +57,15 @@ def _register(ep, package: str) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Explainer)):
         raise TypeError(f"{ep.value} is {cls!r}, not a subclass of explainers.Explainer")
     if cls.name != ep.name:
-        raise ValueError(f"the entry point is named '{ep.name}' but {cls.__name__}.name is '{cls.name}'; "
-                         "use the same name for both")
+        raise ValueError(
+            f"the entry point is named '{ep.name}' but {cls.__name__}.name is '{cls.name}'; use the same name for both"
+        )
     if cls.name in EXPLAINERS and EXPLAINERS[cls.name] is not cls:
         other = EXPLAINERS[cls.name]
-        raise ValueError(f"the name '{cls.name}' is taken by {other.__module__}.{other.__qualname__} "
-                         f"(from {other.source}); rename the method")
+        raise ValueError(
+            f"the name '{cls.name}' is taken by {other.__module__}.{other.__qualname__} "
+            f"(from {other.source}); rename the method"
+        )
     cls.source = package
     if cls.name not in before and cls.name in EXPLAINERS:
         return  # the module registered it itself with @register_explainer

@@ -126,8 +126,7 @@ def may_change(user: User | None, owner_id: str | None) -> bool:
 def check_may_change(user: User, owner_id: str, owner_name: str, what: str, role: str = "author") -> None:
     """Raise :class:`PermissionDeniedError` unless :func:`may_change`; the message says who may ``what``."""
     if not may_change(user, owner_id):
-        raise PermissionDeniedError(f"only {owner_name} (the {role}) or an admin may {what}; "
-                                    f"you are {user.name}")
+        raise PermissionDeniedError(f"only {owner_name} (the {role}) or an admin may {what}; you are {user.name}")
 
 
 def parse_entries(value: str | Iterable[str] | None, *, what: str, domains: bool = True) -> tuple[str, ...]:
@@ -175,15 +174,18 @@ def parse_entries(value: str | Iterable[str] | None, *, what: str, domains: bool
         elif not domains:
             raise AccessConfigError(
                 f"`{what}` entry {item!r} is not an e-mail address; {what} must be single addresses "
-                "such as 'alice@example.org' (a whole domain is not accepted here)")
+                "such as 'alice@example.org' (a whole domain is not accepted here)"
+            )
         elif "@" not in entry:
             raise AccessConfigError(
                 f"`{what}` entry {item!r} is neither an address nor a domain: write '@{entry}' for everyone "
-                f"at that domain, or 'name@{entry}' for one person")
+                f"at that domain, or 'name@{entry}' for one person"
+            )
         else:
             raise AccessConfigError(
                 f"`{what}` entry {item!r} is not valid: use 'alice@example.org' for one person, "
-                "'@example.org' for a whole domain, or '*' for anyone the identity provider signs in")
+                "'@example.org' for a whole domain, or '*' for anyone the identity provider signs in"
+            )
         if entry not in entries:
             entries.append(entry)
     return tuple(entries)
@@ -197,8 +199,9 @@ class AccessPolicy:
     admins: tuple[str, ...] = ()
 
     @classmethod
-    def from_lists(cls, allowed: str | Iterable[str] | None = None,
-                   admins: str | Iterable[str] | None = None) -> AccessPolicy:
+    def from_lists(
+        cls, allowed: str | Iterable[str] | None = None, admins: str | Iterable[str] | None = None
+    ) -> AccessPolicy:
         """Validate and normalise the two lists (see :func:`parse_entries`)."""
         return cls(parse_entries(allowed, what="allowed"), parse_entries(admins, what="admins", domains=False))
 
@@ -225,7 +228,8 @@ class AccessPolicy:
         if unknown:
             raise AccessConfigError(
                 f"unknown key(s) {', '.join(map(repr, unknown))} in [explainers] of secrets.toml; "
-                "the keys are 'allowed' and 'admins'")
+                "the keys are 'allowed' and 'admins'"
+            )
         allowed = environ[ENV_ALLOWED] if ENV_ALLOWED in environ else section.get("allowed")
         admins = environ[ENV_ADMINS] if ENV_ADMINS in environ else section.get("admins")
         return cls.from_lists(allowed, admins)
@@ -271,18 +275,22 @@ class AccessPolicy:
         if not email:
             raise AccessDenied(
                 "the identity provider did not send an e-mail address, so this server cannot tell who you are; "
-                "the operator must request the 'email' scope (and claim) from the provider")
+                "the operator must request the 'email' scope (and claim) from the provider"
+            )
         if claims.get("email_verified") is False or str(claims.get("email_verified")).lower() == "false":
             raise AccessDenied(
-                f"the identity provider says {email} is not verified; verify it with the provider, then sign in again")
+                f"the identity provider says {email} is not verified; verify it with the provider, then sign in again"
+            )
         if not self.allowed and not self.admins:
             raise AccessDenied(
                 f"you are signed in as {email}, but this server's allow-list is empty, so nobody may use it; "
                 "the operator must list addresses or domains in `allowed` ([explainers] in .streamlit/secrets.toml "
-                f"or ${ENV_ALLOWED})")
+                f"or ${ENV_ALLOWED})"
+            )
         if not self.is_allowed(email):
             raise AccessDenied(
                 f"you are signed in as {email}, which is not on this server's allow-list; ask the operator "
-                "to add your address or your domain, or sign out and sign in with another account")
+                "to add your address or your domain, or sign out and sign in with another account"
+            )
         name = str(claims.get("name") or "").strip() or email.split("@", 1)[0]
         return User(email, name, is_admin=self.is_admin(email))

@@ -17,13 +17,17 @@ from .store.migrate import current_revision
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="explainers-team",
-                                     description="The team server's database: migrations and checks.")
+    parser = argparse.ArgumentParser(
+        prog="explainers-team", description="The team server's database: migrations and checks."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="the workspace database: `db upgrade` applies pending schema migrations")
     db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the newest schema (idempotent)")
-    db.add_argument("--url", default=None,
-                    help="database URL (default: $EXPLAINERS_DATABASE_URL, else SQLite in $EXPLAINERS_DATA_DIR)")
+    db.add_argument(
+        "--url",
+        default=None,
+        help="database URL (default: $EXPLAINERS_DATABASE_URL, else SQLite in $EXPLAINERS_DATA_DIR)",
+    )
     return parser
 
 

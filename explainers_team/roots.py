@@ -78,7 +78,8 @@ def _configured_roots(environ: Mapping[str, str]) -> list[Path]:
         if not Path(entry).expanduser().is_absolute():
             raise RootsConfigError(
                 f"{ENV_ROOTS} entry {entry!r} is not an absolute path; list absolute folders separated by "
-                f"{os.pathsep!r}, e.g. /srv/photos{os.pathsep}/data/shared")
+                f"{os.pathsep!r}, e.g. /srv/photos{os.pathsep}/data/shared"
+            )
     return [Path(os.path.abspath(Path(e).expanduser())) for e in entries]
 
 
@@ -116,10 +117,14 @@ def data_roots(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
 
 def _describe(roots: tuple[Path, ...]) -> str:
     if not roots:
-        return (f"this server reads no folder ({ENV_ROOTS} is empty): upload the photos instead, or ask the "
-                f"operator to list folders in {ENV_ROOTS}")
-    return (f"allowed: {', '.join(str(r) for r in roots)} (and the folders inside them); the operator sets "
-            f"them with {ENV_ROOTS}")
+        return (
+            f"this server reads no folder ({ENV_ROOTS} is empty): upload the photos instead, or ask the "
+            f"operator to list folders in {ENV_ROOTS}"
+        )
+    return (
+        f"allowed: {', '.join(str(r) for r in roots)} (and the folders inside them); the operator sets "
+        f"them with {ENV_ROOTS}"
+    )
 
 
 def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
@@ -168,22 +173,27 @@ def resolve_under_roots(path: str | os.PathLike, roots: Iterable[str | os.PathLi
     Existence is not required: the caller says "does not exist" for a path that is allowed but
     absent (only after this check, so a refused path never reveals whether it exists).
     """
-    written = (_configured_roots(os.environ) if roots is None
-               else [Path(os.path.abspath(Path(r).expanduser())) for r in roots])
+    written = (
+        _configured_roots(os.environ) if roots is None else [Path(os.path.abspath(Path(r).expanduser())) for r in roots]
+    )
     root_list = _resolved(written)
     text = str(path).strip()
     if not text:
         raise ParameterError(f"type the path of a folder on the server; {_describe(root_list)}")
     if "\x00" in text:
         raise ParameterError("the path contains a null character; type the folder's path as text")
-    if len(text) > MAX_PATH_CHARS or any(len(part.encode("utf-8", "replace")) > MAX_NAME_BYTES
-                                         for part in Path(text).parts):
-        raise ParameterError(f"the path is too long (at most {MAX_PATH_CHARS} characters, {MAX_NAME_BYTES} bytes "
-                             "per folder or file name); check what was typed")
+    if len(text) > MAX_PATH_CHARS or any(
+        len(part.encode("utf-8", "replace")) > MAX_NAME_BYTES for part in Path(text).parts
+    ):
+        raise ParameterError(
+            f"the path is too long (at most {MAX_PATH_CHARS} characters, {MAX_NAME_BYTES} bytes "
+            "per folder or file name); check what was typed"
+        )
     given = Path(text).expanduser()
     if ".." in given.parts:
-        raise PathNotAllowedError(f"'..' is not allowed in a server path ({text!r}); give the folder itself, "
-                                  f"{_describe(root_list)}")
+        raise PathNotAllowedError(
+            f"'..' is not allowed in a server path ({text!r}); give the folder itself, {_describe(root_list)}"
+        )
     if not root_list:
         raise PathNotAllowedError(f"{text!r} cannot be read: {_describe(root_list)}")
     parts = given.parts
@@ -200,8 +210,10 @@ def resolve_under_roots(path: str | os.PathLike, roots: Iterable[str | os.PathLi
         lexical = Path(os.path.abspath(candidate))
         # Against the roots as written too: a root may itself be a link (e.g. /data -> /mnt/data).
         if _inside(lexical, root_list) or _inside(lexical, tuple(written)):
-            raise PathNotAllowedError(f"{text!r} is, or goes through, a symbolic link that leads outside the "
-                                      f"folders this server may read; {_describe(root_list)}")
+            raise PathNotAllowedError(
+                f"{text!r} is, or goes through, a symbolic link that leads outside the "
+                f"folders this server may read; {_describe(root_list)}"
+            )
         raise PathNotAllowedError(f"{text!r} is outside the folders this server may read; {_describe(root_list)}")
     return resolved.joinpath(*pattern) if pattern else resolved
 
@@ -252,15 +264,19 @@ def server_photos(text: str, limit: int = MAX_LISTED, roots: Iterable[str | os.P
     typed = str(text).strip()
     try:
         if any(c in typed for c in _GLOB_CHARS):
-            candidates = sorted((Path(p) for p in glob.glob(str(path)) if Path(p).suffix.lower() in IMAGE_SUFFIXES),
-                                key=lambda p: p.name)
+            candidates = sorted(
+                (Path(p) for p in glob.glob(str(path)) if Path(p).suffix.lower() in IMAGE_SUFFIXES),
+                key=lambda p: p.name,
+            )
         elif path.is_dir():
             candidates = image_files(path)
         elif path.is_file():
             candidates = [path]
         else:
-            raise ParameterError(f"'{typed}' does not exist on the server; type the path of a folder of photos "
-                                 "(absolute, or relative to an allowed folder)")
+            raise ParameterError(
+                f"'{typed}' does not exist on the server; type the path of a folder of photos "
+                "(absolute, or relative to an allowed folder)"
+            )
     except OSError as exc:
         raise ParameterError(f"'{typed}' cannot be read ({exc.strerror or exc}); check the folder") from None
     photos, refused = [], []

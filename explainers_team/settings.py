@@ -58,7 +58,7 @@ def normalize_url(url: str) -> str:
     """Map ``postgres://`` and ``postgresql://`` to psycopg 3, the driver we install."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -16,13 +16,43 @@ from .engines import ENGINES, evaluate_dataset
 from .loop import evaluate_photos, iter_evaluate
 from .outputs import ResultsWriter, results_csv, summary_document, summary_json, summary_table, write_summary
 from .photos import collect_photos, photo_keys, read_labels_csv, true_class
-from .run import (COLUMNS, RANDOM, MethodResult, PhotoFailure, PhotoOutcome, evaluate_photo, make_explainers,
-                  shared_class)
+from .run import (
+    COLUMNS,
+    RANDOM,
+    MethodResult,
+    PhotoFailure,
+    PhotoOutcome,
+    evaluate_photo,
+    make_explainers,
+    shared_class,
+)
 from .summary import INTERVAL, SUMMARY_FIELDS, mean_interval, summarize
 
 __all__ = [
-    "COLUMNS", "ENGINES", "INTERVAL", "RANDOM", "SUMMARY_FIELDS", "MethodResult", "PhotoFailure", "PhotoOutcome",
-    "ResultsWriter", "collect_photos", "evaluate_dataset", "evaluate_photo", "evaluate_photos", "iter_evaluate",
-    "make_explainers", "mean_interval", "photo_keys", "read_labels_csv", "results_csv", "shared_class",
-    "summarize", "summary_document", "summary_json", "summary_table", "true_class", "write_summary",
+    "COLUMNS",
+    "ENGINES",
+    "INTERVAL",
+    "RANDOM",
+    "SUMMARY_FIELDS",
+    "MethodResult",
+    "PhotoFailure",
+    "PhotoOutcome",
+    "ResultsWriter",
+    "collect_photos",
+    "evaluate_dataset",
+    "evaluate_photo",
+    "evaluate_photos",
+    "iter_evaluate",
+    "make_explainers",
+    "mean_interval",
+    "photo_keys",
+    "read_labels_csv",
+    "results_csv",
+    "shared_class",
+    "summarize",
+    "summary_document",
+    "summary_json",
+    "summary_table",
+    "true_class",
+    "write_summary",
 ]

@@ -19,13 +19,22 @@ from ..errors import ParameterError
 ENGINES = ("local", "ray")
 
 
-def evaluate_dataset(photos: Sequence[str | os.PathLike], *, model: str = "efficientnet_lite0",
-                     methods: Sequence[str] | None = None,
-                     labels: Mapping[str, int] | None = None, engine: str = "local", address: str | None = None,
-                     workers: int | None = None, num_gpus_per_worker: float = 0.0,
-                     registry: str | os.PathLike | None = None, device: str | None = None,
-                     params: Mapping[str, Mapping[str, Any]] | None = None, on_progress: Callable[[int, int, str], None] | None = None,
-                     **metric_kwargs: Any) -> tuple[list, list]:
+def evaluate_dataset(
+    photos: Sequence[str | os.PathLike],
+    *,
+    model: str = "efficientnet_lite0",
+    methods: Sequence[str] | None = None,
+    labels: Mapping[str, int] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    num_gpus_per_worker: float = 0.0,
+    registry: str | os.PathLike | None = None,
+    device: str | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    **metric_kwargs: Any,
+) -> tuple[list, list]:
     """Evaluate every method on every photo, locally or on a Ray cluster.
 
     Parameters
@@ -90,10 +99,22 @@ def evaluate_dataset(photos: Sequence[str | os.PathLike], *, model: str = "effic
             raise ParameterError("`address`, `workers` and `num_gpus_per_worker` apply to engine='ray' only")
         loaded = load_model(model, load_registry(registry), device=device)
         explainers = make_explainers(list(methods), loaded, params)
-        return evaluate_photos(loaded, [Path(p) for p in photos], explainers, labels=labels,
-                               on_progress=on_progress, **metric_kwargs)
+        return evaluate_photos(
+            loaded, [Path(p) for p in photos], explainers, labels=labels, on_progress=on_progress, **metric_kwargs
+        )
     from .ray import evaluate_with_ray
 
-    return evaluate_with_ray(photos, model=model, methods=methods, labels=labels, address=address, workers=workers,
-                             num_gpus_per_worker=num_gpus_per_worker, registry=registry, device=device,
-                             params=params, on_progress=on_progress, **metric_kwargs)
+    return evaluate_with_ray(
+        photos,
+        model=model,
+        methods=methods,
+        labels=labels,
+        address=address,
+        workers=workers,
+        num_gpus_per_worker=num_gpus_per_worker,
+        registry=registry,
+        device=device,
+        params=params,
+        on_progress=on_progress,
+        **metric_kwargs,
+    )

@@ -25,8 +25,13 @@ def keyed(photos: Iterable[PhotoSource]) -> list[tuple[str, str | os.PathLike | 
     return [(str(p[0]), p[1]) if isinstance(p, tuple) else (next(keys), p) for p in photos]
 
 
-def iter_evaluate(model: LoadedModel, photos: Iterable[PhotoSource], explainers: Mapping[str, Explainer],
-                  labels: Mapping[str, int] | None = None, **metric_kwargs: Any) -> Iterator[PhotoOutcome]:
+def iter_evaluate(
+    model: LoadedModel,
+    photos: Iterable[PhotoSource],
+    explainers: Mapping[str, Explainer],
+    labels: Mapping[str, int] | None = None,
+    **metric_kwargs: Any,
+) -> Iterator[PhotoOutcome]:
     """The evaluation loop: :func:`~explainers.evaluate.evaluate_photo` on each photo; a bad photo is recorded, not raised.
 
     Parameters
@@ -58,8 +63,9 @@ def iter_evaluate(model: LoadedModel, photos: Iterable[PhotoSource], explainers:
         try:
             wanted = None if labels is None else true_class(labels, key)
             image = load_image(source, name=key)
-            rows, explanations = evaluate_photo(model, image, explainers, file=key, true_class=wanted, seed=index,
-                                                **metric_kwargs)
+            rows, explanations = evaluate_photo(
+                model, image, explainers, file=key, true_class=wanted, seed=index, **metric_kwargs
+            )
         except ExplainersError as exc:
             yield PhotoOutcome(index, key, [], {}, image, PhotoFailure(key, str(exc)))
         except Exception as exc:  # a bug or a resource error on one photo must not lose the others' results
@@ -69,10 +75,14 @@ def iter_evaluate(model: LoadedModel, photos: Iterable[PhotoSource], explainers:
             yield PhotoOutcome(index, key, rows, explanations, image)
 
 
-def evaluate_photos(model: LoadedModel, photos: Sequence[PhotoSource], explainers: Mapping[str, Explainer],
-                    labels: Mapping[str, int] | None = None,
-                    on_progress: Callable[[int, int, str], None] | None = None, **metric_kwargs: Any
-                    ) -> tuple[list[MethodResult], list[PhotoFailure]]:
+def evaluate_photos(
+    model: LoadedModel,
+    photos: Sequence[PhotoSource],
+    explainers: Mapping[str, Explainer],
+    labels: Mapping[str, int] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    **metric_kwargs: Any,
+) -> tuple[list[MethodResult], list[PhotoFailure]]:
     """:func:`iter_evaluate` collected: every photo's rows, and the photos that failed.
 
     Parameters

@@ -51,19 +51,36 @@ class ResultsWriter:
         self.close()
 
 
-def summary_document(results: Sequence[MethodResult], failures: Sequence[PhotoFailure], *, model: str, device: str,
-                     explainers: Mapping[str, Explainer], steps: int, labels: str | None = None,
-                     interrupted: bool = False, engine: str | None = None) -> dict[str, Any]:
+def summary_document(
+    results: Sequence[MethodResult],
+    failures: Sequence[PhotoFailure],
+    *,
+    model: str,
+    device: str,
+    explainers: Mapping[str, Explainer],
+    steps: int,
+    labels: str | None = None,
+    interrupted: bool = False,
+    engine: str | None = None,
+) -> dict[str, Any]:
     """``summary.json``: :func:`~explainers.evaluate.summarize` of the results, and how the run was made.
 
     ``failed`` is the count of photos that failed, ``failures`` each one's key and message.
     """
     document = summarize(results)
-    document.update({"model": model, "device": device, "failed": len(failures),
-                     "failures": [{"file": f.file, "message": f.message} for f in failures],
-                     "interrupted": interrupted, **({"engine": engine} if engine else {}),
-                     "params": {name: dict(e.params) for name, e in explainers.items()},
-                     "steps": steps, "labels": labels})
+    document.update(
+        {
+            "model": model,
+            "device": device,
+            "failed": len(failures),
+            "failures": [{"file": f.file, "message": f.message} for f in failures],
+            "interrupted": interrupted,
+            **({"engine": engine} if engine else {}),
+            "params": {name: dict(e.params) for name, e in explainers.items()},
+            "steps": steps,
+            "labels": labels,
+        }
+    )
     return document
 
 
@@ -83,10 +100,14 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     """A plain-text table: mean deletion/insertion AUC and explain time per method."""
     lines = [f"{'method':10s} {'deletion AUC':>14s} {'insertion AUC':>14s} {'explain s':>10s}"]
     for name, entry in summary["methods"].items():
+
         def fmt(key: str, spec: str, entry: Mapping[str, Any] = entry) -> str:
             return "-" if entry[key]["mean"] is None else format(entry[key]["mean"], spec)
-        lines.append(f"{name:10s} {fmt('deletion_auc', '.3f'):>14s} {fmt('insertion_auc', '.3f'):>14s} "
-                     f"{fmt('explain_s', '.3f'):>10s}")
+
+        lines.append(
+            f"{name:10s} {fmt('deletion_auc', '.3f'):>14s} {fmt('insertion_auc', '.3f'):>14s} "
+            f"{fmt('explain_s', '.3f'):>10s}"
+        )
     if summary.get("accuracy"):
         lines.append(f"top-1 accuracy: {summary['accuracy']['top1']:.3f} on {summary['accuracy']['n']} photo(s)")
     return "\n".join(lines)

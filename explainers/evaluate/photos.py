@@ -43,8 +43,10 @@ def collect_photos(source: str | os.PathLike) -> list[Path]:
     else:
         photos = [Path(p) for p in glob.glob(str(source)) if Path(p).is_file()]
     if not photos:
-        raise ParameterError(f"no image files in '{source}'; give a folder, a glob such as 'dir/*.jpg', or files "
-                             f"ending in {', '.join(IMAGE_SUFFIXES)}")
+        raise ParameterError(
+            f"no image files in '{source}'; give a folder, a glob such as 'dir/*.jpg', or files "
+            f"ending in {', '.join(IMAGE_SUFFIXES)}"
+        )
     keys = photo_keys(photos)
     return [p for _, p in sorted(zip(keys, photos), key=lambda kp: kp[0])]
 
@@ -87,15 +89,17 @@ def read_labels_csv(path: str | os.PathLike) -> dict[str, int]:
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or not {"file", "class_index"} <= set(reader.fieldnames):
-            raise ParameterError(f"labels file {path} needs a header with 'file' and 'class_index' columns, "
-                                 f"got {reader.fieldnames}")
+            raise ParameterError(
+                f"labels file {path} needs a header with 'file' and 'class_index' columns, got {reader.fieldnames}"
+            )
         labels = {}
         for line, record in enumerate(reader, start=2):
             try:
                 labels[str(record["file"]).strip().replace("\\", "/")] = int(record["class_index"])
             except (TypeError, ValueError):
-                raise ParameterError(f"labels file {path}, line {line}: class_index must be an integer, "
-                                     f"got {record['class_index']!r}") from None
+                raise ParameterError(
+                    f"labels file {path}, line {line}: class_index must be an integer, got {record['class_index']!r}"
+                ) from None
     return labels
 
 
@@ -119,9 +123,11 @@ def true_class(labels: Mapping[str, int], key: str) -> int:
         return int(labels[found[0]])
     if not found:
         raise ParameterError(f"{key}: not in the labels file")
-    raise ParameterError(f"{key}: the labels file names it ambiguously ({', '.join(sorted(found)[:3])}); "
-                         "write each photo's path relative to the folder in the 'file' column")
+    raise ParameterError(
+        f"{key}: the labels file names it ambiguously ({', '.join(sorted(found)[:3])}); "
+        "write each photo's path relative to the folder in the 'file' column"
+    )
 
 
 def _trails(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    return 0 < len(short) <= len(long) and long[len(long) - len(short):] == short
+    return 0 < len(short) <= len(long) and long[len(long) - len(short) :] == short

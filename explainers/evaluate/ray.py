@@ -99,8 +99,16 @@ class PhotoEvaluator:
         Passed to :func:`explainers.metrics.faithfulness`.
     """
 
-    def __init__(self, model: str, methods: Sequence[str], registry: str | None, device: str | None,
-                 params: Mapping[str, Mapping[str, Any]] | None, threads: int, metric_kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        model: str,
+        methods: Sequence[str],
+        registry: str | None,
+        device: str | None,
+        params: Mapping[str, Mapping[str, Any]] | None,
+        threads: int,
+        metric_kwargs: dict[str, Any],
+    ) -> None:
         import torch
 
         from ..models.build import load_model
@@ -115,15 +123,17 @@ class PhotoEvaluator:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Evaluate each decoded photo; one output row per photo (``rows`` as JSON, or ``error``)."""
         payloads, errors = [], []
-        for index, file, true_class, image, error in zip(batch["index"], batch["file"], batch["true_class"],
-                                                         batch["image"], batch["error"]):
+        for index, file, true_class, image, error in zip(
+            batch["index"], batch["file"], batch["true_class"], batch["image"], batch["error"]
+        ):
             if error:
                 payloads.append("")
                 errors.append(str(error))
                 continue
             try:
-                payloads.append(json.dumps(self.evaluate(int(index), str(file), int(true_class), image),
-                                           default=_json_scalar))
+                payloads.append(
+                    json.dumps(self.evaluate(int(index), str(file), int(true_class), image), default=_json_scalar)
+                )
                 errors.append("")
             except ExplainersError as exc:
                 payloads.append("")
@@ -131,18 +141,30 @@ class PhotoEvaluator:
             except Exception as exc:  # noqa: BLE001 (a bug or a resource error on one photo must not lose the others)
                 payloads.append("")
                 errors.append(f"{file}: unexpected {type(exc).__name__}: {exc}".splitlines()[0])
-        return {"index": np.asarray(batch["index"]), "file": np.asarray(batch["file"], dtype=object),
-                "rows": np.array(payloads, dtype=object), "error": np.array(errors, dtype=object)}
+        return {
+            "index": np.asarray(batch["index"]),
+            "file": np.asarray(batch["file"], dtype=object),
+            "rows": np.array(payloads, dtype=object),
+            "error": np.array(errors, dtype=object),
+        }
 
     def evaluate(self, index: int, file: str, true_class: int, image: np.ndarray) -> list[dict[str, Any]]:
         """The rows of one photo, as :func:`explainers.evaluate.evaluate_photo` computes them."""
         from .run import COLUMNS, evaluate_photo
 
-        rows, _ = evaluate_photo(self.model, np.asarray(image), self.explainers, file=file,
-                                 true_class=None if true_class < 0 else true_class, seed=index,
-                                 **self.metric_kwargs)
-        return [{**{c: getattr(r, c) for c in COLUMNS}, "curves": None if r.curves is None else r.curves.to_dict()}
-                for r in rows]
+        rows, _ = evaluate_photo(
+            self.model,
+            np.asarray(image),
+            self.explainers,
+            file=file,
+            true_class=None if true_class < 0 else true_class,
+            seed=index,
+            **self.metric_kwargs,
+        )
+        return [
+            {**{c: getattr(r, c) for c in COLUMNS}, "curves": None if r.curves is None else r.curves.to_dict()}
+            for r in rows
+        ]
 
 
 def _json_scalar(value: Any) -> Any:
@@ -161,11 +183,15 @@ def _method_result(row: dict[str, Any]):
     curves = row.pop("curves")
     if curves is None:
         return MethodResult(curves=None, **row)
-    faith = Faithfulness(fractions=np.asarray(curves["fractions"], np.float64),
-                         deletion=np.asarray(curves["deletion"], np.float64),
-                         insertion=np.asarray(curves["insertion"], np.float64),
-                         deletion_auc=curves["deletion_auc"], insertion_auc=curves["insertion_auc"],
-                         kept_fraction=curves["kept_fraction"], timings=curves["timings"])
+    faith = Faithfulness(
+        fractions=np.asarray(curves["fractions"], np.float64),
+        deletion=np.asarray(curves["deletion"], np.float64),
+        insertion=np.asarray(curves["insertion"], np.float64),
+        deletion_auc=curves["deletion_auc"],
+        insertion_auc=curves["insertion_auc"],
+        kept_fraction=curves["kept_fraction"],
+        timings=curves["timings"],
+    )
     return MethodResult(curves=faith, **row)
 
 
@@ -175,11 +201,17 @@ def connect(address: str | None):
     if ray.is_initialized():
         return ray, False
     try:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True,
-                 **({"include_dashboard": False} if address is None and not os.environ.get("RAY_ADDRESS") else {}))
+        ray.init(
+            address=address,
+            logging_level=logging.WARNING,
+            log_to_driver=True,
+            **({"include_dashboard": False} if address is None and not os.environ.get("RAY_ADDRESS") else {}),
+        )
     except ConnectionError as exc:
-        raise ParameterError(f"cannot reach the Ray cluster at {address or os.environ.get('RAY_ADDRESS')!r} ({exc}); "
-                             "start it with 'ray start --head' and pass its address with --address") from None
+        raise ParameterError(
+            f"cannot reach the Ray cluster at {address or os.environ.get('RAY_ADDRESS')!r} ({exc}); "
+            "start it with 'ray start --head' and pass its address with --address"
+        ) from None
     return ray, True
 
 
@@ -190,8 +222,10 @@ def plan(ray, workers: int | None, num_gpus_per_worker: float) -> tuple[int, int
     if num_gpus_per_worker < 0:
         raise ParameterError(f"`num_gpus_per_worker` must be >= 0, got {num_gpus_per_worker}")
     if num_gpus_per_worker > 0 and gpus < num_gpus_per_worker:
-        raise ParameterError(f"each worker asks for {num_gpus_per_worker} GPU(s) and the cluster has {gpus:g}; "
-                             "use --num-gpus-per-worker 0 for CPU workers")
+        raise ParameterError(
+            f"each worker asks for {num_gpus_per_worker} GPU(s) and the cluster has {gpus:g}; "
+            "use --num-gpus-per-worker 0 for CPU workers"
+        )
     if workers is None:
         workers = int(gpus // num_gpus_per_worker) if num_gpus_per_worker > 0 else max(1, cpus - 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -200,9 +234,20 @@ def plan(ray, workers: int | None, num_gpus_per_worker: float) -> tuple[int, int
     return workers, threads
 
 
-def build_dataset(ray, photos: Sequence[Mapping[str, Any]], *, model: str, methods: Sequence[str],
-                  registry: str | None, device: str | None, params: Mapping[str, Mapping[str, Any]] | None,
-                  workers: int, threads: int, num_gpus_per_worker: float, metric_kwargs: dict[str, Any]):
+def build_dataset(
+    ray,
+    photos: Sequence[Mapping[str, Any]],
+    *,
+    model: str,
+    methods: Sequence[str],
+    registry: str | None,
+    device: str | None,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    workers: int,
+    threads: int,
+    num_gpus_per_worker: float,
+    metric_kwargs: dict[str, Any],
+):
     """The Ray Data pipeline: photo rows -> decode tasks -> evaluator actors (not yet executed).
 
     Each row has ``index`` (the photo's position in the whole run: its random map's seed, as in the
@@ -211,21 +256,39 @@ def build_dataset(ray, photos: Sequence[Mapping[str, Any]], *, model: str, metho
     ds = ray.data.from_items(list(photos), override_num_blocks=max(1, min(len(photos), 4 * workers)))
     ds = ds.map_batches(decode_photos, batch_size=4, num_cpus=1)
     return ds.map_batches(
-        PhotoEvaluator, batch_size=4, compute=ray.data.ActorPoolStrategy(size=workers),
-        num_gpus=num_gpus_per_worker or None, num_cpus=threads if not num_gpus_per_worker else 1,
-        fn_constructor_kwargs={"model": model, "methods": list(methods), "registry": registry, "device": device,
-                               "params": params, "threads": threads, "metric_kwargs": metric_kwargs})
+        PhotoEvaluator,
+        batch_size=4,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_gpus=num_gpus_per_worker or None,
+        num_cpus=threads if not num_gpus_per_worker else 1,
+        fn_constructor_kwargs={
+            "model": model,
+            "methods": list(methods),
+            "registry": registry,
+            "device": device,
+            "params": params,
+            "threads": threads,
+            "metric_kwargs": metric_kwargs,
+        },
+    )
 
 
-def evaluate_with_ray(photos: Sequence[str | os.PathLike], *, model: str = "efficientnet_lite0",
-                      methods: Sequence[str] | None = None,
-                      labels: Mapping[str, int] | None = None, address: str | None = None,
-                      workers: int | None = None, num_gpus_per_worker: float = 0.0,
-                      registry: str | os.PathLike | None = None, device: str | None = None,
-                      params: Mapping[str, Mapping[str, Any]] | None = None,
-                      on_progress: Callable[[int, int, str], None] | None = None,
-                      on_photo: Callable[[str, list, str | None], None] | None = None,
-                      **metric_kwargs: Any) -> tuple[list, list]:
+def evaluate_with_ray(
+    photos: Sequence[str | os.PathLike],
+    *,
+    model: str = "efficientnet_lite0",
+    methods: Sequence[str] | None = None,
+    labels: Mapping[str, int] | None = None,
+    address: str | None = None,
+    workers: int | None = None,
+    num_gpus_per_worker: float = 0.0,
+    registry: str | os.PathLike | None = None,
+    device: str | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    on_photo: Callable[[str, list, str | None], None] | None = None,
+    **metric_kwargs: Any,
+) -> tuple[list, list]:
     """Evaluate ``photos`` on a Ray cluster; see :func:`explainers.evaluate.evaluate_dataset`.
 
     ``on_photo(key, rows, error)`` is called as each photo's result arrives (in
@@ -266,9 +329,19 @@ def evaluate_with_ray(photos: Sequence[str | os.PathLike], *, model: str = "effi
             if on_progress is not None:
                 on_progress(done, len(paths), keys[index])
         if rows_in:
-            ds = build_dataset(ray, rows_in, model=model, methods=methods, registry=registry_path, device=device,
-                               params=params, workers=workers, threads=threads,
-                               num_gpus_per_worker=float(num_gpus_per_worker), metric_kwargs=dict(metric_kwargs))
+            ds = build_dataset(
+                ray,
+                rows_in,
+                model=model,
+                methods=methods,
+                registry=registry_path,
+                device=device,
+                params=params,
+                workers=workers,
+                threads=threads,
+                num_gpus_per_worker=float(num_gpus_per_worker),
+                metric_kwargs=dict(metric_kwargs),
+            )
             for row in ds.iter_rows():
                 index = int(row["index"])
                 rows = [_method_result(r) for r in json.loads(row["rows"])] if row["rows"] else []

@@ -25,9 +25,22 @@ from ..models.spec import ModelSpec
 RANDOM = "random"
 
 #: Columns of ``results.csv``, in order.
-COLUMNS = ("file", "method", "class_index", "label", "true_class", "predicted_class", "predicted_probability",
-           "correct", "probability", "deletion_auc", "insertion_auc", "kept_fraction", "explain_s", "metrics_s")
-
+COLUMNS = (
+    "file",
+    "method",
+    "class_index",
+    "label",
+    "true_class",
+    "predicted_class",
+    "predicted_probability",
+    "correct",
+    "probability",
+    "deletion_auc",
+    "insertion_auc",
+    "kept_fraction",
+    "explain_s",
+    "metrics_s",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +98,9 @@ class MethodResult:
         return {c: getattr(self, c) for c in COLUMNS}
 
 
-def make_explainers(methods: Sequence[str], model: LoadedModel | ModelSpec,
-                    params: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Explainer]:
+def make_explainers(
+    methods: Sequence[str], model: LoadedModel | ModelSpec, params: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Explainer]:
     """The explainers named in ``methods``, with their parameters, checked against ``model``.
 
     Parameters
@@ -109,12 +123,16 @@ def make_explainers(methods: Sequence[str], model: LoadedModel | ModelSpec,
     """
     params = {} if params is None else params
     if not isinstance(params, Mapping):
-        raise TypeError(f"`params` must map a method name to its parameters ({{METHOD: {{PARAM: value}}}}), "
-                        f"got {type(params).__name__}")
+        raise TypeError(
+            f"`params` must map a method name to its parameters ({{METHOD: {{PARAM: value}}}}), "
+            f"got {type(params).__name__}"
+        )
     stray = sorted(set(params) - set(methods))
     if stray:
-        raise ParameterError(f"parameters given for '{stray[0]}', which is not among the methods "
-                             f"{', '.join(methods) or '(none)'}; add it to the methods or drop its parameters")
+        raise ParameterError(
+            f"parameters given for '{stray[0]}', which is not among the methods "
+            f"{', '.join(methods) or '(none)'}; add it to the methods or drop its parameters"
+        )
     explainers: dict[str, Explainer] = {}
     for name in methods:
         if name in explainers or name == RANDOM:
@@ -149,23 +167,35 @@ def shared_class(models: Sequence[LoadedModel], forward: ForwardPass, class_inde
     first = models[0]
     if class_index is None:
         class_index = forward.top(1)[0]
-    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)) or \
-            not 0 <= class_index < first.num_classes:
+    if (
+        isinstance(class_index, bool)
+        or not isinstance(class_index, (int, np.integer))
+        or not 0 <= class_index < first.num_classes
+    ):
         raise ParameterError(f"class {class_index!r} is not a class of '{first.name}' (0..{first.num_classes - 1})")
     class_index = int(class_index)
     label = first.labels[class_index]
     for other in models[1:]:
         if class_index >= other.num_classes or other.labels[class_index] != label:
             found = other.labels[class_index] if class_index < other.num_classes else "nothing"
-            raise ParameterError(f"class {class_index} is '{label}' for '{first.name}' but {found!r} for "
-                                 f"'{other.name}'; compare models with the same classes")
+            raise ParameterError(
+                f"class {class_index} is '{label}' for '{first.name}' but {found!r} for "
+                f"'{other.name}'; compare models with the same classes"
+            )
     return class_index
 
 
-def evaluate_photo(model: LoadedModel | Mapping[str, LoadedModel], image: np.ndarray,
-                   explainers: Mapping[str, Explainer], file: str = "image", true_class: int | None = None,
-                   seed: int = 0, baseline: bool = True, measure: bool = True, **metric_kwargs: Any
-                   ) -> tuple[list[MethodResult], dict[str, Explanation]]:
+def evaluate_photo(
+    model: LoadedModel | Mapping[str, LoadedModel],
+    image: np.ndarray,
+    explainers: Mapping[str, Explainer],
+    file: str = "image",
+    true_class: int | None = None,
+    seed: int = 0,
+    baseline: bool = True,
+    measure: bool = True,
+    **metric_kwargs: Any,
+) -> tuple[list[MethodResult], dict[str, Explanation]]:
     """Explain one photo with every method (plus the random map) and measure each map.
 
     Parameters
@@ -207,9 +237,13 @@ def evaluate_photo(model: LoadedModel | Mapping[str, LoadedModel], image: np.nda
         target = shared_class(distinct, forwards[id(first)], true_class)
     except ParameterError as exc:
         raise ParameterError(f"{file}: {exc}") from None
-    common = {"file": file, "true_class": true_class, "predicted_class": predicted,
-              "predicted_probability": float(forwards[id(first)].probabilities[predicted]),
-              "correct": None if true_class is None else predicted == true_class}
+    common = {
+        "file": file,
+        "true_class": true_class,
+        "predicted_class": predicted,
+        "predicted_probability": float(forwards[id(first)].probabilities[predicted]),
+        "correct": None if true_class is None else predicted == true_class,
+    }
     rows, explanations = [], {}
     for name in names:
         explainer, used = explainers[name], models[name]
@@ -217,27 +251,57 @@ def evaluate_photo(model: LoadedModel | Mapping[str, LoadedModel], image: np.nda
         # no shared forward pass: each method pays for its own, so the times compare
         [explanation] = explainer.explain(used, image, targets=[target])
         explain_s = time.perf_counter() - t0
-        curves = (faithfulness(used, image, explanation.saliency, target, mask=explanation.mask, **metric_kwargs)
-                  if measure else None)
+        curves = (
+            faithfulness(used, image, explanation.saliency, target, mask=explanation.mask, **metric_kwargs)
+            if measure
+            else None
+        )
         explanations[name] = explanation
         rows.append(_result(common, name, target, used, explanation.probability, curves, explain_s))
     if baseline and measure:
         curves = faithfulness(first, image, random_saliency(image.shape[:2], seed=seed), target, **metric_kwargs)
-        rows.append(_result(common, RANDOM, target, first, float(forwards[id(first)].probabilities[target]),
-                            curves, 0.0))
+        rows.append(
+            _result(common, RANDOM, target, first, float(forwards[id(first)].probabilities[target]), curves, 0.0)
+        )
     return rows, explanations
 
 
-def _result(common: dict, method: str, target: int, model: LoadedModel, probability: float,
-            curves: Faithfulness | None, explain_s: float) -> MethodResult:
+def _result(
+    common: dict,
+    method: str,
+    target: int,
+    model: LoadedModel,
+    probability: float,
+    curves: Faithfulness | None,
+    explain_s: float,
+) -> MethodResult:
     if curves is None:
-        return MethodResult(method=method, class_index=target, label=model.labels[target], probability=probability,
-                            deletion_auc=None, insertion_auc=None, kept_fraction=None, explain_s=explain_s,
-                            metrics_s=0.0, curves=None, **common)
-    return MethodResult(method=method, class_index=target, label=model.labels[target], probability=probability,
-                        deletion_auc=curves.deletion_auc, insertion_auc=curves.insertion_auc,
-                        kept_fraction=curves.kept_fraction, explain_s=explain_s,
-                        metrics_s=curves.timings["curves"], curves=curves, **common)
+        return MethodResult(
+            method=method,
+            class_index=target,
+            label=model.labels[target],
+            probability=probability,
+            deletion_auc=None,
+            insertion_auc=None,
+            kept_fraction=None,
+            explain_s=explain_s,
+            metrics_s=0.0,
+            curves=None,
+            **common,
+        )
+    return MethodResult(
+        method=method,
+        class_index=target,
+        label=model.labels[target],
+        probability=probability,
+        deletion_auc=curves.deletion_auc,
+        insertion_auc=curves.insertion_auc,
+        kept_fraction=curves.kept_fraction,
+        explain_s=explain_s,
+        metrics_s=curves.timings["curves"],
+        curves=curves,
+        **common,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

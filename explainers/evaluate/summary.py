@@ -34,8 +34,9 @@ def mean_interval(values: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES,
     dict
         ``{"n", "mean", "ci95": [low, high] or None}`` (None below two values). None and NaN are left out.
     """
-    x = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))],
-                   dtype=np.float64)
+    x = np.asarray(
+        [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], dtype=np.float64
+    )
     if x.size == 0:
         return {"n": 0, "mean": None, "ci95": None}
     mean = float(x.mean())
@@ -65,11 +66,15 @@ def summarize(results: Sequence[MethodResult]) -> dict[str, Any]:
         mine = [r for r in results if r.method == name]
         entry: dict[str, Any] = {f: mean_interval([getattr(r, f) for r in mine]) for f in SUMMARY_FIELDS}
         measured = [r.curves for r in mine if r.curves is not None]
-        entry["curves"] = None if not measured else {
-            "fractions": measured[0].fractions.tolist(),
-            "deletion": np.mean([c.deletion for c in measured], axis=0).tolist(),
-            "insertion": np.mean([c.insertion for c in measured], axis=0).tolist(),
-        }
+        entry["curves"] = (
+            None
+            if not measured
+            else {
+                "fractions": measured[0].fractions.tolist(),
+                "deletion": np.mean([c.deletion for c in measured], axis=0).tolist(),
+                "insertion": np.mean([c.insertion for c in measured], axis=0).tolist(),
+            }
+        )
         methods[name] = entry
     photos = {r.file: r for r in results}
     judged = [r.correct for r in photos.values() if r.correct is not None]

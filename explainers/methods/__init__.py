@@ -9,10 +9,26 @@ from . import cam  # noqa: F401
 from . import secam  # noqa: F401
 from . import gradcam  # noqa: F401
 from . import lime  # noqa: F401
+
 # isort: on
-from .base import (EXPLAINERS, Explainer, builtin_explainers, get_explainer, list_explainers, make_explanation,
-                   register_explainer)
+from .base import (
+    EXPLAINERS,
+    Explainer,
+    builtin_explainers,
+    get_explainer,
+    list_explainers,
+    make_explanation,
+    register_explainer,
+)
 from .condition import Condition
 
-__all__ = ["EXPLAINERS", "Condition", "Explainer", "builtin_explainers", "get_explainer", "list_explainers",
-           "make_explanation", "register_explainer"]
+__all__ = [
+    "EXPLAINERS",
+    "Condition",
+    "Explainer",
+    "builtin_explainers",
+    "get_explainer",
+    "list_explainers",
+    "make_explanation",
+    "register_explainer",
+]

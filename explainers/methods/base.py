@@ -44,8 +44,10 @@ def register_explainer(cls: type[Explainer]) -> type[Explainer]:
         raise ValueError(f"{cls.__name__}.name must be a lower-case identifier such as 'mycam', got {cls.name!r}")
     if cls.name in EXPLAINERS:
         other = EXPLAINERS[cls.name]
-        raise ValueError(f"an explainer named '{cls.name}' is already registered "
-                         f"({other.__module__}.{other.__qualname__}, from {other.source})")
+        raise ValueError(
+            f"an explainer named '{cls.name}' is already registered "
+            f"({other.__module__}.{other.__qualname__}, from {other.source})"
+        )
     names = [p.name for p in cls.parameters]
     if len(set(names)) != len(names):
         raise ValueError(f"{cls.__name__}: a parameter name is declared twice in {names}")
@@ -81,8 +83,15 @@ def builtin_explainers() -> list[str]:
     return [name for name, cls in EXPLAINERS.items() if cls.source == "explainers"]
 
 
-def make_explanation(explainer: Explainer, model: LoadedModel, forward: ForwardPass, class_index: int,
-                     class_map: np.ndarray, timings: Mapping[str, float], **fields: Any) -> Explanation:
+def make_explanation(
+    explainer: Explainer,
+    model: LoadedModel,
+    forward: ForwardPass,
+    class_index: int,
+    class_map: np.ndarray,
+    timings: Mapping[str, float],
+    **fields: Any,
+) -> Explanation:
     """The one place an :class:`Explanation` is built: the class facts come from ``forward``.
 
     Parameters
@@ -173,8 +182,16 @@ class Explainer:
             params[param.name] = param.check(params[param.name])
 
     # -- the public entry point -------------------------------------------------
-    def explain(self, model: LoadedModel, image: np.ndarray, targets: Sequence[int] | int | None = None,
-                topk: int = 1, *, forward: ForwardPass | None = None, **precomputed: Any) -> list[Explanation]:
+    def explain(
+        self,
+        model: LoadedModel,
+        image: np.ndarray,
+        targets: Sequence[int] | int | None = None,
+        topk: int = 1,
+        *,
+        forward: ForwardPass | None = None,
+        **precomputed: Any,
+    ) -> list[Explanation]:
         """Explain ``image`` for each target class, from one forward pass.
 
         Parameters
@@ -218,13 +235,20 @@ class Explainer:
             t0 = time.perf_counter()
             class_map = self.class_map(model, forward, class_index)
             fields = self.build(model, image, class_map, context, timings, t0)
-            results.append(make_explanation(self, model, forward, class_index,
-                                            class_map.detach().cpu().numpy(), timings, **fields))
+            results.append(
+                make_explanation(self, model, forward, class_index, class_map.detach().cpu().numpy(), timings, **fields)
+            )
         return results
 
-    def explain_forwards(self, model: LoadedModel, images: Sequence[np.ndarray], forwards: Sequence[ForwardPass],
-                         classes: Sequence[Sequence[int]], precomputed: Sequence[Mapping[str, Any]],
-                         features: torch.Tensor) -> list[list[Explanation]]:
+    def explain_forwards(
+        self,
+        model: LoadedModel,
+        images: Sequence[np.ndarray],
+        forwards: Sequence[ForwardPass],
+        classes: Sequence[Sequence[int]],
+        precomputed: Sequence[Mapping[str, Any]],
+        features: torch.Tensor,
+    ) -> list[list[Explanation]]:
         """Explain a batch whose forward pass is done (:mod:`explainers.batched` calls it).
 
         The default explains image by image from each image's share of the batched pass;
@@ -247,8 +271,10 @@ class Explainer:
         -------
         list of list of Explanation
         """
-        return [self.explain(model, image, list(c), forward=fp, **extra)
-                for image, fp, c, extra in zip(images, forwards, classes, precomputed)]
+        return [
+            self.explain(model, image, list(c), forward=fp, **extra)
+            for image, fp, c, extra in zip(images, forwards, classes, precomputed)
+        ]
 
     def precompute(self, image: np.ndarray) -> dict[str, Any]:
         """Per-image work that does not need the model, as ``explain``'s keyword arguments.
@@ -287,7 +313,8 @@ class Explainer:
         raise CamNotExactError(
             f"{cls.name} needs a model whose head is global average pooling + one linear layer, and "
             f"'{model.name}' is marked 'CAM not exact' ({why}); use one of {', '.join(serving) or 'none'} "
-            "(gradient-based or perturbation methods) for this model")
+            "(gradient-based or perturbation methods) for this model"
+        )
 
     def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:
         """The forward pass the method works from: ``forward`` when given, else ``model.forward(image)``.
@@ -307,17 +334,24 @@ class Explainer:
         weights = self.channel_weights(model, forward, class_index).to(forward.features.device)
         return torch.einsum("c,chw->hw", weights, forward.features.float())
 
-    def prepare(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass,
-                timings: dict[str, float], **precomputed: Any) -> Any:
+    def prepare(
+        self, model: LoadedModel, image: np.ndarray, forward: ForwardPass, timings: dict[str, float], **precomputed: Any
+    ) -> Any:
         """Work shared by all targets of one call (e.g. segmentation); add its timing to ``timings``."""
         if precomputed:
             raise TypeError(f"{self.name}: explain() got unexpected arguments {sorted(precomputed)}")
         return None
 
-    def build(self, model: LoadedModel, image: np.ndarray, class_map: torch.Tensor, context: Any,
-              timings: dict[str, float], t0: float) -> dict[str, Any]:
+    def build(
+        self,
+        model: LoadedModel,
+        image: np.ndarray,
+        class_map: torch.Tensor,
+        context: Any,
+        timings: dict[str, float],
+        t0: float,
+    ) -> dict[str, Any]:
         """Turn the class map into the Explanation's map fields. Default: CAM's min-max, then upsample."""
         saliency = upsample(minmax(class_map), image.shape[:2])
         timings[self.name] = time.perf_counter() - t0
         return {"saliency": saliency}
-

@@ -37,7 +37,7 @@ def cam_maps(weights: torch.Tensor, features: torch.Tensor, classes: torch.Tenso
     normalised : (N, T, h, w) float32 tensor
         ``(M - min) / (max - min)`` per map; zeros where a map is constant.
     """
-    w = weights.float()[classes.to(weights.device)]                     # (N, T, C)
+    w = weights.float()[classes.to(weights.device)]  # (N, T, C)
     raw = torch.einsum("ntc,nchw->nthw", w, features.float())
     lo = raw.amin(dim=(2, 3), keepdim=True)
     span = raw.amax(dim=(2, 3), keepdim=True) - lo
@@ -75,9 +75,15 @@ class CAM(Explainer):
         """The tutorial's name: ``CAM_{stem}_{rank}``."""
         return f"CAM_{image_stem}_{rank}"
 
-    def explain_forwards(self, model: LoadedModel, images: Sequence[np.ndarray], forwards: Sequence[ForwardPass],
-                         classes: Sequence[Sequence[int]], precomputed: Sequence[Mapping[str, Any]],
-                         features: torch.Tensor) -> list[list[Explanation]]:
+    def explain_forwards(
+        self,
+        model: LoadedModel,
+        images: Sequence[np.ndarray],
+        forwards: Sequence[ForwardPass],
+        classes: Sequence[Sequence[int]],
+        precomputed: Sequence[Mapping[str, Any]],
+        features: torch.Tensor,
+    ) -> list[list[Explanation]]:
         """A whole batch: vectorised maps; one upsampling call per image (or per batch on a GPU)."""
         t0 = time.perf_counter()
         lists = [list(c) for c in classes]
@@ -94,13 +100,32 @@ class CAM(Explainer):
             saliency = [upsample_many(normalised[i], image.shape[:2]) for i, image in enumerate(images)]
         raw_maps = raw.cpu().numpy()
         per_image = (time.perf_counter() - t0) / len(images)
-        return [[make_explanation(self, model, fp, c, raw_maps[i, j].copy(), {**fp.timings, self.name: per_image},
-                                  saliency=np.ascontiguousarray(saliency[i][j]))
-                 for j, c in enumerate(lists[i])]
-                for i, fp in enumerate(forwards)]
+        return [
+            [
+                make_explanation(
+                    self,
+                    model,
+                    fp,
+                    c,
+                    raw_maps[i, j].copy(),
+                    {**fp.timings, self.name: per_image},
+                    saliency=np.ascontiguousarray(saliency[i][j]),
+                )
+                for j, c in enumerate(lists[i])
+            ]
+            for i, fp in enumerate(forwards)
+        ]
 
-    def explain(self, model: LoadedModel, image: np.ndarray, targets: Sequence[int] | int | None = None,
-                topk: int = 1, *, forward: ForwardPass | None = None, **precomputed: Any) -> list[Explanation]:
+    def explain(
+        self,
+        model: LoadedModel,
+        image: np.ndarray,
+        targets: Sequence[int] | int | None = None,
+        topk: int = 1,
+        *,
+        forward: ForwardPass | None = None,
+        **precomputed: Any,
+    ) -> list[Explanation]:
         """As :meth:`Explainer.explain`; the maps of all target classes come from one einsum and one upsampling call.
 
         On a GPU that is one kernel and one copy back for all K classes instead of K of each.

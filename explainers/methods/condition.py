@@ -42,8 +42,9 @@ class Condition:
     params: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
-    def make(cls, model: str, method: str, shared: Mapping[str, Any] | None = None,
-             extra: Mapping[str, Any] | None = None) -> Condition:
+    def make(
+        cls, model: str, method: str, shared: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None
+    ) -> Condition:
         """The one way to build a condition: the method's defaults, then ``shared``, then ``extra``, validated.
 
         Parameters
@@ -127,7 +128,10 @@ class Condition:
         """
         cls = EXPLAINERS.get(self.method)
         defaults = cls.defaults if cls is not None else {}
-        changed = [f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
-                   for k, v in self.params if defaults.get(k, object()) != v]
+        changed = [
+            f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+            for k, v in self.params
+            if defaults.get(k, object()) != v
+        ]
         detail = f" ({', '.join(changed)})" if changed else ""
         return f"{self.title}{detail} on {self.model}"

@@ -112,8 +112,7 @@ class GradCAM(Explainer):
         if not isinstance(forward, GradientForwardPass):
             raise TypeError("Grad-CAM's weights need the pass of gradient_forward (it keeps the autograd graph)")
         with torch.inference_mode(False), torch.enable_grad():
-            (grads,) = torch.autograd.grad(forward.graph_logits[class_index], forward.graph_features,
-                                           retain_graph=True)
+            (grads,) = torch.autograd.grad(forward.graph_logits[class_index], forward.graph_features, retain_graph=True)
         return grads[0].float().mean(dim=(1, 2))
 
     def class_map(self, model: LoadedModel, forward: ForwardPass, class_index: int) -> torch.Tensor:

@@ -57,8 +57,14 @@ class PerturbedForwardPass(ForwardPass):
     sample_probabilities: np.ndarray
 
 
-def perturbed_batches(model: LoadedModel, image: np.ndarray, segments: np.ndarray, samples: np.ndarray,
-                      segment_ids: np.ndarray, batch_size: int) -> np.ndarray:
+def perturbed_batches(
+    model: LoadedModel,
+    image: np.ndarray,
+    segments: np.ndarray,
+    samples: np.ndarray,
+    segment_ids: np.ndarray,
+    batch_size: int,
+) -> np.ndarray:
     """Model probabilities on copies of ``image`` with superpixels replaced by the photo's mean colour.
 
     The copies are composed on the preprocessed tensor: the photo is resized and
@@ -93,7 +99,7 @@ def perturbed_batches(model: LoadedModel, image: np.ndarray, segments: np.ndarra
     keep_all = torch.from_numpy(samples.astype(bool))
     out = []
     for start in range(0, samples.shape[0], batch_size):
-        keep = keep_all[start:start + batch_size][:, index]  # (B, S, S)
+        keep = keep_all[start : start + batch_size][:, index]  # (B, S, S)
         batch = torch.where(keep[:, None], x[None], fill[None])
         logits, _ = model.forward_batch(batch)
         out.append(torch.softmax(logits, dim=1).cpu().numpy())
@@ -115,11 +121,12 @@ def kernel_weights(samples: np.ndarray, kernel_width: float) -> np.ndarray:
     kept = samples.sum(axis=1).astype(np.float64)
     # cosine(z, 1) = z.1 / (|z| |1|) = sqrt(kept / S) for binary z; an empty mask is at distance 1
     distance = 1.0 - np.sqrt(kept / samples.shape[1])
-    return np.sqrt(np.exp(-(distance ** 2) / kernel_width ** 2))
+    return np.sqrt(np.exp(-(distance**2) / kernel_width**2))
 
 
-def weighted_ridge(features: np.ndarray, target: np.ndarray, weights: np.ndarray,
-                   alpha: float = 1.0) -> tuple[np.ndarray, float]:
+def weighted_ridge(
+    features: np.ndarray, target: np.ndarray, weights: np.ndarray, alpha: float = 1.0
+) -> tuple[np.ndarray, float]:
     """Ridge regression with an intercept and sample weights (as scikit-learn's ``Ridge``).
 
     Minimises :math:`\\sum_i w_i (y_i - x_i \\beta - b)^2 + \\alpha \\lVert\\beta\\rVert^2`.
@@ -200,11 +207,24 @@ class LIME(Explainer):
     name = "lime"
     title = "LIME"
     parameters = (
-        Param("num_samples", int, 1000, low=10, high=100_000, aliases=("samples",),
-              help="perturbed copies of the photo pushed through the model (cost grows with it)"),
+        Param(
+            "num_samples",
+            int,
+            1000,
+            low=10,
+            high=100_000,
+            aliases=("samples",),
+            help="perturbed copies of the photo pushed through the model (cost grows with it)",
+        ),
         *SLIC_PARAMETERS[:3],
-        Param("kernel_width", float, 0.25, low=0.0, low_open=True,
-              help="width of the exponential kernel that weighs samples by their distance to the photo"),
+        Param(
+            "kernel_width",
+            float,
+            0.25,
+            low=0.0,
+            low_open=True,
+            help="width of the exponential kernel that weighs samples by their distance to the photo",
+        ),
         Param("seed", int, 0, low=0, help="seed of the random perturbations (same seed: same map)"),
         Param("batch_size", int, 64, low=1, high=4096, help="perturbed copies per forward pass"),
         SLIC_PARAMETERS[3],
@@ -232,11 +252,13 @@ class LIME(Explainer):
         t2 = time.perf_counter()
         fields = {f.name: getattr(forward, f.name) for f in dataclasses.fields(ForwardPass)}
         fields["timings"] = {**forward.timings, "slic": t1 - t0, "perturb": t2 - t1}
-        return PerturbedForwardPass(**fields, segments=segments, segment_ids=segment_ids,
-                                    samples=samples, sample_probabilities=probabilities)
+        return PerturbedForwardPass(
+            **fields, segments=segments, segment_ids=segment_ids, samples=samples, sample_probabilities=probabilities
+        )
 
-    def prepare(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass,
-                timings: dict[str, float], **precomputed: Any) -> ForwardPass:
+    def prepare(
+        self, model: LoadedModel, image: np.ndarray, forward: ForwardPass, timings: dict[str, float], **precomputed: Any
+    ) -> ForwardPass:
         super().prepare(model, image, forward, timings, **precomputed)
         return forward
 
@@ -250,8 +272,15 @@ class LIME(Explainer):
         lookup[forward.segment_ids] = coef
         return torch.from_numpy(lookup[forward.segments])
 
-    def build(self, model: LoadedModel, image: np.ndarray, class_map: torch.Tensor, context: PerturbedForwardPass,
-              timings: dict[str, float], t0: float) -> dict[str, Any]:
+    def build(
+        self,
+        model: LoadedModel,
+        image: np.ndarray,
+        class_map: torch.Tensor,
+        context: PerturbedForwardPass,
+        timings: dict[str, float],
+        t0: float,
+    ) -> dict[str, Any]:
         segments = context.segments
         values = class_map.numpy()
         lo, hi = float(values.min()), float(values.max())
@@ -260,5 +289,11 @@ class LIME(Explainer):
         kept = np.zeros(int(ids.max()) + 1, dtype=bool)
         kept[ids] = keep_mask(scores, self.params["threshold"])
         timings[self.name] = time.perf_counter() - t0
-        return {"saliency": saliency.astype(np.float32), "segments": segments, "segment_ids": ids,
-                "segment_scores": scores, "segment_areas": areas, "mask": kept[segments]}
+        return {
+            "saliency": saliency.astype(np.float32),
+            "segments": segments,
+            "segment_ids": ids,
+            "segment_scores": scores,
+            "segment_areas": areas,
+            "mask": kept[segments],
+        }

@@ -27,8 +27,9 @@ from ..regions import keep_mask, nearest, region_scores  # noqa: F401  (region_s
 SLIC_MAX_SIDE = 640
 
 
-def slic_segments(image: np.ndarray, n_segments: int = 50, compactness: float = 10.0,
-                  max_side: int | None = None) -> np.ndarray:
+def slic_segments(
+    image: np.ndarray, n_segments: int = 50, compactness: float = 10.0, max_side: int | None = None
+) -> np.ndarray:
     """SLIC superpixels of an RGB image.
 
     Parameters
@@ -89,14 +90,40 @@ class Segmentation:
 
 #: SLIC's parameters and SeCAM's threshold, shared by every method that works on SeCAM's superpixels.
 SLIC_PARAMETERS = (
-    Param("n_segments", int, 50, low=2, aliases=("segments",), help="SLIC's target number of superpixels (more: smaller superpixels)"),
-    Param("compactness", float, 10.0, low=0.0, low_open=True,
-          help="SLIC's compactness (higher: squarer superpixels that follow colour edges less)"),
-    Param("threshold", float, 0.8, low=0.0, high=1.0,
-          help="the mask keeps superpixels scoring above threshold x the best score"),
-    Param("slic_max_side", int, SLIC_MAX_SIDE, low=0, none_means=0, rule=lambda v: v == 0 or v >= 64,
-          rule_text="0 (full resolution) or >= 64",
-          help="SLIC runs on a copy of at most this long side, labels mapped back (0: full resolution)"),
+    Param(
+        "n_segments",
+        int,
+        50,
+        low=2,
+        aliases=("segments",),
+        help="SLIC's target number of superpixels (more: smaller superpixels)",
+    ),
+    Param(
+        "compactness",
+        float,
+        10.0,
+        low=0.0,
+        low_open=True,
+        help="SLIC's compactness (higher: squarer superpixels that follow colour edges less)",
+    ),
+    Param(
+        "threshold",
+        float,
+        0.8,
+        low=0.0,
+        high=1.0,
+        help="the mask keeps superpixels scoring above threshold x the best score",
+    ),
+    Param(
+        "slic_max_side",
+        int,
+        SLIC_MAX_SIDE,
+        low=0,
+        none_means=0,
+        rule=lambda v: v == 0 or v >= 64,
+        rule_text="0 (full resolution) or >= 64",
+        help="SLIC runs on a copy of at most this long side, labels mapped back (0: full resolution)",
+    ),
 )
 
 THRESHOLD = SLIC_PARAMETERS[2]
@@ -137,8 +164,9 @@ def _segment(image: np.ndarray, n_segments: int, compactness: float, max_side: i
 def _check_labels(segments: np.ndarray, image: np.ndarray) -> np.ndarray:
     """Precomputed superpixels must be non-negative integer labels of the image's ``(H, W)``."""
     if segments.shape != image.shape[:2]:
-        raise ParameterError(f"`segments` has shape {segments.shape}, the image is {image.shape[:2]}; "
-                             "compute them on this image")
+        raise ParameterError(
+            f"`segments` has shape {segments.shape}, the image is {image.shape[:2]}; compute them on this image"
+        )
     if not np.issubdtype(segments.dtype, np.integer) or (segments.size and segments.min() < 0):
         raise ParameterError("`segments` must hold non-negative integer labels, e.g. from slic_segments(image)")
     return segments
@@ -233,9 +261,17 @@ class SeCAM(Explainer):
         p = self.params
         return _segment(image, p["n_segments"], p["compactness"], p["slic_max_side"])
 
-    def explain(self, model: LoadedModel, image: np.ndarray, targets=None, topk: int = 1, *,
-                forward: ForwardPass | None = None, segments: np.ndarray | None = None,
-                **precomputed: Any) -> list[Explanation]:
+    def explain(
+        self,
+        model: LoadedModel,
+        image: np.ndarray,
+        targets=None,
+        topk: int = 1,
+        *,
+        forward: ForwardPass | None = None,
+        segments: np.ndarray | None = None,
+        **precomputed: Any,
+    ) -> list[Explanation]:
         """Explain ``image`` for each target class; see :meth:`Explainer.explain`.
 
         ``segments`` : (H, W) int ndarray, optional
@@ -260,8 +296,14 @@ class SeCAM(Explainer):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         return cores > torch.get_num_threads()
 
-    def prepare(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass,  # type: ignore[override]
-                timings: dict[str, float], segments: np.ndarray | Segmentation | None = None) -> Segmentation:
+    def prepare(  # type: ignore[override]  # SeCAM takes its superpixels by name
+        self,
+        model: LoadedModel,
+        image: np.ndarray,
+        forward: ForwardPass,
+        timings: dict[str, float],
+        segments: np.ndarray | Segmentation | None = None,
+    ) -> Segmentation:
         """SLIC once per call, or reuse ``segments`` passed to ``explain`` (``(H, W)`` labels)."""
         if isinstance(segments, Segmentation):
             _check_labels(segments.full, image)
@@ -276,8 +318,15 @@ class SeCAM(Explainer):
         timings["slic"] = time.perf_counter() - t0
         return seg
 
-    def build(self, model: LoadedModel, image: np.ndarray, class_map: torch.Tensor, context: Segmentation,
-              timings: dict[str, float], t0: float) -> dict[str, Any]:
+    def build(
+        self,
+        model: LoadedModel,
+        image: np.ndarray,
+        class_map: torch.Tensor,
+        context: Segmentation,
+        timings: dict[str, float],
+        t0: float,
+    ) -> dict[str, Any]:
         segments = context.full
         scored_on = segments if context.working is None else context.working
         upsampled = upsample(relu_max(class_map), scored_on.shape)
@@ -295,8 +344,14 @@ class SeCAM(Explainer):
             saliency = nearest(lookup[context.working], segments.shape)
             mask = nearest(kept[context.working].view(np.uint8), segments.shape).view(bool)
         timings["scoring"] = time.perf_counter() - t1
-        return {"saliency": saliency, "segments": segments, "segment_ids": ids,
-                "segment_scores": scores, "segment_areas": areas, "mask": mask}
+        return {
+            "saliency": saliency,
+            "segments": segments,
+            "segment_ids": ids,
+            "segment_scores": scores,
+            "segment_areas": areas,
+            "mask": mask,
+        }
 
 
 def with_threshold(explanation: Explanation, threshold: float) -> Explanation:
@@ -309,8 +364,9 @@ def with_threshold(explanation: Explanation, threshold: float) -> Explanation:
         raise ParameterError("with_threshold needs a SeCAM explanation (this one has no superpixels)")
     kept = np.zeros(int(explanation.segment_ids.max()) + 1, dtype=bool)
     kept[explanation.segment_ids] = keep_mask(explanation.segment_scores, threshold)
-    return dataclasses.replace(explanation, mask=_paint_mask(kept, explanation.segments),
-                               params={**explanation.params, "threshold": threshold})
+    return dataclasses.replace(
+        explanation, mask=_paint_mask(kept, explanation.segments), params={**explanation.params, "threshold": threshold}
+    )
 
 
 def _paint_mask(kept: np.ndarray, segments: np.ndarray) -> np.ndarray:

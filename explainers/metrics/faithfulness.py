@@ -58,10 +58,15 @@ class Faithfulness:
 
     def to_dict(self) -> dict:
         """JSON-ready copy (arrays as lists)."""
-        return {"fractions": self.fractions.tolist(), "deletion": self.deletion.tolist(),
-                "insertion": self.insertion.tolist(), "deletion_auc": self.deletion_auc,
-                "insertion_auc": self.insertion_auc, "kept_fraction": self.kept_fraction,
-                "timings": dict(self.timings)}
+        return {
+            "fractions": self.fractions.tolist(),
+            "deletion": self.deletion.tolist(),
+            "insertion": self.insertion.tolist(),
+            "deletion_auc": self.deletion_auc,
+            "insertion_auc": self.insertion_auc,
+            "kept_fraction": self.kept_fraction,
+            "timings": dict(self.timings),
+        }
 
 
 def auc(fractions: np.ndarray, values: np.ndarray) -> float:
@@ -110,8 +115,9 @@ def pixel_order(saliency: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
 def blurred(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian blur of a ``(3, S, S)`` tensor, ``sigma`` in pixels (reflected border)."""
     arr = x.permute(1, 2, 0).numpy()
-    out = cv2.GaussianBlur(np.ascontiguousarray(arr), (0, 0), sigmaX=sigma, sigmaY=sigma,
-                           borderType=cv2.BORDER_REFLECT_101)
+    out = cv2.GaussianBlur(
+        np.ascontiguousarray(arr), (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101
+    )
     return torch.from_numpy(out).permute(2, 0, 1).contiguous()
 
 
@@ -148,9 +154,17 @@ FAITHFULNESS_PARAMETERS = (
 )
 
 
-def faithfulness(model: LoadedModel, image: np.ndarray, saliency: np.ndarray, class_index: int,
-                 steps: int = DEFAULT_STEPS, blur_sigma: float = 10.0, batch_size: int = 64, seed: int = 0,
-                 mask: np.ndarray | None = None) -> Faithfulness:
+def faithfulness(
+    model: LoadedModel,
+    image: np.ndarray,
+    saliency: np.ndarray,
+    class_index: int,
+    steps: int = DEFAULT_STEPS,
+    blur_sigma: float = 10.0,
+    batch_size: int = 64,
+    seed: int = 0,
+    mask: np.ndarray | None = None,
+) -> Faithfulness:
     """Deletion and insertion curves of ``saliency`` for ``class_index``.
 
     At step ``i`` of ``steps`` the ``round(i / steps * S * S)`` most salient input
@@ -186,12 +200,18 @@ def faithfulness(model: LoadedModel, image: np.ndarray, saliency: np.ndarray, cl
     ParameterError
         If a parameter is outside its range, or ``saliency`` is not shaped like the image.
     """
-    params = {p.name: p.check(value) for p, value in zip(
-        (*FAITHFULNESS_PARAMETERS, Param("class_index", int, 0, low=0, high=model.num_classes - 1)),
-        (steps, blur_sigma, batch_size, seed, class_index))}
+    params = {
+        p.name: p.check(value)
+        for p, value in zip(
+            (*FAITHFULNESS_PARAMETERS, Param("class_index", int, 0, low=0, high=model.num_classes - 1)),
+            (steps, blur_sigma, batch_size, seed, class_index),
+        )
+    }
     saliency = np.asarray(saliency)
     if saliency.shape != image.shape[:2]:
-        raise ParameterError(f"`saliency` has shape {saliency.shape}; it must be the image's (H, W) = {image.shape[:2]}")
+        raise ParameterError(
+            f"`saliency` has shape {saliency.shape}; it must be the image's (H, W) = {image.shape[:2]}"
+        )
     steps = params["steps"]
     t0 = time.perf_counter()
     size = model.input_size
@@ -209,11 +229,17 @@ def faithfulness(model: LoadedModel, image: np.ndarray, saliency: np.ndarray, cl
         copies.append(torch.where(rank < int(n), x, base))
     probabilities = []
     for start in range(0, len(copies), params["batch_size"]):
-        logits, _ = model.forward_batch(torch.stack(copies[start:start + params["batch_size"]]))
+        logits, _ = model.forward_batch(torch.stack(copies[start : start + params["batch_size"]]))
         probabilities.append(torch.softmax(logits, dim=1)[:, params["class_index"]].cpu())
     curve = torch.cat(probabilities).double().numpy()
     fractions = counts / float(size * size)
-    deletion, insertion = curve[:steps + 1], curve[steps + 1:]
-    return Faithfulness(fractions=fractions, deletion=deletion, insertion=insertion,
-                        deletion_auc=auc(fractions, deletion), insertion_auc=auc(fractions, insertion),
-                        kept_fraction=kept_fraction(mask), timings={"curves": time.perf_counter() - t0})
+    deletion, insertion = curve[: steps + 1], curve[steps + 1 :]
+    return Faithfulness(
+        fractions=fractions,
+        deletion=deletion,
+        insertion=insertion,
+        deletion_auc=auc(fractions, deletion),
+        insertion_auc=auc(fractions, insertion),
+        kept_fraction=kept_fraction(mask),
+        timings={"curves": time.perf_counter() - t0},
+    )

@@ -25,8 +25,9 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device(device)
 
 
-def load_model(name: str, registry: ModelRegistry | str | os.PathLike | None = None,
-               device: str | torch.device | None = None) -> LoadedModel:
+def load_model(
+    name: str, registry: ModelRegistry | str | os.PathLike | None = None, device: str | torch.device | None = None
+) -> LoadedModel:
     """Build the registry model ``name`` and check its head.
 
     Parameters
@@ -90,19 +91,25 @@ def build_model(spec: ModelSpec, device: str | torch.device | None = None) -> Lo
     network = build_network(spec)
     network.eval().to(device)
     try:
-        feature_layer, classifier = detect_layers(network, spec.input_size, spec.num_classes,
-                                                  spec.feature_layer, spec.classifier)
+        feature_layer, classifier = detect_layers(
+            network, spec.input_size, spec.num_classes, spec.feature_layer, spec.classifier
+        )
     except (ValueError, AttributeError) as exc:
         raise RegistryError(f"model '{spec.name}': {exc}") from None
     if spec.feature_layer is None or spec.classifier is None:
         log.info("model %s: feature layer %s, classifier %s (detected)", spec.name, feature_layer, classifier)
-    model = LoadedModel(spec=spec, network=network, labels=labels, device=device,
-                        feature_layer=feature_layer, classifier=classifier)
+    model = LoadedModel(
+        spec=spec, network=network, labels=labels, device=device, feature_layer=feature_layer, classifier=classifier
+    )
     model.gap_check = check_gap(model)
     if model.gap_check.exact != spec.cam_exact:
-        log.warning("model %s: the registry says CAM is %s, the GAP check says %s: %s", spec.name,
-                    "exact" if spec.cam_exact else "not exact", "exact" if model.gap_check.exact else "not exact",
-                    model.gap_check.detail)
+        log.warning(
+            "model %s: the registry says CAM is %s, the GAP check says %s: %s",
+            spec.name,
+            "exact" if spec.cam_exact else "not exact",
+            "exact" if model.gap_check.exact else "not exact",
+            model.gap_check.detail,
+        )
     elif not model.gap_check.exact:
         log.info("model %s: CAM not exact (as the registry says): %s", spec.name, model.gap_check.detail)
     return model
@@ -132,10 +139,18 @@ def offline_models(registry: ModelRegistry | None = None) -> list[str]:
     return [n for n, s in registry.specs.items() if weights_status(s)[0] and s.weights_source != "none"]
 
 
-def from_network(network: nn.Module, *, name: str = "custom", input_size: int = 224,
-                 mean: tuple[float, float, float] = (0.0, 0.0, 0.0), std: tuple[float, float, float] = (1.0, 1.0, 1.0),
-                 labels: list[str] | None = None, feature_layer: str | None = None,
-                 classifier: str | None = None, device: str | torch.device | None = None) -> LoadedModel:
+def from_network(
+    network: nn.Module,
+    *,
+    name: str = "custom",
+    input_size: int = 224,
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    labels: list[str] | None = None,
+    feature_layer: str | None = None,
+    classifier: str | None = None,
+    device: str | torch.device | None = None,
+) -> LoadedModel:
     """Wrap any ``nn.Module`` classifier as a :class:`LoadedModel` (no registry entry needed).
 
     Parameters
@@ -164,19 +179,36 @@ def from_network(network: nn.Module, *, name: str = "custom", input_size: int = 
     if labels is None:
         linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
         if classifier is not None:
-            num_classes = int(network.get_submodule(classifier).out_features)
+            num_classes = int(network.get_submodule(classifier).out_features)  # type: ignore[arg-type]
         elif linears:
             num_classes = linears[-1].out_features
         else:
             raise ValueError("cannot infer the number of classes; pass `labels` or `classifier`")
         labels = [f"class {i}" for i in range(num_classes)]
-    spec = ModelSpec(name=name, title=name, architecture_source="custom", architecture=type(network).__name__,
-                     weights_source="none", weights=None, num_classes=len(labels), labels=None,
-                     input_size=input_size, mean=(mean[0], mean[1], mean[2]), std=(std[0], std[1], std[2]),
-                     feature_layer=feature_layer,
-                     classifier=classifier, base_dir=Path.cwd())
+    spec = ModelSpec(
+        name=name,
+        title=name,
+        architecture_source="custom",
+        architecture=type(network).__name__,
+        weights_source="none",
+        weights=None,
+        num_classes=len(labels),
+        labels=None,
+        input_size=input_size,
+        mean=(mean[0], mean[1], mean[2]),
+        std=(std[0], std[1], std[2]),
+        feature_layer=feature_layer,
+        classifier=classifier,
+        base_dir=Path.cwd(),
+    )
     feature_layer, classifier = detect_layers(network, input_size, len(labels), feature_layer, classifier)
-    model = LoadedModel(spec=spec, network=network, labels=tuple(labels), device=device,
-                        feature_layer=feature_layer, classifier=classifier)
+    model = LoadedModel(
+        spec=spec,
+        network=network,
+        labels=tuple(labels),
+        device=device,
+        feature_layer=feature_layer,
+        classifier=classifier,
+    )
     model.gap_check = check_gap(model)
     return model

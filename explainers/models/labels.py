@@ -30,7 +30,9 @@ def read_labels(value: str | None, num_classes: int, base_dir: Path, entry: str)
         path = Path(value)
         path = path if path.is_absolute() else base_dir / path
         if not path.is_file():
-            raise RegistryError(f"model '{entry}': field 'labels': file {path} not found; give 'imagenet' or a text file, one class name per line")
+            raise RegistryError(
+                f"model '{entry}': field 'labels': file {path} not found; give 'imagenet' or a text file, one class name per line"
+            )
         names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     if len(names) != num_classes:
         raise RegistryError(

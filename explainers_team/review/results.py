@@ -47,9 +47,31 @@ from .stats import Kappa, cohen_kappa, fleiss_kappa, fleiss_table, sign_test, wi
 #: Columns of the raw answers CSV, in order (``outcome`` is derived from ``left`` and ``choice``).
 ANSWER_COLUMNS = ("study", "trial", "photo", "label", "reviewer", "left", "choice", "outcome", "seconds", "comment")
 #: Columns of the summary CSV, in order.
-SUMMARY_COLUMNS = ("scope", "key", "answers", "A", "B", "tie", "cant_tell", "share_A", "share_A_low", "share_A_high",
-                   "p_value", "left", "right", "share_left", "share_left_low", "share_left_high", "p_left",
-                   "median_seconds", "kappa", "kappa_subjects", "deletion_auc", "insertion_auc", "note")
+SUMMARY_COLUMNS = (
+    "scope",
+    "key",
+    "answers",
+    "A",
+    "B",
+    "tie",
+    "cant_tell",
+    "share_A",
+    "share_A_low",
+    "share_A_high",
+    "p_value",
+    "left",
+    "right",
+    "share_left",
+    "share_left_low",
+    "share_left_high",
+    "p_left",
+    "median_seconds",
+    "kappa",
+    "kappa_subjects",
+    "deletion_auc",
+    "insertion_auc",
+    "note",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +115,12 @@ class Answer:
             raise ParameterError(f"an answer needs a reviewer name, got {self.reviewer!r}")
         choice_to_outcome(self.choice, self.left)  # validates both
         if self.seconds is not None:
-            if isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float)) or \
-                    not math.isfinite(self.seconds) or self.seconds < 0:
+            if (
+                isinstance(self.seconds, bool)
+                or not isinstance(self.seconds, (int, float))
+                or not math.isfinite(self.seconds)
+                or self.seconds < 0
+            ):
                 raise ParameterError(f"`seconds` must be a non-negative number or None, got {self.seconds!r}")
             object.__setattr__(self, "seconds", float(self.seconds))
 
@@ -105,9 +131,18 @@ class Answer:
 
     def row(self) -> dict[str, Any]:
         """The raw answers CSV row (:data:`ANSWER_COLUMNS`)."""
-        return {"study": self.study, "trial": self.trial, "photo": self.photo, "label": self.label,
-                "reviewer": self.reviewer, "left": self.left, "choice": self.choice, "outcome": self.outcome,
-                "seconds": "" if self.seconds is None else repr(self.seconds), "comment": self.comment}
+        return {
+            "study": self.study,
+            "trial": self.trial,
+            "photo": self.photo,
+            "label": self.label,
+            "reviewer": self.reviewer,
+            "left": self.left,
+            "choice": self.choice,
+            "outcome": self.outcome,
+            "seconds": "" if self.seconds is None else repr(self.seconds),
+            "comment": self.comment,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Answer:
@@ -128,9 +163,17 @@ class Answer:
                 seconds = float(seconds) if seconds.strip() else None
             except ValueError:
                 raise ParameterError(f"`seconds` must be a number, got {seconds!r}") from None
-        return cls(trial=data["trial"], reviewer=data["reviewer"], left=data["left"], choice=data["choice"],
-                   seconds=seconds, label=data.get("label") or "", photo=data.get("photo") or "",
-                   comment=data.get("comment") or "", study=data.get("study", ""))
+        return cls(
+            trial=data["trial"],
+            reviewer=data["reviewer"],
+            left=data["left"],
+            choice=data["choice"],
+            seconds=seconds,
+            label=data.get("label") or "",
+            photo=data.get("photo") or "",
+            comment=data.get("comment") or "",
+            study=data.get("study", ""),
+        )
 
 
 def _clean(x: Any) -> Any:
@@ -178,17 +221,26 @@ def tally(answers: Sequence[Answer], confidence: float = 0.95) -> dict[str, Any]
     right = sum(a.choice == "right" for a in answers)
     side = _proportion(left, left + right, confidence)
     times = [a.seconds for a in answers if a.seconds is not None]
-    return _clean({
-        "answers": len(answers),
-        "A": _proportion(wins["A"], decided, confidence),
-        "B": _proportion(wins["B"], decided, confidence),
-        "decided": decided, "tie": wins["tie"], "cant_tell": wins["cant_tell"],
-        "p_value": sign_test(wins["A"], wins["B"]),
-        "position": {"left": left, "right": right, "share_left": side["share"], "ci": side["ci"],
-                     "p_value": sign_test(left, right)},
-        "median_seconds": statistics.median(times) if times else None,
-        "timed": len(times),
-    })
+    return _clean(
+        {
+            "answers": len(answers),
+            "A": _proportion(wins["A"], decided, confidence),
+            "B": _proportion(wins["B"], decided, confidence),
+            "decided": decided,
+            "tie": wins["tie"],
+            "cant_tell": wins["cant_tell"],
+            "p_value": sign_test(wins["A"], wins["B"]),
+            "position": {
+                "left": left,
+                "right": right,
+                "share_left": side["share"],
+                "ci": side["ci"],
+                "p_value": sign_test(left, right),
+            },
+            "median_seconds": statistics.median(times) if times else None,
+            "timed": len(times),
+        }
+    )
 
 
 def check_answers(answers: Iterable[Answer | Mapping[str, Any]]) -> list[Answer]:
@@ -203,8 +255,9 @@ def check_answers(answers: Iterable[Answer | Mapping[str, Any]]) -> list[Answer]
     out = [a if isinstance(a, Answer) else Answer.from_dict(a) for a in answers]
     studies = {str(a.study) for a in out if a.study not in ("", None)}
     if len(studies) > 1:
-        raise ParameterError(f"answers come from {len(studies)} studies ({', '.join(sorted(studies))}); "
-                             "summarise one study at a time")
+        raise ParameterError(
+            f"answers come from {len(studies)} studies ({', '.join(sorted(studies))}); summarise one study at a time"
+        )
     seen = set()
     for a in out:
         key = (str(a.trial), a.reviewer)
@@ -234,8 +287,13 @@ def agreement(answers: Sequence[Answer]) -> dict[str, Any]:
         both = [t for t in by_trial.values() if len(t) == 2]
         cohen = cohen_kappa([t[reviewers[0]] for t in both], [t[reviewers[1]] for t in both])
     else:
-        cohen = Kappa(math.nan, math.nan, math.nan, 0,
-                      f"Cohen's kappa needs exactly two reviewers; there are {len(reviewers)} (see Fleiss' kappa)")
+        cohen = Kappa(
+            math.nan,
+            math.nan,
+            math.nan,
+            0,
+            f"Cohen's kappa needs exactly two reviewers; there are {len(reviewers)} (see Fleiss' kappa)",
+        )
     return {"categories": list(OUTCOMES), "trials": len(shared), "fleiss": fleiss.to_dict(), "cohen": cohen.to_dict()}
 
 
@@ -264,9 +322,11 @@ def trial_majority(answers: Sequence[Answer]) -> dict[str, Any]:
     return _clean({**counts, "p_value": sign_test(counts["A"], counts["B"])})
 
 
-def summarize(answers: Iterable[Answer | Mapping[str, Any]],
-              conditions: Mapping[str, Condition | Mapping[str, Any]] | None = None,
-              confidence: float = 0.95) -> dict[str, Any]:
+def summarize(
+    answers: Iterable[Answer | Mapping[str, Any]],
+    conditions: Mapping[str, Condition | Mapping[str, Any]] | None = None,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
     """Everything the results tab shows, as one JSON-ready dict.
 
     Parameters
@@ -344,11 +404,18 @@ def faithfulness_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in CONDITIONS:
         mine = list(per[key].values())
-        out[key] = {"photos": len(mine), **{m: mean_interval([r[m] for r in mine])
-                                            for m in ("deletion_auc", "insertion_auc")}}
+        out[key] = {
+            "photos": len(mine),
+            **{m: mean_interval([r[m] for r in mine]) for m in ("deletion_auc", "insertion_auc")},
+        }
     paired = sorted(set(per["A"]) & set(per["B"]))
-    out["difference"] = {"photos": len(paired), **{
-        m: mean_interval([per["B"][p][m] - per["A"][p][m] for p in paired]) for m in ("deletion_auc", "insertion_auc")}}
+    out["difference"] = {
+        "photos": len(paired),
+        **{
+            m: mean_interval([per["B"][p][m] - per["A"][p][m] for p in paired])
+            for m in ("deletion_auc", "insertion_auc")
+        },
+    }
     return _clean(out)
 
 
@@ -380,8 +447,9 @@ def read_answers_csv(text: str) -> list[Answer]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("trial", "reviewer", "left", "choice") if c not in (reader.fieldnames or [])]
     if missing:
-        raise ParameterError(f"the answers CSV lacks the columns {', '.join(missing)}; "
-                             f"expected a header like {','.join(ANSWER_COLUMNS)}")
+        raise ParameterError(
+            f"the answers CSV lacks the columns {', '.join(missing)}; expected a header like {','.join(ANSWER_COLUMNS)}"
+        )
     answers = []
     for line, row in enumerate(reader, start=2):
         try:
@@ -389,8 +457,10 @@ def read_answers_csv(text: str) -> list[Answer]:
         except ParameterError as exc:
             raise ParameterError(f"answers CSV, line {line}: {exc}") from None
         if row.get("outcome") and row["outcome"] != answer.outcome:
-            raise ParameterError(f"answers CSV, line {line}: outcome {row['outcome']!r} does not follow from "
-                                 f"left={answer.left!r} and choice={answer.choice!r}")
+            raise ParameterError(
+                f"answers CSV, line {line}: outcome {row['outcome']!r} does not follow from "
+                f"left={answer.left!r} and choice={answer.choice!r}"
+            )
         answers.append(answer)
     return check_answers(answers)
 
@@ -404,11 +474,26 @@ def _group_row(scope: str, key: str, t: Mapping[str, Any]) -> dict[str, Any]:
     ci = t["A"]["ci"] or [None, None]
     pos = t["position"]
     side = pos["ci"] or [None, None]
-    return {"scope": scope, "key": key, "answers": t["answers"], "A": t["A"]["count"], "B": t["B"]["count"],
-            "tie": t["tie"], "cant_tell": t["cant_tell"], "share_A": t["A"]["share"], "share_A_low": ci[0],
-            "share_A_high": ci[1], "p_value": t["p_value"], "left": pos["left"], "right": pos["right"],
-            "share_left": pos["share_left"], "share_left_low": side[0], "share_left_high": side[1],
-            "p_left": pos["p_value"], "median_seconds": t["median_seconds"]}
+    return {
+        "scope": scope,
+        "key": key,
+        "answers": t["answers"],
+        "A": t["A"]["count"],
+        "B": t["B"]["count"],
+        "tie": t["tie"],
+        "cant_tell": t["cant_tell"],
+        "share_A": t["A"]["share"],
+        "share_A_low": ci[0],
+        "share_A_high": ci[1],
+        "p_value": t["p_value"],
+        "left": pos["left"],
+        "right": pos["right"],
+        "share_left": pos["share_left"],
+        "share_left_low": side[0],
+        "share_left_high": side[1],
+        "p_left": pos["p_value"],
+        "median_seconds": t["median_seconds"],
+    }
 
 
 def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -424,19 +509,41 @@ def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows += [_group_row("class", k, t) for k, t in summary["by_class"].items()]
     rows += [_group_row("reviewer", k, t) for k, t in summary["by_reviewer"].items()]
     m = summary["trial_majority"]
-    rows.append({"scope": "trial_majority", "key": "trials", "answers": m["A"] + m["B"] + m["split"], "A": m["A"],
-                 "B": m["B"], "tie": m["split"], "p_value": m["p_value"],
-                 "note": "one vote per trial, by the majority of its decided answers; tie = split trials"})
+    rows.append(
+        {
+            "scope": "trial_majority",
+            "key": "trials",
+            "answers": m["A"] + m["B"] + m["split"],
+            "A": m["A"],
+            "B": m["B"],
+            "tie": m["split"],
+            "p_value": m["p_value"],
+            "note": "one vote per trial, by the majority of its decided answers; tie = split trials",
+        }
+    )
     for name in ("fleiss", "cohen"):
         k = summary["agreement"][name]
-        rows.append({"scope": "agreement", "key": name, "kappa": k["value"], "kappa_subjects": k["subjects"],
-                     "note": k["reason"] or k["interpretation"]})
+        rows.append(
+            {
+                "scope": "agreement",
+                "key": name,
+                "kappa": k["value"],
+                "kappa_subjects": k["subjects"],
+                "note": k["reason"] or k["interpretation"],
+            }
+        )
     if summary.get("faithfulness"):
         for key in (*CONDITIONS, "difference"):
             f = summary["faithfulness"][key]
-            rows.append({"scope": "faithfulness", "key": key, "deletion_auc": f["deletion_auc"]["mean"],
-                         "insertion_auc": f["insertion_auc"]["mean"],
-                         "note": summary["conditions"][key]["name"] if key in CONDITIONS else "B - A, paired"})
+            rows.append(
+                {
+                    "scope": "faithfulness",
+                    "key": key,
+                    "deletion_auc": f["deletion_auc"]["mean"],
+                    "insertion_auc": f["insertion_auc"]["mean"],
+                    "note": summary["conditions"][key]["name"] if key in CONDITIONS else "B - A, paired",
+                }
+            )
     return [{c: r.get(c) for c in SUMMARY_COLUMNS} for r in rows]
 
 
@@ -450,6 +557,20 @@ def summary_csv(summary: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["ANSWER_COLUMNS", "SUMMARY_COLUMNS", "Answer", "agreement", "answers_csv", "attach_faithfulness",
-           "check_answers", "faithfulness_summary", "read_answers_csv", "summarize",
-           "summary_csv", "summary_json", "summary_rows", "tally", "trial_majority"]
+__all__ = [
+    "ANSWER_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "Answer",
+    "agreement",
+    "answers_csv",
+    "attach_faithfulness",
+    "check_answers",
+    "faithfulness_summary",
+    "read_answers_csv",
+    "summarize",
+    "summary_csv",
+    "summary_json",
+    "summary_rows",
+    "tally",
+    "trial_majority",
+]

@@ -125,11 +125,16 @@ def binomial_test(successes: int, n: int, p: float = 0.5) -> float:
     if p == 0.5:
         tail = sum(math.comb(n, i) for i in range(min(successes, n - successes) + 1))
         # 2 * tail / 2**n in exact arithmetic; the middle outcome of an even n is counted twice, hence min(1, ...)
-        return min(1.0, float(Fraction(2 * tail, 2 ** n)))
+        return min(1.0, float(Fraction(2 * tail, 2**n)))
 
     def logpmf(k: int) -> float:
-        return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-                + k * math.log(p) + (n - k) * math.log1p(-p))
+        return (
+            math.lgamma(n + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(n - k + 1)
+            + k * math.log(p)
+            + (n - k) * math.log1p(-p)
+        )
 
     observed = logpmf(successes)
     # relative tolerance as SciPy's, so outcomes as likely as the observed one up to rounding count
@@ -188,16 +193,29 @@ class Kappa:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy (``nan`` becomes None)."""
+
         def clean(x: float) -> float | None:
             return None if math.isnan(x) else x
 
-        return {"value": clean(self.value), "observed": clean(self.observed), "expected": clean(self.expected),
-                "subjects": self.subjects, "reason": self.reason, "interpretation": self.interpretation}
+        return {
+            "value": clean(self.value),
+            "observed": clean(self.observed),
+            "expected": clean(self.expected),
+            "subjects": self.subjects,
+            "reason": self.reason,
+            "interpretation": self.interpretation,
+        }
 
 
 #: Landis & Koch (1977) benchmarks: upper bound (inclusive) -> word. Below 0: "poor".
-KAPPA_SCALE = ((0.0, "poor"), (0.20, "slight"), (0.40, "fair"), (0.60, "moderate"), (0.80, "substantial"),
-               (1.0, "almost perfect"))
+KAPPA_SCALE = (
+    (0.0, "poor"),
+    (0.20, "slight"),
+    (0.40, "fair"),
+    (0.60, "moderate"),
+    (0.80, "substantial"),
+    (1.0, "almost perfect"),
+)
 
 
 def kappa_interpretation(value: float) -> str:
@@ -260,8 +278,13 @@ def fleiss_kappa(counts: Sequence[Sequence[int]]) -> Kappa:
     expected = math.fsum(p * p for p in shares)
     observed = math.fsum(sum(c * (c - 1) for c in r) / (t * (t - 1)) for r, t in zip(rows, totals)) / len(rows)
     if expected >= 1 - 1e-12:
-        return Kappa(math.nan, observed, expected, len(rows),
-                     "every answer is in the same category, so agreement cannot be told from chance")
+        return Kappa(
+            math.nan,
+            observed,
+            expected,
+            len(rows),
+            "every answer is in the same category, so agreement cannot be told from chance",
+        )
     return Kappa((observed - expected) / (1 - expected), observed, expected, len(rows))
 
 
@@ -334,6 +357,11 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> Kappa:
     c1, c2 = Counter(first), Counter(second)
     expected = math.fsum(c1[c] * c2[c] for c in c1) / (n * n)
     if expected >= 1 - 1e-12:
-        return Kappa(math.nan, observed, expected, n,
-                     "both reviewers gave the same single answer throughout, so agreement cannot be told from chance")
+        return Kappa(
+            math.nan,
+            observed,
+            expected,
+            n,
+            "both reviewers gave the same single answer throughout, so agreement cannot be told from chance",
+        )
     return Kappa((observed - expected) / (1 - expected), observed, expected, n)

@@ -95,9 +95,11 @@ def check_blind(name: str, question: str, conditions: Sequence[Condition]) -> No
     for what, text in (("name", name), ("question", question)):
         leaks = blind_leaks(text, words)
         if leaks:
-            raise ParameterError(f"the study's {what} mentions {', '.join(repr(w) for w in leaks)}; reviewers see "
-                                 f"the {what}, so it would tell them which map is which. Reword it without "
-                                 "method or model names (the results name the conditions).")
+            raise ParameterError(
+                f"the study's {what} mentions {', '.join(repr(w) for w in leaks)}; reviewers see "
+                f"the {what}, so it would tell them which map is which. Reword it without "
+                "method or model names (the results name the conditions)."
+            )
 
 
 # ---------------------------------------------------------------------------------------------- creation
@@ -133,10 +135,20 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def build_study(store: Store, *, creator: User, name: str, question: str, condition_a: Condition,
-                condition_b: Condition, photos: Sequence[Photo], load: ModelSource | None = None,
-                measure: bool = True, steps: int = DEFAULT_STEPS,
-                on_progress: Callable[[str, int, int], None] | None = None) -> int:
+def build_study(
+    store: Store,
+    *,
+    creator: User,
+    name: str,
+    question: str,
+    condition_a: Condition,
+    condition_b: Condition,
+    photos: Sequence[Photo],
+    load: ModelSource | None = None,
+    measure: bool = True,
+    steps: int = DEFAULT_STEPS,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> int:
     """Prepare every trial once (both maps per photo, measured in the same pass when ``measure``), then store the
     photos and the study in one go; returns the study's id.
 
@@ -183,18 +195,35 @@ def build_study(store: Store, *, creator: User, name: str, question: str, condit
     for done, photo in enumerate(photos, start=1):
         arrays.append((photo.name, explainers.load_image(photo.data, name=photo.name)))
         progress("decoding", done, len(photos))
-    trials = prepare_trials(arrays, condition_a, condition_b, load=load, measure=measure, steps=int(steps),
-                            on_progress=lambda done, total, _: progress("preparing", done, total))
+    trials = prepare_trials(
+        arrays,
+        condition_a,
+        condition_b,
+        load=load,
+        measure=measure,
+        steps=int(steps),
+        on_progress=lambda done, total, _: progress("preparing", done, total),
+    )
     stored = []
     for done, (photo, trial) in enumerate(zip(photos, trials), start=1):
         sha = store.put_photo(photo.data, photo.name, creator)
-        maps = tuple(TrialMap(encode_png(trial.overlay(key)), _npy(getattr(trial, f"saliency_{key.lower()}")),
-                              {"condition": key, **dict(trial.metrics.get(key, {}))})
-                     for key in CONDITIONS)
+        maps = tuple(
+            TrialMap(
+                encode_png(trial.overlay(key)),
+                _npy(getattr(trial, f"saliency_{key.lower()}")),
+                {"condition": key, **dict(trial.metrics.get(key, {}))},
+            )
+            for key in CONDITIONS
+        )
         stored.append(NewTrial(sha, trial.class_index, trial.label, maps))
         progress("storing", done, len(photos))
-    return store.create_study(name=name, creator=creator, question=question,
-                              conditions=[condition_a.to_dict(), condition_b.to_dict()], trials=stored)
+    return store.create_study(
+        name=name,
+        creator=creator,
+        question=question,
+        conditions=[condition_a.to_dict(), condition_b.to_dict()],
+        trials=stored,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -219,9 +248,19 @@ def review_answers(store: Store, study: StudyRecord, reviewer: User | None = Non
     for r in records:
         # two identities may share a display name: then the identity tells them apart
         who = r.reviewer_name if len(names[r.reviewer_name]) == 1 else f"{r.reviewer_name} <{r.reviewer_id}>"
-        out.append(Answer(trial=r.trial_id, reviewer=who, left=CONDITIONS[r.left_condition], choice=r.choice,
-                          seconds=r.seconds, label=r.class_label, photo=_photo_name(store, r.photo_sha256, photos),
-                          comment=r.comment, study=study.id))
+        out.append(
+            Answer(
+                trial=r.trial_id,
+                reviewer=who,
+                left=CONDITIONS[r.left_condition],
+                choice=r.choice,
+                seconds=r.seconds,
+                label=r.class_label,
+                photo=_photo_name(store, r.photo_sha256, photos),
+                comment=r.comment,
+                study=study.id,
+            )
+        )
     return out
 
 
@@ -231,8 +270,14 @@ def faithfulness_rows(trials: Sequence[TrialRecord]) -> list[dict[str, Any]]:
     for t in trials:
         for key, metrics in zip(CONDITIONS, t.metrics):
             if metrics.get("deletion_auc") is not None and metrics.get("insertion_auc") is not None:
-                rows.append({"photo": t.photo_sha256, "condition": key, "deletion_auc": metrics["deletion_auc"],
-                             "insertion_auc": metrics["insertion_auc"]})
+                rows.append(
+                    {
+                        "photo": t.photo_sha256,
+                        "condition": key,
+                        "deletion_auc": metrics["deletion_auc"],
+                        "insertion_auc": metrics["insertion_auc"],
+                    }
+                )
     return rows
 
 
@@ -253,9 +298,13 @@ def trial_rows(store: Store, study: StudyRecord, answers: Sequence[Answer]) -> l
     rows = []
     for t in store.trials_for(study.id):
         outcomes = per.get(str(t.id), [])
-        row: dict[str, Any] = {"trial": t.id, "photo": _photo_name(store, t.photo_sha256, photos),
-                               "class": t.class_label, "answers": len(outcomes),
-                               **{k: outcomes.count(k) for k in ("A", "B", "tie", "cant_tell")}}
+        row: dict[str, Any] = {
+            "trial": t.id,
+            "photo": _photo_name(store, t.photo_sha256, photos),
+            "class": t.class_label,
+            "answers": len(outcomes),
+            **{k: outcomes.count(k) for k in ("A", "B", "tie", "cant_tell")},
+        }
         for key, metrics in zip(CONDITIONS, t.metrics):
             for m in ("deletion_auc", "insertion_auc"):
                 if metrics.get(m) is not None:
@@ -277,6 +326,12 @@ def progress_rows(study: StudyRecord, answers: Sequence[Answer]) -> list[dict[st
     rows = []
     for who, mine in sorted(per.items()):
         times = sorted(a.seconds for a in mine if a.seconds is not None)
-        rows.append({"reviewer": who, "answered": len(mine), "of": study.n_trials,
-                     "median_seconds": round(float(np.median(times)), 1) if times else None})
+        rows.append(
+            {
+                "reviewer": who,
+                "answered": len(mine),
+                "of": study.n_trials,
+                "median_seconds": round(float(np.median(times)), 1) if times else None,
+            }
+        )
     return rows

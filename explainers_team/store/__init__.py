@@ -9,17 +9,51 @@ see :mod:`explainers_team.settings`. Never imports Streamlit.
 """
 
 from ..access import User
-from ..errors import (InvalidRecordError, NotFoundError, PermissionDeniedError, QuotaExceededError, StoreError,
-                      StudyClosedError)
+from ..errors import (
+    InvalidRecordError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    StoreError,
+    StudyClosedError,
+)
 from .api import EXPORT_COLUMNS, Store
 from .migrate import current_revision, head_revision, upgrade, upgrade_to_head
-from .records import (CHOICES, DEFAULT_QUESTION, AnswerRecord, ItemRecord, TrialMap, PhotoRecord, StudyRecord,
-                      NewTrial, TrialRecord, Usage)
+from .records import (
+    CHOICES,
+    DEFAULT_QUESTION,
+    AnswerRecord,
+    ItemRecord,
+    TrialMap,
+    PhotoRecord,
+    StudyRecord,
+    NewTrial,
+    TrialRecord,
+    Usage,
+)
 
 __all__ = [
-    "Store", "User", "EXPORT_COLUMNS", "CHOICES", "DEFAULT_QUESTION",
-    "PhotoRecord", "ItemRecord", "StudyRecord", "TrialRecord", "AnswerRecord", "NewTrial", "TrialMap", "Usage",
-    "StoreError", "NotFoundError", "PermissionDeniedError", "StudyClosedError", "QuotaExceededError",
+    "Store",
+    "User",
+    "EXPORT_COLUMNS",
+    "CHOICES",
+    "DEFAULT_QUESTION",
+    "PhotoRecord",
+    "ItemRecord",
+    "StudyRecord",
+    "TrialRecord",
+    "AnswerRecord",
+    "NewTrial",
+    "TrialMap",
+    "Usage",
+    "StoreError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "StudyClosedError",
+    "QuotaExceededError",
     "InvalidRecordError",
-    "upgrade", "upgrade_to_head", "current_revision", "head_revision",
+    "upgrade",
+    "upgrade_to_head",
+    "current_revision",
+    "head_revision",
 ]

@@ -31,17 +31,47 @@ from .blobs import PhotoFiles
 from .engine import make_engine, safe_url, translate_errors
 from ..errors import InvalidRecordError, NotFoundError, QuotaExceededError, StoreError, StudyClosedError
 from .migrate import upgrade_to_head
-from .records import (CHOICES, DEFAULT_QUESTION, AnswerRecord, ItemRecord, PhotoRecord, TrialMap, NewTrial,
-                      StudyRecord, TrialRecord, Usage)
+from .records import (
+    CHOICES,
+    DEFAULT_QUESTION,
+    AnswerRecord,
+    ItemRecord,
+    PhotoRecord,
+    TrialMap,
+    NewTrial,
+    StudyRecord,
+    TrialRecord,
+    Usage,
+)
 from .schema import AnswerRow, ItemRow, ItemTagRow, ItemThumbnailRow, PhotoRow, StudyRow, TrialRow, TrialMapRow, utcnow
 
 #: Columns of :meth:`Store.export_items_csv`, in order.
-EXPORT_COLUMNS = ("id", "title", "note", "tags", "author_id", "author_name", "created_at", "updated_at", "models",
-                  "methods", "class_index", "class_label", "photo_sha256", "query")
+EXPORT_COLUMNS = (
+    "id",
+    "title",
+    "note",
+    "tags",
+    "author_id",
+    "author_name",
+    "created_at",
+    "updated_at",
+    "models",
+    "methods",
+    "class_index",
+    "class_label",
+    "photo_sha256",
+    "query",
+)
 #: PostgreSQL advisory lock key that serialises quota checks of uploads ("phot").
 _UPLOAD_LOCK_KEY = 0x70686F74
-_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "BMP": "image/bmp",
-                "TIFF": "image/tiff", "GIF": "image/gif"}
+_MEDIA_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+    "GIF": "image/gif",
+}
 
 
 class Store:
@@ -74,21 +104,35 @@ class Store:
     >>> sha = store.put_photo(open("cat.jpg", "rb").read(), "cat.jpg", "ann@example.org")  # doctest: +SKIP
     """
 
-    def __init__(self, url: str | None = None, data_dir: str | Path | None = None, *, migrate: bool = True,
-                 quota_user_bytes: int | None = None,
-                 quota_total_bytes: int | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        data_dir: str | Path | None = None,
+        *,
+        migrate: bool = True,
+        quota_user_bytes: int | None = None,
+        quota_total_bytes: int | None = None,
+    ):
         self.data_dir = Path(data_dir).expanduser() if data_dir is not None else settings.data_dir()
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the data folder {self.data_dir} ({exc.strerror}); set "
-                             "EXPLAINERS_DATA_DIR to a writable folder") from None
+            raise StoreError(
+                f"cannot create the data folder {self.data_dir} ({exc.strerror}); set "
+                "EXPLAINERS_DATA_DIR to a writable folder"
+            ) from None
         self.url = settings.normalize_url(url) if url else settings.database_url(self.data_dir)
         self.files = PhotoFiles(self.data_dir / "photos")
-        self.quota_user_bytes = (settings.quota_bytes(settings.ENV_QUOTA_USER, settings.DEFAULT_QUOTA_USER_MB)
-                                 if quota_user_bytes is None else int(quota_user_bytes))
-        self.quota_total_bytes = (settings.quota_bytes(settings.ENV_QUOTA_TOTAL, settings.DEFAULT_QUOTA_TOTAL_MB)
-                                  if quota_total_bytes is None else int(quota_total_bytes))
+        self.quota_user_bytes = (
+            settings.quota_bytes(settings.ENV_QUOTA_USER, settings.DEFAULT_QUOTA_USER_MB)
+            if quota_user_bytes is None
+            else int(quota_user_bytes)
+        )
+        self.quota_total_bytes = (
+            settings.quota_bytes(settings.ENV_QUOTA_TOTAL, settings.DEFAULT_QUOTA_TOTAL_MB)
+            if quota_total_bytes is None
+            else int(quota_total_bytes)
+        )
         if migrate:
             upgrade_to_head(self.url)
         self.engine = make_engine(self.url)
@@ -175,9 +219,19 @@ class Store:
                     staged = self.files.stage(sha, data)  # the row survived a lost file: put it back
                 else:
                     self._check_quota(s, user, len(data), name)
-                    s.add(PhotoRow(sha256=sha, original_name=name, media_type=media_type, byte_size=len(data),
-                                width=int(pixels.shape[1]), height=int(pixels.shape[0]), uploader_id=user.id,
-                                uploader_name=user.name, created_at=utcnow()))
+                    s.add(
+                        PhotoRow(
+                            sha256=sha,
+                            original_name=name,
+                            media_type=media_type,
+                            byte_size=len(data),
+                            width=int(pixels.shape[1]),
+                            height=int(pixels.shape[0]),
+                            uploader_id=user.id,
+                            uploader_name=user.name,
+                            created_at=utcnow(),
+                        )
+                    )
                     s.flush()
                     staged = self.files.stage(sha, data)
                     inserted = True
@@ -214,11 +268,13 @@ class Store:
         if self.quota_user_bytes and used + size > self.quota_user_bytes:
             raise QuotaExceededError(
                 f"{name} ({mb(size)}) would bring {user.name}'s stored photos to {mb(used + size)}, above the "
-                f"{mb(self.quota_user_bytes)} allowed per user; delete photos you no longer need, or ask an admin to raise EXPLAINERS_QUOTA_USER_MB")
+                f"{mb(self.quota_user_bytes)} allowed per user; delete photos you no longer need, or ask an admin to raise EXPLAINERS_QUOTA_USER_MB"
+            )
         if self.quota_total_bytes and total + size > self.quota_total_bytes:
             raise QuotaExceededError(
                 f"{name} ({mb(size)}) would bring the server's stored photos to {mb(total + size)}, above its "
-                f"{mb(self.quota_total_bytes)} limit; ask an admin to free space or raise EXPLAINERS_QUOTA_TOTAL_MB")
+                f"{mb(self.quota_total_bytes)} limit; ask an admin to free space or raise EXPLAINERS_QUOTA_TOTAL_MB"
+            )
 
     def delete_photo(self, sha256: str, *, by: User | str) -> None:
         """Delete a stored photo that no saved item or trial uses, freeing its uploader's quota.
@@ -239,13 +295,16 @@ class Store:
                 row = s.get(PhotoRow, _sha(sha256), with_for_update=True)
                 if row is None:
                     raise NotFoundError(f"no stored photo has the hash {sha256[:16]}...; it may have been deleted")
-                check_may_change(user, row.uploader_id, row.uploader_name, f"delete the photo {row.original_name}",
-                              "uploader")
+                check_may_change(
+                    user, row.uploader_id, row.uploader_name, f"delete the photo {row.original_name}", "uploader"
+                )
                 items = s.scalar(select(func.count(ItemRow.id)).where(ItemRow.photo_sha256 == row.sha256))
                 trials = s.scalar(select(func.count(TrialRow.id)).where(TrialRow.photo_sha256 == row.sha256))
                 if items or trials:
-                    raise InvalidRecordError(f"the photo {row.original_name} is used by {items} saved item(s) and "
-                                             f"{trials} study trial(s); delete those first")
+                    raise InvalidRecordError(
+                        f"the photo {row.original_name} is used by {items} saved item(s) and "
+                        f"{trials} study trial(s); delete those first"
+                    )
                 path = self.files.path(row.sha256, row.media_type)
                 s.delete(row)
                 s.flush()
@@ -262,8 +321,10 @@ class Store:
         with self._unit("reading a photo", read=True) as s:
             row = s.get(PhotoRow, _sha(sha256))
             if row is None:
-                raise NotFoundError(f"no stored photo has the hash {sha256!s:.16}...; it was never uploaded here "
-                                    "or the link is from another server")
+                raise NotFoundError(
+                    f"no stored photo has the hash {sha256!s:.16}...; it was never uploaded here "
+                    "or the link is from another server"
+                )
             return _photo_record(row)
 
     def photo_path(self, sha256: str) -> Path:
@@ -271,8 +332,10 @@ class Store:
         info = self.photo_info(sha256)
         path = self.files.path(info.sha256, info.media_type)
         if not path.is_file():
-            raise NotFoundError(f"photo {info.original_name} ({info.sha256[:16]}...) is recorded but its file "
-                                f"{path} is missing; restore the photos folder from a backup, or upload it again")
+            raise NotFoundError(
+                f"photo {info.original_name} ({info.sha256[:16]}...) is recorded but its file "
+                f"{path} is missing; restore the photos folder from a backup, or upload it again"
+            )
         return path
 
     def get_photo(self, sha256: str) -> bytes:
@@ -291,16 +354,31 @@ class Store:
         """Photo storage used by ``user`` and in total, with the quotas (bytes; 0 = no limit)."""
         user = User.of(user)
         with self._unit("reading storage use", read=True) as s:
-            used = s.scalar(select(func.coalesce(func.sum(PhotoRow.byte_size), 0)).where(PhotoRow.uploader_id == user.id))
+            used = s.scalar(
+                select(func.coalesce(func.sum(PhotoRow.byte_size), 0)).where(PhotoRow.uploader_id == user.id)
+            )
             total = s.scalar(select(func.coalesce(func.sum(PhotoRow.byte_size), 0)))
         return Usage(int(used), int(total), self.quota_user_bytes, self.quota_total_bytes)
 
     # ---------------------------------------------------------------- items
 
-    def save_item(self, *, title: str, author: User | str, view: dict[str, Any], models: Sequence[str],
-                  methods: Sequence[str], class_index: int, class_label: str, photo_sha256: str | None = None,
-                  note: str = "", tags: Sequence[str] | str = (), predictions: Any = None, scores: Any = None,
-                  thumbnails: Sequence[bytes] = ()) -> int:
+    def save_item(
+        self,
+        *,
+        title: str,
+        author: User | str,
+        view: dict[str, Any],
+        models: Sequence[str],
+        methods: Sequence[str],
+        class_index: int,
+        class_label: str,
+        photo_sha256: str | None = None,
+        note: str = "",
+        tags: Sequence[str] | str = (),
+        predictions: Any = None,
+        scores: Any = None,
+        thumbnails: Sequence[bytes] = (),
+    ) -> int:
         """Save a comparison to the workspace; returns its id.
 
         Parameters
@@ -343,18 +421,26 @@ class Store:
             raise TypeError("`thumbnails` must be a list of encoded pictures, not one bytes object")
         if len(thumbnails) > validate.MAX_THUMBNAILS:
             raise InvalidRecordError(f"{len(thumbnails)} thumbnails given; at most {validate.MAX_THUMBNAILS}")
-        pictures = [validate.picture(t, f"thumbnails[{i}]", validate.MAX_THUMBNAIL_BYTES)
-                    for i, t in enumerate(thumbnails)]
+        pictures = [
+            validate.picture(t, f"thumbnails[{i}]", validate.MAX_THUMBNAIL_BYTES) for i, t in enumerate(thumbnails)
+        ]
         now = utcnow()
-        item = ItemRow(title=validate.text(title, "title"),
-                    note=validate.text(note, "note", max_chars=validate.MAX_NOTE_CHARS, required=False),
-                    author_id=user.id, author_name=user.name, created_at=now, updated_at=now,
-                    models=validate.names(models, "models"), methods=validate.names(methods, "methods"),
-                    class_index=validate.class_index(class_index),
-                    class_label=validate.text(class_label, "class_label"), view=validate.view(view),
-                    predictions=validate.jsonable(predictions, "predictions"),
-                    scores=validate.jsonable(scores, "scores"),
-                    photo_sha256=None if photo_sha256 is None else _sha(photo_sha256))
+        item = ItemRow(
+            title=validate.text(title, "title"),
+            note=validate.text(note, "note", max_chars=validate.MAX_NOTE_CHARS, required=False),
+            author_id=user.id,
+            author_name=user.name,
+            created_at=now,
+            updated_at=now,
+            models=validate.names(models, "models"),
+            methods=validate.names(methods, "methods"),
+            class_index=validate.class_index(class_index),
+            class_label=validate.text(class_label, "class_label"),
+            view=validate.view(view),
+            predictions=validate.jsonable(predictions, "predictions"),
+            scores=validate.jsonable(scores, "scores"),
+            photo_sha256=None if photo_sha256 is None else _sha(photo_sha256),
+        )
         item.tags = [ItemTagRow(tag=t) for t in validate.tags(tags)]
         item.thumbnails = [ItemThumbnailRow(position=i, media_type=m, data=d) for i, (d, m) in enumerate(pictures)]
         missing = NotFoundError(f"photo {str(item.photo_sha256)[:16]}... is not stored; store it with put_photo first")
@@ -377,15 +463,29 @@ class Store:
     def _item(s: Session, item_id: int, lock: bool = False) -> ItemRow:
         if isinstance(item_id, bool) or not isinstance(item_id, int):
             raise TypeError(f"`item_id` must be an int, got {type(item_id).__name__}")
-        query = select(ItemRow).where(ItemRow.id == item_id).options(selectinload(ItemRow.tags), selectinload(ItemRow.thumbnails))
+        query = (
+            select(ItemRow)
+            .where(ItemRow.id == item_id)
+            .options(selectinload(ItemRow.tags), selectinload(ItemRow.thumbnails))
+        )
         item = s.scalars(query.with_for_update() if lock else query).first()
         if item is None:
             raise NotFoundError(f"no saved item has id {item_id}; it may have been deleted")
         return item
 
-    def list_items(self, *, model: str | None = None, method: str | None = None, class_index: int | None = None,
-                   author: User | str | None = None, tag: str | None = None, text: str | None = None,
-                   limit: int | None = None, offset: int = 0, with_thumbnails: bool = True) -> list[ItemRecord]:
+    def list_items(
+        self,
+        *,
+        model: str | None = None,
+        method: str | None = None,
+        class_index: int | None = None,
+        author: User | str | None = None,
+        tag: str | None = None,
+        text: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        with_thumbnails: bool = True,
+    ) -> list[ItemRecord]:
         """Saved items, newest first, matching every filter given.
 
         Parameters
@@ -405,7 +505,9 @@ class Store:
         with_thumbnails : bool, optional
             Load the thumbnails (default True).
         """
-        query = select(ItemRow).order_by(ItemRow.created_at.desc(), ItemRow.id.desc()).options(selectinload(ItemRow.tags))
+        query = (
+            select(ItemRow).order_by(ItemRow.created_at.desc(), ItemRow.id.desc()).options(selectinload(ItemRow.tags))
+        )
         if with_thumbnails:
             query = query.options(selectinload(ItemRow.thumbnails))
         if model is not None:
@@ -421,8 +523,14 @@ class Store:
             query = query.where(ItemRow.id.in_(select(ItemTagRow.item_id).where(ItemTagRow.tag == wanted)))
         if text is not None and text.strip():
             pattern = f"%{_escape_like(text.strip().lower())}%"
-            query = query.where(or_(*(func.lower(col).like(pattern, escape="\\")
-                                      for col in (ItemRow.title, ItemRow.note, ItemRow.class_label))))
+            query = query.where(
+                or_(
+                    *(
+                        func.lower(col).like(pattern, escape="\\")
+                        for col in (ItemRow.title, ItemRow.note, ItemRow.class_label)
+                    )
+                )
+            )
         if offset:
             query = query.offset(int(offset))
         if limit is not None:
@@ -440,17 +548,34 @@ class Store:
             ``(class_index, class_label)`` pairs; ``authors``: sorted ``(author_id, author_name)`` pairs.
         """
         with self._unit("reading the filters", read=True) as s:
-            rows = s.execute(select(ItemRow.models, ItemRow.methods, ItemRow.class_index, ItemRow.class_label,
-                                    ItemRow.author_id, ItemRow.author_name)).all()
+            rows = s.execute(
+                select(
+                    ItemRow.models,
+                    ItemRow.methods,
+                    ItemRow.class_index,
+                    ItemRow.class_label,
+                    ItemRow.author_id,
+                    ItemRow.author_name,
+                )
+            ).all()
             tags = s.scalars(select(ItemTagRow.tag).distinct()).all()
-        return {"models": sorted({m for r in rows for m in r.models}),
-                "methods": sorted({m for r in rows for m in r.methods}),
-                "classes": sorted({(r.class_index, r.class_label) for r in rows}),
-                "authors": sorted({(r.author_id, r.author_name) for r in rows}),
-                "tags": sorted(tags)}
+        return {
+            "models": sorted({m for r in rows for m in r.models}),
+            "methods": sorted({m for r in rows for m in r.methods}),
+            "classes": sorted({(r.class_index, r.class_label) for r in rows}),
+            "authors": sorted({(r.author_id, r.author_name) for r in rows}),
+            "tags": sorted(tags),
+        }
 
-    def update_item(self, item_id: int, *, by: User | str, title: str | None = None, note: str | None = None,
-                    tags: Sequence[str] | str | None = None) -> ItemRecord:
+    def update_item(
+        self,
+        item_id: int,
+        *,
+        by: User | str,
+        title: str | None = None,
+        note: str | None = None,
+        tags: Sequence[str] | str | None = None,
+    ) -> ItemRecord:
         """Change an item's title, note and/or tags (None leaves a field as it is); returns the new record.
 
         Raises
@@ -462,8 +587,9 @@ class Store:
         """
         user = User.of(by)
         new_title = None if title is None else validate.text(title, "title")
-        new_note = None if note is None else validate.text(note, "note", max_chars=validate.MAX_NOTE_CHARS,
-                                                            required=False)
+        new_note = (
+            None if note is None else validate.text(note, "note", max_chars=validate.MAX_NOTE_CHARS, required=False)
+        )
         new_tags = None if tags is None else validate.tags(tags)
         with self._unit(f"updating item {item_id}") as s:
             item = self._item(s, item_id, lock=True)
@@ -509,15 +635,28 @@ class Store:
         writer.writeheader()
         for item in self.list_items(with_thumbnails=False, **filters):
             row = item.to_dict()
-            writer.writerow({k: row[k] for k in EXPORT_COLUMNS if k in row}
-                            | {"tags": ";".join(item.tags), "models": ";".join(item.models),
-                               "methods": ";".join(item.methods), "query": item.query})
+            writer.writerow(
+                {k: row[k] for k in EXPORT_COLUMNS if k in row}
+                | {
+                    "tags": ";".join(item.tags),
+                    "models": ";".join(item.models),
+                    "methods": ";".join(item.methods),
+                    "query": item.query,
+                }
+            )
         return out.getvalue()
 
     # ---------------------------------------------------------------- studies
 
-    def create_study(self, *, name: str, creator: User | str, conditions: Sequence[dict[str, Any]],
-                     trials: Sequence[NewTrial], question: str = DEFAULT_QUESTION) -> int:
+    def create_study(
+        self,
+        *,
+        name: str,
+        creator: User | str,
+        conditions: Sequence[dict[str, Any]],
+        trials: Sequence[NewTrial],
+        question: str = DEFAULT_QUESTION,
+    ) -> int:
         """Create a study with its prepared trials, in one transaction; returns its id.
 
         Parameters
@@ -548,26 +687,46 @@ class Store:
             if not isinstance(trial, NewTrial):
                 raise TypeError(f"trials[{position}] must be a NewTrial, got {type(trial).__name__}")
             if len(trial.maps) != len(conds):
-                raise InvalidRecordError(f"trials[{position}] has {len(trial.maps)} maps; give one per condition "
-                                         f"({len(conds)})")
+                raise InvalidRecordError(
+                    f"trials[{position}] has {len(trial.maps)} maps; give one per condition ({len(conds)})"
+                )
             maps = []
             for c, prepared in enumerate(trial.maps):
                 if not isinstance(prepared, TrialMap):
                     raise TypeError(f"trials[{position}].maps[{c}] must be a TrialMap, got {type(prepared).__name__}")
-                picture, media_type = validate.picture(prepared.picture, f"trials[{position}].maps[{c}].picture",
-                                                       validate.MAX_MAP_BYTES)
-                maps.append(TrialMapRow(condition=c, picture_type=media_type, picture=picture,
-                                     saliency=validate.npy(prepared.saliency, f"trials[{position}].maps[{c}].saliency"),
-                                     metrics=validate.jsonable(dict(prepared.metrics or {}),
-                                                               f"trials[{position}].maps[{c}].metrics")))
-            rows.append(TrialRow(position=position, photo_sha256=_sha(trial.photo_sha256),
-                              class_index=validate.class_index(trial.class_index),
-                              class_label=validate.text(trial.class_label, f"trials[{position}].class_label"),
-                              maps=maps))
-        study = StudyRow(name=validate.text(name, "name"),
-                      question=validate.text(question, "question", max_chars=2000), creator_id=user.id,
-                      creator_name=user.name, conditions=conds, seed=secrets.randbits(62), created_at=utcnow(),
-                      trials=rows)
+                picture, media_type = validate.picture(
+                    prepared.picture, f"trials[{position}].maps[{c}].picture", validate.MAX_MAP_BYTES
+                )
+                maps.append(
+                    TrialMapRow(
+                        condition=c,
+                        picture_type=media_type,
+                        picture=picture,
+                        saliency=validate.npy(prepared.saliency, f"trials[{position}].maps[{c}].saliency"),
+                        metrics=validate.jsonable(
+                            dict(prepared.metrics or {}), f"trials[{position}].maps[{c}].metrics"
+                        ),
+                    )
+                )
+            rows.append(
+                TrialRow(
+                    position=position,
+                    photo_sha256=_sha(trial.photo_sha256),
+                    class_index=validate.class_index(trial.class_index),
+                    class_label=validate.text(trial.class_label, f"trials[{position}].class_label"),
+                    maps=maps,
+                )
+            )
+        study = StudyRow(
+            name=validate.text(name, "name"),
+            question=validate.text(question, "question", max_chars=2000),
+            creator_id=user.id,
+            creator_name=user.name,
+            conditions=conds,
+            seed=secrets.randbits(62),
+            created_at=utcnow(),
+            trials=rows,
+        )
         with self._unit(f"creating study '{study.name}'") as s:
             wanted = {t.photo_sha256 for t in rows}
             found = set(s.scalars(select(PhotoRow.sha256).where(PhotoRow.sha256.in_(wanted))))
@@ -632,7 +791,9 @@ class Store:
     def get_trial(self, trial_id: int) -> TrialRecord:
         """One trial with its maps. Raises :class:`NotFoundError` when it does not exist."""
         with self._unit("reading a trial", read=True) as s:
-            trial = s.scalars(select(TrialRow).where(TrialRow.id == trial_id).options(selectinload(TrialRow.maps))).first()
+            trial = s.scalars(
+                select(TrialRow).where(TrialRow.id == trial_id).options(selectinload(TrialRow.maps))
+            ).first()
             if trial is None:
                 raise NotFoundError(f"no trial has id {trial_id}; its study may have been deleted")
             return _trial_record(trial, True)
@@ -646,8 +807,16 @@ class Store:
         with self._unit("reading a study", read=True) as s:
             return str(self._study(s, study_id).seed).encode("ascii")
 
-    def record_answer(self, trial_id: int, *, reviewer: User | str, choice: str, left_condition: int,
-                      comment: str = "", seconds: float | None = None) -> AnswerRecord:
+    def record_answer(
+        self,
+        trial_id: int,
+        *,
+        reviewer: User | str,
+        choice: str,
+        left_condition: int,
+        comment: str = "",
+        seconds: float | None = None,
+    ) -> AnswerRecord:
         """Record a reviewer's answer to a trial; answering again replaces the earlier answer.
 
         Parameters
@@ -685,10 +854,15 @@ class Store:
                         raise NotFoundError(f"no trial has id {trial_id}; its study may have been deleted")
                     study = s.get(StudyRow, trial.study_id)
                     if study.closed_at is not None:
-                        raise StudyClosedError(f"the study '{study.name}' was closed on "
-                                               f"{study.closed_at:%Y-%m-%d %H:%M} UTC; it accepts no more answers")
-                    answer = s.scalars(select(AnswerRow).where(AnswerRow.trial_id == trial_id, AnswerRow.reviewer_id == user.id)
-                                       .with_for_update()).first()
+                        raise StudyClosedError(
+                            f"the study '{study.name}' was closed on "
+                            f"{study.closed_at:%Y-%m-%d %H:%M} UTC; it accepts no more answers"
+                        )
+                    answer = s.scalars(
+                        select(AnswerRow)
+                        .where(AnswerRow.trial_id == trial_id, AnswerRow.reviewer_id == user.id)
+                        .with_for_update()
+                    ).first()
                     if answer is None:
                         answer = AnswerRow(trial_id=trial_id, reviewer_id=user.id)
                         s.add(answer)
@@ -703,8 +877,12 @@ class Store:
 
     def answers(self, study_id: int, *, reviewer: User | str | None = None) -> list[AnswerRecord]:
         """The study's answers (one per trial and reviewer), by trial position then reviewer."""
-        query = (select(AnswerRow, TrialRow).join(TrialRow, AnswerRow.trial_id == TrialRow.id).where(TrialRow.study_id == study_id)
-                 .order_by(TrialRow.position, AnswerRow.reviewer_id))
+        query = (
+            select(AnswerRow, TrialRow)
+            .join(TrialRow, AnswerRow.trial_id == TrialRow.id)
+            .where(TrialRow.study_id == study_id)
+            .order_by(TrialRow.position, AnswerRow.reviewer_id)
+        )
         if reviewer is not None:
             query = query.where(AnswerRow.reviewer_id == User.of(reviewer).id)
         with self._unit("reading answers", read=True) as s:
@@ -717,8 +895,11 @@ class Store:
         with self._unit("reading progress", read=True) as s:
             self._study(s, study_id)
             total = s.scalar(select(func.count(TrialRow.id)).where(TrialRow.study_id == study_id))
-            done = s.scalar(select(func.count(AnswerRow.id)).join(TrialRow, AnswerRow.trial_id == TrialRow.id)
-                            .where(TrialRow.study_id == study_id, AnswerRow.reviewer_id == user.id))
+            done = s.scalar(
+                select(func.count(AnswerRow.id))
+                .join(TrialRow, AnswerRow.trial_id == TrialRow.id)
+                .where(TrialRow.study_id == study_id, AnswerRow.reviewer_id == user.id)
+            )
         return int(done), int(total)
 
 
@@ -726,10 +907,14 @@ class Store:
 
 
 def _sha(value: Any) -> str:
-    if not isinstance(value, str) or len(value.strip()) != 64 or any(c not in "0123456789abcdef"
-                                                                     for c in value.strip().lower()):
-        raise NotFoundError(f"{str(value)[:70]!r} is not a stored photo's hash (64 hex digits); "
-                            "the link may be damaged")
+    if (
+        not isinstance(value, str)
+        or len(value.strip()) != 64
+        or any(c not in "0123456789abcdef" for c in value.strip().lower())
+    ):
+        raise NotFoundError(
+            f"{str(value)[:70]!r} is not a stored photo's hash (64 hex digits); the link may be damaged"
+        )
     return value.strip().lower()
 
 
@@ -749,35 +934,82 @@ def _json_list_contains(column, name: str):
 
 
 def _photo_record(p: PhotoRow) -> PhotoRecord:
-    return PhotoRecord(p.sha256, p.original_name, p.media_type, p.byte_size, p.width, p.height, p.uploader_id,
-                       p.uploader_name, p.created_at)
+    return PhotoRecord(
+        p.sha256,
+        p.original_name,
+        p.media_type,
+        p.byte_size,
+        p.width,
+        p.height,
+        p.uploader_id,
+        p.uploader_name,
+        p.created_at,
+    )
 
 
 def _item_record(i: ItemRow, with_thumbnails: bool) -> ItemRecord:
-    return ItemRecord(id=i.id, title=i.title, note=i.note, tags=tuple(t.tag for t in i.tags), author_id=i.author_id,
-                      author_name=i.author_name, created_at=i.created_at, updated_at=i.updated_at,
-                      models=tuple(i.models), methods=tuple(i.methods), class_index=i.class_index,
-                      class_label=i.class_label, view=dict(i.view), predictions=i.predictions, scores=i.scores,
-                      photo_sha256=i.photo_sha256,
-                      thumbnails=tuple(t.data for t in i.thumbnails) if with_thumbnails else ())
+    return ItemRecord(
+        id=i.id,
+        title=i.title,
+        note=i.note,
+        tags=tuple(t.tag for t in i.tags),
+        author_id=i.author_id,
+        author_name=i.author_name,
+        created_at=i.created_at,
+        updated_at=i.updated_at,
+        models=tuple(i.models),
+        methods=tuple(i.methods),
+        class_index=i.class_index,
+        class_label=i.class_label,
+        view=dict(i.view),
+        predictions=i.predictions,
+        scores=i.scores,
+        photo_sha256=i.photo_sha256,
+        thumbnails=tuple(t.data for t in i.thumbnails) if with_thumbnails else (),
+    )
 
 
 def _study_record(s: StudyRow, n_trials: int) -> StudyRecord:
-    return StudyRecord(id=s.id, name=s.name, question=s.question, creator_id=s.creator_id,
-                       creator_name=s.creator_name, conditions=list(s.conditions), created_at=s.created_at,
-                       closed_at=s.closed_at, closed_by=s.closed_by, n_trials=int(n_trials or 0))
+    return StudyRecord(
+        id=s.id,
+        name=s.name,
+        question=s.question,
+        creator_id=s.creator_id,
+        creator_name=s.creator_name,
+        conditions=list(s.conditions),
+        created_at=s.created_at,
+        closed_at=s.closed_at,
+        closed_by=s.closed_by,
+        n_trials=int(n_trials or 0),
+    )
 
 
 def _trial_record(t: TrialRow, with_maps: bool) -> TrialRecord:
-    return TrialRecord(id=t.id, study_id=t.study_id, position=t.position, photo_sha256=t.photo_sha256,
-                       class_index=t.class_index, class_label=t.class_label,
-                       metrics=tuple(dict(m.metrics) for m in t.maps),
-                       maps=tuple(TrialMap(m.picture, m.saliency, dict(m.metrics)) for m in t.maps)
-                       if with_maps else ())
+    return TrialRecord(
+        id=t.id,
+        study_id=t.study_id,
+        position=t.position,
+        photo_sha256=t.photo_sha256,
+        class_index=t.class_index,
+        class_label=t.class_label,
+        metrics=tuple(dict(m.metrics) for m in t.maps),
+        maps=tuple(TrialMap(m.picture, m.saliency, dict(m.metrics)) for m in t.maps) if with_maps else (),
+    )
 
 
 def _answer_record(a: AnswerRow, t: TrialRow) -> AnswerRecord:
-    return AnswerRecord(trial_id=t.id, study_id=t.study_id, position=t.position, photo_sha256=t.photo_sha256,
-                        class_index=t.class_index, class_label=t.class_label, reviewer_id=a.reviewer_id,
-                        reviewer_name=a.reviewer_name, choice=a.choice, left_condition=a.left_condition,
-                        comment=a.comment, seconds=a.seconds, answered_at=a.answered_at)
+    return AnswerRecord(
+        trial_id=t.id,
+        study_id=t.study_id,
+        position=t.position,
+        photo_sha256=t.photo_sha256,
+        class_index=t.class_index,
+        class_label=t.class_label,
+        reviewer_id=a.reviewer_id,
+        reviewer_name=a.reviewer_name,
+        choice=a.choice,
+        left_condition=a.left_condition,
+        comment=a.comment,
+        seconds=a.seconds,
+        answered_at=a.answered_at,
+    )

@@ -14,8 +14,14 @@ import time
 from pathlib import Path
 
 #: File extension per media type of an accepted photo.
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/bmp": ".bmp",
-              "image/tiff": ".tif", "image/gif": ".gif"}
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+    "image/gif": ".gif",
+}
 #: Temporary files older than this (seconds) belong to no running save and are swept.
 STALE_TMP_S = 3600
 

@@ -38,22 +38,32 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"the database URL '{url[:80]}' is malformed; set EXPLAINERS_DATABASE_URL to e.g. "
-                         "postgresql+psycopg://USER:PASSWORD@HOST:5432/DB, or unset it to use SQLite") from None
+        raise StoreError(
+            f"the database URL '{url[:80]}' is malformed; set EXPLAINERS_DATABASE_URL to e.g. "
+            "postgresql+psycopg://USER:PASSWORD@HOST:5432/DB, or unset it to use SQLite"
+        ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
             engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False})
             _sqlite_setup(engine)
         elif parsed.get_backend_name() == "postgresql":
-            engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                                   pool_timeout=BUSY_TIMEOUT_S,
-                                   connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=10,
+                pool_timeout=BUSY_TIMEOUT_S,
+                connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+            )
         else:
-            raise StoreError(f"unsupported database '{parsed.get_backend_name()}' in {safe_url(url)}; "
-                             "use SQLite (the default) or postgresql+psycopg://...")
+            raise StoreError(
+                f"unsupported database '{parsed.get_backend_name()}' in {safe_url(url)}; "
+                "use SQLite (the default) or postgresql+psycopg://..."
+            )
     except (NoSuchModuleError, ImportError) as exc:
-        raise StoreError(f"no driver for {safe_url(url)} ({exc}); use postgresql+psycopg:// and "
-                         "`pip install 'psycopg[binary]'`") from None
+        raise StoreError(
+            f"no driver for {safe_url(url)} ({exc}); use postgresql+psycopg:// and `pip install 'psycopg[binary]'`"
+        ) from None
     return engine
 
 
@@ -87,22 +97,31 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
         raise StoreError(_operational_message(url, action, exc)) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise StoreError(f"{action} failed: the connection to the database {safe_url(url)} was lost; "
-                             "nothing was saved, try again") from exc
+            raise StoreError(
+                f"{action} failed: the connection to the database {safe_url(url)} was lost; "
+                "nothing was saved, try again"
+            ) from exc
         raise
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreError(f"{action} failed: the disk holding the data folder is full ({exc.strerror}); "
-                             "nothing was saved; free some space or move EXPLAINERS_DATA_DIR") from exc
+            raise StoreError(
+                f"{action} failed: the disk holding the data folder is full ({exc.strerror}); "
+                "nothing was saved; free some space or move EXPLAINERS_DATA_DIR"
+            ) from exc
         if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-            raise StoreError(f"{action} failed: cannot write the data folder ({exc.strerror}: {exc.filename}); "
-                             "nothing was saved; make EXPLAINERS_DATA_DIR writable by the server") from exc
-        raise StoreError(f"{action} failed: the data folder gave an error ({exc.strerror or exc}: {exc.filename}); "
-                         "nothing was saved; check EXPLAINERS_DATA_DIR and the disk") from exc
+            raise StoreError(
+                f"{action} failed: cannot write the data folder ({exc.strerror}: {exc.filename}); "
+                "nothing was saved; make EXPLAINERS_DATA_DIR writable by the server"
+            ) from exc
+        raise StoreError(
+            f"{action} failed: the data folder gave an error ({exc.strerror or exc}: {exc.filename}); "
+            "nothing was saved; check EXPLAINERS_DATA_DIR and the disk"
+        ) from exc
     except SQLAlchemyError as exc:
         if isinstance(exc.__cause__, OSError) or "timeout" in type(exc).__name__.lower():
-            raise StoreError(f"{action} failed: the database {safe_url(url)} did not answer ({exc}); "
-                             "nothing was saved, try again") from exc
+            raise StoreError(
+                f"{action} failed: the database {safe_url(url)} did not answer ({exc}); nothing was saved, try again"
+            ) from exc
         raise
 
 
@@ -110,13 +129,21 @@ def _operational_message(url: str, action: str, exc: OperationalError) -> str:
     detail = " ".join(str(exc.orig).split())[:300] if exc.orig is not None else str(exc)
     low = detail.lower()
     if "locked" in low or "busy" in low:
-        return (f"{action} failed: the database is busy (another save held it for over {BUSY_TIMEOUT_S} s); "
-                "nothing was saved, try again")
+        return (
+            f"{action} failed: the database is busy (another save held it for over {BUSY_TIMEOUT_S} s); "
+            "nothing was saved, try again"
+        )
     if "disk" in low and "full" in low or "no space" in low:
-        return (f"{action} failed: the disk holding the database is full; nothing was saved; "
-                "free some space or move EXPLAINERS_DATA_DIR")
+        return (
+            f"{action} failed: the disk holding the database is full; nothing was saved; "
+            "free some space or move EXPLAINERS_DATA_DIR"
+        )
     if "unable to open database" in low:
-        return (f"{action} failed: cannot open the SQLite database {safe_url(url)} ({detail}); "
-                "check that EXPLAINERS_DATA_DIR exists and is writable")
-    return (f"{action} failed: cannot reach the database {safe_url(url)} ({detail}); nothing was written; "
-            "check that the database server is running and that EXPLAINERS_DATABASE_URL is right")
+        return (
+            f"{action} failed: cannot open the SQLite database {safe_url(url)} ({detail}); "
+            "check that EXPLAINERS_DATA_DIR exists and is writable"
+        )
+    return (
+        f"{action} failed: cannot reach the database {safe_url(url)} ({detail}); nothing was written; "
+        "check that the database server is running and that EXPLAINERS_DATABASE_URL is right"
+    )

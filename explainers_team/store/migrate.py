@@ -101,8 +101,10 @@ def _upgrade(url: str, revision: str) -> str:
             current = MigrationContext.configure(conn).get_current_revision()
             known = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
             if current is not None and current not in known:
-                raise StoreError(f"the database {safe_url(url)} has schema revision {current}, made by a newer "
-                                 "version of explainers; upgrade explainers (git pull) before starting it")
+                raise StoreError(
+                    f"the database {safe_url(url)} has schema revision {current}, made by a newer "
+                    "version of explainers; upgrade explainers (git pull) before starting it"
+                )
             config.attributes["connection"] = conn
             try:
                 command.upgrade(config, revision)

@@ -63,12 +63,24 @@ class ItemRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict without the thumbnails; dates in ISO 8601."""
-        return {"id": self.id, "title": self.title, "note": self.note, "tags": list(self.tags),
-                "author_id": self.author_id, "author_name": self.author_name,
-                "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
-                "models": list(self.models), "methods": list(self.methods), "class_index": self.class_index,
-                "class_label": self.class_label, "photo_sha256": self.photo_sha256, "view": self.view,
-                "predictions": self.predictions, "scores": self.scores}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "note": self.note,
+            "tags": list(self.tags),
+            "author_id": self.author_id,
+            "author_name": self.author_name,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "models": list(self.models),
+            "methods": list(self.methods),
+            "class_index": self.class_index,
+            "class_label": self.class_label,
+            "photo_sha256": self.photo_sha256,
+            "view": self.view,
+            "predictions": self.predictions,
+            "scores": self.scores,
+        }
 
 
 @dataclass(frozen=True)
@@ -173,12 +185,22 @@ class AnswerRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, with ``preferred_condition``; dates in ISO 8601."""
-        return {"trial_id": self.trial_id, "study_id": self.study_id, "position": self.position,
-                "photo_sha256": self.photo_sha256, "class_index": self.class_index,
-                "class_label": self.class_label, "reviewer_id": self.reviewer_id,
-                "reviewer_name": self.reviewer_name, "choice": self.choice,
-                "left_condition": self.left_condition, "preferred_condition": self.preferred_condition,
-                "comment": self.comment, "seconds": self.seconds, "answered_at": self.answered_at.isoformat()}
+        return {
+            "trial_id": self.trial_id,
+            "study_id": self.study_id,
+            "position": self.position,
+            "photo_sha256": self.photo_sha256,
+            "class_index": self.class_index,
+            "class_label": self.class_label,
+            "reviewer_id": self.reviewer_id,
+            "reviewer_name": self.reviewer_name,
+            "choice": self.choice,
+            "left_condition": self.left_condition,
+            "preferred_condition": self.preferred_condition,
+            "comment": self.comment,
+            "seconds": self.seconds,
+            "answered_at": self.answered_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True)

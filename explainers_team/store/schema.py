@@ -10,8 +10,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, CheckConstraint, DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -88,13 +100,16 @@ class ItemRow(Base):
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
     predictions: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     scores: Mapped[Any | None] = mapped_column(JSON, nullable=True)
-    photo_sha256: Mapped[str | None] = mapped_column(ForeignKey("photos.sha256", ondelete="RESTRICT"), index=True,
-                                                     nullable=True)
+    photo_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("photos.sha256", ondelete="RESTRICT"), index=True, nullable=True
+    )
 
-    tags: Mapped[list[ItemTagRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                 order_by="ItemTagRow.tag")
-    thumbnails: Mapped[list[ItemThumbnailRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                             order_by="ItemThumbnailRow.position")
+    tags: Mapped[list[ItemTagRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ItemTagRow.tag"
+    )
+    thumbnails: Mapped[list[ItemThumbnailRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ItemThumbnailRow.position"
+    )
 
 
 class ItemTagRow(Base):
@@ -129,8 +144,9 @@ class StudyRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
-    trials: Mapped[list[TrialRow]] = relationship(back_populates="study", cascade="all, delete-orphan",
-                                                 passive_deletes=True, order_by="TrialRow.position")
+    trials: Mapped[list[TrialRow]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", passive_deletes=True, order_by="TrialRow.position"
+    )
 
 
 class TrialRow(Base):
@@ -145,8 +161,9 @@ class TrialRow(Base):
     class_label: Mapped[str] = mapped_column(String(200))
 
     study: Mapped[StudyRow] = relationship(back_populates="trials")
-    maps: Mapped[list[TrialMapRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                  order_by="TrialMapRow.condition")
+    maps: Mapped[list[TrialMapRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="TrialMapRow.condition"
+    )
 
 
 class TrialMapRow(Base):

@@ -81,8 +81,9 @@ def jsonable(value: Any, what: str) -> Any:
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidRecordError(f"`{what}` cannot be stored as JSON ({exc}); pass dicts, lists, str and finite "
-                                 "numbers") from None
+        raise InvalidRecordError(
+            f"`{what}` cannot be stored as JSON ({exc}); pass dicts, lists, str and finite numbers"
+        ) from None
     return value
 
 
@@ -126,8 +127,9 @@ def picture(data: Any, what: str, max_bytes: int) -> tuple[bytes, str]:
     if media_type is None:
         raise InvalidRecordError(f"`{what}` is not a PNG or JPEG; encode it first (e.g. cv2.imencode('.png', ...))")
     if len(data) > max_bytes:
-        raise InvalidRecordError(f"`{what}` is {len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB: "
-                                 "downscale it first")
+        raise InvalidRecordError(
+            f"`{what}` is {len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB: downscale it first"
+        )
     return data, media_type
 
 
@@ -138,30 +140,41 @@ def npy(data: Any, what: str) -> bytes | None:
     if not isinstance(data, (bytes, bytearray, memoryview)) or not bytes(data[:6]) == b"\x93NUMPY":
         raise InvalidRecordError(f"`{what}` must be the bytes of a .npy file (numpy.save to io.BytesIO)")
     if len(data) > MAX_MAP_BYTES:
-        raise InvalidRecordError(f"`{what}` is {len(data) / 1e6:.0f} MB; at most {MAX_MAP_BYTES / 1e6:.0f} MB: "
-                                 "store the map at display size")
+        raise InvalidRecordError(
+            f"`{what}` is {len(data) / 1e6:.0f} MB; at most {MAX_MAP_BYTES / 1e6:.0f} MB: store the map at display size"
+        )
     return bytes(data)
 
 
 def conditions(values: Any) -> list[dict[str, Any]]:
     """Exactly two distinct ``{"model", "method", "params"}`` dicts."""
     if not isinstance(values, Sequence) or isinstance(values, str) or len(values) != 2:
-        raise InvalidRecordError("a study compares exactly two conditions, each {'model': ..., 'method': ..., "
-                                 f"'params': {{...}}}}; got {values!r}"[:300])
+        raise InvalidRecordError(
+            "a study compares exactly two conditions, each {'model': ..., 'method': ..., "
+            f"'params': {{...}}}}; got {values!r}"[:300]
+        )
     out = []
     for i, cond in enumerate(values):
         if not isinstance(cond, dict):
-            raise TypeError(f"condition {i} must be a dict with 'model', 'method' and 'params', got {type(cond).__name__}")
+            raise TypeError(
+                f"condition {i} must be a dict with 'model', 'method' and 'params', got {type(cond).__name__}"
+            )
         unknown = set(cond) - {"model", "method", "params"}
         if unknown:
             raise InvalidRecordError(f"condition {i} has unknown keys {sorted(unknown)}; use model, method, params")
         params = cond.get("params") or {}
         if not isinstance(params, dict):
             raise TypeError(f"condition {i}: `params` must be a dict, got {type(params).__name__}")
-        out.append({"model": text(cond.get("model"), f"conditions[{i}].model", max_chars=100),
-                    "method": text(cond.get("method"), f"conditions[{i}].method", max_chars=100),
-                    "params": jsonable(params, f"conditions[{i}].params")})
+        out.append(
+            {
+                "model": text(cond.get("model"), f"conditions[{i}].model", max_chars=100),
+                "method": text(cond.get("method"), f"conditions[{i}].method", max_chars=100),
+                "params": jsonable(params, f"conditions[{i}].params"),
+            }
+        )
     if out[0] == out[1]:
-        raise InvalidRecordError(f"the two conditions are the same ({out[0]['method']} on {out[0]['model']}); "
-                                 "pick two methods, or one method on two models")
+        raise InvalidRecordError(
+            f"the two conditions are the same ({out[0]['method']} on {out[0]['model']}); "
+            "pick two methods, or one method on two models"
+        )
     return out

@@ -11,9 +11,12 @@ from explainers_team.store.schema import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with `python -m explainers_team db upgrade` or explainers_team.store.upgrade_to_head(url)")
+    raise RuntimeError(
+        "run migrations with `python -m explainers_team db upgrade` or explainers_team.store.upgrade_to_head(url)"
+    )
 
-context.configure(connection=connection, target_metadata=Base.metadata,
-                  render_as_batch=connection.dialect.name == "sqlite")  # SQLite alters tables by copying them
+context.configure(
+    connection=connection, target_metadata=Base.metadata, render_as_batch=connection.dialect.name == "sqlite"
+)  # SQLite alters tables by copying them
 with context.begin_transaction():
     context.run_migrations()
