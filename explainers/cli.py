@@ -155,7 +155,7 @@ def default_methods() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m explainers", description="Explain image classifiers with CAM and SeCAM."
+        prog="explainers", description="Explain image classifiers with CAM and SeCAM."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.app import page, session
-from ui.app.text import md
+from ui.text import md
 from ui.compute import models
 from ui.views import models as registry_view
 

@@ -124,7 +124,7 @@ def _server_folder_roots(tmp_path_factory):
 
 
 def shown(markdown: str) -> str:
-    """What a reader sees of Markdown text written by ``ui.app.text.md``: the escapes taken out."""
+    """What a reader sees of Markdown text written by ``ui.text.md``: the escapes taken out."""
     import re
 
     return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from explainers.evaluate import COLUMNS, evaluate_photos, make_explainers, results_csv  # noqa: E402
-from ui.app.text import md  # noqa: E402
+from ui.text import md  # noqa: E402
 from ui.compute import models  # noqa: E402
 from ui.views import evaluate  # noqa: E402
 

@@ -37,7 +37,7 @@ from streamlit.errors import StreamlitAuthError
 from explainers_team.access import AccessConfigError, AccessDenied, AccessPolicy, User
 
 from .. import APP_DIR
-from .text import md
+from ..text import md
 
 log = logging.getLogger(__name__)
 

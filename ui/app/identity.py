@@ -16,7 +16,7 @@ from explainers import ParameterError
 from explainers_team.access import AccessPolicy, User
 
 from . import auth
-from .text import md, script_json
+from ..text import md, script_json
 
 #: The one cookie that remembers the name a person typed (no login), for the Workspace and the Review.
 COOKIE = "explainers_name"

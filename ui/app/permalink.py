@@ -36,7 +36,7 @@ import streamlit as st
 from ..compute import models, photos
 from ..figures.scales import COLORSCALES, SCALES
 from . import session, store
-from .text import script_json
+from ..text import script_json
 
 log = logging.getLogger(__name__)
 

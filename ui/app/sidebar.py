@@ -16,7 +16,7 @@ from ..compute.explanations import SLIC_MAX_SIDE
 from ..compute.photos import SAMPLES, UPLOAD_TYPES
 from . import session
 from .session import SOURCE_SAMPLE, SOURCE_UPLOAD, TOPK_MAX, Selection
-from .text import md
+from ..text import md
 
 
 def render() -> Selection:

@@ -10,7 +10,6 @@ the permalink. Nothing is recomputed and nothing is fetched when the file is ope
 from __future__ import annotations
 
 import base64
-import html
 import io
 from typing import Any
 
@@ -19,11 +18,8 @@ from PIL import Image
 
 from explainers_team.store import ItemRecord
 
+from ..text import html
 from . import report
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _uri(data: bytes) -> str:
@@ -77,14 +73,14 @@ def item_html(item: ItemRecord, link: str | None = None, photo: np.ndarray | Non
     document = report.html_report(title=item.title, photo=photo, figures=(), settings=settings,
                                   predictions=predictions, sides=sides).decode("utf-8")
     pictures = "".join(
-        f"<figure style='display:inline-block;margin:0 1rem 1rem 0'><img alt='{_e(caption)}' src='{_uri(data)}' "
-        f"style='max-width:28rem;border:1px solid #ccc'><figcaption>{_e(caption)}</figcaption></figure>"
+        f"<figure style='display:inline-block;margin:0 1rem 1rem 0'><img alt='{html(caption)}' src='{_uri(data)}' "
+        f"style='max-width:28rem;border:1px solid #ccc'><figcaption>{html(caption)}</figcaption></figure>"
         for data, caption in zip(item.thumbnails, [f"{s.get('side', '')}: {s.get('method', '')}" for s in scores]
                                  + [""] * len(item.thumbnails)))
-    tags = ", ".join(_e(t) for t in item.tags) or "none"
-    note = _e(item.note).replace("\n", "<br>") if item.note else "<em>No note.</em>"
-    reopen = f"<p><a href='{_e(link)}'>Reopen this view in the dashboard</a></p>" if link else ""
-    section = (f"<p class='meta'>Saved to the workspace by {_e(item.author_name)} on "
+    tags = ", ".join(html(t) for t in item.tags) or "none"
+    note = html(item.note).replace("\n", "<br>") if item.note else "<em>No note.</em>"
+    reopen = f"<p><a href='{html(link)}'>Reopen this view in the dashboard</a></p>" if link else ""
+    section = (f"<p class='meta'>Saved to the workspace by {html(item.author_name)} on "
                f"{item.created_at:%Y-%m-%d %H:%M} UTC (last edited {item.updated_at:%Y-%m-%d %H:%M} UTC). "
                f"Tags: {tags}.</p><h2>Note</h2><p>{note}</p>{reopen}<h2>Maps as saved</h2>{pictures}")
     head, sep, rest = document.partition("</h1>")

@@ -10,7 +10,6 @@ timings, and the faithfulness curves when they were measured.
 from __future__ import annotations
 
 import datetime as _dt
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..figures.maps import image_uri
+from ..text import html
 
 
 def _table(rows: Sequence[Mapping[str, Any]], limit: int | None = None) -> str:
@@ -25,8 +25,8 @@ def _table(rows: Sequence[Mapping[str, Any]], limit: int | None = None) -> str:
     if not rows:
         return "<p><em>none</em></p>"
     shown = rows if limit is None else rows[:limit]
-    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in shown[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.values()) + "</tr>"
+    head = "".join(f"<th>{html(str(k))}</th>" for k in shown[0])
+    body = "".join("<tr>" + "".join(f"<td>{html(_fmt(v))}</td>" for v in row.values()) + "</tr>"
                    for row in shown)
     more = f"<p><em>{len(rows) - len(shown)} more rows not shown</em></p>" if len(shown) < len(rows) else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
@@ -67,22 +67,22 @@ def html_report(*, title: str, photo: np.ndarray, figures: Sequence[tuple[str, g
     bytes
         UTF-8 HTML.
     """
-    parts = [f"<h1>{html.escape(title)}</h1>",
+    parts = [f"<h1>{html(title)}</h1>",
              f"<p class='meta'>Made {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by the CAM &amp; SeCAM explorer. "
              "This file is self-contained: it opens without a network connection.</p>",
              f"<img class='photo' alt='the photo' src='{image_uri(np.ascontiguousarray(photo))}'>",
              "<h2>Settings</h2>", _table([{"setting": k, "value": v} for k, v in settings.items()])]
     first = True
     for heading, fig in figures:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(f"<h2>{html(heading)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=True if first else False,
                                  config={"displaylogo": False}))
         first = False
     if caption:
-        parts.append(f"<p class='caption'>{html.escape(caption)}</p>")
+        parts.append(f"<p class='caption'>{html(caption)}</p>")
     parts += ["<h2>Predictions</h2>", _table(predictions)]
     for side in sides:
-        parts.append(f"<h2>{html.escape(str(side['name']))}</h2>")
+        parts.append(f"<h2>{html(str(side['name']))}</h2>")
         parts.append("<h3>Timings (seconds)</h3>")
         parts.append(_table([{"step": k, "seconds": v} for k, v in side.get("timings", {}).items()]))
         if side.get("superpixels") is not None:
@@ -95,7 +95,7 @@ def html_report(*, title: str, photo: np.ndarray, figures: Sequence[tuple[str, g
              "table{border-collapse:collapse;font-size:0.85rem;margin:0.5rem 0}"
              "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#f3f3f3}"
              ".photo{max-width:480px;width:100%;border:1px solid #ccc}.meta,.caption{color:#555}")
-    document = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+    document = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html(title)}</title>"
                 f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{style}</style>"
                 f"</head><body>{''.join(parts)}</body></html>")
     return document.encode("utf-8")

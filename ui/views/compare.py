@@ -18,7 +18,7 @@ from explainers.overlays import masked_image
 
 from ..app import session
 from ..app.session import SIDES, VIEWS, Selection
-from ..app.text import md
+from ..text import md
 from ..compute import comparison, explanations, faithfulness, models, photos
 from ..compute.comparison import Side
 from ..exports import downloads as download_buttons

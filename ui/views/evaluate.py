@@ -24,7 +24,7 @@ from explainers.evaluate import (COLUMNS, MethodResult, PhotoOutcome, iter_evalu
 from explainers.overlays import heatmap_overlay
 from explainers_team.roots import Listing, is_under_roots, resolve_under_roots, server_photos
 
-from ..app.text import md
+from ..text import md
 from ..compute.photos import UPLOAD_TYPES, upload_types_text
 from ..figures.evaluation import (auc_summary_figure, faithfulness_curves_figure, summary_rows,
                                  time_summary_figure)

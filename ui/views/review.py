@@ -36,7 +36,7 @@ from explainers_team.store import Store, StudyRecord
 
 from ..app import identity, session
 from ..app.store import error_text, store
-from ..app.text import md
+from ..text import md
 from ..compute import explanations, models, photos
 from ..figures.arrays import resize_image
 from ..figures.review import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure

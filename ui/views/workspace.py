@@ -24,7 +24,7 @@ from explainers_team.store import ItemRecord, NotFoundError, PermissionDeniedErr
 from ..app import identity, permalink, session
 from ..app.session import Selection
 from ..app.store import store, stored_photo
-from ..app.text import md
+from ..text import md
 from ..compute import comparison, photos
 from ..compute.comparison import Side
 from ..compute.photos import THUMBNAIL_SIDE

@@ -1,9 +1,11 @@
-"""User text stays text: the one escaper every page uses for what people typed or uploaded.
+"""User text stays text: the escapers every page, figure and report uses for what people typed or uploaded.
 
 Names, titles, notes, tags, questions, comments, file names and class labels reach Streamlit's
 Markdown only through :func:`md`, so no formatting, link, image or badge can come from them: a study
-named ``![i](http://host/x.gif)`` shows those characters, and no browser fetches anything. Data
-written into an inline ``<script>`` goes through :func:`script_json`.
+named ``![i](http://host/x.gif)`` shows those characters, and no browser fetches anything. In Plotly's
+labels (which read a few HTML tags, links among them) and in the HTML reports they go through
+:func:`html`; data written into an inline ``<script>`` goes through :func:`script_json`. Pure: no
+Streamlit, so the figure builders use it too.
 
 Examples
 --------
@@ -13,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import html as _html
 import json
 import re
 from typing import Any
@@ -29,6 +32,11 @@ def md(text: Any) -> str:
     """
     escaped = _SPECIAL.sub(r"\\\1", str(text))
     return escaped.replace("\r\n", "\n").replace("\n", "  \n")
+
+
+def html(text: Any) -> str:
+    """``text`` for HTML and Plotly's labels: ``<``, ``>``, ``&`` and quotes as entities (no tag, no link)."""
+    return _html.escape(str(text), quote=True)
 
 
 def script_json(value: Any) -> str:
