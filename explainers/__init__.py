@@ -15,7 +15,9 @@ loaded here, once, from the entry-point group ``explainers.methods`` (see :mod:`
 from .methods import EXPLAINERS, Condition, Explainer, get_explainer, list_explainers, register_explainer
 from .parameters import Param
 from .plugins import load_plugins, plugin_errors
+from . import progress
 from .errors import (
+    Cancelled,
     CamNotExactError,
     ExplainersError,
     ImageError,
@@ -30,6 +32,7 @@ from .methods.secam import region_scores, slic_segments, with_threshold
 
 __all__ = [
     "EXPLAINERS",
+    "Cancelled",
     "CamNotExactError",
     "Condition",
     "Explainer",
@@ -50,6 +53,7 @@ __all__ = [
     "load_model",
     "load_registry",
     "plugin_errors",
+    "progress",
     "region_scores",
     "register_explainer",
     "slic_segments",

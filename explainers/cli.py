@@ -154,9 +154,7 @@ def default_methods() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="explainers", description="Explain image classifiers with CAM and SeCAM."
-    )
+    parser = argparse.ArgumentParser(prog="explainers", description="Explain image classifiers with CAM and SeCAM.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ex = sub.add_parser("explain", help="explain images and write overlays, maps and results.json")

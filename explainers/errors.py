@@ -31,3 +31,7 @@ class ImageError(ExplainersError, ValueError):
 
 class ParameterError(ExplainersError, ValueError):
     """An explainer parameter is out of its valid range."""
+
+
+class Cancelled(Exception):
+    """A computation was stopped by its caller (a newer run, a Cancel button, a closed session); not an error."""

@@ -23,6 +23,10 @@ import numpy as np
 from .errors import ParameterError
 
 
+#: The largest seed a parameter accepts: numpy's generators take any, but a link or a browser's number input
+#: holds integers exactly only up to 2**53, and 32 bits are plenty of different orders.
+SEED_MAX = 2**32 - 1
+
 #: ``Param.none_means``'s default: ``None`` is not a value of the parameter.
 NOT_NONE = object()
 
@@ -56,6 +60,19 @@ class Param:
     rule_text : str
         The allowed values in words when there is a ``rule`` (``0 (full resolution) or >= 64``); replaces
         :meth:`range_text`.
+    server_high : float, optional
+        A lower maximum for a shared server (the dashboard's inputs and links): values that cost more
+        time or memory than one visitor may spend. The library's ``high`` still applies everywhere else.
+
+    Examples
+    --------
+    >>> n = Param("num_samples", int, 1000, low=10, high=100_000, server_high=2000)
+    >>> n.check(5000)
+    5000
+    >>> n.check(5000, server=True)
+    Traceback (most recent call last):
+    ...
+    explainers.errors.ParameterError: `num_samples` must be in [10, 2000] on a shared server (the library allows up to 100000), got 5000
     """
 
     name: str
@@ -70,14 +87,17 @@ class Param:
     none_means: Any = dataclasses.field(default=NOT_NONE, repr=False)
     rule: Callable[[Any], bool] | None = dataclasses.field(default=None, repr=False, compare=False)
     rule_text: str = ""
+    server_high: float | None = None
 
     @property
     def flag(self) -> str:
         """The command-line flag: ``--n-segments`` for ``n_segments``."""
         return "--" + self.name.replace("_", "-")
 
-    def parse(self, text: str) -> Any:
+    def parse(self, text: str, server: bool = False) -> Any:
         """A value typed on the command line (or in a text box), converted to :attr:`type` and checked.
+
+        With ``server``, :attr:`server_high` applies too.
 
         Raises
         ------
@@ -86,7 +106,7 @@ class Param:
         """
         text = str(text).strip()
         if self.none_means is not NOT_NONE and text.lower() == "none":
-            return self.check(None)
+            return self.check(None, server)
         value: Any
         try:
             if self.type is bool:
@@ -102,10 +122,19 @@ class Param:
             raise ParameterError(
                 f"`{self.name}` must be {self.type.__name__} {self.range_text()}, got {text!r}"
             ) from None
-        return self.check(value)
+        return self.check(value, server)
 
-    def range_text(self) -> str:
+    def limit(self, server: bool = False) -> float | None:
+        """The largest allowed value: :attr:`server_high` on a shared server when declared, else :attr:`high`."""
+        if server and self.server_high is not None:
+            return self.server_high if self.high is None else min(self.high, self.server_high)
+        return self.high
+
+    def range_text(self, server: bool = False) -> str:
         """The allowed values in words: ``in [0.0, 1.0]``, ``>= 2``, ``one of 'a', 'b'``."""
+        high = self.limit(server)
+        if server and high != self.high:
+            return dataclasses.replace(self, high=high, server_high=None).range_text() + " on a shared server"
         if self.rule_text:
             return self.rule_text
         if self.choices is not None:
@@ -121,8 +150,11 @@ class Param:
             return f"<= {self.high}"
         return "any " + self.type.__name__
 
-    def check(self, value: Any) -> Any:
-        """``value`` coerced to :attr:`type`; raises TypeError or ParameterError with the allowed values."""
+    def check(self, value: Any, server: bool = False) -> Any:
+        """``value`` coerced to :attr:`type`; raises TypeError or ParameterError with the allowed values.
+
+        With ``server``, :attr:`server_high` applies too (see :meth:`limit`).
+        """
         if value is None and self.none_means is not NOT_NONE:
             value = self.none_means
         rng, given = self.range_text(), value
@@ -152,4 +184,10 @@ class Param:
             raise ParameterError(f"`{self.name}` must be {rng}, got {given}")
         if self.rule is not None and not self.rule(value):
             raise ParameterError(f"`{self.name}` must be {rng}, got {given}")
+        high = self.limit(server)
+        if high is not None and high != self.high and value > high:
+            raise ParameterError(
+                f"`{self.name}` must be {self.range_text(server).removesuffix(' on a shared server')} on a shared "
+                f"server (the library allows up to {self.high if self.high is not None else 'any value'}), got {given}"
+            )
         return value

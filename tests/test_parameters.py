@@ -61,7 +61,8 @@ CASES = [
     ("lime", "n_segments", 1, ParameterError, "`n_segments` must be >= 2, got 1"),
     ("lime", "threshold", 2, ParameterError, "`threshold` must be in [0.0, 1.0], got 2"),
     ("lime", "kernel_width", 0.0, ParameterError, "`kernel_width` must be > 0.0, got 0.0"),
-    ("lime", "seed", -1, ParameterError, "`seed` must be >= 0, got -1"),
+    ("lime", "seed", -1, ParameterError, "`seed` must be in [0, 4294967295], got -1"),
+    ("lime", "seed", 2**80, ParameterError, "`seed` must be in [0, 4294967295], got 1208925819614629174706176"),
     ("lime", "batch_size", 0, ParameterError, "`batch_size` must be in [1, 4096], got 0"),
 ]
 
@@ -150,3 +151,53 @@ def test_forward_of_another_image_is_refused(model, image):
     forward = model.forward(image[:40])
     with pytest.raises(ParameterError, match="`forward` was computed on an image of another size"):
         get_explainer("cam").explain(model, image, forward=forward)
+
+
+# -- a shared server's maximums (issue: unbounded work from a link) ------------------------------------
+def test_server_maximums_hold_on_the_server_and_only_there():
+    lime = explainers.EXPLAINERS["lime"]
+    assert lime.check_params({"num_samples": 50_000, "batch_size": 1024})["num_samples"] == 50_000  # the library
+    for params, message in [
+        ({"num_samples": 2001}, "`num_samples` must be in [10, 2000] on a shared server (the library allows up to "
+                                "100000), got 2001"),
+        ({"batch_size": 256}, "`batch_size` must be in [1, 64] on a shared server"),
+        ({"n_segments": 5000}, "`n_segments` must be in [2, 300] on a shared server"),
+    ]:
+        with pytest.raises(ParameterError) as info:
+            lime.check_params(params, server=True)
+        assert str(info.value).startswith(message)
+    assert lime.check_params({"num_samples": 2000, "batch_size": 64}, server=True)["num_samples"] == 2000
+
+
+def test_the_server_maximum_reaches_conditions_evaluations_and_the_range_text():
+    from explainers.evaluate import make_explainers
+    from explainers.metrics.faithfulness import FAITHFULNESS_PARAMETERS
+
+    with pytest.raises(ParameterError, match="on a shared server"):
+        explainers.Condition.make("efficientnet_lite0", "lime", extra={"num_samples": 100_000}, server=True)
+    assert explainers.Condition.make("efficientnet_lite0", "lime", extra={"num_samples": 100_000}).param(
+        "num_samples") == 100_000
+    spec = explainers.load_registry().get("efficientnet_lite0")
+    with pytest.raises(ParameterError, match="on a shared server"):
+        make_explainers(["lime"], spec, {"lime": {"batch_size": 4096}}, server=True)
+    assert make_explainers(["lime"], spec, {"lime": {"batch_size": 4096}})["lime"].params["batch_size"] == 4096
+    num = lime_param = explainers.EXPLAINERS["lime"].parameters[0]
+    assert lime_param.name == "num_samples" and num.range_text(server=True) == "in [10, 2000] on a shared server"
+    steps = FAITHFULNESS_PARAMETERS[0]
+    assert steps.limit(server=True) == 100 and steps.limit() == 1000
+    assert explainers.Param("x", int, 1, low=0).limit(server=True) is None  # nothing declared: no maximum
+
+
+def test_forward_passes_are_split_so_memory_is_bounded(model, monkeypatch):
+    from explainers.models import loaded
+
+    seen = []
+    original = model.network.forward
+    monkeypatch.setattr(model.network, "forward", lambda x: (seen.append(x.shape[0]), original(x))[1])
+    batch = torch.randn(70, 3, 32, 32)
+    logits, features = model.forward_batch(batch)
+    limit = loaded.MAX_FORWARD_IMAGES[0]
+    assert max(seen) == limit and sum(seen) == 70 and logits.shape == (70, K) and features.shape[0] == 70
+    seen.clear()
+    whole = torch.cat([model.forward_batch(batch[i : i + 10])[0] for i in range(0, 70, 10)])
+    torch.testing.assert_close(logits, whole)

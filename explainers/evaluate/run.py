@@ -99,7 +99,10 @@ class MethodResult:
 
 
 def make_explainers(
-    methods: Sequence[str], model: LoadedModel | ModelSpec, params: Mapping[str, Mapping[str, Any]] | None = None
+    methods: Sequence[str],
+    model: LoadedModel | ModelSpec,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    server: bool = False,
 ) -> dict[str, Explainer]:
     """The explainers named in ``methods``, with their parameters, checked against ``model``.
 
@@ -113,6 +116,8 @@ def make_explainers(
     params : mapping of method -> {parameter: value}, optional
         Parameters of some of the methods (the others keep their defaults), e.g. the CLI's
         ``--METHOD-PARAM`` flags or the Evaluate page's inputs.
+    server : bool
+        Hold the parameters to a shared server's maximums too (:meth:`Explainer.check_params`).
 
     Raises
     ------
@@ -138,6 +143,8 @@ def make_explainers(
         if name in explainers or name == RANDOM:
             raise ParameterError(f"method '{name}' is repeated or reserved (the random baseline is always added)")
         explainer = get_explainer(name, **dict(params.get(name, {})))
+        if server:
+            explainer.check_params(explainer.params, server=True)
         explainer.check_supports(model)
         explainers[name] = explainer
     if not explainers:

@@ -164,22 +164,37 @@ class Explainer:
             cls.title = cls.name
 
     def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            known = ", ".join(self.defaults) or "none"
-            raise ParameterError(f"{self.name}: unknown parameter '{unknown[0]}'; parameters: {known}")
-        merged = {**self.defaults, **params}
-        self._check_params(merged)
-        self.params: Mapping[str, Any] = merged
+        self.params: Mapping[str, Any] = self.check_params(params)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
-    def _check_params(self, params: dict[str, Any]) -> None:
-        """Validate (and coerce) ``params`` in place; raise ParameterError/TypeError with the valid range."""
-        for param in self.parameters:
-            params[param.name] = param.check(params[param.name])
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], server: bool = False) -> dict[str, Any]:
+        """Every declared parameter: the defaults updated with ``params``, each validated and coerced.
+
+        Parameters
+        ----------
+        params : mapping
+            Some of the declared parameters.
+        server : bool
+            Apply the declared :attr:`explainers.Param.server_high` maximums too (the dashboard's inputs and
+            links, where one visitor must not take a shared server's time or memory).
+
+        Raises
+        ------
+        ParameterError, TypeError
+            An unknown name, or a value out of its range (the message says the range).
+        """
+        unknown = sorted(set(params) - set(cls.defaults))
+        if unknown:
+            known = ", ".join(cls.defaults) or "none"
+            raise ParameterError(f"{cls.name}: unknown parameter '{unknown[0]}'; parameters: {known}")
+        merged = {**cls.defaults, **params}
+        for param in cls.parameters:
+            merged[param.name] = param.check(merged[param.name], server=server)
+        return merged
 
     # -- the public entry point -------------------------------------------------
     def explain(

@@ -43,7 +43,12 @@ class Condition:
 
     @classmethod
     def make(
-        cls, model: str, method: str, shared: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None
+        cls,
+        model: str,
+        method: str,
+        shared: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        server: bool = False,
     ) -> Condition:
         """The one way to build a condition: the method's defaults, then ``shared``, then ``extra``, validated.
 
@@ -58,6 +63,8 @@ class Condition:
             ones this method declares are taken.
         extra : mapping, optional
             This method's own values (they win over ``shared``); a name it does not declare is an error.
+        server : bool
+            Hold the values to a shared server's maximums too (:meth:`Explainer.check_params`).
 
         Raises
         ------
@@ -72,7 +79,7 @@ class Condition:
         params = dict(declared)
         params.update({k: v for k, v in (shared or {}).items() if k in declared})
         params.update(extra or {})
-        checked = get_explainer(method, **params).params  # validates, coerces, refuses unknown names
+        checked = EXPLAINERS[method].check_params(params, server=server)  # validates, coerces, refuses unknown names
         return cls(model, method, tuple(sorted(checked.items())))
 
     @classmethod

@@ -29,8 +29,9 @@ import numpy as np
 import torch
 
 from .base import Explainer, register_explainer
-from ..models.loaded import ForwardPass, LoadedModel
-from ..parameters import Param
+from .. import progress
+from ..models.loaded import MAX_FORWARD_IMAGES, ForwardPass, LoadedModel
+from ..parameters import SEED_MAX, Param
 from ..regions import keep_mask, nearest, region_scores
 from .secam import SLIC_PARAMETERS, slic_segments
 
@@ -82,10 +83,16 @@ def perturbed_batches(
         Which of ``segment_ids`` each copy keeps.
     segment_ids : (S,) int ndarray
     batch_size : int
+        Copies per forward pass (at most the device's ``MAX_FORWARD_IMAGES``, which bounds the memory).
 
     Returns
     -------
     (N, K) float32 ndarray
+
+    Raises
+    ------
+    explainers.progress.Cancelled
+        If the caller's :class:`~explainers.progress.Progress` was cancelled (checked after each batch).
     """
     size = model.input_size
     x = model.preprocess(image)  # (3, S, S)
@@ -97,12 +104,15 @@ def perturbed_batches(
     column[segment_ids] = np.arange(segment_ids.size)
     index = torch.from_numpy(column[small])  # (S, S): column of each input pixel
     keep_all = torch.from_numpy(samples.astype(bool))
+    step = min(batch_size, MAX_FORWARD_IMAGES[model.device.type == "cuda"])  # copies alive at once: bounded
+    progress.plan(samples.shape[0])
     out = []
-    for start in range(0, samples.shape[0], batch_size):
-        keep = keep_all[start : start + batch_size][:, index]  # (B, S, S)
+    for start in range(0, samples.shape[0], step):
+        keep = keep_all[start : start + step][:, index]  # (B, S, S)
         batch = torch.where(keep[:, None], x[None], fill[None])
         logits, _ = model.forward_batch(batch)
         out.append(torch.softmax(logits, dim=1).cpu().numpy())
+        progress.advance(keep.shape[0])
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
@@ -180,7 +190,7 @@ class LIME(Explainer):
     Parameters
     ----------
     num_samples : int, default 1000
-        Perturbed copies, in [10, 100000].
+        Perturbed copies, in [10, 100000] (at most 2000 on a shared server).
     n_segments : int, default 50
         Approximate number of SLIC superpixels, >= 2.
     compactness : float, default 10
@@ -190,9 +200,9 @@ class LIME(Explainer):
     kernel_width : float, default 0.25
         Width of the exponential kernel on the cosine distance, > 0.
     seed : int, default 0
-        Seed of the random masks, >= 0.
+        Seed of the random masks, in [0, 2**32 - 1].
     batch_size : int, default 64
-        Copies per forward batch, in [1, 4096] (does not change the result).
+        Copies per forward batch, in [1, 4096] (at most 64 on a shared server; does not change the result).
     slic_max_side : int, default 640
         As SeCAM's: SLIC on a working copy for photos with a longer side, so both use the same superpixels.
 
@@ -213,6 +223,7 @@ class LIME(Explainer):
             1000,
             low=10,
             high=100_000,
+            server_high=2000,
             aliases=("samples",),
             help="perturbed copies of the photo pushed through the model (cost grows with it)",
         ),
@@ -225,8 +236,8 @@ class LIME(Explainer):
             low_open=True,
             help="width of the exponential kernel that weighs samples by their distance to the photo",
         ),
-        Param("seed", int, 0, low=0, help="seed of the random perturbations (same seed: same map)"),
-        Param("batch_size", int, 64, low=1, high=4096, help="perturbed copies per forward pass"),
+        Param("seed", int, 0, low=0, high=SEED_MAX, help="seed of the random perturbations (same seed: same map)"),
+        Param("batch_size", int, 64, low=1, high=4096, server_high=64, help="perturbed copies per forward pass"),
         SLIC_PARAMETERS[3],
     )
     requires_exact_cam = False

@@ -95,6 +95,7 @@ SLIC_PARAMETERS = (
         int,
         50,
         low=2,
+        server_high=300,
         aliases=("segments",),
         help="SLIC's target number of superpixels (more: smaller superpixels)",
     ),

@@ -25,9 +25,10 @@ import cv2
 import numpy as np
 import torch
 
-from ..parameters import Param
+from ..parameters import SEED_MAX, Param
 from ..errors import ParameterError
-from ..models.loaded import LoadedModel
+from .. import progress
+from ..models.loaded import MAX_FORWARD_IMAGES, LoadedModel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,10 +148,18 @@ def random_saliency(shape: tuple[int, int], grid: int = 7, seed: int = 0) -> np.
 DEFAULT_STEPS = 20
 #: The parameters of :func:`faithfulness`, declared once.
 FAITHFULNESS_PARAMETERS = (
-    Param("steps", int, DEFAULT_STEPS, low=1, high=1000, help="points of the deletion and insertion curves, minus one"),
+    Param(
+        "steps",
+        int,
+        DEFAULT_STEPS,
+        low=1,
+        high=1000,
+        server_high=100,
+        help="points of the deletion and insertion curves, minus one",
+    ),
     Param("blur_sigma", float, 10.0, low=0.0, low_open=True, help="Gaussian blur of the baseline, input pixels"),
-    Param("batch_size", int, 64, low=1, high=4096, help="copies per forward pass"),
-    Param("seed", int, 0, low=0, help="seed of the order among pixels of equal saliency"),
+    Param("batch_size", int, 64, low=1, high=4096, server_high=64, help="copies per forward pass"),
+    Param("seed", int, 0, low=0, high=SEED_MAX, help="seed of the order among pixels of equal saliency"),
 )
 
 
@@ -199,6 +208,8 @@ def faithfulness(
     ------
     ParameterError
         If a parameter is outside its range, or ``saliency`` is not shaped like the image.
+    explainers.progress.Cancelled
+        If the caller's :class:`~explainers.progress.Progress` was cancelled (checked after each batch).
     """
     params = {
         p.name: p.check(value)
@@ -222,15 +233,16 @@ def faithfulness(
     rank = torch.empty(size * size, dtype=torch.int64)
     rank[order] = torch.arange(size * size)
     rank = rank.view(size, size)
-    copies = []
-    for n in counts:  # deletion copies, then insertion copies
-        copies.append(torch.where(rank < int(n), base, x))
-    for n in counts:
-        copies.append(torch.where(rank < int(n), x, base))
+    # deletion copies, then insertion copies, made one batch at a time (bounded memory)
+    plan = [(int(n), base, x) for n in counts] + [(int(n), x, base) for n in counts]
+    step = min(params["batch_size"], MAX_FORWARD_IMAGES[model.device.type == "cuda"])
+    progress.plan(len(plan))
     probabilities = []
-    for start in range(0, len(copies), params["batch_size"]):
-        logits, _ = model.forward_batch(torch.stack(copies[start : start + params["batch_size"]]))
+    for start in range(0, len(plan), step):
+        batch = torch.stack([torch.where(rank < n, a, b) for n, a, b in plan[start : start + step]])
+        logits, _ = model.forward_batch(batch)
         probabilities.append(torch.softmax(logits, dim=1)[:, params["class_index"]].cpu())
+        progress.advance(batch.shape[0])
     curve = torch.cat(probabilities).double().numpy()
     fractions = counts / float(size * size)
     deletion, insertion = curve[: steps + 1], curve[steps + 1 :]

@@ -96,6 +96,10 @@ def check_classes(num_classes: int, targets: Sequence[int] | int | None, topk: i
     return [int(t) for t in targets]
 
 
+#: Images per pass through the network, (on the CPU, on a GPU): larger batches are split, bounding peak memory.
+MAX_FORWARD_IMAGES = (32, 512)
+
+
 @dataclasses.dataclass(eq=False)
 class LoadedModel:
     """A registry model, built and checked, ready to be explained.
@@ -216,8 +220,14 @@ class LoadedModel:
     def forward_batch(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run a preprocessed ``(N, 3, S, S)`` batch; returns ``(logits (N, K), features (N, C, h, w))``.
 
-        Both are float32 (computed in bf16 when ``autocast_bf16`` is set).
+        Both are float32 (computed in bf16 when ``autocast_bf16`` is set). The network sees at most
+        :data:`MAX_FORWARD_IMAGES` images of the device at a time, so the activations' memory is bounded
+        whatever batch a caller passes.
         """
+        limit = MAX_FORWARD_IMAGES[self.device.type == "cuda"]
+        if batch.shape[0] > limit:
+            parts = [self.forward_batch(batch[i : i + limit]) for i in range(0, batch.shape[0], limit)]
+            return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
         batch = batch.to(self.device, non_blocking=True)
         with self.capture_features() as store:  # the lock: set_fast_math cannot change the layout mid-pass
             if self.channels_last:

@@ -204,7 +204,7 @@ def method_params(text: str) -> dict:
     for name, params in value.items():
         method(name)
         try:
-            explainers.get_explainer(name, **{**explainers.EXPLAINERS[name].defaults, **params})
+            explainers.EXPLAINERS[name].check_params(params, server=True)
         except (explainers.ExplainersError, TypeError, ValueError) as exc:
             raise LinkValueError(f"{name}: {exc}") from None
     return value
@@ -226,8 +226,8 @@ PARAMS: list[LinkField] = [
     LinkField("method_params", "params", method_params, compact_json, widget="w_param_"),
     LinkField("target_class", "class", integer(0), widget="w_target_class"),
     LinkField("topk", "topk", integer(1, session.TOPK_MAX)),
-    LinkField("n_segments", "segments", integer(10, 300)),
-    LinkField("compactness", "compactness", number(1.0, 60.0), exact),
+    LinkField("n_segments", "segments", integer(*session.N_SEGMENTS_RANGE)),
+    LinkField("compactness", "compactness", number(*session.COMPACTNESS_RANGE), exact),
     LinkField("slic_full", "slic_full", boolean, flag),
     LinkField("threshold", "threshold", number(0.0, 1.0), exact, widget="w_threshold"),
     LinkField("colorscale", "colors", choice(COLORSCALES), widget="w_colorscale"),

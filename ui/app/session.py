@@ -64,6 +64,7 @@ import numpy as np
 import streamlit as st
 
 from explainers import ExplainersError, LoadedModel
+from explainers.methods.secam import SLIC_PARAMETERS
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "efficientnet_lite0"
 #: Most top-K classes the sidebar offers (and a link may ask for).
 TOPK_MAX = 10
+#: The sidebar's superpixel sliders (and their links): SLIC's target count up to the shared server's maximum.
+N_SEGMENTS_RANGE = (10, int(SLIC_PARAMETERS[0].limit(server=True)))
+COMPACTNESS_RANGE = (1.0, 60.0)
 #: Compare's views.
 VIEWS = ("Side by side", "Swipe", "Difference", "Stacked")
 #: The two sides of a comparison (A on the left, B on the right), as session keys name them.

@@ -43,9 +43,9 @@ def _render() -> Selection:
     bar.slider("Top-K classes", 1, TOPK_MAX, key="topk",
                help="How many of the best classes the predictions chart and the Compare grid show.")
     with bar.expander("Superpixels (SLIC)", expanded=False):
-        st.slider("Number of superpixels (approx.)", 10, 300, step=5, key="n_segments",
+        st.slider("Number of superpixels (approx.)", *session.N_SEGMENTS_RANGE, step=5, key="n_segments",
                   help="SLIC's n_segments, for every superpixel method: more gives smaller superpixels and a finer map.")
-        st.slider("Compactness", 1.0, 60.0, step=1.0, key="compactness",
+        st.slider("Compactness", *session.COMPACTNESS_RANGE, step=1.0, key="compactness",
                   help="SLIC's compactness: higher gives squarer superpixels that follow colour edges less.")
         if SLIC_MAX_SIDE:
             st.toggle("Full-resolution SLIC", key="slic_full",

@@ -50,9 +50,10 @@ def condition(model: str, method: str, selection: Selection, threshold: float,
               extra: Mapping[str, Any] | None = None) -> Condition:
     """The condition a page shows: ``method`` on ``model`` with the session's shared values and its own ``extra``.
 
-    The one way Explain, Compare and a review study (built from the same choices) make their conditions.
+    The one way Explain, Compare and a review study (built from the same choices) make their conditions,
+    held to the shared server's maximums (:attr:`explainers.Param.server_high`).
     """
-    return Condition.make(model, method, shared_params(selection, threshold), extra)
+    return Condition.make(model, method, shared_params(selection, threshold), extra, server=True)
 
 
 # -- the computations ---------------------------------------------------------------------

@@ -207,7 +207,7 @@ def run(model: LoadedModel, chosen: dict[str, Any]) -> None:
             st.warning(md(f"Left out (they lead outside the allowed folders): {', '.join(listing.refused)}"))
         if not photos:
             raise ExplainersError("upload one or more photos first (or pick a folder on the server)")
-        explainers = make_explainers(chosen["methods"], model, chosen["params"])
+        explainers = make_explainers(chosen["methods"], model, chosen["params"], server=True)
         labels_path = chosen["labels_path"]
         labels = read_labels_csv(labels_path) if labels_path is not None else None
     except (ExplainersError, TypeError) as exc:

@@ -19,9 +19,14 @@ from ..compute.explanations import SHARED_PARAMS
 def param_input(param: Param, value: Any, key: str, container=st, on_change: Callable[[], None] | None = None) -> Any:
     """The one input for a declared parameter, starting at ``value``: a number box, a toggle, a choice or a text box.
 
-    Its range is the declaration's (:meth:`explainers.Param.range_text` in the help).
+    Its range is the declaration's, held to the shared server's maximum (:meth:`explainers.Param.limit`); a
+    stored value above it starts at the maximum.
     """
-    label, help_text = param.name.replace("_", " "), f"{param.help} ({param.range_text()}; default {param.default!r})"
+    label = param.name.replace("_", " ")
+    help_text = f"{param.help} ({param.range_text(server=True)}; default {param.default!r})"
+    top = param.limit(server=True)
+    if top is not None and param.type in (int, float) and not isinstance(value, bool) and value > top:
+        value = top
     common = {"key": key, "help": help_text, "on_change": on_change}
     if param.type is bool:
         return bool(container.toggle(label, value=bool(value), **common))
@@ -30,12 +35,12 @@ def param_input(param: Param, value: Any, key: str, container=st, on_change: Cal
         return container.selectbox(label, choices, index=choices.index(value) if value in choices else 0, **common)
     if param.type is int:
         low = None if param.low is None else int(param.low) + (1 if param.low_open else 0)
-        high = None if param.high is None else int(param.high)
+        high = None if top is None else int(top)
         return int(container.number_input(label, min_value=low, max_value=high, value=int(value), step=1, **common))
     if param.type is float:
         # an open lower bound is left to the library's check (a number box has no "greater than")
         low = None if param.low is None or param.low_open else float(param.low)
-        high = None if param.high is None else float(param.high)
+        high = None if top is None else float(top)
         return float(container.number_input(label, min_value=low, max_value=high, value=float(value), format="%g",
                                             **common))
     return container.text_input(label, value=str(value), **common)
