@@ -205,6 +205,10 @@ def resolve_under_roots(path: str | os.PathLike, roots: Iterable[str | os.PathLi
         candidates = [root / head for root in root_list]
         candidates = [c for c in candidates if os.path.lexists(c)][:1] or candidates[:1]
     candidate = candidates[0]
+    if len(os.path.abspath(candidate)) > MAX_PATH_CHARS:  # the root's own path counts too
+        raise ParameterError(
+            f"the path is too long once joined to its root (at most {MAX_PATH_CHARS} characters); check what was typed"
+        )
     resolved = Path(os.path.realpath(candidate))
     if not _inside(resolved, root_list):
         lexical = Path(os.path.abspath(candidate))

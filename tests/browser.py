@@ -112,9 +112,35 @@ def default_env(log_path: Path) -> dict[str, str]:
     return env
 
 
+class ServerURL(str):
+    """The server's URL; ``pid`` is its process (to watch its CPU)."""
+
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds ``pid`` has used so far, all its threads (user + system), from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_cpu_quiet(pid: int, within_s: float, busy_below: float = 0.3, window_s: float = 1.0) -> float:
+    """Wait until ``pid`` uses less than ``busy_below`` of a core over ``window_s``; returns the seconds it took.
+
+    Raises AssertionError if it is still busy after ``within_s``.
+    """
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < within_s:
+        before = cpu_seconds(pid)
+        time.sleep(window_s)
+        if (cpu_seconds(pid) - before) / window_s < busy_below:
+            return time.monotonic() - t0
+    raise AssertionError(f"the server still used more than {busy_below:.0%} of a core {within_s:.0f} s later")
+
+
 @contextlib.contextmanager
 def running_server(log_path: Path, env: dict[str, str] | None = None, args: Iterable[str] = (),
-                   port: int | None = None, append: bool = False, poll_s: float = 0.5) -> Iterator[str]:
+                   port: int | None = None, append: bool = False, poll_s: float = 0.5) -> Iterator[ServerURL]:
     """`streamlit run dashboard.py` headless on ``port`` (a free one by default), freshly started; yields its URL.
 
     Parameters
@@ -136,7 +162,8 @@ def running_server(log_path: Path, env: dict[str, str] | None = None, args: Iter
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    url.pid = proc.pid
     try:
         wait_http(f"{url}/_stcore/health", proc, log_path, "streamlit", expect=b"ok", poll_s=poll_s)
         yield url

@@ -368,7 +368,7 @@ def test_compare_in_chromium(viewport, server, chromium, photo, tmp_path):
         assert class_shown(page).startswith("tiger |")
         page.get_by_role("button", name="Measure faithfulness").click()
         page.get_by_role("button", name="Cancel").click()
-        page.get_by_text("Measurement cancelled").wait_for()
+        page.get_by_text(re.compile(r"Measuring \d maps: stopped \(cancelled\)")).wait_for()
         wait_idle(page)
         assert page.get_by_role("button", name="Measure faithfulness").count() == 1  # the cancelled map is not kept
 

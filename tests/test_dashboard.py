@@ -475,7 +475,7 @@ def test_model_that_fails_to_load_shows_an_error(monkeypatch):
 
 
 def test_a_cancelled_measurement_keeps_nothing_and_plan_covers_each_model():
-    import threading
+    from explainers import progress
 
     faithfulness.clear()
     a = Condition.make(session.DEFAULT_MODEL, session.DEFAULT_METHODS[0])
@@ -485,9 +485,10 @@ def test_a_cancelled_measurement_keeps_nothing_and_plan_covers_each_model():
                                        "random map on another_model"]
     assert [i.class_index for i in items] == [285, 7, 285, 7]  # each model's own index of the class
     image = photos.sample_image("chelsea")
-    stop = threading.Event()
-    stop.set()
-    assert faithfulness.measure(items[2], image, None, stop=stop) is None
+    stopped = progress.Progress()
+    stopped.cancel("a newer run replaced it")
+    with progress.tracking(stopped), pytest.raises(progress.Cancelled, match="a newer run replaced it"):
+        faithfulness.measure(items[2], image, None)
     assert faithfulness.lookup(items)[items[2].name] is None  # cancelled: nothing kept
     curves = faithfulness.measure(items[2], image, None)
     assert faithfulness.lookup(items)[items[2].name] is curves and len(curves.deletion) == 3

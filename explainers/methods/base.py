@@ -196,6 +196,14 @@ class Explainer:
             merged[param.name] = param.check(merged[param.name], server=server)
         return merged
 
+    def cost(self) -> int:
+        """Images through the network to explain one photo (its own forward pass included).
+
+        The unit of :mod:`explainers.progress` and of time estimates; a method that pushes perturbed
+        copies through the model (LIME) counts them.
+        """
+        return 1
+
     # -- the public entry point -------------------------------------------------
     def explain(
         self,

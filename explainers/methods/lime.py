@@ -245,6 +245,10 @@ class LIME(Explainer):
     #: 100 copies instead of 1000 where many photos are explained while someone waits (noisier, a tenth of the work)
     quick_params = {"num_samples": 100}
 
+    def cost(self) -> int:
+        """The unperturbed pass and ``num_samples`` perturbed copies."""
+        return 1 + int(self.params["num_samples"])
+
     def forward_pass(self, model: LoadedModel, image: np.ndarray, forward: ForwardPass | None) -> ForwardPass:
         """The ordinary pass (reused when given), then SLIC and the perturbed copies."""
         if isinstance(forward, PerturbedForwardPass):

@@ -21,7 +21,8 @@ from explainers_team.settings import ENV_DATA_DIR
 
 from .. import APP_DIR
 from . import identity, permalink, session, sidebar
-from .auth import require_login
+from ..compute import jobs
+from .auth import current_user, require_login
 from .session import Selection
 
 #: Bundled, so no request leaves the machine for an icon.
@@ -72,6 +73,8 @@ def setup(title: str, *, script: str = "dashboard.py", wide: bool = False, blind
     st.set_page_config(page_title=title if blind else f"{title} - {APP_TITLE}", page_icon=ICON, layout="wide",
                        initial_sidebar_state="collapsed" if wide else "auto")
     require_login()  # when [auth] is configured: signed in and allowed, or the page stops here
+    user = current_user()
+    st.session_state[jobs.OWNER_KEY] = f"user:{user.id}" if user is not None else None  # one slow job per person
     identity.sync_cookie()
     if wide:
         st.html(_WIDE_CSS)

@@ -7,7 +7,9 @@ heavy may happen in it unless cached:
 * superpixels (SLIC): per ``(photo, n_segments, compactness, slic_max_side)``, computed once
   and handed to every method that accepts ``segments=`` (see :func:`explanations`);
 * explanations: per ``(condition, photo, classes)``, a condition being an
-  :class:`explainers.Condition` (model, method, every parameter).
+  :class:`explainers.Condition` (model, method, every parameter). A method that pushes more than
+  :data:`ui.compute.jobs.HEAVY_UNITS` images through the model (LIME) runs as a job: progress, an
+  estimate from the model's measured speed, Cancel, stopped when superseded or abandoned.
 
 A method's mask threshold is applied after the cache (``explainers.with_threshold``),
 and the colour scale, the opacity and the normalisation are applied by the
@@ -21,7 +23,7 @@ holds full-resolution arrays), so a shared server's memory stays bounded.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,7 +34,8 @@ from explainers import Condition, Explanation, ForwardPass, LoadedModel
 from explainers.methods.secam import SLIC_MAX_SIDE  # noqa: F401  (the sidebar's full-resolution toggle)
 
 from ..app.session import Selection
-from . import models
+from ..text import md
+from . import jobs, models
 
 #: Parameters every method that declares them shares with the sidebar and the page (one value per session).
 SHARED_PARAMS = ("n_segments", "compactness", "threshold", "slic_max_side")
@@ -94,18 +97,42 @@ def _accepts_segments(explainer: explainers.Explainer) -> bool:
     return hasattr(explainer, "segment") and "segments" in inspect.signature(explainer.explain).parameters
 
 
+def _explain(condition: Condition, image_key: str, classes: tuple[int, ...], model: LoadedModel,
+             image: np.ndarray) -> Callable[[], list[Explanation]]:
+    """The library call that explains ``classes``, its forward pass and superpixels taken from the caches."""
+    explainer = condition.explainer()
+    forward = forward_pass(condition.model, image_key, model, image)
+    precomputed = {}
+    if _accepts_segments(explainer):  # one SLIC per photo and setting, shared by every method that takes it
+        precomputed["segments"] = superpixels(image_key, _slic_key(condition), condition.method, image)
+
+    def run() -> list[Explanation]:
+        found = explainer.explain(model, image, list(classes), forward=forward, **precomputed)
+        for explanation in found:
+            for field in ("saliency", "class_map", "segments", "mask"):
+                _frozen(getattr(explanation, field))
+        return found
+
+    return run
+
+
 @st.cache_resource(max_entries=24, ttl=3600, show_spinner="Explaining...")
 def _explanations(condition: Condition, image_key: str, classes: tuple[int, ...], _model: LoadedModel,
                   _image: np.ndarray) -> list[Explanation]:
-    explainer = explainers.get_explainer(condition.method, **dict(condition.params))
-    forward = forward_pass(condition.model, image_key, _model, _image)
-    precomputed = {}
-    if _accepts_segments(explainer):  # one SLIC per photo and setting, shared by every method that takes it
-        precomputed["segments"] = superpixels(image_key, _slic_key(condition), condition.method, _image)
-    found = explainer.explain(_model, _image, list(classes), forward=forward, **precomputed)
-    for explanation in found:
-        for field in ("saliency", "class_map", "segments", "mask"):
-            _frozen(getattr(explanation, field))
+    return _explain(condition, image_key, classes, _model, _image)()
+
+
+def _slow_explanations(condition: Condition, image_key: str, classes: tuple[int, ...], model: LoadedModel,
+                       image: np.ndarray) -> list[Explanation]:
+    """As :func:`_explanations`, for a method that pushes many images through the model: as a job (progress,
+    estimate, Cancel; :mod:`ui.compute.jobs`). Stops the page's run when the job did not finish."""
+    units = condition.explainer().cost() * len(classes)
+    seconds = jobs.estimate(units, condition.model, models.seconds_per_image(condition.model))
+    title = f"{md(condition.title)} ({units} images through the model)"
+    found = jobs.run(("explanations", condition, image_key, classes), title,
+                     _explain(condition, image_key, classes, model, image), seconds, condition.model)
+    if found is None:
+        st.stop()
     return found
 
 
@@ -137,7 +164,11 @@ def explanations(condition: Condition, image_key: str, image: np.ndarray, classe
     cls = explainers.EXPLAINERS[condition.method]
     # the cache runs with the method's default threshold; the value is applied below
     keyed = condition.replace(**{name: cls.defaults[name] for name in AFTER_CACHE if name in cls.defaults})
-    found = _explanations(keyed, image_key, tuple(int(c) for c in classes), model, image)
+    classes = tuple(int(c) for c in classes)
+    if keyed.explainer().cost() > jobs.HEAVY_UNITS:
+        found = _slow_explanations(keyed, image_key, classes, model, image)
+    else:
+        found = _explanations(keyed, image_key, classes, model, image)
     if threshold is None:
         threshold = dict(condition.params).get("threshold")
     if threshold is not None:

@@ -1,8 +1,9 @@
 """Faithfulness on demand: deletion and insertion curves of the compared maps and a random map.
 
 Nothing measures on its own: :func:`view` shows a button; one click measures the
-maps not measured yet (each condition's map, plus a random map per model), with
-a progress bar, a time estimate and a cancel button. Every finished map is kept
+maps not measured yet (each condition's map, plus a random map per model) as a job
+(:mod:`ui.compute.jobs`): a progress bar, an estimate from the model's measured speed
+and a cancel button. Every finished map is kept
 in a process-wide store keyed by photo, model, method and its parameters, class
 and steps, so a result is shown whenever it exists, a cancelled run keeps the
 maps it finished, and moving a display slider never measures again.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
@@ -29,7 +29,7 @@ from explainers.evaluate import RANDOM
 from explainers.metrics import DEFAULT_STEPS, Faithfulness, faithfulness, random_saliency
 
 from .explanations import AFTER_CACHE
-from . import models
+from . import jobs, models
 
 #: Steps of each curve (``2 * (steps + 1)`` images per map through the model).
 STEPS = DEFAULT_STEPS
@@ -80,29 +80,27 @@ def lookup(items: Sequence[Item]) -> dict[str, Faithfulness | None]:
         return {item.name: _STORE.get(item.key) for item in items}
 
 
-def estimate_seconds(items: Sequence[Item], forward_seconds: Mapping[str, float], steps: int = STEPS) -> float:
-    """Expected seconds to measure ``items``: ``2 * (steps + 1)`` images each, at the model's last measured speed
-    (else its single-photo forward time, an overestimate since curves run in batches)."""
-    total = 0.0
-    for item in items:
-        per_image = _PER_IMAGE.get(item.model_name, forward_seconds.get(item.model_name, 0.05))
-        total += 2 * (steps + 1) * per_image
-    return total
+def estimate_seconds(items: Sequence[Item], steps: int = STEPS) -> float:
+    """Expected seconds to measure ``items``: ``2 * (steps + 1)`` images each, at the model's speed measured on this
+    server (:func:`ui.compute.jobs.estimate`)."""
+    per_map = 2 * (steps + 1)
+    return sum(jobs.estimate(per_map, item.model_name, models.seconds_per_image(item.model_name)) for item in items)
 
 
-def measure(item: Item, image: np.ndarray, saliency: np.ndarray | None, mask: np.ndarray | None = None,
-            stop: threading.Event | None = None) -> Faithfulness | None:
+def measure(item: Item, image: np.ndarray, saliency: np.ndarray | None, mask: np.ndarray | None = None
+            ) -> Faithfulness:
     """Measure one item (a condition's ``saliency``, or the random map when ``saliency`` is None) and store it.
 
-    Returns None (and stores nothing) when ``stop`` was set while it measured.
+    Raises
+    ------
+    explainers.Cancelled
+        When the job it runs in was cancelled (nothing is stored for this item).
     """
     model = models.get_model(item.model_name)
     if saliency is None:
         saliency = random_saliency(image.shape[:2], seed=0)
     curves = faithfulness(model, image, saliency, item.class_index, steps=item.key[2], mask=mask)
-    _PER_IMAGE[item.model_name] = curves.timings["curves"] / (2 * (item.key[2] + 1))
-    if stop is not None and stop.is_set():
-        return None
+    jobs.record_speed(item.model_name, curves.timings["curves"], 2 * (item.key[2] + 1))
     with _LOCK:
         _STORE[item.key] = curves
         _STORE.move_to_end(item.key)
@@ -115,7 +113,6 @@ def clear() -> None:
     """Forget every measurement (tests)."""
     with _LOCK:
         _STORE.clear()
-    _PER_IMAGE.clear()
 
 
 def table(results: Mapping[str, Faithfulness | None]) -> pd.DataFrame:
@@ -126,12 +123,8 @@ def table(results: Mapping[str, Faithfulness | None]) -> pd.DataFrame:
                          for name, c in results.items() if c is not None])
 
 
-def _cancel() -> None:
-    st.session_state["_faith_cancelled"] = True
-
-
-def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_key: str, image: np.ndarray,
-         forward_seconds: Mapping[str, float]) -> dict[str, Faithfulness | None]:
+def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_key: str, image: np.ndarray
+         ) -> dict[str, Faithfulness | None]:
     """The faithfulness section: results when they exist, a measure button, progress with estimate and cancel.
 
     Parameters
@@ -140,8 +133,6 @@ def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_ke
         The compared conditions (A, B).
     found : sequence of Explanation
         Their explanations of the chosen class, in the same order (each in its own model's classes).
-    forward_seconds : mapping
-        Model name -> seconds of one forward pass (the first estimate before anything was measured here).
 
     Returns
     -------
@@ -151,16 +142,15 @@ def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_ke
     items = plan(conditions, [e.class_index for e in found], image_key, STEPS)
     results = lookup(items)
     todo = [item for item in items if results[item.name] is None]
-    seconds = estimate_seconds(todo, forward_seconds, STEPS)
-    if st.session_state.pop("_faith_cancelled", False):
-        st.info("Measurement cancelled; the maps it had finished are kept. Click Measure to finish the others.")
+    seconds = estimate_seconds(todo, STEPS)
+    job = jobs.running()
+    following = job is not None and bool(todo) and job.key == _job_key(todo)  # a rerun while it measures
     if todo:
         clicked = st.button(f"Measure faithfulness ({len(todo)} map{'s' if len(todo) > 1 else ''}, about "
                             f"{max(1, round(seconds))} s)", key="measure_faithfulness", type="primary",
                             help="Deletion and insertion curves of both maps and a random map, for this photo, "
                                  "class and settings. Measured once, then kept; nothing measures on its own.")
-        if clicked:
-            _run(todo, conditions, found, image, seconds)
+        if (clicked or following) and _run(todo, conditions, found, image, seconds, requested=clicked):
             st.rerun()  # draw the results without the button
     else:
         st.caption("Measured for this photo, class and settings (kept: nothing measures again).")
@@ -168,46 +158,23 @@ def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_ke
 
 
 def _run(todo: Sequence[Item], conditions: Sequence[Condition], found: Sequence[Explanation], image: np.ndarray,
-         seconds: float) -> None:
-    """Measure ``todo`` in a worker thread while this run draws the progress every 0.2 s.
+         seconds: float, requested: bool) -> bool:
+    """Measure ``todo`` as a job (:mod:`ui.compute.jobs`: progress, estimate, Cancel); whether it finished.
 
-    Each progress update is a Streamlit call, where a click on Cancel (or any
-    other widget: a rerun) stops this run; the ``finally`` then tells the worker
-    to stop: the map being measured is discarded and no further map starts.
+    Finished maps are kept even when the job is cancelled.
     """
     by_condition = {id(c): e for c, e in zip(conditions, found)}
-    bar = st.progress(0.0, text=f"Measuring {len(todo)} maps: about {seconds:.0f} s")
-    st.button("Cancel", key="cancel_faithfulness", on_click=_cancel,
-              help="Stops the measurement; maps already finished are kept.")
-    stop = threading.Event()
-    state = {"done": 0, "error": None}
 
-    def work() -> None:
-        try:
-            for item in todo:
-                if stop.is_set():
-                    return
-                explanation = None if item.condition is None else by_condition[id(item.condition)]
-                measure(item, image, None if explanation is None else explanation.saliency,
-                        None if explanation is None else explanation.mask, stop=stop)
-                state["done"] += 1
-        except BaseException as exc:  # noqa: BLE001 - shown by the page
-            state["error"] = exc
+    def work() -> int:
+        for item in todo:
+            explanation = None if item.condition is None else by_condition[id(item.condition)]
+            measure(item, image, None if explanation is None else explanation.saliency,
+                    None if explanation is None else explanation.mask)
+        return len(todo)
 
-    worker = threading.Thread(target=work, name="faithfulness", daemon=True)
-    t0 = time.perf_counter()
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-            elapsed = time.perf_counter() - t0
-            left = max(0.0, seconds - elapsed) if state["done"] == 0 else \
-                elapsed / state["done"] * (len(todo) - state["done"])
-            partial = min(0.95, max(0.0, elapsed / max(seconds, 1e-3) * len(todo) - state["done"]))
-            bar.progress(min(1.0, (state["done"] + partial) / len(todo)),
-                         text=f"Measured {state['done']} of {len(todo)} maps: about {left:.0f} s left")
-    finally:
-        stop.set()  # a rerun (Cancel) interrupted this run: the worker stops at its next step
-    if state["error"] is not None:
-        raise state["error"]
-    bar.empty()
+    return jobs.run(_job_key(todo), f"Measuring {len(todo)} map{'s' if len(todo) > 1 else ''}", work, seconds,
+                    requested=requested) is not None
+
+
+def _job_key(todo: Sequence[Item]) -> tuple:
+    return ("faithfulness", tuple(item.key for item in todo))

@@ -39,8 +39,38 @@ def usable() -> list[str]:
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
 def get_model(name: str) -> LoadedModel:
-    """The registry model ``name``, built once per server process and shared by every session."""
-    return explainers.load_model(name, registry=registry())
+    """The registry model ``name``, built once per server process and shared by every session.
+
+    Loading also measures its speed on this server (one batch), where the time estimates start.
+    """
+    model = explainers.load_model(name, registry=registry())
+    _SECONDS_PER_IMAGE[name] = _measure_speed(model)
+    return model
+
+
+#: Seconds per image of each loaded model in a full batch on this server (where time estimates start).
+_SECONDS_PER_IMAGE: dict[str, float] = {}
+
+
+def _measure_speed(model: LoadedModel) -> float:
+    import time
+
+    import torch
+
+    from explainers.models.loaded import MAX_FORWARD_IMAGES
+
+    batch = torch.zeros(MAX_FORWARD_IMAGES[model.device.type == "cuda"], 3, model.input_size, model.input_size)
+    model.forward_batch(batch[:2])  # warm up
+    t0 = time.perf_counter()
+    model.forward_batch(batch)
+    return (time.perf_counter() - t0) / batch.shape[0]
+
+
+def seconds_per_image(name: str) -> float:
+    """Seconds per image of ``name`` in a full batch, measured when the model was loaded on this server."""
+    if name not in _SECONDS_PER_IMAGE:
+        get_model(name)
+    return _SECONDS_PER_IMAGE.get(name) or _measure_speed(get_model(name))
 
 
 def device_label(model: LoadedModel) -> str:

@@ -119,8 +119,7 @@ def faithfulness_section(selection: Selection, sides: Sequence[Side], label: str
     """The faithfulness on demand: results when they exist, the measure button, the curves and table."""
     st.subheader("Faithfulness")
     results = faithfulness.view([s.condition for s in sides], [s.explanation for s in sides], selection.image_key,
-                                selection.image, {s.condition.model: s.forward.timings.get("forward", 0.05)
-                                                  for s in sides})
+                                selection.image)
     measured = {name: curves for name, curves in results.items() if curves is not None}
     if measured:
         curves_col, table_col = st.columns([3, 2])

@@ -22,7 +22,7 @@ from explainers.errors import ParameterError
 from explainers.evaluate import (COLUMNS, MethodResult, PhotoOutcome, iter_evaluate, make_explainers,
                                  read_labels_csv, results_csv, summary_document, summary_json)
 from explainers.overlays import heatmap_overlay
-from explainers_team.roots import Listing, is_under_roots, resolve_under_roots, server_photos
+from explainers_team.roots import MAX_PATH_CHARS, Listing, is_under_roots, resolve_under_roots, server_photos
 
 from ..text import md
 from ..compute.photos import UPLOAD_TYPES, upload_types_text
@@ -169,7 +169,7 @@ def inputs(model: LoadedModel) -> dict[str, Any]:
     if source == FOLDER:
         left, right = st.columns([4, 1])
         chosen["folder"] = left.text_input(
-            "Folder (or glob) on the server", value=default_folder(), key="evaluate_folder", max_chars=4096,
+            "Folder (or glob) on the server", value=default_folder(), key="evaluate_folder", max_chars=MAX_PATH_CHARS,
             help="Image files directly in this folder (not sub-folders), sorted by name; or a glob such as "
                  "/data/photos/*.jpg.")
         chosen["limit"] = right.number_input("Photos (at most)", 1, LIMIT_MAX, DEFAULT_LIMIT, key="evaluate_limit",

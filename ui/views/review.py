@@ -31,7 +31,7 @@ from explainers_team.review.design import PICTURE_MAX_SIDE, Assignment
 from explainers_team.review.studies import (MAX_PHOTOS, Photo, answers_json, build_study, conditions_of,
                                             plan, progress_rows, question_for, review_answers, study_summary,
                                             trial_rows, unique_photos)
-from explainers_team.roots import server_photos
+from explainers_team.roots import MAX_PATH_CHARS, server_photos
 from explainers_team.store import Store, StudyRecord
 
 from ..app import identity, session
@@ -532,7 +532,7 @@ def photos_input(found: Store) -> list[Photo]:
                 chosen.append(Photo(names.get(options[label], options[label][:12]), found.get_photo(options[label])))
             except ExplainersError as exc:
                 st.error(md(error_text(exc)))
-        folder = st.text_input("Folder on the server", key="review_folder", max_chars=4096,
+        folder = st.text_input("Folder on the server", key="review_folder", max_chars=MAX_PATH_CHARS,
                                help="Image files directly in a folder under the server's allowed data roots "
                                     "(EXPLAINERS_DATA_ROOTS), sorted by name.")
         if folder.strip():
