@@ -84,7 +84,7 @@ allowed = ["@example.org"]
 admins = ["boss@example.org"]
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPLAINERS_ALLOWED") and k != "EXPLAINERS_ADMINS"}
-    env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost", EXPLAINERS_DATA_DIR=str(tmp / "data"))
     with running_server(tmp / "server.log", env=env, args=["--secrets.files", str(secrets_file)], port=port,
                         poll_s=0.3) as url:
         yield url
@@ -98,6 +98,7 @@ def login_server(tmp_path_factory):
     port = free_port()
     with oidc_provider(tmp, f"http://127.0.0.1:{port}/oauth2callback") as issuer:
         with dashboard_with_login(tmp, port, issuer) as url:
+            url.data_dir = tmp / "data"
             yield url, issuer
 
 
@@ -145,6 +146,37 @@ def test_a_deep_link_needs_sign_in_and_comes_back_to_the_page(page, login_server
     page.goto(f"{url}/models")
     page.get_by_role("heading", name="Models").first.wait_for()
     assert page.locator('[data-testid="stSidebar"]').get_by_text("Alice Martin").count() == 1
+
+
+def a_study(data_dir: Path) -> int:
+    """A two-photo CAM vs SeCAM study created by someone else, in the login server's store."""
+    from explainers import Condition
+    from explainers_team.review.studies import Photo, build_study
+    from explainers_team.store import Store, User
+    from photos import skimage_photo
+
+    with contextlib.closing(Store(None, data_dir)) as store:
+        return build_study(store, creator=User("boss@example.org", "Boss", True), name="Pets", question="Which "
+                           "map shows better why the model says {label}?",
+                           condition_a=Condition.make("efficientnet_lite0", "cam"),
+                           condition_b=Condition.make("efficientnet_lite0", "secam"),
+                           photos=[Photo(f"{n}.png", skimage_photo(n).read_bytes()) for n in ("chelsea", "coffee")],
+                           measure=False)
+
+
+def test_an_anonymous_review_link_goes_to_the_provider_and_back_to_the_trial(page, login_server):
+    url, issuer = login_server
+    study = a_study(url.data_dir)
+    page.goto(f"{url}/review?study={study}")
+    # Anonymous: the blind trial view is not shown, and no name can be typed; the provider asks who it is.
+    sign_in_at_provider(page, issuer, "alice@example.org")
+    page.wait_for_url(f"{url}/review?study={study}")
+    page.get_by_text("Trial 1 of 2").first.wait_for()
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_label("Your name").count() == 0  # signed in: the login is the reviewer, never a typed name
+    assert page.locator('[data-testid="stImage"]').count() >= 2, "the trial's maps were not drawn after sign-in"
+    assert page.get_by_role("button", name="Left is better").count() == 1
 
 
 def test_someone_outside_the_allow_list_is_refused(page, login_server):
