@@ -286,6 +286,7 @@ def method_facts() -> list[dict]:
                     "type": p.type.__name__,
                     "default": p.default,
                     "range": p.range_text(),
+                    "server_max": p.server_high,
                     "help": p.help,
                 }
                 for p in cls.parameters
@@ -306,7 +307,8 @@ def _methods(args) -> int:
             f"superpixels: {'yes' if m['superpixels'] else 'no'}; batch: {'vectorised' if m['batch'] else 'per image'}"
         )
         for p in m["parameters"]:
-            print(f"    {p['flag']:18s} {p['type']} {p['range']}, default {p['default']!r}: {p['help']}")
+            server = "" if p["server_max"] is None else f" (at most {p['server_max']} on the dashboard)"
+            print(f"    {p['flag']:18s} {p['type']} {p['range']}{server}, default {p['default']!r}: {p['help']}")
         if not m["parameters"]:
             print("    (no parameters)")
     for name, message in errors.items():

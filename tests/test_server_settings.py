@@ -26,6 +26,7 @@ def test_usage_statistics_off_and_xsrf_protection_on():
     config = settings()
     assert config["browser"]["gatherUsageStats"] is False
     assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["enableAgentApi"] is False
 
 
 def test_every_setting_is_a_real_streamlit_option():
