@@ -8,7 +8,6 @@ imports Streamlit.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import io
 import json
@@ -25,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, selectinload
 
 from explainers import images
+from explainers.files import csv_text
 from .. import settings
 from ..access import User, check_may_change
 from . import consistency, validate
@@ -685,23 +685,21 @@ class Store:
     def export_items_csv(self, **filters: Any) -> str:
         """The items that :meth:`list_items` returns for ``filters``, as CSV (:data:`EXPORT_COLUMNS`).
 
-        Lists are joined with ``;``; ``query`` is the permalink's query string.
+        Lists are joined with ``;``; ``query`` is the permalink's query string. Written by
+        :func:`explainers.files.csv_text`: a text cell that a spreadsheet would run as a formula
+        (``=``, ``+``, ``-``, ``@``...) starts with ``'``; ``id`` and ``class_index`` stay numbers.
         """
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for item in self.list_items(with_thumbnails=False, **filters):
-            row = item.to_dict()
-            writer.writerow(
-                {k: row[k] for k in EXPORT_COLUMNS if k in row}
-                | {
-                    "tags": ";".join(item.tags),
-                    "models": ";".join(item.models),
-                    "methods": ";".join(item.methods),
-                    "query": item.query,
-                }
-            )
-        return out.getvalue()
+        rows = (
+            item.to_dict()
+            | {
+                "tags": ";".join(item.tags),
+                "models": ";".join(item.models),
+                "methods": ";".join(item.methods),
+                "query": item.query,
+            }
+            for item in self.list_items(with_thumbnails=False, **filters)
+        )
+        return csv_text(rows, EXPORT_COLUMNS)
 
     # ---------------------------------------------------------------- studies
 
