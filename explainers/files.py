@@ -3,7 +3,9 @@
 Every CSV the project writes (``results.csv``, the workspace and review exports) goes through
 :func:`csv_text`, which neutralises cells that a spreadsheet would read as a formula (OWASP's rule
 for CSV injection: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
-a leading ``'``). Numbers are written as they are, so ``-0.25`` stays a number.
+a leading ``'``). Numbers are written as they are, so ``-0.25`` stays a number: give a numeric
+column numbers, not text (the text ``"-0.25"`` would get the ``'``). :func:`read_cell` takes the ``'``
+off again when the project reads its own CSV back.
 
 Examples
 --------
@@ -33,6 +35,16 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def read_cell(text: str) -> str:
+    """A text cell read back from a CSV that :func:`csv_text` wrote: the ``'`` put before a formula is taken off.
+
+    ``read_cell("'=1+2")`` is ``"=1+2"``; any other text is returned as it is.
+    """
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:

@@ -39,6 +39,7 @@ import numpy as np
 
 from explainers.errors import ParameterError
 from explainers.evaluate import mean_interval
+from explainers.files import csv_text, read_cell
 from explainers.methods import Condition
 
 from .design import CONDITIONS, OUTCOMES, choice_to_outcome
@@ -140,7 +141,7 @@ class Answer:
             "left": self.left,
             "choice": self.choice,
             "outcome": self.outcome,
-            "seconds": "" if self.seconds is None else repr(self.seconds),
+            "seconds": self.seconds,
             "comment": self.comment,
         }
 
@@ -426,13 +427,12 @@ def attach_faithfulness(summary: Mapping[str, Any], rows: Sequence[Mapping[str, 
 
 # ----------------------------------------------------------------------------------------------------- exports
 def answers_csv(answers: Iterable[Answer | Mapping[str, Any]]) -> str:
-    """The raw answers as CSV text (header :data:`ANSWER_COLUMNS`), for a download."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ANSWER_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for a in check_answers(answers):
-        writer.writerow(a.row())
-    return buffer.getvalue()
+    """The raw answers as CSV text (header :data:`ANSWER_COLUMNS`), for a download.
+
+    Written by :func:`explainers.files.csv_text`: a reviewer, comment, label or photo name that a
+    spreadsheet would run as a formula starts with ``'`` (:func:`read_answers_csv` takes it off).
+    """
+    return csv_text((a.row() for a in check_answers(answers)), ANSWER_COLUMNS)
 
 
 def read_answers_csv(text: str) -> list[Answer]:
@@ -451,7 +451,8 @@ def read_answers_csv(text: str) -> list[Answer]:
             f"the answers CSV lacks the columns {', '.join(missing)}; expected a header like {','.join(ANSWER_COLUMNS)}"
         )
     answers = []
-    for line, row in enumerate(reader, start=2):
+    for line, cells in enumerate(reader, start=2):
+        row = {k: read_cell(v) if isinstance(v, str) else v for k, v in cells.items()}
         try:
             answer = Answer.from_dict(row)
         except ParameterError as exc:
@@ -548,13 +549,12 @@ def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def summary_csv(summary: Mapping[str, Any]) -> str:
-    """:func:`summary_rows` as CSV text (undefined numbers are empty cells)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in summary_rows(summary):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return buffer.getvalue()
+    """:func:`summary_rows` as CSV text (undefined numbers are empty cells).
+
+    Written by :func:`explainers.files.csv_text`: a class label or reviewer name in ``key`` that a
+    spreadsheet would run as a formula starts with ``'``; the numbers stay numbers.
+    """
+    return csv_text(summary_rows(summary), SUMMARY_COLUMNS)
 
 
 __all__ = [

@@ -8,10 +8,10 @@ imports Streamlit.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import io
 import json
+import logging
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from sqlalchemy import String, cast, delete, func, or_, select, text as sql_text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, selectinload
 
 from explainers import images
+from explainers.files import csv_text
 from .. import settings
 from ..access import User, check_may_change
-from . import validate
+from . import consistency, validate
 from .blobs import PhotoFiles
 from .engine import make_engine, safe_url, translate_errors
 from ..errors import InvalidRecordError, NotFoundError, QuotaExceededError, StoreError, StudyClosedError
@@ -72,6 +73,7 @@ _MEDIA_TYPES = {
     "TIFF": "image/tiff",
     "GIF": "image/gif",
 }
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -97,6 +99,13 @@ class Store:
     ------
     StoreError
         If the data folder cannot be created or the database cannot be reached or migrated.
+
+    Notes
+    -----
+    Opening a store settles what interrupted saves and deletes left in the photo folder: a
+    staged or set-aside file holding a recorded photo's bytes is put in place, one holding no
+    recorded photo's bytes is removed once over an hour old, and recorded photos without a file
+    are logged (see :meth:`check` and :mod:`explainers_team.store.consistency`).
 
     Examples
     --------
@@ -138,11 +147,54 @@ class Store:
         self.engine = make_engine(self.url)
         # reads need no write lock: on SQLite they begin DEFERRED (see engine._sqlite_setup)
         self._read_engine = self.engine.execution_options(store_read_only=True)
-        self.files.sweep(self._is_recorded)
+        self._reconcile()
 
-    def _is_recorded(self, sha256: str) -> bool:
-        with self._unit("checking a photo", read=True) as s:
-            return s.get(PhotoRow, sha256) is not None
+    def _reconcile(self) -> None:
+        """Settle what interrupted saves and deletes left (see :mod:`.consistency`); log rows without files."""
+        try:
+            for line in consistency.reconcile(self.files, self._unit):
+                log.info("%s", line)
+            missing = consistency.missing_files(self.files, self._unit)
+        except (StoreError, SQLAlchemyError, OSError) as exc:
+            log.warning("could not compare the photo files with the database (%s); run `explainers-team db check`", exc)
+            return
+        if missing:
+            log.warning(
+                "%d recorded photo(s) have no file, e.g. %s; run `explainers-team db check` for the list",
+                len(missing),
+                missing[0].path,
+            )
+
+    def check(self, *, repair: bool = False, verify: bool = True) -> consistency.CheckReport:
+        """Compare the photo rows with the photo folder; with ``repair``, fix what can be fixed.
+
+        Opening a store already puts every leftover of an interrupted save in place when its photo is
+        recorded; this reports what is still inconsistent: rows without files, files that do not hold
+        their photo's bytes, leftovers, files that no row refers to.
+
+        Parameters
+        ----------
+        repair : bool, optional
+            Put in place every file that holds the bytes of a recorded photo whose own file is
+            missing or wrong; remove leftovers of no recorded photo and move other files that no
+            row refers to into ``<data_dir>/orphans/``, once they are over an hour old. Nothing
+            that a row refers to is ever deleted.
+        verify : bool, optional
+            Hash every photo file (default); False compares sizes only.
+
+        Returns
+        -------
+        CheckReport
+            ``problems`` (what is still wrong, one line each with what to do) and ``fixed``
+            (what the repair did); ``clean`` is True when rows and files agree.
+
+        Raises
+        ------
+        StoreError
+            If the database is unreachable.
+        """
+        with translate_errors(self.url, "checking the photo files"):
+            return consistency.check(self.files, self._unit, repair=repair, verify=verify)
 
     def __repr__(self) -> str:
         return f"Store(url={safe_url(self.url)!r}, data_dir={str(self.data_dir)!r})"
@@ -214,9 +266,9 @@ class Store:
         try:
             with self._unit(f"saving photo {name}") as s:
                 if s.get(PhotoRow, sha) is not None:
-                    if final.is_file():
+                    if self.files.holds(final, sha):
                         return sha
-                    staged = self.files.stage(sha, data)  # the row survived a lost file: put it back
+                    staged = self.files.stage(sha, data)  # the row survived a lost or damaged file: put it back
                 else:
                     self._check_quota(s, user, len(data), name)
                     s.add(
@@ -250,10 +302,15 @@ class Store:
                 with translate_errors(self.url, f"saving photo {name}"):
                     self.files.publish(staged, final)
             except BaseException:
-                self.files.discard(staged)
-                if inserted:  # committed row without its file: take the row back
-                    with contextlib.suppress(Exception), self._unit("undoing a failed photo save") as s:
-                        s.execute(delete(PhotoRow).where(PhotoRow.sha256 == sha))
+                # our committed row without its file: take the row back, then the file. The staged file holds
+                # a recorded photo's bytes as long as a row exists, so it stays when the row does (another
+                # session's, or ours when taking it back failed too): the next store to open the folder puts
+                # it in place.
+                if inserted:
+                    with contextlib.suppress(Exception):
+                        with self._unit("undoing a failed photo save") as s:
+                            s.execute(delete(PhotoRow).where(PhotoRow.sha256 == sha))
+                        self.files.discard(staged)
                 raise
         return sha
 
@@ -628,23 +685,21 @@ class Store:
     def export_items_csv(self, **filters: Any) -> str:
         """The items that :meth:`list_items` returns for ``filters``, as CSV (:data:`EXPORT_COLUMNS`).
 
-        Lists are joined with ``;``; ``query`` is the permalink's query string.
+        Lists are joined with ``;``; ``query`` is the permalink's query string. Written by
+        :func:`explainers.files.csv_text`: a text cell that a spreadsheet would run as a formula
+        (``=``, ``+``, ``-``, ``@``...) starts with ``'``; ``id`` and ``class_index`` stay numbers.
         """
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for item in self.list_items(with_thumbnails=False, **filters):
-            row = item.to_dict()
-            writer.writerow(
-                {k: row[k] for k in EXPORT_COLUMNS if k in row}
-                | {
-                    "tags": ";".join(item.tags),
-                    "models": ";".join(item.models),
-                    "methods": ";".join(item.methods),
-                    "query": item.query,
-                }
-            )
-        return out.getvalue()
+        rows = (
+            item.to_dict()
+            | {
+                "tags": ";".join(item.tags),
+                "models": ";".join(item.models),
+                "methods": ";".join(item.methods),
+                "query": item.query,
+            }
+            for item in self.list_items(with_thumbnails=False, **filters)
+        )
+        return csv_text(rows, EXPORT_COLUMNS)
 
     # ---------------------------------------------------------------- studies
 

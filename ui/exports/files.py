@@ -8,7 +8,6 @@ full-resolution maps.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from explainers import Explanation
+from explainers.files import csv_text
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -117,13 +117,14 @@ def superpixel_rows(explanation: Explanation) -> list[dict[str, Any]]:
 
 
 def superpixels_csv(explanation: Explanation) -> bytes:
-    """CSV (UTF-8, header ``id,score,area_px,area_pct,kept``) of :func:`superpixel_rows`."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["id", "score", "area_px", "area_pct", "kept"], lineterminator="\n")
-    writer.writeheader()
-    for row in superpixel_rows(explanation):
-        writer.writerow({**row, "score": f"{row['score']:.6g}", "area_pct": f"{row['area_pct']:.4f}"})
-    return buffer.getvalue().encode("utf-8")
+    """CSV (UTF-8, header ``id,score,area_px,area_pct,kept``) of :func:`superpixel_rows`.
+
+    Scores are rounded to 6 significant digits and areas to 4 decimals, and written as numbers
+    (a negative score stays a number) by :func:`explainers.files.csv_text`.
+    """
+    rows = ({**row, "score": float(f"{row['score']:.6g}"), "area_pct": round(row["area_pct"], 4)}
+            for row in superpixel_rows(explanation))
+    return csv_text(rows, ("id", "score", "area_px", "area_pct", "kept")).encode("utf-8")
 
 
 def result_json(explanations: Sequence[Explanation], *, image: Mapping[str, Any],
