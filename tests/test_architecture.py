@@ -20,7 +20,7 @@ from photos import ROOT
 LAYERS = ("explainers", "explainers_team", "ui")
 #: Third-party packages a layer must not import, and why.
 FORBIDDEN = {
-    "explainers": ("streamlit", "sqlalchemy", "alembic", "psycopg", "authlib", "plotly", "pandas"),
+    "explainers": ("streamlit", "sqlalchemy", "alembic", "psycopg", "authlib", "plotly", "pandas", "statsmodels"),
     "explainers_team": ("streamlit", "plotly"),
 }
 
@@ -143,7 +143,7 @@ def test_a_layer_does_not_import_what_it_must_not(layer):
 def test_importing_the_library_loads_no_web_or_database_code():
     code = ("import sys, explainers, explainers.evaluate, explainers.metrics, explainers.cli; "
             "bad = sorted(m for m in ('streamlit', 'sqlalchemy', 'alembic', 'psycopg', 'plotly', 'pandas', "
-            "'explainers_team', 'ui') if m in sys.modules); assert not bad, bad")
+            "'statsmodels', 'explainers_team', 'ui') if m in sys.modules); assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
 
 

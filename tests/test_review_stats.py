@@ -1,11 +1,20 @@
-"""Statistics of review studies, on hand-computed and published examples (cross-checked with SciPy)."""
+"""Statistics of review studies, on hand-computed and published examples.
+
+The module takes its numbers from statsmodels (Wilson, Cohen) and SciPy (binomial test), so each is checked
+against the other library or an exact rational computation here, and Fleiss' kappa (ours, for unequal numbers
+of raters) against statsmodels' on equal ones.
+"""
 
 from __future__ import annotations
 
 import math
+import random
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from scipy.stats import binomtest
+from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
 from explainers import ParameterError
 from explainers_team.review.stats import (binomial_test, cohen_kappa, fleiss_kappa, fleiss_table, kappa_interpretation,
@@ -78,10 +87,24 @@ def test_binomial_edges():
         sign_test(-1, 3)
 
 
-@pytest.mark.parametrize("k,n,p", [(3, 10, 0.3), (0, 20, 0.1), (7, 12, 0.25), (40, 100, 0.5), (13, 31, 0.6),
-                                   (1200, 2000, 0.5)])
-def test_binomial_matches_scipy(k, n, p):
-    assert binomial_test(k, n, p) == pytest.approx(binomtest(k, n, p).pvalue, rel=1e-9)
+def exact_two_sided(k: int, n: int, p: Fraction) -> Fraction:
+    """The minimum-likelihood two-sided p-value in rational arithmetic: every outcome no more likely than k."""
+    pmf = [math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(n + 1)]
+    return min(Fraction(1), sum(q for q in pmf if q <= pmf[k]))
+
+
+@pytest.mark.parametrize("k,n,p", [(3, 10, "3/10"), (0, 20, "1/10"), (7, 12, "1/4"), (40, 100, "1/2"),
+                                   (13, 31, "3/5"), (1200, 2000, "1/2"), (9, 10, "1/2"), (2, 15, "1/3")])
+def test_binomial_matches_exact_rational_computation(k, n, p):
+    assert binomial_test(k, n, float(Fraction(p))) == pytest.approx(float(exact_two_sided(k, n, Fraction(p))),
+                                                                    rel=1e-9)
+
+
+def test_sign_test_exact_for_every_small_study():
+    # SciPy's binomial CDF is within a few ulps of the exact 2 * sum C(n, i) / 2^n
+    for n in range(1, 41):
+        for k in range(n + 1):
+            assert sign_test(k, n - k) == pytest.approx(float(exact_two_sided(k, n, Fraction(1, 2))), rel=1e-13)
 
 
 def test_fleiss_published_worked_example():
@@ -91,6 +114,18 @@ def test_fleiss_published_worked_example():
     assert round(kappa.expected, 3) == 0.213
     assert round(kappa.value, 3) == 0.210
     assert kappa.subjects == 10 and kappa.defined and kappa.interpretation == "fair"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fleiss_equals_statsmodels_with_equal_rater_counts(seed):
+    rng = random.Random(seed)
+    raters, categories = rng.choice([2, 3, 5, 14]), rng.choice([2, 4])
+    ratings = [[rng.randrange(categories) for _ in range(raters)] for _ in range(rng.randrange(3, 30))]
+    table = fleiss_table(ratings, range(categories))
+    ours = fleiss_kappa(table)
+    assert ours.defined
+    assert ours.value == pytest.approx(statsmodels_fleiss_kappa(np.array(table)), abs=1e-12)
+    assert fleiss_kappa(FLEISS_EXAMPLE).value == pytest.approx(statsmodels_fleiss_kappa(np.array(FLEISS_EXAMPLE)))
 
 
 def test_fleiss_table_and_unequal_rater_counts():

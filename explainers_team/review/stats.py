@@ -1,20 +1,28 @@
 """Statistics of a forced-choice study: Wilson interval, exact binomial (sign) test, Fleiss' and Cohen's kappa.
 
-Pure Python (``math``, ``fractions``, ``statistics``), no SciPy: each function is checked in
-``tests/test_review_stats.py`` against a hand-computed or published example and
-cross-checked against SciPy. An undefined quantity (no data; kappa when every
-answer falls in one category) is ``nan`` with a reason, never an exception.
+The numbers come from the field's libraries: the Wilson interval from statsmodels
+(``proportion_confint``), the exact binomial test from SciPy (``binomtest``), Cohen's
+kappa from statsmodels (``cohens_kappa``). This module adds what a study needs around
+them: checked inputs with messages that say how to fix the call, and ``nan`` with a
+reason, never an exception or a warning, for an undefined quantity (no data; kappa when
+every answer falls in one category).
+
+Fleiss' kappa is computed here: statsmodels' ``fleiss_kappa`` needs the same number of
+raters for every subject, and a study's trials are answered by different numbers of
+reviewers. With equal numbers the two agree (``tests/test_review_stats.py`` checks it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter
 from collections.abc import Hashable, Sequence
-from fractions import Fraction
-from statistics import NormalDist
 from typing import Any
+
+import numpy as np
+from scipy.stats import binomtest
+from statsmodels.stats.inter_rater import cohens_kappa as _cohens_kappa
+from statsmodels.stats.proportion import proportion_confint
 
 from explainers.errors import ParameterError
 
@@ -43,7 +51,8 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     with :math:`\\hat p` = ``successes / n`` and :math:`z` the two-sided normal
     quantile of ``confidence`` (1.959964 for 0.95). Unlike the normal
     approximation it stays inside [0, 1] and is sensible at 0 or n successes
-    and for small ``n``.
+    and for small ``n``. Computed by statsmodels'
+    ``proportion_confint(method="wilson")``.
 
     Parameters
     ----------
@@ -70,17 +79,13 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     [0.4902, 0.9433]
     """
     successes, n = _check_count(successes, n)
-    z = NormalDist().inv_cdf(0.5 + _check_confidence(confidence) / 2)
+    confidence = _check_confidence(confidence)
     if n == 0:
         return (math.nan, math.nan)
-    p = successes / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    low, high = proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
     # at 0 or n successes the bound is exactly 0 or 1; rounding must not push it past
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, float(low))
+    high = 1.0 if successes == n else min(1.0, float(high))
     return (low, high)
 
 
@@ -89,9 +94,8 @@ def binomial_test(successes: int, n: int, p: float = 0.5) -> float:
 
     The p-value is the total probability, under ``Binomial(n, p)``, of every
     outcome no more likely than the one observed (the "minimum likelihood"
-    definition that R's ``binom.test`` and SciPy's ``binomtest`` use). For
-    ``p = 0.5`` this is the sign test: ``min(1, 2 * P(X <= min(k, n - k)))``,
-    computed exactly with integers.
+    definition of R's ``binom.test``), computed by SciPy's ``binomtest``. For
+    ``p = 0.5`` this is the sign test: ``min(1, 2 * P(X <= min(k, n - k)))``.
 
     Parameters
     ----------
@@ -122,25 +126,7 @@ def binomial_test(successes: int, n: int, p: float = 0.5) -> float:
         raise ParameterError(f"`p` must be a probability in (0, 1) such as 0.5, got {p!r}")
     if n == 0:
         return math.nan
-    if p == 0.5:
-        tail = sum(math.comb(n, i) for i in range(min(successes, n - successes) + 1))
-        # 2 * tail / 2**n in exact arithmetic; the middle outcome of an even n is counted twice, hence min(1, ...)
-        return min(1.0, float(Fraction(2 * tail, 2**n)))
-
-    def logpmf(k: int) -> float:
-        return (
-            math.lgamma(n + 1)
-            - math.lgamma(k + 1)
-            - math.lgamma(n - k + 1)
-            + k * math.log(p)
-            + (n - k) * math.log1p(-p)
-        )
-
-    observed = logpmf(successes)
-    # relative tolerance as SciPy's, so outcomes as likely as the observed one up to rounding count
-    threshold = observed + math.log1p(1e-7)
-    total = math.fsum(math.exp(logpmf(k)) for k in range(n + 1) if logpmf(k) <= threshold)
-    return min(1.0, total)
+    return float(binomtest(successes, n, p).pvalue)
 
 
 def sign_test(wins: int, losses: int) -> float:
@@ -239,8 +225,12 @@ def fleiss_kappa(counts: Sequence[Sequence[int]]) -> Kappa:
     subject's agreement is :math:`P_i = \\sum_j n_{ij}(n_{ij}-1) / (n_i(n_i-1))`,
     :math:`P_o` is their mean, and the category shares
     :math:`p_j = \\sum_i n_{ij} / \\sum_i n_i` give :math:`P_e = \\sum_j p_j^2`.
-    With equal row totals this is exactly Fleiss (1971). Rows with fewer than
-    two ratings carry no agreement and are left out.
+    With equal row totals this is exactly Fleiss (1971), and statsmodels'
+    ``fleiss_kappa`` gives the same value. Rows with fewer than two ratings carry
+    no agreement and are left out, of :math:`P_e` too. With unequal totals other
+    generalisations exist: Gwet (2014, irrCAC's ``fleiss.kappa.raw``) averages
+    each subject's shares over every rated subject for :math:`p_j`, where this
+    pools the ratings of the subjects that enter :math:`P_o`.
 
     Parameters
     ----------
@@ -323,7 +313,8 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> Kappa:
     """Cohen's kappa of two raters who rated the same subjects.
 
     :math:`P_o` is the share of subjects both put in the same category and
-    :math:`P_e = \\sum_c p_{1c} p_{2c}` with each rater's own category shares.
+    :math:`P_e = \\sum_c p_{1c} p_{2c}` with each rater's own category shares; the
+    value is statsmodels' ``cohens_kappa`` of the two raters' contingency table.
 
     Parameters
     ----------
@@ -353,9 +344,11 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> Kappa:
     n = len(first)
     if n == 0:
         return Kappa(math.nan, math.nan, math.nan, 0, "the two reviewers answered no trial in common")
-    observed = sum(a == b for a, b in zip(first, second)) / n
-    c1, c2 = Counter(first), Counter(second)
-    expected = math.fsum(c1[c] * c2[c] for c in c1) / (n * n)
+    categories = {c: j for j, c in enumerate(dict.fromkeys([*first, *second]))}
+    table = np.zeros((len(categories), len(categories)), dtype=np.int64)
+    np.add.at(table, ([categories[a] for a in first], [categories[b] for b in second]), 1)
+    observed = float(np.trace(table)) / n
+    expected = float(table.sum(axis=1) @ table.sum(axis=0)) / (n * n)
     if expected >= 1 - 1e-12:
         return Kappa(
             math.nan,
@@ -364,4 +357,4 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> Kappa:
             n,
             "both reviewers gave the same single answer throughout, so agreement cannot be told from chance",
         )
-    return Kappa((observed - expected) / (1 - expected), observed, expected, n)
+    return Kappa(float(_cohens_kappa(table, return_results=False)), observed, expected, n)
