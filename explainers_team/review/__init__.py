@@ -4,7 +4,8 @@ No Streamlit here; :mod:`.studies` joins them to the store.
 
 - :mod:`.stats`: Wilson interval, exact binomial (sign) test, Fleiss' and Cohen's kappa.
 - :mod:`.design`: conditions, per-reviewer order and sides (keyed by the study's secret), trial preparation.
-- :mod:`.results`: answers -> summary (preference, agreement, position bias, times), faithfulness, exports.
+- :mod:`.results`: answers -> summary (preference, agreement, position bias, times), faithfulness, exports,
+  and the verdict in words.
 - :mod:`.studies`: studies kept in the store: creating one, each reviewer's plan, answers -> results.
 """
 
@@ -27,9 +28,12 @@ from .results import (
     ANSWER_COLUMNS,
     SUMMARY_COLUMNS,
     Answer,
+    Verdict,
     agreement,
     answers_csv,
     attach_faithfulness,
+    condition_titles,
+    decided_answers_needed,
     faithfulness_summary,
     read_answers_csv,
     summarize,
@@ -38,6 +42,7 @@ from .results import (
     summary_rows,
     tally,
     trial_majority,
+    verdict,
 )
 from .stats import (
     Kappa,
@@ -61,6 +66,7 @@ __all__ = [
     "Assignment",
     "Kappa",
     "PreparedTrial",
+    "Verdict",
     "agreement",
     "answers_csv",
     "attach_faithfulness",
@@ -68,6 +74,8 @@ __all__ = [
     "check_conditions",
     "choice_to_outcome",
     "cohen_kappa",
+    "condition_titles",
+    "decided_answers_needed",
     "decode_png",
     "default_conditions",
     "encode_png",
@@ -85,5 +93,6 @@ __all__ = [
     "summary_rows",
     "tally",
     "trial_majority",
+    "verdict",
     "wilson_interval",
 ]

@@ -21,6 +21,8 @@ Conventions
 - **Position bias** is the share of "left" among left/right answers, with the
   same interval and test; sides are balanced per reviewer, so a bias shows up
   here without favouring either condition.
+- **The verdict** (:func:`verdict`) says all this in one sentence, with the methods' titles
+  (:func:`condition_titles`), at the level :data:`ALPHA`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
 
 from explainers.errors import ParameterError
 from explainers.evaluate import mean_interval
@@ -43,7 +47,14 @@ from explainers.files import csv_text, read_cell
 from explainers.methods import Condition
 
 from .design import CONDITIONS, OUTCOMES, choice_to_outcome
-from .stats import Kappa, cohen_kappa, fleiss_kappa, fleiss_table, sign_test, wilson_interval
+from .stats import Kappa, cohen_kappa, fleiss_kappa, fleiss_table, kappa_interpretation, sign_test, wilson_interval
+
+#: Significance level of every conclusion the verdict draws (a p-value below it is a finding).
+ALPHA = 0.05
+#: The preference the "more answers" estimate is sized to detect: this far from 50 % (0.15 = 65 % against 35 %) ...
+DETECT_DIFFERENCE = 0.15
+#: ... with this power (the chance that the sign test finds it, at :data:`ALPHA`).
+POWER = 0.8
 
 #: Columns of the raw answers CSV, in order (``outcome`` is derived from ``left`` and ``choice``).
 ANSWER_COLUMNS = ("study", "trial", "photo", "label", "reviewer", "left", "choice", "outcome", "seconds", "comment")
@@ -385,6 +396,292 @@ def summarize(
     }
 
 
+# ----------------------------------------------------------------------------------------------------- verdict
+def _param_text(name: str, value: Any) -> str:
+    """A parameter as :meth:`explainers.Condition.describe` writes it: ``n segments 50``, ``threshold 0.5``."""
+    return f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float) else f"{name.replace('_', ' ')} {value}"
+
+
+def condition_titles(summary: Mapping[str, Any]) -> dict[str, str]:
+    """Short names of A and B for people: each method's title, and only as much more as tells them apart.
+
+    Two methods: their titles (``CAM``, ``SeCAM``, whatever their parameters), with the model
+    when the models differ. One method on both sides: its title with the parameters that differ
+    (``SeCAM (n segments 50)``), else with the model, else with the side (``SeCAM (A)``).
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`summarize` (or ``summary.json`` read back): its ``conditions``.
+
+    Returns
+    -------
+    dict
+        ``{"A": str, "B": str}``; ``"condition A"`` for a condition the summary does not name.
+        Titles come from the methods' plug-ins: user text, to be escaped where it is shown.
+    """
+    conditions = summary["conditions"]
+    named = {k: conditions[k] for k in CONDITIONS if conditions[k].get("method") is not None}
+    titles = {k: Condition(str(c.get("model")), c["method"]).title for k, c in named.items()}
+    if len(named) < 2:
+        return {k: titles.get(k, f"condition {k}") for k in CONDITIONS}
+    a, b = named["A"], named["B"]
+    if a["method"] != b["method"]:
+        if titles["A"] == titles["B"]:  # two plug-ins with one title
+            titles = {k: f"{titles[k]} ({named[k]['method']})" for k in CONDITIONS}
+        if a.get("model") != b.get("model"):
+            titles = {k: f"{titles[k]} on {named[k].get('model')}" for k in CONDITIONS}
+        return titles
+    params = {k: dict(named[k].get("params") or {}) for k in CONDITIONS}
+    differ = [n for n in sorted(set(params["A"]) | set(params["B"])) if params["A"].get(n) != params["B"].get(n)]
+    if differ:
+        return {
+            k: f"{titles[k]} ({', '.join(_param_text(n, params[k][n]) for n in differ if n in params[k])})"
+            for k in CONDITIONS
+        }
+    if a.get("model") != b.get("model"):
+        return {k: f"{titles[k]} on {named[k].get('model')}" for k in CONDITIONS}
+    return {k: f"{titles[k]} ({k})" for k in CONDITIONS}
+
+
+def decided_answers_needed(difference: float = DETECT_DIFFERENCE, alpha: float = ALPHA, power: float = POWER) -> int:
+    """Decided answers a study needs to detect a preference ``difference`` away from 50 %.
+
+    A power calculation by statsmodels (``NormalIndPower`` with ``ratio=0``, the one-sample
+    test): the answers are independent, each prefers one side with probability
+    ``0.5 + difference``, and the test is two-sided at level ``alpha``, on Cohen's effect size
+    :math:`h = 2\\arcsin\\sqrt{0.5 + d} - 2\\arcsin\\sqrt{0.5}` (the normal approximation).
+    The study's own test is the exact sign test, which is a little more conservative, and
+    answers to one photo are not independent: read the result as "about".
+
+    Parameters
+    ----------
+    difference : float
+        In (0, 0.5): 0.15 means 65 % against 35 %.
+    alpha : float
+        In (0, 1).
+    power : float
+        In (0, 1).
+
+    Returns
+    -------
+    int
+        Decided answers (ties and can't tell not counted), rounded up.
+
+    Raises
+    ------
+    ParameterError
+        If a value is out of range.
+
+    Examples
+    --------
+    >>> decided_answers_needed()
+    85
+    """
+    for name, value, high in (("difference", difference, 0.5), ("alpha", alpha, 1.0), ("power", power, 1.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < high:
+            raise ParameterError(f"`{name}` must be a number in (0, {high:g}), got {value!r}")
+    effect = proportion_effectsize(0.5 + difference, 0.5)
+    n = NormalIndPower().solve_power(effect_size=effect, nobs1=None, alpha=alpha, power=power, ratio=0)
+    return math.ceil(float(n))
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What a study's answers conclude, in one sentence, and the numbers it rests on.
+
+    Attributes
+    ----------
+    sentence : str
+        The conclusion and how sure it is, for people (method titles are user text: escape it).
+    conclusion : str
+        ``"preference"`` (both the sign test over answers and the one-vote-per-trial test are
+        significant), ``"leaning"`` (only the test over answers is), ``"no_preference"``,
+        ``"no_decided_answers"`` (only ties and can't tell) or ``"no_answers"``.
+    preferred : str or None
+        ``"A"`` or ``"B"`` when ``conclusion`` is ``"preference"`` or ``"leaning"``.
+    leader : str or None
+        The condition chosen more often (None on an even split or without decided answers).
+    share : float or None
+        The leader's share of decided answers (0.5 on an even split).
+    ci : (float, float) or None
+        Its interval, at the summary's confidence.
+    p_value : float or None
+        The sign test over every decided answer.
+    trial_p_value : float or None
+        The sign test with one vote per trial (:func:`trial_majority`).
+    answers, decided, ties, cant_tell : int
+        Counts.
+    more_answers : int or None
+        About how many more answers would detect a :data:`DETECT_DIFFERENCE` preference
+        (:func:`decided_answers_needed`, scaled by the share of answers that decide); 0 when the
+        study already has that many; None when a preference was found.
+    kappa : float or None
+        Fleiss' kappa, when defined.
+    agreement : str or None
+        Its Landis & Koch word (``"fair"``), when defined.
+    position_bias : str or None
+        ``"left"`` or ``"right"`` when reviewers chose one side significantly more often.
+    """
+
+    sentence: str
+    conclusion: str
+    preferred: str | None
+    leader: str | None
+    share: float | None
+    ci: tuple[float, float] | None
+    p_value: float | None
+    trial_p_value: float | None
+    answers: int
+    decided: int
+    ties: int
+    cant_tell: int
+    more_answers: int | None
+    kappa: float | None
+    agreement: str | None
+    position_bias: str | None
+
+
+def _p_words(p: float) -> str:
+    """``p = 0.75``, ``p = 0.012``, ``p < 0.001``; never a significant p written as ALPHA or more."""
+    if p < 0.001:
+        return "p < 0.001"
+    text = f"{p:.2g}"
+    return f"p < {ALPHA:g}" if p < ALPHA <= float(text) else f"p = {text}"
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.0f}"
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def verdict(summary: Mapping[str, Any]) -> Verdict:
+    """The study's conclusion in one sentence: which map reviewers prefer, and how sure that is.
+
+    The sentence names the methods by title (:func:`condition_titles`) and says, in order: the
+    conclusion with the leading condition's share of decided answers, its interval and the sign
+    test's p-value; when no preference is shown, about how many more answers would detect one of
+    :data:`DETECT_DIFFERENCE` (:func:`decided_answers_needed`); the ties and can't tell; the
+    reviewers' agreement in words when Fleiss' kappa is defined; and the position bias when it is
+    significant. A preference needs p < :data:`ALPHA` both over answers and with one vote per trial
+    (answers to one photo are not independent); significant over answers only, it is a "leaning".
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`summarize` (or ``summary.json`` read back).
+
+    Returns
+    -------
+    Verdict
+
+    Examples
+    --------
+    >>> verdict(summarize([])).sentence
+    'No answers yet; about 85 decided answers would detect a 15-point difference between condition A and condition B.'
+    """
+    titles = condition_titles(summary)
+    overall = summary["overall"]
+    answers, decided = int(overall["answers"]), int(overall["decided"])
+    ties, cant_tell = int(overall["tie"]), int(overall["cant_tell"])
+    needed = decided_answers_needed()
+    points = f"{100 * DETECT_DIFFERENCE:.0f}-point difference"
+    fleiss = summary["agreement"]["fleiss"]
+    kappa = fleiss["value"]
+    agreement = None if kappa is None else kappa_interpretation(kappa)
+    position = overall["position"]
+    bias = None
+    if position["p_value"] is not None and position["p_value"] < ALPHA:
+        bias = "left" if position["left"] > position["right"] else "right"
+    p, trial_p = overall["p_value"], summary["trial_majority"]["p_value"]
+    leader: str | None = None
+    preferred: str | None = None
+    share: float | None = None
+    ci: tuple[float, float] | None = None
+    more: int | None = None
+    if answers == 0:
+        conclusion = "no_answers"
+        parts = [
+            f"No answers yet; about {needed} decided answers would detect a {points} between "
+            f"{titles['A']} and {titles['B']}"
+        ]
+    elif decided == 0:
+        conclusion = "no_decided_answers"
+        reasons = " and ".join(
+            text for count, text in ((ties, _plural(ties, "tie")), (cant_tell, f"{cant_tell} can't tell")) if count
+        )
+        parts = [
+            f"No preference yet: none of the {_plural(answers, 'answer')} chose a map ({reasons}); about "
+            f"{needed} decided answers would detect a {points} between {titles['A']} and {titles['B']}"
+        ]
+        more = needed
+    else:
+        a_count, b_count = overall["A"]["count"], overall["B"]["count"]
+        leader = None if a_count == b_count else "A" if a_count > b_count else "B"
+        shown = leader or "A"
+        low, high = overall[shown]["ci"]
+        share, ci = overall[shown]["share"], (float(low), float(high))
+        of = f"{_percent(share)} % of {_plural(decided, 'decided answer')} ({_percent(ci[0])}-{_percent(ci[1])} %)"
+        if leader is None:
+            chosen = f"{titles['A']} and {titles['B']} each chosen in {of}, {_p_words(p)}"
+        else:
+            chosen = f"{titles[leader]} chosen in {of}, {_p_words(p)}"
+        if p < ALPHA and leader is not None:
+            preferred, other = leader, "B" if leader == "A" else "A"
+            if trial_p is not None and trial_p < ALPHA:
+                conclusion = "preference"
+                parts = [f"Reviewers prefer {titles[leader]} to {titles[other]}: chosen in {of}, {_p_words(p)}"]
+            else:
+                conclusion = "leaning"
+                per_trial = "no trial decided" if trial_p is None else _p_words(trial_p)
+                parts = [
+                    f"Reviewers lean to {titles[leader]} over {titles[other]}: chosen in {of}, {_p_words(p)}, "
+                    f"but not yet with one vote per photo ({per_trial})"
+                ]
+        else:
+            conclusion = "no_preference"
+            more_decided = max(0, needed - decided)
+            more = math.ceil(more_decided * answers / decided)
+            if more:
+                parts = [f"No reliable preference yet: {chosen}", f"about {more} more answers would detect a {points}"]
+            else:
+                parts = [
+                    f"No reliable preference: {chosen}",
+                    f"{decided} decided answers are enough to detect a {points}, so any preference is probably smaller",
+                ]
+        parts.append(f"{_plural(ties, 'tie')}, {cant_tell} can't tell")
+    if agreement is not None:
+        parts.append(f"{agreement} agreement between reviewers (Fleiss' kappa {kappa:.2f})")
+    if bias is not None:
+        side_share = position["share_left"] if bias == "left" else 1 - position["share_left"]
+        parts.append(
+            f"position bias: the {bias} map was chosen in {_percent(side_share)} % of left/right answers "
+            f"({_p_words(position['p_value'])})"
+        )
+    sentence = "; ".join(parts) + "."
+    return Verdict(
+        sentence=sentence,
+        conclusion=conclusion,
+        preferred=preferred,
+        leader=leader,
+        share=share,
+        ci=ci,
+        p_value=p,
+        trial_p_value=trial_p,
+        answers=answers,
+        decided=decided,
+        ties=ties,
+        cant_tell=cant_tell,
+        more_answers=more,
+        kappa=kappa,
+        agreement=agreement,
+        position_bias=bias,
+    )
+
+
 # ------------------------------------------------------------------------------------------------ faithfulness
 def faithfulness_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Mean AUCs per condition, and the paired difference B - A over photos measured under both.
@@ -558,13 +855,19 @@ def summary_csv(summary: Mapping[str, Any]) -> str:
 
 
 __all__ = [
+    "ALPHA",
     "ANSWER_COLUMNS",
+    "DETECT_DIFFERENCE",
+    "POWER",
     "SUMMARY_COLUMNS",
     "Answer",
+    "Verdict",
     "agreement",
     "answers_csv",
     "attach_faithfulness",
     "check_answers",
+    "condition_titles",
+    "decided_answers_needed",
     "faithfulness_summary",
     "read_answers_csv",
     "summarize",
@@ -573,4 +876,5 @@ __all__ = [
     "summary_rows",
     "tally",
     "trial_majority",
+    "verdict",
 ]
