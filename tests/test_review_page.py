@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from explainers_team.review import answers_csv, read_answers_csv  # noqa: E402
+from explainers_team.review import answers_csv, read_answers_csv, verdict  # noqa: E402
 from explainers_team.store import Store, User  # noqa: E402
 from explainers_team.review import studies  # noqa: E402
 from ui.app import store as app_store  # noqa: E402
@@ -169,6 +169,8 @@ def test_create_answer_results(data_dir):
     answers = studies.review_answers(store, study)
     summary = studies.study_summary(store, study, answers)
     text = page_text(res)
+    assert review.md(verdict(summary).sentence) in [m.value for m in res.markdown]  # the verdict, as text
+    assert verdict(summary).sentence in text and "CAM" in verdict(summary).sentence
     overall = summary["overall"]
     assert str(overall["tie"]) == next(m.value for m in res.metric if m.label == "Equally good (ties)")
     assert str(overall["cant_tell"]) == next(m.value for m in res.metric if m.label == "Can't tell")

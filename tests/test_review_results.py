@@ -18,8 +18,9 @@ from explainers.metrics import faithfulness
 from explainers import Condition
 from explainers_team.review.design import default_conditions, prepare_trials
 from explainers_team.review.results import (ANSWER_COLUMNS, SUMMARY_COLUMNS, Answer, answers_csv, attach_faithfulness,
-                                            faithfulness_summary, read_answers_csv, summarize, summary_csv,
-                                            summary_json, summary_rows, tally)
+                                            condition_titles, decided_answers_needed, faithfulness_summary,
+                                            read_answers_csv, summarize, summary_csv, summary_json, summary_rows,
+                                            tally, verdict)
 from explainers_team.review.stats import wilson_interval
 from ui.figures.review import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
 
@@ -233,7 +234,9 @@ def test_figures_are_built_from_the_summary():
     low, high = wilson_interval(7, 9)
     assert fig.data[0].error_x.array[0] == pytest.approx(100 * (high - 7 / 9))
     assert fig.data[0].error_x.arrayminus[0] == pytest.approx(100 * (7 / 9 - low))
-    assert "CAM on efficientnet_lite0" in fig.data[0].y[0] and "p = 0.180" in fig.layout.title.text
+    # method titles, and the numbers beside the bar (in its axis label), not on it, its error bar or the 50 % line
+    assert fig.data[0].y[0] == "A: CAM<br>78% (7 of 9), 45% to 94%" and fig.data[1].y[0].startswith("B: SeCAM<br>22%")
+    assert all(trace.text is None for trace in fig.data) and "p = 0.180" in fig.layout.title.text
     fig = breakdown_figure(s, by="reviewer")
     assert list(fig.data[0].y) == ["ann", "bob", "cy"] and list(fig.data[0].x) == pytest.approx([75, 200 / 3, 100])
     assert "A 2, B 1, ties 0, can't tell 1" in fig.data[0].hovertext[1]
@@ -250,3 +253,114 @@ def test_figures_are_built_from_the_summary():
     for build in (preference_figure, position_bias_figure, breakdown_figure):
         assert isinstance(build(empty), go.Figure)  # no answers yet: empty figures, no error
     assert math.isclose(preference_figure(empty).data[0].x[0], 0)
+
+
+# ------------------------------------------------------------------------------------------------------ verdict
+def outcomes_to_answers(trials, reviewers):
+    """Answers from outcomes: ``trials[i][j]`` is reviewer j's outcome on trial i (None: not answered); the
+    sides alternate, so left and right are balanced and no position bias arises."""
+    rows = []
+    for i, outcomes in enumerate(trials):
+        for j, (reviewer, outcome) in enumerate(zip(reviewers, outcomes)):
+            if outcome is None:
+                continue
+            left = "A" if (i + j) % 2 == 0 else "B"
+            choice = {"tie": "equal", "cant_tell": "cant_tell"}.get(outcome) or ("left" if outcome == left else "right")
+            rows.append(Answer(f"t{i}", reviewer, left, choice))
+    return rows
+
+
+def cam_secam():
+    return dict(zip("AB", default_conditions()))
+
+
+def test_power_calculation_by_hand():
+    from scipy.stats import norm
+    # Cohen's h for 65 % against 50 %, then n = ((z_0.975 + z_0.8) / h)^2 = 84.54 -> 85
+    h = 2 * math.asin(math.sqrt(0.65)) - 2 * math.asin(math.sqrt(0.5))
+    assert decided_answers_needed() == math.ceil(((norm.ppf(0.975) + norm.ppf(0.8)) / h) ** 2) == 85
+    h = 2 * math.asin(math.sqrt(0.6)) - 2 * math.asin(math.sqrt(0.5))
+    assert decided_answers_needed(0.1, 0.01, 0.9) == math.ceil(((norm.ppf(0.995) + norm.ppf(0.9)) / h) ** 2)
+    with pytest.raises(ParameterError, match="difference"):
+        decided_answers_needed(0.5)
+    with pytest.raises(ParameterError, match="power"):
+        decided_answers_needed(power=1)
+
+
+def test_condition_titles_not_internal_names():
+    # the issue's example: `secam (compactness=10.0, n_segments=50)` reads "SeCAM"
+    assert condition_titles(summarize([], cam_secam())) == {"A": "CAM", "B": "SeCAM"}
+    secam = Condition.make("efficientnet_lite0", "secam")
+    coarse = {"A": secam, "B": secam.replace(n_segments=100, threshold=0.5)}
+    assert condition_titles(summarize([], coarse)) == {"A": "SeCAM (n segments 50, threshold 0.8)",
+                                                       "B": "SeCAM (n segments 100, threshold 0.5)"}
+    models = {"A": Condition.make("efficientnet_lite0", "cam"), "B": Condition.make("resnet50", "cam")}
+    assert condition_titles(summarize([], models)) == {"A": "CAM on efficientnet_lite0", "B": "CAM on resnet50"}
+    assert condition_titles(summarize([], {"A": secam, "B": secam})) == {"A": "SeCAM (A)", "B": "SeCAM (B)"}
+    assert condition_titles(summarize([])) == {"A": "condition A", "B": "condition B"}
+
+
+def test_verdict_clear_preference():
+    # 9 trials where all three reviewers chose SeCAM, one where two chose CAM, one with a tie and a can't tell:
+    # B 29, A 2 of 31 decided; one vote per trial: B 10, A 1 (p = 2 * 12 / 2^11 = 0.0117)
+    trials = [["B", "B", "B"]] * 9 + [["A", "A", "B"], ["tie", "B", "cant_tell"]]
+    s = summarize(outcomes_to_answers(trials, ("ann", "bob", "cy")), cam_secam())
+    v = verdict(s)
+    assert v.sentence == ("Reviewers prefer SeCAM to CAM: chosen in 94 % of 31 decided answers (79-98 %), p < 0.001; "
+                          "1 tie, 1 can't tell; fair agreement between reviewers (Fleiss' kappa 0.32).")
+    assert (v.conclusion, v.preferred, v.leader, v.decided, v.ties, v.cant_tell) == ("preference", "B", "B", 31, 1, 1)
+    assert v.share == pytest.approx(29 / 31) and v.ci == pytest.approx(wilson_interval(29, 31))
+    assert v.p_value == s["overall"]["p_value"] and v.trial_p_value == pytest.approx(24 / 2048)
+    assert v.kappa == s["agreement"]["fleiss"]["value"] and v.agreement == "fair"
+    assert v.more_answers is None and v.position_bias is None
+
+
+def test_verdict_no_preference_says_how_many_more_answers():
+    # B 7, A 3 of 10 decided, 1 tie: Wilson 40-89 %, p = 2 * 176 / 1024 = 0.34; 85 - 10 = 75 more decided
+    # answers, at 10 decided in 11 answers: 82.5 -> 83 more answers
+    trials = [["B", "B"], ["B", "A"], ["A", "B"], ["B", "A"], ["B", "tie"], ["B", None]]
+    v = verdict(summarize(outcomes_to_answers(trials, ("ann", "bob")), cam_secam()))
+    assert v.sentence == ("No reliable preference yet: SeCAM chosen in 70 % of 10 decided answers (40-89 %), p = 0.34; "
+                          "about 83 more answers would detect a 15-point difference; 1 tie, 0 can't tell; "
+                          "poor agreement between reviewers (Fleiss' kappa -0.48).")
+    assert (v.conclusion, v.preferred, v.leader, v.more_answers) == ("no_preference", None, "B", 83)
+    assert v.p_value == pytest.approx(352 / 1024)
+
+
+def test_verdict_leaning_when_one_vote_per_photo_is_not_significant():
+    # 9 answers for SeCAM (p = 2 / 512) but only 3 photos (one vote each: p = 2 / 8)
+    v = verdict(summarize(outcomes_to_answers([["B", "B", "B"]] * 3, ("ann", "bob", "cy")), cam_secam()))
+    assert v.sentence == ("Reviewers lean to SeCAM over CAM: chosen in 100 % of 9 decided answers (70-100 %), "
+                          "p = 0.0039, but not yet with one vote per photo (p = 0.25); 0 ties, 0 can't tell.")
+    assert (v.conclusion, v.preferred, v.agreement) == ("leaning", "B", None)  # kappa undefined: one category
+
+
+def test_verdict_all_ties_one_answer_no_answers():
+    ties = verdict(summarize(outcomes_to_answers([["tie", "tie"]] * 2, ("ann", "bob")), cam_secam()))
+    assert ties.sentence == ("No preference yet: none of the 4 answers chose a map (4 ties); about 85 decided "
+                             "answers would detect a 15-point difference between CAM and SeCAM.")
+    assert (ties.conclusion, ties.leader, ties.share, ties.p_value, ties.more_answers) == (
+        "no_decided_answers", None, None, None, 85)
+    one = verdict(summarize(outcomes_to_answers([["B"]], ("ann",)), cam_secam()))
+    assert one.sentence == ("No reliable preference yet: SeCAM chosen in 100 % of 1 decided answer (21-100 %), p = 1; "
+                            "about 84 more answers would detect a 15-point difference; 0 ties, 0 can't tell.")
+    assert one.conclusion == "no_preference" and one.more_answers == 84
+    none = verdict(summarize([], cam_secam()))
+    assert none.sentence == ("No answers yet; about 85 decided answers would detect a 15-point difference between CAM "
+                             "and SeCAM.")
+    assert (none.conclusion, none.answers, none.more_answers) == ("no_answers", 0, None)
+    mixed = verdict(summarize(outcomes_to_answers([["tie", "cant_tell", "cant_tell"]], ("ann", "bob", "cy"))))
+    assert "(1 tie and 2 can't tell)" in mixed.sentence and "condition A and condition B" in mixed.sentence
+
+
+def test_verdict_position_bias_and_enough_answers():
+    # one reviewer always clicks the left map, which is A and B in turn: no preference, a strong position bias
+    biased = [Answer(f"t{i}", "ann", "AB"[i % 2], "left") for i in range(12)]
+    v = verdict(summarize(biased, cam_secam()))
+    assert v.sentence == ("No reliable preference yet: CAM and SeCAM each chosen in 50 % of 12 decided answers "
+                          "(25-75 %), p = 1; about 73 more answers would detect a 15-point difference; 0 ties, "
+                          "0 can't tell; position bias: the left map was chosen in 100 % of left/right answers "
+                          "(p < 0.001).")
+    assert v.position_bias == "left" and v.leader is None and v.share == 0.5
+    even = verdict(summarize(outcomes_to_answers([["A"], ["B"]] * 50, ("ann",)), cam_secam()))
+    assert even.more_answers == 0 and "100 decided answers are enough to detect a 15-point difference" in even.sentence

@@ -4,7 +4,9 @@ Each builder takes the summary dict of :func:`explainers_team.review.results.sum
 (or a ``summary.json`` read back) and returns a ``plotly.graph_objects.Figure``,
 so the Review page only lays them out and the figures are tested without a browser.
 Shares are drawn in percent with their Wilson intervals as error bars, and a
-dashed line at 50 % (no preference, no position bias).
+dashed line at 50 % (no preference, no position bias). Conditions are named by their
+methods' titles (:func:`~explainers_team.review.results.condition_titles`), escaped for
+Plotly's labels; numbers sit beside the plot, never on a bar, an error bar or the 50 % line.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from explainers_team.review.results import condition_titles
+
+from ..text import html
 from .evaluation import method_color
 
 _GREY = "#7f7f7f"
@@ -65,24 +70,29 @@ def preference_figure(summary: Mapping[str, Any], title: str | None = None) -> g
     """
     overall = summary["overall"]
     colors = condition_colors(summary)
+    titles = condition_titles(summary)
     level = round(100 * summary.get("confidence", 0.95))
     fig = go.Figure()
     for key in ("A", "B"):
         entry = overall[key]
         plus, minus = _error(entry["share"], entry["ci"])
-        name = summary["conditions"][key]["name"]
+        name = html(summary["conditions"][key]["name"])
+        # the numbers go in the axis label beside the bar: inside it they sat on the error bar and the 50 % line
+        label = (f"{key}: {html(titles[key])}<br>{_pct(entry['share'])} ({entry['count']} of {overall['decided']}), "
+                 f"{_interval(entry['ci'])}")
         fig.add_trace(go.Bar(
-            y=[f"{key}: {name}"], x=[0 if entry["share"] is None else 100 * entry["share"]], orientation="h",
-            name=name, marker_color=colors[key],
+            y=[label], x=[0 if entry["share"] is None else 100 * entry["share"]], orientation="h",
+            name=html(titles[key]), marker_color=colors[key],
             error_x={"type": "data", "symmetric": False, "array": [plus], "arrayminus": [minus]},
-            text=[f"{_pct(entry['share'])} ({entry['count']} of {overall['decided']})"], textposition="inside",
             hovertext=[f"{name}<br>preferred in {entry['count']} of {overall['decided']} decided answers"
                        f"<br>{level}% interval: {_interval(entry['ci'])}"], hoverinfo="text"))
     fig.add_vline(x=50, line_dash="dash", line_color=_GREY)
     fig.update_layout(
         title=title or (f"Preferred map ({level}% Wilson interval); ties {overall['tie']}, "
                         f"can't tell {overall['cant_tell']}, sign test p = {_p(overall['p_value'])}"),
-        xaxis={"title": "share of decided answers (%)", "range": [0, 100]}, showlegend=False, height=260,
+        xaxis={"title": "share of decided answers (%)", "range": [0, 100]},
+        yaxis={"autorange": "reversed", "type": "category", "automargin": True, "ticklabelstandoff": 8},
+        showlegend=False, height=260,
         margin={"l": 20, "r": 20, "t": 60, "b": 40})
     return fig
 
@@ -111,7 +121,7 @@ def breakdown_figure(summary: Mapping[str, Any], by: str = "reviewer", title: st
     if by not in ("reviewer", "class"):
         raise ValueError(f"`by` must be 'reviewer' or 'class', got {by!r}")
     groups = summary["by_reviewer" if by == "reviewer" else "by_class"]
-    name_a = summary["conditions"]["A"]["name"]
+    name_a = html(condition_titles(summary)["A"])
     keys = list(groups)
     shares, plus, minus, hover = [], [], [], []
     for key in keys:
@@ -178,6 +188,7 @@ def faithfulness_figure(summary: Mapping[str, Any], title: str | None = None) ->
     if not faith:
         return None
     colors = condition_colors(summary)
+    titles = condition_titles(summary)
     fig = go.Figure()
     for key in ("A", "B"):
         ys, plus, minus = [], [], []
@@ -188,7 +199,7 @@ def faithfulness_figure(summary: Mapping[str, Any], title: str | None = None) ->
             plus.append(0 if ci is None else ci[1] - stat["mean"])
             minus.append(0 if ci is None else stat["mean"] - ci[0])
         fig.add_trace(go.Bar(x=["deletion AUC (lower is better)", "insertion AUC (higher is better)"], y=ys,
-                             name=f"{key}: {summary['conditions'][key]['name']}", marker_color=colors[key],
+                             name=f"{key}: {html(titles[key])}", marker_color=colors[key],
                              error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}))
     fig.update_layout(barmode="group", title=title or f"Faithfulness on the study's {faith['A']['photos']} photos",
                       yaxis={"title": "AUC", "range": [0, 1]}, height=340, margin={"l": 50, "r": 20, "t": 60, "b": 40})

@@ -26,7 +26,7 @@ from explainers import ExplainersError, ImageError
 from explainers.metrics import DEFAULT_STEPS
 from explainers_team.access import User, may_change
 from explainers_team.review import (DEFAULT_QUESTION, answers_csv, encode_png, summary_csv, summary_json,
-                                    summary_rows)
+                                    summary_rows, verdict)
 from explainers_team.review.design import PICTURE_MAX_SIDE, Assignment
 from explainers_team.review.studies import (MAX_PHOTOS, Photo, answers_json, build_study, conditions_of,
                                             plan, progress_rows, question_for, review_answers, study_summary,
@@ -312,6 +312,7 @@ def results_view(found: Store, study_id: int, user: User | None) -> None:
         st.info(f"No answers yet. Share the review link: `{review_link(study.id)}`")
         return
     summary = study_summary(found, study, answers)
+    st.markdown(md(verdict(summary).sentence))
     _preference(summary, conditions)
     _charts(summary)
     st.subheader("Per reviewer and per class")
