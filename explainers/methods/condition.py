@@ -23,6 +23,12 @@ from ..errors import ParameterError
 from .base import EXPLAINERS, Explainer, get_explainer
 
 
+def param_text(name: str, value: Any) -> str:
+    """A parameter as people read it in results: ``n segments 50``, ``threshold 0.5``."""
+    words = name.replace("_", " ")
+    return f"{words} {value:g}" if isinstance(value, float) else f"{words} {value}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Condition:
     """A registry model and a registered method with every one of its parameters.
@@ -135,10 +141,6 @@ class Condition:
         """
         cls = EXPLAINERS.get(self.method)
         defaults = cls.defaults if cls is not None else {}
-        changed = [
-            f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
-            for k, v in self.params
-            if defaults.get(k, object()) != v
-        ]
+        changed = [param_text(k, v) for k, v in self.params if defaults.get(k, object()) != v]
         detail = f" ({', '.join(changed)})" if changed else ""
         return f"{self.title}{detail} on {self.model}"

@@ -45,6 +45,7 @@ from explainers.errors import ParameterError
 from explainers.evaluate import mean_interval
 from explainers.files import csv_text, read_cell
 from explainers.methods import Condition
+from explainers.methods.condition import param_text
 
 from .design import CONDITIONS, OUTCOMES, choice_to_outcome
 from .stats import Kappa, cohen_kappa, fleiss_kappa, fleiss_table, kappa_interpretation, sign_test, wilson_interval
@@ -397,11 +398,6 @@ def summarize(
 
 
 # ----------------------------------------------------------------------------------------------------- verdict
-def _param_text(name: str, value: Any) -> str:
-    """A parameter as :meth:`explainers.Condition.describe` writes it: ``n segments 50``, ``threshold 0.5``."""
-    return f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float) else f"{name.replace('_', ' ')} {value}"
-
-
 def condition_titles(summary: Mapping[str, Any]) -> dict[str, str]:
     """Short names of A and B for people: each method's title, and only as much more as tells them apart.
 
@@ -436,7 +432,7 @@ def condition_titles(summary: Mapping[str, Any]) -> dict[str, str]:
     differ = [n for n in sorted(set(params["A"]) | set(params["B"])) if params["A"].get(n) != params["B"].get(n)]
     if differ:
         return {
-            k: f"{titles[k]} ({', '.join(_param_text(n, params[k][n]) for n in differ if n in params[k])})"
+            k: f"{titles[k]} ({', '.join(param_text(n, params[k][n]) for n in differ if n in params[k])})"
             for k in CONDITIONS
         }
     if a.get("model") != b.get("model"):
