@@ -14,37 +14,22 @@ from ui.app import page, session
 from ui.views import compare, workspace
 from ui.widgets import controls
 
-page.setup("Explain", script="dashboard.py")
-st.title("Explain a prediction")
+page.setup("Explain", script="dashboard.py", heading="Explain a prediction")
 selection = session.require()
 with session.guard("the Explain page"):
     forward = compare.forward(selection)
-    labels = selection.model.labels
+    with compare.maps_first():  # the choices in one compact row, then the maps (on a phone: the maps first)
+        with compare.toolbar(horizontal=True):
+            conditions = compare.method_pickers(selection)
+            target = controls.target_class(selection, forward, width=360)
+            style = controls.display_controls(superpixels=any(c.uses_superpixels for c in conditions))
+        label = selection.model.labels[target]
+        sides = compare.compute_sides(selection, conditions, label, style["scale"], warn_other_class=False)
+        shown, _, caption = compare.maps_figure(selection, sides, "Side by side", style, panel_width=560, key="maps")
 
-    left, right = st.columns([3, 2], gap="large")
-    with right:
-        target = controls.target_class(selection, forward)
+    with st.container(horizontal=True, gap="large", vertical_alignment="center"):  # wraps on a narrow screen
         compare.predictions_chart(selection, forward, target)
-    with left:
-        conditions = compare.method_pickers(selection)
-        style = controls.display_controls(superpixels=any(c.uses_superpixels for c in conditions))
-    label = labels[target]
-    sides = compare.compute_sides(selection, conditions, label, style["scale"], warn_other_class=False)
-    first = sides[0].explanation
-    with right:
-        a, b, c = st.columns(3)
-        a.metric("Probability", f"{first.probability:.1%}", help=f"rank #{first.rank + 1}, logit {first.logit:.2f}")
-        with_segments = [s for s in sides if s.explanation.segment_scores is not None]
-        if with_segments:
-            seg = with_segments[0].explanation
-            b.metric("Superpixels", f"{seg.segment_ids.size}")
-            c.metric("Kept", f"{int(seg.kept_segments.sum())}",
-                     help=f"Superpixels kept by the {with_segments[0].condition.title} mask: "
-                          f"{compare.comparison.kept_area(with_segments[0]):.0%} of the photo at threshold "
-                          f"{style['threshold']:.2f}")
-
-    st.subheader(f"Why '{label}'?")
-    shown, _, caption = compare.maps_figure(selection, sides, "Side by side", style, panel_width=560, key="maps")
+        compare.explain_numbers(sides, style)
     compare.superpixel_section(selection, sides, style)
 
     compare.explain_downloads(selection, sides, shown, style)

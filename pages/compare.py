@@ -6,20 +6,20 @@ from ui.app import page, session
 from ui.views import compare, workspace
 from ui.widgets import controls
 
-selection = page.setup("Compare", script="pages/compare.py", wide=True)
-st.title("Compare two explanations")
+selection = page.setup("Compare", script="pages/compare.py", wide=True, heading="Compare two explanations")
 selection = session.require()
 with session.guard("the Compare page"):
     forward = compare.forward(selection)
-    conditions = compare.condition_pickers(selection)
-    class_col, view_col = st.columns([3, 2], gap="large")
-    target = controls.target_class(selection, forward, class_col)
-    view = compare.view_picker(view_col)
-    style = controls.display_controls(superpixels=any(c.uses_superpixels for c in conditions))
-    label = selection.model.labels[target]
-
-    sides = compare.compute_sides(selection, conditions, label, style["scale"])
-    shown, fig, caption = compare.maps_figure(selection, sides, view, style)
+    with compare.maps_first():  # the choices in two compact rows, then the maps (on a phone: the maps first)
+        with compare.toolbar():
+            conditions = compare.condition_pickers(selection)
+            class_col, view_col, display_col = st.columns([5, 4, 1.4], vertical_alignment="bottom")
+            target = controls.target_class(selection, forward, class_col)
+            view = compare.view_picker(view_col)
+            style = controls.display_controls(display_col, superpixels=any(c.uses_superpixels for c in conditions))
+        label = selection.model.labels[target]
+        sides = compare.compute_sides(selection, conditions, label, style["scale"])
+        shown, fig, caption = compare.maps_figure(selection, sides, view, style, reserve="21rem")
     compare.numbers_row(sides, style)
     results = compare.faithfulness_section(selection, sides, label)
     compare.downloads(selection, sides, shown, fig, caption, style, view, results)

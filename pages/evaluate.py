@@ -5,8 +5,7 @@ import streamlit as st
 from ui.app import page, session
 from ui.views import evaluate
 
-page.setup("Evaluate", script="pages/evaluate.py")
-st.title("Evaluate methods on many photos")
+page.setup("Evaluate", script="pages/evaluate.py", heading="Evaluate methods on many photos")
 st.caption("Explains every photo with each method, then measures how faithful each map is to the model: "
            "deletion (remove the most salient pixels first; the probability should fall fast, low area) and "
            "insertion (put them back into a blurred copy; it should rise fast, high area), next to a random map. "

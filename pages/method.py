@@ -7,8 +7,7 @@ from ui.app import page, session
 from ui.views import method
 from ui.widgets import controls
 
-page.setup("Method", script="pages/method.py")
-st.title("How CAM and SeCAM work")
+page.setup("Method", script="pages/method.py", heading="How CAM and SeCAM work")
 selection = session.require()
 with session.guard("the Method page"):
     model = selection.model

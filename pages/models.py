@@ -8,8 +8,7 @@ from ui.text import md
 from ui.compute import models
 from ui.views import models as registry_view
 
-page.setup("Models", script="pages/models.py")
-st.title("Models")
+page.setup("Models", script="pages/models.py", heading="Models")
 with session.guard("the Models page"):
     registry = models.registry()
     available = models.availability()

@@ -10,8 +10,7 @@ import streamlit as st
 from ui.app import identity, page, session
 from ui.views import workspace
 
-page.setup("Workspace", script="pages/workspace.py")
-st.title("Workspace")
+page.setup("Workspace", script="pages/workspace.py", heading="Workspace")
 st.caption("What the team saved from Explain and Compare. Open an item to get its exact view back.")
 
 store = workspace.open_store()
@@ -22,7 +21,7 @@ with session.guard("the workspace"):
     filters = workspace.filters_row(store)
     items, more = workspace.listing_row(store, filters)
     if not items:
-        st.info("Nothing here yet. On Explain or Compare, use **Save to workspace** at the top right of the page."
+        st.info("Nothing here yet. On Explain or Compare, use **Save** (top right, beside Copy link) to keep a view here."
                 if not filters else "No saved item matches these filters.")
     workspace.grid(store, items, user)
 

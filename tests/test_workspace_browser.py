@@ -116,7 +116,7 @@ def shoot(page, name: str) -> None:
 
 
 def open_save_popover(page) -> None:
-    page.get_by_role("button", name=re.compile("Save to workspace")).first.click()
+    page.get_by_role("button", name=re.compile(r"^\W*Save$|bookmark_add\W*Save")).first.click()
     page.wait_for_timeout(300)
 
 

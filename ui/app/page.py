@@ -42,13 +42,19 @@ NAV = [
 #: Title of the browser tab.
 APP_TITLE = "CAM & SeCAM explorer"
 
-#: Less padding around the page than Streamlit's default, so the maps get the width (``wide`` pages).
+#: Every page: the content starts just below Streamlit's top bar (3.75rem), never under it, with a compact title.
+_PAGE_CSS = """<style>
+[data-testid="stMainBlockContainer"] {padding-top: 4.25rem; padding-bottom: 3rem;}
+.st-key-page_head h1 {font-size: 2rem; padding: 0.1rem 0 0.25rem 0;}
+</style>"""
+#: Less padding at the sides, so the maps get the width (``wide`` pages).
 _WIDE_CSS = """<style>
-[data-testid="stMainBlockContainer"] {padding-left: 1.25rem; padding-right: 1.25rem; padding-top: 2.5rem;}
+[data-testid="stMainBlockContainer"] {padding-left: 1.25rem; padding-right: 1.25rem;}
 </style>"""
 
 
-def setup(title: str, *, script: str = "dashboard.py", wide: bool = False, blind: bool = False) -> Selection:
+def setup(title: str, *, script: str = "dashboard.py", wide: bool = False, blind: bool = False,
+          heading: str | None = None) -> Selection:
     """Configure the page, check the login, draw the navigation and the shared sidebar; returns its selection.
 
     Parameters
@@ -62,6 +68,9 @@ def setup(title: str, *, script: str = "dashboard.py", wide: bool = False, blind
     blind : bool
         A review trial: the same gate, but a neutral tab title and no shared sidebar (its model picker
         would name the model).
+    heading : str, optional
+        The page's title, drawn by the setup: on a page with a view in the URL (Explain, Compare) the
+        share row ("Copy link", "Link", "Save to workspace") sits on the same line, right of it.
 
     Returns
     -------
@@ -76,8 +85,7 @@ def setup(title: str, *, script: str = "dashboard.py", wide: bool = False, blind
     user = current_user()
     st.session_state[jobs.OWNER_KEY] = f"user:{user.id}" if user is not None else None  # one slow job per person
     identity.sync_cookie()
-    if wide:
-        st.html(_WIDE_CSS)
+    st.html(_PAGE_CSS + (_WIDE_CSS if wide else ""))
     # the view in the URL (Explain, Compare) goes into the session before any widget is drawn
     view = None if blind else permalink.restore(script)
     session.keep_sidebar_choices()
@@ -89,7 +97,11 @@ def setup(title: str, *, script: str = "dashboard.py", wide: bool = False, blind
     if blind:
         return Selection(model_name=str(st.session_state.get("model_name", session.DEFAULT_MODEL)), image_key=None,
                          image_name=None, topk=1, n_segments=0, compactness=0.0, problem="a blind review trial")
+    if heading is not None:  # one line: the title, and on a view's page the share row at its right (wraps below)
+        with st.container(key="page_head", horizontal=True, vertical_alignment="center", gap="medium"):
+            st.title(heading, anchor=False, width="content")
+            if view is not None:
+                st.space("stretch")
+                permalink.reserve_share_box()
     permalink.show_notes()
-    if view is not None:
-        permalink.reserve_share_box()
     return sidebar.render()

@@ -351,7 +351,8 @@ def _default_photo() -> str:
 
 def reserve_share_box() -> None:
     """Reserve the page's top row for "Copy link" and "Save to workspace" (filled at the page's end)."""
-    st.session_state["_share_box"] = st.container()
+    st.session_state["_share_box"] = st.container(horizontal=True, width="content", gap="small",
+                                                  vertical_alignment="center", key="share_row")
 
 
 def share_box():
@@ -362,7 +363,7 @@ def share_box():
 def show_notes() -> None:
     """Show the warnings of the last :func:`restore` (once), e.g. on the page that was opened."""
     for message in st.session_state.pop(_NOTES, []):
-        st.warning(message, icon="🔗")
+        st.warning(message, icon=":material/link:")
 
 
 # -- writing the URL -----------------------------------------------------------------------------
@@ -391,7 +392,7 @@ def sync(page: str) -> dict[str, str]:
     asked = st.session_state.pop(_ASKED, {})
     if asked.get("target_class") is not None and asked["target_class"] != session.value("target_class"):
         st.warning(f"The link's class {asked['target_class']} does not exist for {session.value('model_name')}; "
-                   "showing its top prediction instead.", icon="🔗")
+                   "showing its top prediction instead.", icon=":material/link:")
     if _query() != query:
         st.query_params.from_dict(query)
     _remember(query)
@@ -426,10 +427,11 @@ def copy_button(link: str, container=st) -> None:
     button_id = f"copy-link-{abs(hash(link)) % 10**8}"
     text = script_json(link)  # cannot close the script element
     container.html(
-        f'<button id="{button_id}" type="button" aria-label="Copy link" title="Copy the link to this view" '
+        width="content",
+        body=f'<button id="{button_id}" type="button" aria-label="Copy link" title="Copy the link to this view" '
         'style="padding:0.4rem 0.75rem;border-radius:0.5rem;border:1px solid rgba(49,51,63,0.2);'
-        'background:transparent;color:inherit;cursor:pointer;font:inherit;width:100%">🔗 Copy link</button>'
-        f'<div id="{button_id}-done" role="status" style="font-size:0.8rem;min-height:1rem"></div>'
+        'background:transparent;color:inherit;cursor:pointer;font:inherit;white-space:nowrap">Copy link</button>'
+        f'<span id="{button_id}-done" role="status" style="font-size:0.8rem;margin-left:0.4rem"></span>'
         "<script>(() => {"
         f"const b = document.getElementById({script_json(button_id)}); if (!b || b.dataset.ready) return;"
         f"b.dataset.ready = '1'; const link = {text};"

@@ -435,6 +435,17 @@ def _panel_traces(panel: Panel, coloraxis: str) -> list:
     return [image, hover]
 
 
+def aspect(fig: go.Figure) -> tuple[float, int]:
+    """``(width / height of the panels' grid, pixels of titles and colour bars)`` of a :func:`panels_figure` figure.
+
+    The figure's height for a width ``w`` is ``w / ratio + fixed``.
+    """
+    meta = fig.layout.meta
+    if isinstance(meta, dict) and "aspect" in meta:
+        return float(meta["aspect"]), int(meta["fixed_px"])
+    raise ValueError("the figure was not made by panels_figure (no aspect in its layout.meta)")
+
+
 def panels_figure(panels: Sequence[Panel], *, stacked: bool = False, panel_width: int = 680,
                   split: float | None = None) -> go.Figure:
     """Panels side by side (or ``stacked``) with linked zoom and pan, one colour bar per colour range.
@@ -478,7 +489,8 @@ def panels_figure(panels: Sequence[Panel], *, stacked: bool = False, panel_width
     _style_image_axes(fig, panels[0].full_shape, rows=rows, cols=cols)
     height, width = panels[0].full_shape
     one = int(min(900, max(200, panel_width * height / width)))
-    fig.update_layout(height=one * rows + 90, margin=dict(l=0, r=0, t=28, b=10), **layout)
+    fig.update_layout(height=one * rows + 90, margin=dict(l=0, r=0, t=28, b=10),
+                      meta={"aspect": (width * cols) / (height * rows), "fixed_px": 90}, **layout)
     if split is not None:
         x = split * width - 0.5
         fig.add_shape(type="line", x0=x, x1=x, y0=-0.5, y1=height - 0.5, line={"color": "white", "width": 2})

@@ -6,7 +6,8 @@ is computed comes from :mod:`ui.compute.comparison` (cached), what is drawn from
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -38,12 +39,33 @@ def display(selection: Selection):
     return photos.display_image(selection.image_key, selection.image)
 
 
+#: Phones (Streamlit stacks columns below 640 px): the maps come right after the title, the controls after them.
+_MAPS_FIRST_CSS = """<style>
+.st-key-maps_first {container-type: inline-size;}
+@media (max-width: 640px) { .st-key-maps_first > div:has(.st-key-toolbar) {order: 2;} }
+</style>"""
+
+
+@contextlib.contextmanager
+def maps_first() -> Iterator[None]:
+    """The toolbar and the maps, in this order on a wide screen and maps first on a phone (the page's top)."""
+    st.html(_MAPS_FIRST_CSS)
+    with st.container(key="maps_first"):
+        yield
+
+
+def toolbar(horizontal: bool = False):
+    """The compact row(s) of choices above the maps (inside :func:`maps_first`); ``horizontal``: one row of
+    widgets at their own widths, wrapping onto more rows when the window is narrow."""
+    return st.container(key="toolbar", gap="small", horizontal=horizontal, vertical_alignment="bottom")
+
+
 def method_pickers(selection: Selection, container=st) -> list[Condition]:
     """Explain's two methods (A and B) on the sidebar's model, with the session's shared settings."""
     conditions = []
-    for col, side in zip(container.columns(2), SIDES):
-        method = controls.bound("selectbox", f"Method {'A' if side == 'left' else 'B'}", f"{side}_method", col,
-                                options=explainers.list_explainers(),
+    for side in SIDES:
+        method = controls.bound("selectbox", f"Method {'A' if side == 'left' else 'B'}", f"{side}_method", container,
+                                options=explainers.list_explainers(), width=170,
                                 format_func=lambda m: explainers.EXPLAINERS[m].title)
         conditions.append(explanations.condition(selection.model_name, method, selection,
                                                  float(session.value("threshold"))))
@@ -53,7 +75,7 @@ def method_pickers(selection: Selection, container=st) -> list[Condition]:
 def condition_pickers(selection: Selection) -> list[Condition]:
     """Compare's two conditions, each a usable model and any registered method with its own parameters."""
     usable = models.usable()
-    pick_a, pick_b = st.columns(2, gap="large")
+    pick_a, pick_b = st.columns(2, gap="medium")
     with pick_a:
         a = controls.condition_picker("left", selection, usable)
     with pick_b:
@@ -85,8 +107,9 @@ def compute_sides(selection: Selection, conditions: Sequence[Condition], label: 
 
 
 def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: Mapping[str, Any],
-                panel_width: int = 680, key: str = "compare_maps"):
-    """The maps as the view draws them; returns ``(panels, figure, caption)``."""
+                panel_width: int = 680, key: str = "compare_maps", reserve: str = "19rem"):
+    """The maps as the view draws them, fitted to the window (:func:`fitted_chart` with ``reserve``); returns
+    ``(panels, figure, caption)``."""
     split = 0.5
     if view == "Swipe":
         split = controls.bound("slider", "Swipe: A left of the line, B right of it (% of the width)", "swipe",
@@ -94,10 +117,32 @@ def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: M
     shown, difference = comparison.panels(sides, display(selection), view, style, split)
     fig = maps.panels_figure(shown, split=split if view == "Swipe" else None, stacked=view == "Stacked",
                              panel_width=panel_width if len(shown) <= 2 else 450)
-    st.plotly_chart(fig, key=key, config={"scrollZoom": True, "displaylogo": False})
+    fitted_chart(fig, key, reserve)
     caption = comparison.caption(sides, style, view, difference)
     st.caption(caption)
     return shown, fig, caption
+
+
+def fitted_chart(fig, key: str, reserve: str = "19rem") -> None:
+    """Draw a maps figure whose height follows its width, and never more than the window's height less ``reserve``.
+
+    The figure's box keeps the figure's aspect ratio (:func:`ui.figures.maps.aspect`) through CSS and the chart
+    fills it, so a phone gets small maps with no empty band below them and a wide window gets maps that fit
+    on the first screen whatever the photo's orientation (the panels keep the photo's proportions inside).
+    """
+    ratio, fixed = maps.aspect(fig)
+    # the page's main column is the size container (cqw: a hundredth of its width), so the box's height is
+    # the panels' height for the width they get plus the titles and the colour bar
+    st.html(f"<style>.st-key-{key}_box {{height: calc(100cqw / {ratio:.4f} + {fixed}px) !important; "
+            f"max-height: calc(100vh - {reserve}); min-height: 10rem; flex: 0 0 auto !important;}} "
+            f".st-key-{key}_box [data-testid='stPlotlyChart'] {{height: 100% !important; min-height: 0 !important;}}"
+            "</style>")
+    height = fig.layout.height
+    fig.layout.height = None  # the box decides; the figure keeps its height for the downloads
+    with st.container(key=f"{key}_box"):
+        st.plotly_chart(fig, key=key, width="stretch", height="stretch",
+                        config={"scrollZoom": True, "displaylogo": False, "responsive": True})
+    fig.layout.height = height
 
 
 def numbers_row(sides: Sequence[Side], style: Mapping[str, Any]) -> None:
@@ -149,10 +194,27 @@ def explain_downloads(selection: Selection, sides: Sequence[Side], shown, style:
     download_buttons.explain_downloads(selection, sides, shown, style)
 
 
-def predictions_chart(selection: Selection, forward_pass: ForwardPass, target: int) -> None:
+def predictions_chart(selection: Selection, forward_pass: ForwardPass, target: int, container=st) -> None:
     """The top-K predictions of the sidebar's model, the explained class highlighted."""
-    st.plotly_chart(maps.predictions_figure(forward_pass, selection.model.labels, selection.topk, highlight=target),
-                    key="predictions", config={"displayModeBar": False})
+    container.plotly_chart(maps.predictions_figure(forward_pass, selection.model.labels, selection.topk,
+                                                   highlight=target),
+                           key="predictions", width=520, config={"displayModeBar": False})
+
+
+def explain_numbers(sides: Sequence[Side], style: Mapping[str, Any]) -> None:
+    """Explain's numbers beside the predictions: the class's probability, and the superpixels of a superpixel side."""
+    first = sides[0].explanation
+    row = st.container(horizontal=True, gap="large", width="content")
+    a = b = c = row
+    a.metric("Probability", f"{first.probability:.1%}", help=f"rank #{first.rank + 1}, logit {first.logit:.2f}")
+    with_segments = [s for s in sides if s.explanation.segment_scores is not None]
+    if with_segments:
+        seg = with_segments[0].explanation
+        b.metric("Superpixels", f"{seg.segment_ids.size}")
+        c.metric("Kept", f"{int(seg.kept_segments.sum())}",
+                 help=f"Superpixels kept by the {md(with_segments[0].condition.title)} mask: "
+                      f"{comparison.kept_area(with_segments[0]):.0%} of the photo at threshold "
+                      f"{style['threshold']:.2f}")
 
 
 def topk_section(selection: Selection, sides: Sequence[Side], style: Mapping[str, Any]) -> None:

@@ -137,20 +137,20 @@ def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[st
     query = permalink.sync(page)
     link = permalink.url(query, page)
     with permalink.share_box(), session.guard("the share row"):
-        _, copy, show, save_col = st.columns([5, 1.3, 1.1, 2], vertical_alignment="top")
-        permalink.copy_button(link, copy)
-        with show.popover("Link", icon="🔗", width="stretch", help="The address of this exact view"):
+        permalink.copy_button(link)
+        with st.popover("Link", icon=":material/link:", help="The address of this exact view"):
             st.code(link, language=None, wrap_lines=True)
             st.caption("Anyone who can reach this server sees this exact view: photo, models, methods, class and "
                        "display settings." + (" The photo is not stored, so it opens elsewhere only after it is "
                                               "uploaded again." if selection.image_key
                                               and selection.image_key.startswith("upload:")
                                               and stored_sha(selection.image_key) is None else ""))
-        with save_col.popover("Save to workspace", icon="💾", width="stretch"):
+        with st.popover("Save", icon=":material/bookmark_add:",
+                        help="Save this view to the team's workspace, with a title and a note"):
             saved = _save_form(page, selection, sides, style, query)
-        if saved:
-            st.success(f"Saved '{md(saved[1])}' to the workspace (item {saved[0]}).")
-            st.page_link("pages/workspace.py", label="Open the Workspace", icon=":material/bookmarks:")
+            if saved:
+                st.success(f"Saved '{md(saved[1])}' to the workspace (item {saved[0]}).")
+                st.page_link("pages/workspace.py", label="Open the Workspace", icon=":material/bookmarks:")
 
 
 def _save_form(page, selection, sides, style, query) -> tuple[int, str] | None:

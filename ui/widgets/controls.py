@@ -8,7 +8,7 @@ plain key, so a choice made on one page is the choice on every page.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,7 @@ def _rank(forward: ForwardPass) -> np.ndarray:
     return rank
 
 
-def target_class(selection: Selection, forward: ForwardPass, container=st) -> int:
+def target_class(selection: Selection, forward: ForwardPass, container=st, width: int | str = "stretch") -> int:
     """Searchable choice among all the sidebar model's classes.
 
     A new photo starts from the model's top-1 class; a new model keeps the
@@ -84,41 +84,55 @@ def target_class(selection: Selection, forward: ForwardPass, container=st) -> in
     rank = _rank(forward)
     generation = hashlib.sha1(repr(st.session_state["_target_owner"]).encode()).hexdigest()[:10]
     target = int(bound(
-        "selectbox", f"Class to explain (type to search all {len(labels)} classes)", "target_class", container,
+        "selectbox", "Class to explain", "target_class", container, width=width,
         generation=generation, options=list(range(len(labels))),
         format_func=lambda c: f"{labels[c]} | #{rank[c] + 1}, {probabilities[c]:.1%} | class {c}",
-        help="Defaults to the model's top prediction. Any class can be explained, not only the top ones; "
-             "it is kept when you switch to a model that has it.",
+        help=f"Type to search all {len(labels)} classes. Defaults to the model's top prediction; any class can "
+             "be explained, not only the top ones, and it is kept when you switch to a model that has it.",
     ))
     st.session_state["_target_label"] = labels[target]
     return target
 
 
 # -- display ---------------------------------------------------------------------------------
-def display_controls(container=st, superpixels: bool = True) -> dict[str, Any]:
-    """Colour scale, normalisation, opacity, threshold and boundaries: shared by Explain and Compare.
+def display_controls(container=st, superpixels: bool = True, extra: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Colour scale, normalisation, opacity, threshold and boundaries, in a "Display" popover: shared by Explain
+    and Compare (and, through :mod:`ui.figures.scales`, the colour scale of every map on every page).
+
+    Parameters
+    ----------
+    container : Streamlit container
+        Where the popover's button goes (the page's toolbar).
+    superpixels : bool
+        Whether a shown method has superpixels (else the threshold and boundaries are disabled).
+    extra : callable, optional
+        Draws more display choices at the top of the popover (Compare's view); its result is ``"extra"``.
 
     Returns
     -------
     dict
-        ``colorscale``, ``scale``, ``opacity``, ``threshold``, ``boundaries``.
+        ``colorscale``, ``scale``, ``opacity``, ``threshold``, ``boundaries`` (and ``extra``).
     """
-    a, b, c = container.columns([2, 2, 3])
-    colorscale = bound("selectbox", "Colour scale", "colorscale", a, options=list(COLORSCALES),
-                       help="Viridis and Cividis are perceptually uniform and colour-blind safe; "
-                            "differences always use a diverging red-blue scale.")
-    scale = bound("radio", "Scale", "scale", b, options=list(SCALES), horizontal=True,
-                  help="relative: each map min-max scaled to [0, 1]. absolute: the method's raw class map over "
-                       "the top-1 class's maximum, one scale for every class (a 0 % class looks cold).")
-    opacity = bound("slider", "Map opacity", "opacity", c, min_value=0.0, max_value=1.0, step=0.05)
-    d, e = container.columns([5, 2])
-    threshold = bound("slider", "Mask threshold (fraction of the best superpixel score)", "threshold", d,
-                      min_value=0.0, max_value=1.0, step=0.05, disabled=not superpixels,
-                      help="Superpixel methods keep superpixels scoring above threshold x the best score. "
-                           "Moving it only re-masks: the model and SLIC do not run again.")
-    boundaries = bound("toggle", "Superpixel boundaries", "boundaries", e, disabled=not superpixels)
-    return {"colorscale": colorscale, "scale": scale, "opacity": float(opacity), "threshold": float(threshold),
-            "boundaries": bool(boundaries)}
+    with container.popover("Display", icon=":material/tune:", width="content",
+                           help="Colour scale, normalisation, opacity, mask threshold, superpixel boundaries"):
+        chosen = extra() if extra is not None else None
+        colorscale = bound("selectbox", "Colour scale", "colorscale", options=list(COLORSCALES),
+                           help="Every map of every page uses it. Viridis and Cividis are perceptually uniform and "
+                                "colour-blind safe; differences always use a diverging red-blue scale.")
+        scale = bound("radio", "Scale", "scale", options=list(SCALES), horizontal=True,
+                      help="relative: each map min-max scaled to [0, 1]. absolute: the method's raw class map over "
+                           "the top-1 class's maximum, one scale for every class (a 0 % class looks cold).")
+        opacity = bound("slider", "Map opacity", "opacity", min_value=0.0, max_value=1.0, step=0.05)
+        threshold = bound("slider", "Mask threshold (fraction of the best superpixel score)", "threshold",
+                          min_value=0.0, max_value=1.0, step=0.05, disabled=not superpixels,
+                          help="Superpixel methods keep superpixels scoring above threshold x the best score. "
+                               "Moving it only re-masks: the model and SLIC do not run again.")
+        boundaries = bound("toggle", "Superpixel boundaries", "boundaries", disabled=not superpixels)
+    style = {"colorscale": colorscale, "scale": scale, "opacity": float(opacity), "threshold": float(threshold),
+             "boundaries": bool(boundaries)}
+    if extra is not None:
+        style["extra"] = chosen
+    return style
 
 
 def toggle(label: str, key: str, container=st) -> bool:
