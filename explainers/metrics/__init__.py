@@ -1,28 +1,83 @@
-"""Faithfulness metrics: how much a model's output depends on what a map says is important.
+"""Faithfulness metrics.
 
-- :mod:`.faithfulness`: deletion and insertion curves (Petsiuk et al., 2018) and the random-map baseline.
+A metric is a class with a name, its parameters, a direction (higher or lower is better) and a cost,
+registered like a method (:func:`register_metric`, or the entry-point group ``explainers.metrics``;
+see :mod:`explainers.plugins`). Each measures many (photo, map, class) triples of one model in shared
+forward batches (:class:`Metric.measure`, :class:`MapBatch`).
+
+- :mod:`.base`: the interface, the registry, :class:`MapBatch`, the batched scorer.
+- :mod:`.faithfulness`: deletion and insertion (Petsiuk et al., 2018), :func:`faithfulness`, the random map.
+- :mod:`.road`: ROAD, most and least relevant first (Rong et al., 2022).
+- :mod:`.irof`: IROF (Rieger and Hansen, 2020).
+- :mod:`.confidence`: Average Drop and Increase in Confidence (Chattopadhay et al., 2018).
 """
 
+# isort: off  (the order of registration is the order the CLI and the pages list the metrics)
+from .base import (
+    BATCH_SIZE,
+    HIGHER,
+    LOWER,
+    METRICS,
+    MapBatch,
+    Metric,
+    Scores,
+    builtin_metrics,
+    class_probabilities,
+    get_metric,
+    list_metrics,
+    measure_all,
+    register_metric,
+)
 from .faithfulness import (
     DEFAULT_STEPS,
     FAITHFULNESS_PARAMETERS,
+    Deletion,
     Faithfulness,
+    Insertion,
     auc,
     blurred,
     faithfulness,
     kept_fraction,
     pixel_order,
     random_saliency,
+    removal_curves,
 )
+from .road import ROADLeastRelevantFirst, ROADMostRelevantFirst, linear_imputation
+from .irof import IROF, segment_order
+from .confidence import AverageDrop, IncreaseInConfidence
 
+# isort: on
 __all__ = [
+    "BATCH_SIZE",
     "DEFAULT_STEPS",
     "FAITHFULNESS_PARAMETERS",
+    "HIGHER",
+    "IROF",
+    "LOWER",
+    "METRICS",
+    "AverageDrop",
+    "Deletion",
     "Faithfulness",
+    "IncreaseInConfidence",
+    "Insertion",
+    "MapBatch",
+    "Metric",
+    "ROADLeastRelevantFirst",
+    "ROADMostRelevantFirst",
+    "Scores",
     "auc",
     "blurred",
+    "builtin_metrics",
+    "class_probabilities",
     "faithfulness",
+    "get_metric",
     "kept_fraction",
+    "linear_imputation",
+    "list_metrics",
+    "measure_all",
     "pixel_order",
     "random_saliency",
+    "register_metric",
+    "removal_curves",
+    "segment_order",
 ]
