@@ -1,4 +1,4 @@
-"""Faithfulness metrics.
+"""Faithfulness metrics and a sanity check.
 
 A metric is a class with a name, its parameters, a direction (higher or lower is better) and a cost,
 registered like a method (:func:`register_metric`, or the entry-point group ``explainers.metrics``;
@@ -10,6 +10,7 @@ forward batches (:class:`Metric.measure`, :class:`MapBatch`).
 - :mod:`.road`: ROAD, most and least relevant first (Rong et al., 2022).
 - :mod:`.irof`: IROF (Rieger and Hansen, 2020).
 - :mod:`.confidence`: Average Drop and Increase in Confidence (Chattopadhay et al., 2018).
+- :mod:`.sanity`: the cascading model-parameter randomisation check (Adebayo et al., 2018).
 """
 
 # isort: off  (the order of registration is the order the CLI and the pages list the metrics)
@@ -47,6 +48,8 @@ from .irof import IROF, segment_order
 from .confidence import AverageDrop, IncreaseInConfidence
 
 # isort: on
+from .sanity import RandomisationCheck, layer_groups, map_similarity, randomisation_check, randomised_cascade
+
 __all__ = [
     "BATCH_SIZE",
     "DEFAULT_STEPS",
@@ -64,6 +67,7 @@ __all__ = [
     "Metric",
     "ROADLeastRelevantFirst",
     "ROADMostRelevantFirst",
+    "RandomisationCheck",
     "Scores",
     "auc",
     "blurred",
@@ -72,11 +76,15 @@ __all__ = [
     "faithfulness",
     "get_metric",
     "kept_fraction",
+    "layer_groups",
     "linear_imputation",
     "list_metrics",
+    "map_similarity",
     "measure_all",
     "pixel_order",
     "random_saliency",
+    "randomisation_check",
+    "randomised_cascade",
     "register_metric",
     "removal_curves",
     "segment_order",
