@@ -1,4 +1,4 @@
-"""Faithfulness metrics and a sanity check.
+"""Faithfulness metrics, a sanity check, and paired statistics between methods.
 
 A metric is a class with a name, its parameters, a direction (higher or lower is better) and a cost,
 registered like a method (:func:`register_metric`, or the entry-point group ``explainers.metrics``;
@@ -11,6 +11,7 @@ forward batches (:class:`Metric.measure`, :class:`MapBatch`).
 - :mod:`.irof`: IROF (Rieger and Hansen, 2020).
 - :mod:`.confidence`: Average Drop and Increase in Confidence (Chattopadhay et al., 2018).
 - :mod:`.sanity`: the cascading model-parameter randomisation check (Adebayo et al., 2018).
+- :mod:`.compare`: two methods on the same photos: paired tests, effect sizes, agreement between metrics.
 """
 
 # isort: off  (the order of registration is the order the CLI and the pages list the metrics)
@@ -48,6 +49,14 @@ from .irof import IROF, segment_order
 from .confidence import AverageDrop, IncreaseInConfidence
 
 # isort: on
+from .compare import (
+    MethodComparison,
+    MetricAgreement,
+    PairedComparison,
+    compare_methods,
+    metric_agreement,
+    paired_comparison,
+)
 from .sanity import RandomisationCheck, layer_groups, map_similarity, randomisation_check, randomised_cascade
 
 __all__ = [
@@ -64,7 +73,10 @@ __all__ = [
     "IncreaseInConfidence",
     "Insertion",
     "MapBatch",
+    "MethodComparison",
     "Metric",
+    "MetricAgreement",
+    "PairedComparison",
     "ROADLeastRelevantFirst",
     "ROADMostRelevantFirst",
     "RandomisationCheck",
@@ -73,6 +85,7 @@ __all__ = [
     "blurred",
     "builtin_metrics",
     "class_probabilities",
+    "compare_methods",
     "faithfulness",
     "get_metric",
     "kept_fraction",
@@ -81,6 +94,8 @@ __all__ = [
     "list_metrics",
     "map_similarity",
     "measure_all",
+    "metric_agreement",
+    "paired_comparison",
     "pixel_order",
     "random_saliency",
     "randomisation_check",
