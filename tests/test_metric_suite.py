@@ -210,6 +210,9 @@ def test_forward_batches_are_bounded_and_reported_to_progress(detail_model, monk
     with progress.tracking(tracker):
         get_metric("deletion", steps=9, batch_size=4).measure(detail_model, [image] * 3, [quarter_map()] * 3, [0] * 3)
     assert tracker.total == tracker.done == 30 and max(sizes) <= 4
+    with progress.tracking(tracker):  # the intact photo's pass counts too: 3 maps of one photo, 3 copies + 1
+        get_metric("average_drop").measure(detail_model, [image] * 3, [quarter_map()] * 3, [0, 1, 0])
+    assert tracker.total == tracker.done == 34
     cancelled = progress.Progress(on_advance=lambda p: p.cancel("enough"))
     with progress.tracking(cancelled), pytest.raises(explainers.Cancelled, match="enough"):
         get_metric("road_lerf", steps=5, batch_size=1).measure(detail_model, [image], [quarter_map()], [0])
@@ -221,7 +224,8 @@ def test_forward_batches_are_bounded_and_reported_to_progress(detail_model, monk
     ({"maps": [np.full((64, 64), np.nan)]}, r"maps\[0\] holds NaN"),
     ({"classes": [2]}, r"`class_index` must be in \[0, 1\]"),
     ({"classes": [0, 1]}, "one photo, one map and one class per triple"),
-    ({"segments": [np.zeros((5, 5), int)]}, r"segments\[0\] must be integer labels"),
+    ({"segments": [np.zeros((5, 5), int)]}, r"segments\[0\] must be non-negative integer labels"),
+    ({"segments": [np.full((64, 64), -1)]}, r"segments\[0\] must be non-negative integer labels"),
 ])
 def test_bad_triples_get_a_message_that_says_what_to_do(detail_model, kwargs, match):
     args = {"images": [textured_image()], "maps": [quarter_map()], "classes": [0], **kwargs}

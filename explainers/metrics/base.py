@@ -238,11 +238,13 @@ class MapBatch:
         self.maps = np.stack(resized)
         for i, seg in enumerate(segments):
             if seg is not None and (
-                np.shape(seg) != images[i].shape[:2] or not np.issubdtype(np.asarray(seg).dtype, np.integer)
+                np.shape(seg) != images[i].shape[:2]
+                or not np.issubdtype(np.asarray(seg).dtype, np.integer)
+                or np.asarray(seg).min() < 0
             ):
                 raise ParameterError(
-                    f"segments[{i}] must be integer labels of its photo's (H, W) = {images[i].shape[:2]}, "
-                    f"e.g. from slic_segments(image)"
+                    f"segments[{i}] must be non-negative integer labels of its photo's (H, W) = "
+                    f"{images[i].shape[:2]}, e.g. from slic_segments(image)"
                 )
         self.given_segments = [None if s is None else np.asarray(s) for s in segments]
         self._cache: dict[Hashable, Any] = {}
@@ -274,15 +276,17 @@ class MapBatch:
         return self._device_photo[1]
 
     def originals(self) -> np.ndarray:
-        """``(N,)`` float64 probability of each triple's class on its intact photo (computed once)."""
+        """``(N,)`` float64 probability of each triple's class on its intact photo (one pass per photo, once)."""
 
         def compute() -> np.ndarray:
             step = MAX_FORWARD_IMAGES[self.model.device.type == "cuda"]
+            progress.plan(len(self.images))
             probabilities = []
             for start in range(0, len(self.images), step):
                 batch = torch.stack([self.x(p) for p in range(start, min(start + step, len(self.images)))])
                 logits, _ = self.model.forward_batch(batch)
                 probabilities.append(torch.softmax(logits, dim=1).cpu())
+                progress.advance(batch.shape[0])
             table = torch.cat(probabilities)
             return table[torch.from_numpy(self.photo_of), torch.from_numpy(self.classes)].double().numpy()
 
