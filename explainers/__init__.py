@@ -7,14 +7,18 @@ get_explainer(name, **params)             -> Explainer ("cam", "secam", ...)
 explainer.explain(model, image, targets=None, topk=1) -> list[Explanation]
 load_image(path_or_bytes)                 -> (H, W, 3) uint8 RGB array
 list_explainers(), plugin_errors()        -> the methods (built-ins, then plug-ins), plug-ins that failed
+get_metric(name, **params).measure(model, images, maps, classes) -> Scores (explainers.metrics)
+list_metrics(), metric_plugin_errors()    -> the metrics (built-ins, then plug-ins), plug-ins that failed
 
-The library never imports Streamlit; the dashboard is a client of it. Methods from other packages are
-loaded here, once, from the entry-point group ``explainers.methods`` (see :mod:`explainers.plugins`).
+The library never imports Streamlit; the dashboard is a client of it. Methods and metrics from other
+packages are loaded here, once, from the entry-point groups ``explainers.methods`` and
+``explainers.metrics`` (see :mod:`explainers.plugins`).
 """
 
 from .methods import EXPLAINERS, Condition, Explainer, get_explainer, list_explainers, register_explainer
 from .parameters import Param
-from .plugins import load_plugins, plugin_errors
+from .metrics import Metric, get_metric, list_metrics, register_metric
+from .plugins import load_metric_plugins, load_plugins, metric_plugin_errors, plugin_errors
 from . import progress
 from .errors import (
     Cancelled,
@@ -41,6 +45,7 @@ __all__ = [
     "ForwardPass",
     "ImageError",
     "LoadedModel",
+    "Metric",
     "ModelSpec",
     "Param",
     "ParameterError",
@@ -48,14 +53,20 @@ __all__ = [
     "WeightsUnavailableError",
     "from_network",
     "get_explainer",
+    "get_metric",
     "list_explainers",
+    "list_metrics",
     "load_image",
     "load_model",
+    "load_metric_plugins",
+    "load_plugins",
     "load_registry",
+    "metric_plugin_errors",
     "plugin_errors",
     "progress",
     "region_scores",
     "register_explainer",
+    "register_metric",
     "slic_segments",
     "validate_image",
     "weights_status",
@@ -63,3 +74,4 @@ __all__ = [
 ]
 
 load_plugins()
+load_metric_plugins()

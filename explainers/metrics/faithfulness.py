@@ -14,12 +14,17 @@ images, so the curve measures the loss of detail where the map points rather
 than the model's reaction to an unusual colour. Pixels of equal saliency (a
 SeCAM map is constant on each superpixel) are taken in a fixed random order,
 seeded, so no method gains from the raster order.
+
+One implementation serves both entry points: :func:`removal_curves` computes the curves of any
+number of (photo, map, class) triples in shared forward batches; :func:`faithfulness` (one map, both
+curves) and the registered metrics ``deletion`` and ``insertion`` (many maps, one curve each) call it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -27,8 +32,8 @@ import torch
 
 from ..parameters import SEED_MAX, Param
 from ..errors import ParameterError
-from .. import progress
-from ..models.loaded import MAX_FORWARD_IMAGES, LoadedModel
+from ..models.loaded import LoadedModel
+from .base import BATCH_SIZE, LOWER, HIGHER, MapBatch, Metric, class_probabilities, register_metric
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +151,7 @@ def random_saliency(shape: tuple[int, int], grid: int = 7, seed: int = 0) -> np.
 
 #: Steps of each curve unless told otherwise (``2 * (steps + 1)`` copies of the photo through the model per map).
 DEFAULT_STEPS = 20
-#: The parameters of :func:`faithfulness`, declared once.
+#: The parameters of :func:`faithfulness`, declared once (the ``deletion`` and ``insertion`` metrics share them).
 FAITHFULNESS_PARAMETERS = (
     Param(
         "steps",
@@ -158,9 +163,67 @@ FAITHFULNESS_PARAMETERS = (
         help="points of the deletion and insertion curves, minus one",
     ),
     Param("blur_sigma", float, 10.0, low=0.0, low_open=True, help="Gaussian blur of the baseline, input pixels"),
-    Param("batch_size", int, 64, low=1, high=4096, server_high=64, help="copies per forward pass"),
+    BATCH_SIZE,
     Param("seed", int, 0, low=0, high=SEED_MAX, help="seed of the order among pixels of equal saliency"),
 )
+
+
+def removal_curves(
+    batch: MapBatch,
+    steps: int = DEFAULT_STEPS,
+    blur_sigma: float = 10.0,
+    batch_size: int = 64,
+    seed: int = 0,
+    kinds: tuple[str, ...] = ("deletion", "insertion"),
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Deletion and/or insertion curves of every triple of ``batch``, in shared forward batches.
+
+    For triple ``i`` with photo ``x`` (preprocessed, ``S x S``), its blurred copy ``b`` and the rank
+    ``r(p)`` of each input pixel ``p`` in :func:`pixel_order` of the map, the copy at step ``j`` of
+    ``steps`` with ``n_j = round(j / steps * S * S)`` is ``where(r < n_j, b, x)`` for deletion and
+    ``where(r < n_j, x, b)`` for insertion (all channels of a pixel together); the curve is the softmax
+    probability of the triple's class on each copy. The copies are made on the model's device one
+    batch at a time, triple after triple (deletion before insertion).
+
+    Parameters
+    ----------
+    batch : MapBatch
+        ``N`` triples.
+    steps, blur_sigma, batch_size, seed
+        As :func:`faithfulness` (already validated).
+    kinds : tuple of {"deletion", "insertion"}
+        The curves to compute.
+
+    Returns
+    -------
+    fractions : (steps + 1,) float64 ndarray
+        ``n_j / (S * S)``.
+    curves : dict
+        Kind -> ``(N, steps + 1)`` float64 ndarray.
+    """
+    size = batch.size
+    counts = np.round(np.linspace(0.0, 1.0, steps + 1) * size * size).astype(np.int64)
+    device = batch.model.device
+
+    def copies():
+        for i in range(len(batch)):
+            photo = int(batch.photo_of[i])
+            x = batch.x_on_device(photo)
+            base = batch.cached(("blurred", photo, blur_sigma), lambda photo=photo: blurred(batch.x(photo), blur_sigma))
+            base = base.to(device)
+            order = torch.from_numpy(pixel_order(batch.maps[i], size, seed)).to(device)
+            rank = torch.empty(size * size, dtype=torch.int64, device=device)
+            rank[order] = torch.arange(size * size, device=device)
+            rank = rank.view(size, size)
+            for kind in kinds:
+                removed, kept = (base, x) if kind == "deletion" else (x, base)
+                for n in counts:
+                    yield torch.where(rank < int(n), removed, kept), int(batch.classes[i])
+
+    points = len(kinds) * (steps + 1)
+    flat = class_probabilities(batch.model, copies(), len(batch) * points, batch_size)
+    table = flat.reshape(len(batch), len(kinds), steps + 1)
+    return counts / float(size * size), {kind: table[:, k] for k, kind in enumerate(kinds)}
 
 
 def faithfulness(
@@ -179,7 +242,7 @@ def faithfulness(
     At step ``i`` of ``steps`` the ``round(i / steps * S * S)`` most salient input
     pixels are replaced by the blurred copy (deletion) or the blurred copy gets
     them back (insertion); the ``2 * (steps + 1)`` copies go through the model in
-    batches.
+    batches (:func:`removal_curves`).
 
     Parameters
     ----------
@@ -223,29 +286,12 @@ def faithfulness(
         raise ParameterError(
             f"`saliency` has shape {saliency.shape}; it must be the image's (H, W) = {image.shape[:2]}"
         )
-    steps = params["steps"]
     t0 = time.perf_counter()
-    size = model.input_size
-    x = model.preprocess(image)
-    base = blurred(x, params["blur_sigma"])
-    order = torch.from_numpy(pixel_order(saliency, size, params["seed"]))
-    counts = np.round(np.linspace(0.0, 1.0, steps + 1) * size * size).astype(np.int64)
-    rank = torch.empty(size * size, dtype=torch.int64)
-    rank[order] = torch.arange(size * size)
-    rank = rank.view(size, size)
-    # deletion copies, then insertion copies, made one batch at a time (bounded memory)
-    plan = [(int(n), base, x) for n in counts] + [(int(n), x, base) for n in counts]
-    step = min(params["batch_size"], MAX_FORWARD_IMAGES[model.device.type == "cuda"])
-    progress.plan(len(plan))
-    probabilities = []
-    for start in range(0, len(plan), step):
-        batch = torch.stack([torch.where(rank < n, a, b) for n, a, b in plan[start : start + step]])
-        logits, _ = model.forward_batch(batch)
-        probabilities.append(torch.softmax(logits, dim=1)[:, params["class_index"]].cpu())
-        progress.advance(batch.shape[0])
-    curve = torch.cat(probabilities).double().numpy()
-    fractions = counts / float(size * size)
-    deletion, insertion = curve[: steps + 1], curve[steps + 1 :]
+    batch = MapBatch(model, [image], [saliency], [params["class_index"]])
+    fractions, curves = removal_curves(
+        batch, params["steps"], params["blur_sigma"], params["batch_size"], params["seed"]
+    )
+    deletion, insertion = curves["deletion"][0], curves["insertion"][0]
     return Faithfulness(
         fractions=fractions,
         deletion=deletion,
@@ -255,3 +301,70 @@ def faithfulness(
         kept_fraction=kept_fraction(mask),
         timings={"curves": time.perf_counter() - t0},
     )
+
+
+class _RemovalCurve(Metric):
+    """Deletion or insertion as a registered metric: the area under one curve of :func:`removal_curves`."""
+
+    parameters = FAITHFULNESS_PARAMETERS
+    kind: ClassVar[str] = ""
+
+    def cost(self) -> float:
+        """``steps + 1`` forward passes per map."""
+        return float(self.params["steps"] + 1)
+
+    def compute(self, batch: MapBatch):
+        p = self.params
+        fractions, curves = removal_curves(
+            batch, p["steps"], p["blur_sigma"], p["batch_size"], p["seed"], kinds=(self.kind,)
+        )
+        table = curves[self.kind]
+        values = np.array([auc(fractions, row) for row in table])
+        return values, tuple(fractions for _ in table), tuple(table)
+
+
+@register_metric
+class Deletion(_RemovalCurve):
+    """Deletion AUC (Petsiuk et al., 2018): lower is better.
+
+    For a photo ``x`` at the model's input (``S x S``, preprocessed), its Gaussian-blurred copy ``b``
+    (``blur_sigma`` input pixels) and the map's pixel order (:func:`pixel_order`: most salient first,
+    ties in a seeded random order), let ``x_j`` be ``x`` with its ``n_j = round(j / T * S^2)`` first
+    pixels replaced by ``b`` (``j = 0..T``, ``T = steps``) and ``p_j`` the softmax probability of the
+    class on ``x_j``. The value is the trapezoidal area ``sum_j (p_j + p_{j+1}) / 2 * (n_{j+1} - n_j) / S^2``,
+    in [0, 1]: small when the probability falls as soon as the pixels the map ranks first are gone.
+
+    Parameters
+    ----------
+    steps : int, default 20
+        ``T``, in [1, 1000] (100 on a shared server); ``T + 1`` forward passes per map.
+    blur_sigma : float, default 10
+        Blur of the baseline in input pixels, > 0.
+    batch_size : int, default 64
+        Copies per forward pass.
+    seed : int, default 0
+        Seed of the order among pixels of equal saliency.
+    """
+
+    name = "deletion"
+    title = "Deletion AUC"
+    summary = "area under the class probability as the most salient pixels are blurred away"
+    direction = LOWER
+    kind = "deletion"
+
+
+@register_metric
+class Insertion(_RemovalCurve):
+    """Insertion AUC (Petsiuk et al., 2018): higher is better.
+
+    The reverse of :class:`Deletion`: ``x_j`` is the blurred copy ``b`` with the ``n_j`` first pixels
+    of the map's order taken from ``x``; the value is the trapezoidal area under ``p_j`` over
+    ``n_j / S^2``, in [0, 1]: large when the probability comes back as soon as the pixels the map
+    ranks first are restored. Parameters as :class:`Deletion`.
+    """
+
+    name = "insertion"
+    title = "Insertion AUC"
+    summary = "area under the class probability as the most salient pixels are restored on a blurred copy"
+    direction = HIGHER
+    kind = "insertion"
