@@ -25,7 +25,8 @@ with session.guard("the Explain page"):
             style = controls.display_controls(superpixels=any(c.uses_superpixels for c in conditions))
         label = selection.model.labels[target]
         sides = compare.compute_sides(selection, conditions, label, style["scale"], warn_other_class=False)
-        shown, _, caption = compare.maps_figure(selection, sides, "Side by side", style, panel_width=560, key="maps")
+        shown, _, caption = compare.maps_figure(selection, sides, "Side by side", style, panel_width=560, key="maps",
+                                                label=label)
 
     with st.container(horizontal=True, gap="large", vertical_alignment="center"):  # wraps on a narrow screen
         compare.predictions_chart(selection, forward, target)

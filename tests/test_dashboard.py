@@ -236,7 +236,7 @@ def test_target_class_changes_the_explanation(counters):
     tiger = at.session_state["selection"].model.labels.index("tiger")
     selectbox.set_value(tiger).run()
     assert_clean(at)
-    assert any("Why 'tiger'?" in shown(h.value) for h in at.subheader)
+    assert any("Why 'tiger'?" in shown(h.value) for h in at.caption)
     second = chart(at, "maps")
     assert hover_layers(second)[0]["z"] != hover_layers(first)[0]["z"]
     assert counters["forward"] == forwards  # a new class reuses the cached forward pass
@@ -250,7 +250,7 @@ def test_sample_change_runs_the_model_again(counters):
     at.sidebar.selectbox(key="sample").set_value("coffee").run()
     assert_clean(at)
     assert counters["forward"] == before + 1
-    assert not any("Why 'Egyptian cat'?" in shown(h.value) for h in at.subheader)
+    assert not any("Why 'Egyptian cat'?" in shown(h.value) for h in at.caption)
 
 
 # -- Compare: two conditions ------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_compare_other_model_then_other_method_keeps_the_class():
     at.sidebar.selectbox(key="model_name").set_value(other).run()
     assert_clean(at)
     assert at.session_state["target_class"] == at.session_state["selection"].model.labels.index("tiger")
-    assert any("Why 'tiger'?" in shown(h.value) for h in at.subheader)
+    assert any("Why 'tiger'?" in shown(h.value) for h in at.caption)
 
 
 def test_compare_views_and_topk_rows():

@@ -69,4 +69,4 @@ def test_one_session_survives_every_bad_upload_then_explains_a_good_one(small_fi
         assert_refused(at, name, expected)
     at.sidebar.file_uploader(key="upload").set_value(("good.jpg", corpus.good_jpeg((320, 240)), "image/jpeg")).run()
     assert not at.exception and errors(at) == []
-    assert any("Why '" in shown(h.value) for h in at.subheader), [shown(h.value) for h in at.subheader]
+    assert any("Why '" in shown(h.value) for h in at.caption), [shown(h.value) for h in at.caption]

@@ -107,9 +107,9 @@ def compute_sides(selection: Selection, conditions: Sequence[Condition], label: 
 
 
 def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: Mapping[str, Any],
-                panel_width: int = 680, key: str = "compare_maps", reserve: str = "19rem"):
+                panel_width: int = 680, key: str = "compare_maps", reserve: str = "19rem", label: str | None = None):
     """The maps as the view draws them, fitted to the window (:func:`fitted_chart` with ``reserve``); returns
-    ``(panels, figure, caption)``."""
+    ``(panels, figure, caption)``. With ``label``, the caption starts with "Why 'label'?"."""
     split = 0.5
     if view == "Swipe":
         split = controls.bound("slider", "Swipe: A left of the line, B right of it (% of the width)", "swipe",
@@ -119,7 +119,7 @@ def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: M
                              panel_width=panel_width if len(shown) <= 2 else 450)
     fitted_chart(fig, key, reserve)
     caption = comparison.caption(sides, style, view, difference)
-    st.caption(caption)
+    st.caption((f"**Why '{md(label)}'?** " if label is not None else "") + caption)
     return shown, fig, caption
 
 
