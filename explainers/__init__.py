@@ -28,7 +28,7 @@ from .errors import (
 from .explanation import Explanation
 from .images import load_image, validate_image
 from .models import ForwardPass, LoadedModel, ModelSpec, from_network, load_model, load_registry, weights_status
-from .methods.secam import region_scores, slic_segments, with_threshold
+from .methods.secam import region_scores, slic_reference, slic_segments, with_threshold
 
 __all__ = [
     "EXPLAINERS",
@@ -56,6 +56,7 @@ __all__ = [
     "progress",
     "region_scores",
     "register_explainer",
+    "slic_reference",
     "slic_segments",
     "validate_image",
     "weights_status",
