@@ -122,19 +122,30 @@ def failure_message(name: str, error: BaseException) -> str:
 
 
 def default_batch_size(device: torch.device) -> int:
-    """Photos per forward pass: 8 on the CPU (larger batches overflow its caches), 64 on a GPU."""
-    return 8 if device.type == "cpu" else 64
+    """Photos per forward pass: 4 on the CPU (larger batches overflow its caches, docs/BENCHMARKS.md), 64 on a GPU."""
+    return 4 if device.type == "cpu" else 64
 
 
-def default_workers() -> int:
-    """Load threads: the CPU count, at most 8."""
-    return max(1, min(8, os.cpu_count() or 1))
+def default_workers(device: torch.device | None = None) -> int:
+    """Load threads: for a CPU model, the cores torch's own threads leave free (at most 8; 0: none free).
+
+    On a CPU-only machine the network's threads and the load threads share the cores, and a thread
+    more than there are cores stalls torch's OpenMP pool at every barrier, which costs far more than
+    the overlap gains (docs/BENCHMARKS.md): with no core free the load runs in the caller's thread,
+    between batches. On a GPU host the network hardly needs the CPU, so every core (at most 8) loads.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if device is not None and device.type == "cpu":
+        return max(0, min(8, cores - torch.get_num_threads()))
+    return max(1, min(8, cores))
 
 
 def check_options(
     device: torch.device, batch_size: int | None, workers: int | None, decoder: str
 ) -> tuple[int, int, str]:
     """``(batch_size, workers, decoder)`` with the defaults filled in and ``"auto"`` resolved.
+
+    ``workers`` is resolved by :func:`default_workers` when None (0: no load threads).
 
     Raises
     ------
@@ -144,14 +155,14 @@ def check_options(
     batch_size = default_batch_size(device) if batch_size is None else batch_size
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ParameterError(f"`batch_size` must be an int >= 1, got {batch_size!r}")
-    workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"`workers` must be an int >= 1, got {workers!r}")
     if decoder not in DECODERS:
         raise ParameterError(f"`decoder` must be one of {', '.join(DECODERS)}, got {decoder!r}")
     if decoder == "auto":
         decoder = "gpu" if device.type == "cuda" and _device_decoder_available() else "cpu"
-    return batch_size, workers, decoder
+    workers = default_workers(device) if workers is None else workers
+    return batch_size, max(workers, 1 if decoder == "gpu" else 0), decoder
 
 
 def _device_decoder_available() -> bool:
@@ -186,7 +197,9 @@ def load_batches(
         Whose ``precompute`` runs on each photo (results filed under the same keys).
     device : torch.device
         Where ``decoder="gpu"`` decodes.
-    batch_size, workers : int
+    batch_size : int
+    workers : int
+        Load threads; 0: each batch is loaded in the caller's thread when it is needed (no overlap).
     decoder : {"cpu", "gpu"}
         Resolved by :func:`check_options`.
 
@@ -196,6 +209,10 @@ def load_batches(
         At most ``batch_size`` photos, failures included, in input order.
     """
     numbered = ((i, name, source) for i, (name, source) in enumerate(items))
+    if workers == 0 and decoder != "gpu":
+        while chunk := list(itertools.islice(numbered, batch_size)):
+            yield [_load_one(i, name, source, sizes, explainers) for i, name, source in chunk]
+        return
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explainers-load")
     # the device decoder's batch call waits on the pool (file reads, the CPU fallback): it gets its own thread
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explainers-decode") if decoder == "gpu" else None
@@ -494,9 +511,9 @@ def iter_explain_batch(
         Classes to explain for every image. Default: each image's top ``topk``.
     topk : int
     batch_size : int, optional
-        Images per forward pass, >= 1 (default 8 on the CPU, 64 on a GPU).
+        Images per forward pass, >= 1 (default :func:`default_batch_size`).
     workers : int, optional
-        Load threads (default: the CPU count, at most 8).
+        Load threads (default :func:`default_workers`).
     decoder : {"cpu", "gpu", "auto"}
         Default ``"cpu"``: the pixels of :func:`explainers.load_image` on every device.
 

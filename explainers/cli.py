@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -39,7 +39,7 @@ from .evaluate import (
 )
 from .evaluate.outputs import write_parquet
 from .files import atomic_write
-from .batched import failure_message, iter_explain_photos
+from .batched import default_workers, failure_message, iter_explain_photos
 from .images import IMAGE_SUFFIXES, image_files
 from .metrics import DEFAULT_STEPS
 from .methods.base import EXPLAINERS, builtin_explainers, get_explainer, list_explainers
@@ -353,8 +353,10 @@ def _explain(args) -> int:
             stem = f"{path.stem}_{n}"
         stems.append(stem)
     results: list[dict | None] = [None] * len(paths)
-    # pictures are rendered, encoded and written beside the network (OpenCV and file writes release the GIL)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="explainers-write") as writer:
+    # pictures are rendered, encoded and written beside the network (OpenCV and file writes release the GIL),
+    # in a thread when a core is free of torch's threads, else here between photos
+    writers = min(4, default_workers(model.device))
+    with ThreadPoolExecutor(max_workers=max(1, writers), thread_name_prefix="explainers-write") as writer:
         pending: deque = deque()
 
         def collect(wait_for: int) -> int:
@@ -375,9 +377,15 @@ def _explain(args) -> int:
                 continue
             path = paths[item.index]
             assert item.image is not None  # an image without an error was decoded
-            future = writer.submit(
-                _write_explained, path, stems[item.index], item.image, item.explanations, explainer, args.out
-            )
+            job = (path, stems[item.index], item.image, item.explanations, explainer, args.out)
+            future: Future = Future()
+            if writers:
+                future = writer.submit(_write_explained, *job)
+            else:
+                try:
+                    future.set_result(_write_explained(*job))
+                except Exception as exc:  # noqa: BLE001 (reported by collect, as from a thread)
+                    future.set_exception(exc)
             pending.append((item.index, path, future))
             failures += collect(wait_for=8)  # bounded: a few photos' pictures in memory
         failures += collect(wait_for=0)

@@ -94,7 +94,7 @@ class PhotoEvaluator:
     device : str, optional
     params : mapping of method -> {parameter: value}, optional
     threads : int
-        torch threads in this replica (its share of the node's CPUs); also the engine's load threads.
+        torch threads in this replica (its share of the node's CPUs).
     metric_kwargs : dict
         Passed to :func:`explainers.metrics.faithfulness`.
     """
@@ -116,7 +116,6 @@ class PhotoEvaluator:
         from .run import make_explainers
 
         torch.set_num_threads(max(1, int(threads)))
-        self.threads = max(1, int(threads))
         self.model = load_model(model, load_registry(registry), device=device)
         self.explainers = make_explainers(list(methods), self.model, params)
         self.metric_kwargs = dict(metric_kwargs)
@@ -140,7 +139,7 @@ class PhotoEvaluator:
             true_classes=[None if int(t) < 0 else int(t) for t in batch["true_class"]],
             seeds=[int(i) for i in batch["index"]],
             batch_size=max(1, len(items)),
-            workers=self.threads,
+            workers=None if self.model.device.type == "cuda" else 1,  # a CPU replica's cores run its network
             decoder="cpu",
             **self.metric_kwargs,
         ):
@@ -248,7 +247,7 @@ def build_dataset(
 
     Each row has ``index`` (the photo's position in the whole run: its random map's seed, as in the
     local engine), ``path``, ``file`` (its key) and ``true_class`` (-1 for none). ``batch_size``: photos
-    per actor call, one engine batch (default: the local engine's, 8 for CPU replicas, 64 for GPU ones).
+    per actor call, one engine batch (default: the local engine's, 4 for CPU replicas, 64 for GPU ones).
     """
     if batch_size is None:
         import torch
