@@ -337,7 +337,7 @@ def peers(model, decoded, reps: int, device) -> dict:
 
 
 def throughput(model, paths: list[Path], batch_size: int | None, workers: int, reps: int, device) -> dict:
-    batch_size = batch_size or (8 if device.type == "cpu" else 64)
+    batch_size = batch_size or (4 if device.type == "cpu" else 64)
     section(f"batch throughput over {len(paths)} sample files (decode in {workers} threads, batch {batch_size})")
     cam = explainers.get_explainer("cam")
 
@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--photos", type=int, default=24, help="ImageNet sample photos for per-photo timings")
     parser.add_argument("--batch-photos", type=int, default=None, help="files for the throughput run (default: all 200)")
     parser.add_argument("--reps", type=int, default=7, help="interleaved repetitions per measurement")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: explain_batch's (8 on CPU, 64 on GPU)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: explain_batch's (4 on CPU, 64 on GPU)")
     parser.add_argument("--workers", type=int, default=None, help="decoding threads (default: CPU count, at most 8)")
     parser.add_argument("--lime-samples", type=int, default=1000)
     parser.add_argument("--memory-count", type=int, default=300, help="explanations in the memory run")

@@ -32,7 +32,7 @@ from .errors import (
 from .explanation import Explanation
 from .images import load_image, validate_image
 from .models import ForwardPass, LoadedModel, ModelSpec, from_network, load_model, load_registry, weights_status
-from .methods.secam import region_scores, slic_segments, with_threshold
+from .methods.secam import region_scores, slic_reference, slic_segments, with_threshold
 
 __all__ = [
     "EXPLAINERS",
@@ -67,6 +67,7 @@ __all__ = [
     "region_scores",
     "register_explainer",
     "register_metric",
+    "slic_reference",
     "slic_segments",
     "validate_image",
     "weights_status",

@@ -16,6 +16,8 @@ import logging
 import signal
 import sys
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -37,7 +39,8 @@ from .evaluate import (
 )
 from .evaluate.outputs import write_parquet
 from .files import atomic_write
-from .images import load_image
+from .batched import default_workers, failure_message, iter_explain_photos
+from .images import IMAGE_SUFFIXES, image_files
 from .metrics import DEFAULT_STEPS
 from .methods.base import EXPLAINERS, builtin_explainers, get_explainer, list_explainers
 from .models.build import load_model, weights_status
@@ -158,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ex = sub.add_parser("explain", help="explain images and write overlays, maps and results.json")
-    ex.add_argument("images", nargs="+", help="image files")
+    ex.add_argument("images", nargs="+", help="image files, or folders (their image files)")
     ex.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
     ex.add_argument(
         "--method",
@@ -326,45 +329,84 @@ def _explain(args) -> int:
             raise OptionError(f"--targets must be comma-separated class indices, got '{args.targets}'") from None
     model = load_model(args.model, load_registry(args.models), device=args.device)
     check_classes(model.num_classes, targets, args.topk)  # once, before any image
+    paths, failures = [], 0
+    for given in args.images:  # a folder stands for its image files
+        path = Path(given)
+        if path.is_dir():
+            found = image_files(path)
+            if not found:
+                failures += 1
+                print(
+                    f"error: {given}: is a folder with no image files in it ({', '.join(IMAGE_SUFFIXES)}); "
+                    "give image files or a folder that holds some",
+                    file=sys.stderr,
+                )
+            paths.extend(found)
+        else:
+            paths.append(path)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    results, failures, stems = [], 0, set()
-    for path in args.images:
-        path = Path(path)
+    stems: list[str] = []
+    for path in paths:  # same file name in two folders: keep both outputs
         stem = path.stem
-        for n in range(2, len(args.images) + 2):  # same file name in two folders: keep both outputs
+        for n in range(2, len(paths) + 2):
             if stem not in stems:
                 break
             stem = f"{path.stem}_{n}"
-        try:
-            record = _explain_one(path, stem, model, explainer, targets, args.topk, args.out)
-        except ExplainersError as exc:
-            failures += 1
-            print(f"error: {exc}", file=sys.stderr)
-            continue
-        except Exception as exc:  # a bug or an odd environment: still one line, and the other images go on
-            failures += 1
-            print(f"error: {path}: unexpected {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
-            continue
-        stems.add(stem)
-        results.append(record)
+        stems.append(stem)
+    results: list[dict | None] = [None] * len(paths)
+    # pictures are rendered, encoded and written beside the network (OpenCV and file writes release the GIL),
+    # in a thread when a core is free of torch's threads, else here between photos
+    writers = min(4, default_workers(model.device))
+    with ThreadPoolExecutor(max_workers=max(1, writers), thread_name_prefix="explainers-write") as writer:
+        pending: deque = deque()
+
+        def collect(wait_for: int) -> int:
+            failed = 0
+            while len(pending) > wait_for:
+                index, path, future = pending.popleft()
+                try:
+                    results[index] = future.result()
+                except Exception as exc:  # noqa: BLE001 (one image's files; the others go on)
+                    failed += 1
+                    print(f"error: {failure_message(str(path), exc)}", file=sys.stderr)
+            return failed
+
+        for item in iter_explain_photos(explainer, model, [str(p) for p in paths], targets=targets, topk=args.topk):
+            if item.error is not None:
+                failures += 1
+                print(f"error: {failure_message(item.name, item.error)}", file=sys.stderr)
+                continue
+            path = paths[item.index]
+            assert item.image is not None  # an image without an error was decoded
+            job = (path, stems[item.index], item.image, item.explanations, explainer, args.out)
+            future: Future = Future()
+            if writers:
+                future = writer.submit(_write_explained, *job)
+            else:
+                try:
+                    future.set_result(_write_explained(*job))
+                except Exception as exc:  # noqa: BLE001 (reported by collect, as from a thread)
+                    future.set_exception(exc)
+            pending.append((item.index, path, future))
+            failures += collect(wait_for=8)  # bounded: a few photos' pictures in memory
+        failures += collect(wait_for=0)
     run = {
         "model": model.name,
         "method": explainer.name,
         "params": dict(explainer.params),
         "device": str(model.device),
-        "images": results,
+        "images": [r for r in results if r is not None],
     }
     atomic_write(args.out / "results.json", json.dumps(run, indent=2).encode())
-    print(f"explained {len(results)} image(s) with {explainer.name} on {model.name}; wrote {args.out}")
+    print(f"explained {len(run['images'])} image(s) with {explainer.name} on {model.name}; wrote {args.out}")
     return 1 if failures else 0
 
 
-def _explain_one(path: Path, stem: str, model, explainer, targets, topk: int, out: Path) -> dict:
-    image = load_image(path)
-    explanations = explainer.explain(model, image, targets=targets, topk=topk)
+def _write_explained(path: Path, stem: str, image: np.ndarray, explanations: list, explainer, out: Path) -> dict:
+    """One image's pictures and maps (all rendered before any is written) and its ``results.json`` record."""
     files = {}
-    for i, e in enumerate(explanations):  # render everything first, write only when all succeeded
+    for i, e in enumerate(explanations):
         name = explainer.output_stem(stem, i)
         picture = cv2.imencode(".jpg", explanation_picture(image, e)[..., ::-1])[1].tobytes()
         files[f"{name}.jpg"] = picture

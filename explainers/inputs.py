@@ -57,7 +57,16 @@ from PIL import Image
 
 from . import images
 from .errors import ImageError, ParameterError
-from .images import MAX_PIXELS, MIN_SIDE, _oriented, _read_bytes, decode_errors, open_image, to_rgb
+from .images import (
+    MAX_PIXELS,
+    MIN_SIDE,
+    _oriented,
+    _read_bytes,
+    decode_errors,
+    open_image,
+    to_rgb,
+    validate_image,
+)
 from .models.loaded import LoadedModel, check_classes
 
 #: What :func:`prepare_input` and :func:`decode_resize` accept: a path, encoded bytes, or ``(name, bytes)``.
@@ -196,13 +205,28 @@ def prepare_input(source: Source, size: int, *, name: str | None = None, draft: 
         As :func:`explainers.load_image`: missing, empty, damaged, too large or too small.
     """
     name, data = _name_and_data(source, name)
+    with _decoded(data, name, draft_side=DRAFT_FACTOR * size if draft else None) as (rgb, full):
+        small = rgb.resize((size, size), Image.Resampling.BILINEAR)
+    # the S x S copy only; contiguous (3, S, S), as LoadedModel.preprocess, with the same arithmetic (bit for bit)
+    # the S x S x 3 bytes are the only copy out of Pillow; normalising waits for the batch (to_batch)
+    return ModelInput(name=name, pixels=torch.from_numpy(np.array(small)), image_size=(full[1], full[0]))
+
+
+@contextlib.contextmanager
+def _decoded(data: bytes, name: str, draft_side: int | None = None) -> Iterator[tuple[Image.Image, tuple[int, int]]]:
+    """The photo as an RGB Pillow image in its displayed orientation, and its full ``(W, H)``.
+
+    The pixels are :func:`explainers.load_image`'s (the same decoder, orientation and mode conversion)
+    unless ``draft_side`` lets a large JPEG decode at a reduced scale of at least that side. Raises the
+    library's :class:`ImageError` for what cannot be decoded or is too small.
+    """
     jpeg = _jpeg_header(data)  # the orientation without Pillow's EXIF parser (Python code, holding the GIL)
     with decode_errors(name, data):
         with _open(data, name, jpeg) as im:
             im.seek(0)
             full = im.size
-            if draft and im.format == "JPEG" and min(full) >= DRAFT_FACTOR * size and im.mode in ("RGB", "L"):
-                im.draft(im.mode, (DRAFT_FACTOR * size, DRAFT_FACTOR * size))
+            if draft_side and im.format == "JPEG" and min(full) >= draft_side and im.mode in ("RGB", "L"):
+                im.draft(im.mode, (draft_side, draft_side))
             im.load()
             if jpeg is None:
                 oriented = _oriented(im)
@@ -220,10 +244,60 @@ def prepare_input(source: Source, size: int, *, name: str | None = None, draft: 
                     f"{name}: image is {full[0]}x{full[1]} px; the smallest side must be at least "
                     f"{MIN_SIDE} px; use a larger image"
                 )
-            small = rgb.resize((size, size), Image.Resampling.BILINEAR)
-    # the S x S copy only; contiguous (3, S, S), as LoadedModel.preprocess, with the same arithmetic (bit for bit)
-    # the S x S x 3 bytes are the only copy out of Pillow; normalising waits for the batch (to_batch)
-    return ModelInput(name=name, pixels=torch.from_numpy(np.array(small)), image_size=(full[1], full[0]))
+            yield rgb, full
+
+
+def decode_photo(
+    source: Source | np.ndarray, sizes: Sequence[int] = (), *, name: str | None = None
+) -> tuple[np.ndarray, dict[int, torch.Tensor]]:
+    """Decode one photo at full resolution and resize it to each network input side, on the CPU.
+
+    What the batched engine (:mod:`explainers.batched`) runs in its worker threads: the pixels are
+    :func:`explainers.load_image`'s and each resized copy normalises (:func:`to_batch`) to
+    :meth:`LoadedModel.preprocess`'s tensor, bit for bit, with fewer copies (the resize reads the
+    decoded Pillow image; no EXIF parse in Python for JPEGs). No draft decoding: every product path
+    needs the full photo (its maps, overlays, superpixels and faithfulness curves are at its size).
+
+    Parameters
+    ----------
+    source : path, bytes, (name, bytes) or (H, W, 3) uint8 ndarray
+        A file as :func:`explainers.load_image` takes it, or a decoded photo (validated, not modified).
+    sizes : sequence of int
+        Input sides ``S`` to resize to (one per distinct model input).
+    name : str, optional
+        Name for messages (default: the file name, or ``"image"``).
+
+    Returns
+    -------
+    image : (H, W, 3) uint8 ndarray
+        RGB, in the displayed orientation.
+    pixels : dict of int -> (S, S, 3) uint8 tensor
+        The photo resized bilinearly to each side in ``sizes``.
+
+    Raises
+    ------
+    ImageError
+        As :func:`explainers.load_image`.
+    TypeError
+        A source of another type.
+    """
+    if isinstance(source, np.ndarray):
+        image = validate_image(source, name or "image")
+        if not sizes:
+            return image, {}
+        rgb = Image.fromarray(image)
+        return image, {s: _resized(rgb, s) for s in dict.fromkeys(sizes)}
+    if isinstance(source, (str, os.PathLike)) and name is None:
+        name = str(source)  # load_image's messages name the path as given
+    name, data = _name_and_data(source, name)
+    with _decoded(data, name) as (rgb, _):
+        image = validate_image(np.asarray(rgb), name)
+        return image, {s: _resized(rgb, s) for s in dict.fromkeys(sizes)}
+
+
+def _resized(rgb: Image.Image, size: int) -> torch.Tensor:
+    """``(S, S, 3)`` uint8 tensor: Pillow's bilinear resize, as :meth:`LoadedModel.preprocess` does."""
+    return torch.from_numpy(np.array(rgb.resize((size, size), Image.Resampling.BILINEAR)))
 
 
 def _jpeg_header(data: bytes) -> tuple[int, tuple[int, int], str] | None:
@@ -348,8 +422,6 @@ def decode_resize(
     list of ModelInput or InputFailure
         One per source, in order; tensors on ``device``.
     """
-    from torchvision.io import ImageReadMode, decode_jpeg
-
     device = torch.device(device)
     read_all: list | None = None
     batch: Any = sources
@@ -363,51 +435,14 @@ def decode_resize(
         if read_all is None:
             read_all = read_sources(sources, threads)
         results: list[ModelInput | InputFailure | None] = [None] * len(read_all)
-        gpu_index, cpu_index = [], []
-        for i, (_, _, header) in enumerate(read_all):
-            if isinstance(header, InputFailure):
-                results[i] = header
-                continue
-            if not isinstance(header, tuple):
-                continue
-            elif header[0] == "JPEG" and header[3] in ("RGB", "L"):
-                gpu_index.append(i)
-            else:
-                cpu_index.append(i)
-        if gpu_index:
-            encoded = [torch.frombuffer(bytearray(read_all[i][1] or b""), dtype=torch.uint8) for i in gpu_index]
-            try:
-                decoded = decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)
-            except RuntimeError:  # one damaged file fails the whole call: find it, one photo at a time
-                kept, decoded = [], []
-                for i, e in zip(gpu_index, encoded):
-                    try:
-                        decoded.append(decode_jpeg(e, mode=ImageReadMode.RGB, device=device))
-                        kept.append(i)
-                    except RuntimeError:  # the CPU path gives the library's message (or decodes what nvJPEG refused)
-                        cpu_index.append(i)
-                gpu_index = kept
-            same_size: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
-            for i, img in zip(gpu_index, decoded):
-                name, _, header = read_all[i]
-                orientation = header[1] if isinstance(header, tuple) else 1
-                img = _orient_tensor(img, orientation)
-                h, w = int(img.shape[-2]), int(img.shape[-1])
-                if min(h, w) < MIN_SIDE:
-                    results[i] = InputFailure(
-                        name,
-                        f"{name}: image is {w}x{h} px; the smallest side must be at "
-                        f"least {MIN_SIDE} px; use a larger image",
-                    )
-                    continue
-                same_size.setdefault((h, w), []).append((i, img))
-            for (h, w), group in same_size.items():  # one resize per photo size: few kernel launches per batch
-                stacked = torch.stack([img for _, img in group]).float()
-                small = F.interpolate(stacked, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-                # rounded to bytes as Pillow's resize does: the CPU path's pixels, and a quarter of the memory
-                small = small.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
-                for k, (i, _) in enumerate(group):
-                    results[i] = ModelInput(read_all[i][0], small[k], (h, w))
+        decoded, cpu_index = _decode_on_device(read_all, device, results)
+        same_size: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
+        for i, img in decoded.items():
+            same_size.setdefault((int(img.shape[-2]), int(img.shape[-1])), []).append((i, img))
+        for (h, w), group in same_size.items():  # one resize per photo size: few kernel launches per batch
+            small = _resize_tensors(torch.stack([img for _, img in group]), size)
+            for k, (i, _) in enumerate(group):
+                results[i] = ModelInput(read_all[i][0], small[k], (h, w))
 
         def cpu(i):
             name, data, _ = read_all[i]
@@ -417,12 +452,138 @@ def decode_resize(
             except ImageError as exc:
                 return InputFailure(name, str(exc))
 
-        cpu_index.sort()
         for i, r in zip(cpu_index, threads.map(cpu, cpu_index)):
             results[i] = r
     finally:
         if own_pool:
             threads.shutdown()
+    return [r for r in results if r is not None]
+
+
+def _decode_on_device(
+    read_all: list[tuple[str, bytes | None, tuple | InputFailure]], device: torch.device, results: list
+) -> tuple[dict[int, torch.Tensor], list[int]]:
+    """Decode the RGB and grayscale JPEGs of ``read_all`` in one ``decode_jpeg`` call on ``device``.
+
+    Returns ``{index: (3, H, W) uint8 tensor}`` in the displayed orientation, and the sorted indices
+    the CPU path must decode (other formats, what the device decoder refused); read failures and
+    too-small photos are written into ``results``.
+    """
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    device_index, cpu_index = [], []
+    for i, (_, _, header) in enumerate(read_all):
+        if isinstance(header, InputFailure):
+            results[i] = header
+        elif isinstance(header, tuple) and header[0] == "JPEG" and header[3] in ("RGB", "L"):
+            device_index.append(i)
+        elif isinstance(header, tuple):
+            cpu_index.append(i)
+    out: dict[int, torch.Tensor] = {}
+    if not device_index:
+        return out, sorted(cpu_index)
+    encoded = [torch.frombuffer(bytearray(read_all[i][1] or b""), dtype=torch.uint8) for i in device_index]
+    try:
+        decoded = decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)
+    except RuntimeError:  # one damaged file fails the whole call: find it, one photo at a time
+        kept, decoded = [], []
+        for i, e in zip(device_index, encoded):
+            try:
+                decoded.append(decode_jpeg(e, mode=ImageReadMode.RGB, device=device))
+                kept.append(i)
+            except RuntimeError:  # the CPU path gives the library's message (or decodes what nvJPEG refused)
+                cpu_index.append(i)
+        device_index = kept
+    for i, img in zip(device_index, decoded):
+        name, _, header = read_all[i]
+        img = _orient_tensor(img, header[1] if isinstance(header, tuple) else 1)
+        h, w = int(img.shape[-2]), int(img.shape[-1])
+        if min(h, w) < MIN_SIDE:
+            results[i] = InputFailure(
+                name,
+                f"{name}: image is {w}x{h} px; the smallest side must be at least {MIN_SIDE} px; use a larger image",
+            )
+            continue
+        out[i] = img
+    return out, sorted(cpu_index)
+
+
+def _resize_tensors(images: torch.Tensor, size: int) -> torch.Tensor:
+    """``(N, 3, H, W)`` uint8 -> ``(N, S, S, 3)`` uint8: antialiased bilinear as Pillow's, rounded to bytes as Pillow's."""
+    small = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return small.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DecodedPhoto:
+    """A photo decoded at full resolution and resized to each network input (:func:`decode_photos`).
+
+    Attributes
+    ----------
+    name : str
+    image : (H, W, 3) uint8 ndarray
+        RGB, in the displayed orientation, on the CPU.
+    pixels : dict of int -> (S, S, 3) uint8 tensor
+        The photo resized to each input side, on the decoding device.
+    """
+
+    name: str
+    image: np.ndarray
+    pixels: dict[int, torch.Tensor]
+
+
+def decode_photos(
+    sources: Sequence[Source],
+    sizes: Sequence[int],
+    *,
+    device: torch.device | str = "cuda",
+    pool: ThreadPoolExecutor,
+) -> list[DecodedPhoto | InputFailure]:
+    """Decode a batch of photos at full resolution on ``device`` (nvJPEG on a GPU) and resize them there.
+
+    The full photos come back to the CPU (maps, overlays and superpixels need them); the resized
+    copies stay on ``device``. JPEGs in RGB or grayscale are decoded in one ``decode_jpeg`` call;
+    other formats, CMYK JPEGs and what the device decoder refuses go through :func:`decode_photo` in
+    ``pool``. Tolerance against :func:`decode_photo`: as :func:`decode_resize`'s (module docstring).
+
+    Parameters
+    ----------
+    sources : sequence of path, bytes or (name, bytes)
+    sizes : sequence of int
+        Input sides to resize to.
+    device : torch.device or str
+    pool : ThreadPoolExecutor
+        Threads that read the files and run the CPU fallback.
+
+    Returns
+    -------
+    list of DecodedPhoto or InputFailure
+        One per source, in order.
+    """
+    device = torch.device(device)
+    read_all = read_sources(sources, pool)
+    results: list[DecodedPhoto | InputFailure | None] = [None] * len(read_all)
+    decoded, cpu_index = _decode_on_device(read_all, device, results)
+    same_size: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
+    for i, img in decoded.items():
+        same_size.setdefault((int(img.shape[-2]), int(img.shape[-1])), []).append((i, img))
+    for group in same_size.values():
+        stacked = torch.stack([img for _, img in group])
+        host = stacked.permute(0, 2, 3, 1).contiguous().cpu().numpy()  # one copy back per photo size
+        small = {s: _resize_tensors(stacked, s) for s in dict.fromkeys(sizes)}
+        for k, (i, _) in enumerate(group):
+            results[i] = DecodedPhoto(read_all[i][0], host[k], {s: t[k] for s, t in small.items()})
+
+    def cpu(i):
+        name, data, _ = read_all[i]
+        try:
+            image, pixels = decode_photo((name, data), sizes)
+            return DecodedPhoto(name, image, {s: t.to(device) for s, t in pixels.items()})
+        except ImageError as exc:
+            return InputFailure(name, str(exc))
+
+    for i, r in zip(cpu_index, pool.map(cpu, cpu_index)):
+        results[i] = r
     return [r for r in results if r is not None]
 
 

@@ -108,3 +108,21 @@ def test_methods_lists_every_method_with_its_parameters():
     assert any(line.strip().startswith("--n-segments") and "default 50" in line for line in lines)
     facts = json.loads(run_cli("methods", "--json").stdout)
     assert facts["plugin_errors"] == {} and facts["methods"][1]["parameters"][0]["name"] == "n_segments"
+
+
+def test_explain_a_folder_explains_its_image_files_in_order(tmp_path):
+    import shutil
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("b_cat.png", "a_cat.jpg"):
+        shutil.copy(PHOTO, folder / name)
+    (folder / "notes.txt").write_text("not a photo")
+    proc = run_cli("explain", folder, "--topk", "2", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    images = json.loads((tmp_path / "out" / "results.json").read_text())["images"]
+    assert [image["image"] for image in images] == [str(folder / "a_cat.jpg"), str(folder / "b_cat.png")]
+    assert [p["class_index"] for p in images[0]["predictions"]] == [285, images[0]["predictions"][1]["class_index"]]
+    for stem in ("a_cat", "b_cat"):
+        for rank in (0, 1):
+            assert np.load(tmp_path / "out" / f"CAM_{stem}_{rank}.npy").shape == (300, 451)

@@ -208,3 +208,53 @@ def test_cmyk_and_grayscale_jpegs(default_model, photos):
     assert [type(o) for o in out] == [ModelInput, ModelInput]
     assert torch.equal(tensor(m, out[0]), reference(m, cmyk.getvalue()))  # CMYK went through the CPU path
     assert float((tensor(m, out[1]) - reference(m, gray)).abs().mean()) < 0.02
+
+
+def test_decode_photo_equals_load_image_and_preprocess_bit_for_bit(default_model, photos, tmp_path):
+    """The engine's decoder: load_image's pixels and preprocess's tensor, for every kind of file it meets."""
+    from explainers.inputs import decode_photo
+
+    m = default_model
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rgba = np.dstack([photos["coffee"], np.linspace(0, 255, photos["coffee"].size // 3).reshape(
+        photos["coffee"].shape[:2]).astype(np.uint8)])
+    cmyk = io.BytesIO()
+    Image.fromarray(photos["coffee"]).convert("CMYK").save(cmyk, "JPEG")
+    path = tmp_path / "rocket.jpg"
+    path.write_bytes(encode(photos["rocket"], exif=exif))
+    sources = {
+        "jpeg": ("chelsea.jpg", encode(photos["chelsea"])),
+        "png": ("astronaut.png", encode(photos["astronaut"], "PNG")),
+        "rotated file": path,
+        "grayscale": ("camera.jpg", encode(skdata.camera())),
+        "rgba png": ("rgba.png", encode(rgba, "PNG")),
+        "cmyk": ("cmyk.jpg", cmyk.getvalue()),
+    }
+    for kind, source in sources.items():
+        reference = explainers.load_image(source[1] if isinstance(source, tuple) else source)
+        image, pixels = decode_photo(source, [m.input_size, 32])
+        np.testing.assert_array_equal(image, reference, err_msg=kind)
+        assert image.dtype == np.uint8 and image.flags["C_CONTIGUOUS"], kind
+        batch = to_batch([ModelInput(kind, pixels[m.input_size], image.shape[:2])], m.spec.mean, m.spec.std)
+        assert torch.equal(batch[0], m.preprocess(reference)), kind
+        assert pixels[32].shape == (32, 32, 3)
+    array = photos["coffee"]
+    image, pixels = decode_photo(array, [m.input_size])
+    assert image is array or np.shares_memory(image, array)  # an array is validated, not copied or modified
+    assert torch.equal(to_batch([ModelInput("a", pixels[m.input_size], (0, 0))], m.spec.mean, m.spec.std)[0],
+                       m.preprocess(array))
+
+
+def test_decode_photo_errors_are_load_image_errors(tmp_path):
+    from explainers.inputs import decode_photo
+
+    for source in (tmp_path / "missing.jpg", ("bad.jpg", b"\xff\xd8\xff\xe0 damaged"), ("text.png", b"hello")):
+        with pytest.raises(explainers.ImageError) as ours:
+            decode_photo(source)
+        with pytest.raises(explainers.ImageError) as theirs:
+            explainers.load_image(source[1] if isinstance(source, tuple) else source,
+                                  name=source[0] if isinstance(source, tuple) else None)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(explainers.ImageError, match="smallest side"):
+        decode_photo(np.zeros((8, 64, 3), np.uint8))

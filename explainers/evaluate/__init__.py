@@ -4,8 +4,9 @@ The one name for it throughout: ``python -m explainers evaluate``, the dashboard
 this package.
 
 - :mod:`.photos`: which photos a run reads, their keys (paths relative to the run's folder), true classes;
-- :mod:`.run`: :func:`evaluate_photo`, the one per-photo step, and its rows (:class:`MethodResult`);
-- :mod:`.loop`: the local engine, :func:`iter_evaluate`;
+- :mod:`.run`: the evaluation of a batch on the engine (:func:`~.run.evaluate_loaded`), the per-photo API
+  (:func:`evaluate_photo`), their rows (:class:`MethodResult`) and the metric's one seam (:func:`~.run.measure_maps`);
+- :mod:`.loop`: the local engine, :func:`iter_evaluate` and :func:`evaluate_stream`;
 - :mod:`.ray`: the Ray engine (optional install);
 - :mod:`.engines`: :func:`evaluate_dataset`, either engine behind one call;
 - :mod:`.summary`: per-method means with bootstrap intervals;
@@ -13,7 +14,7 @@ this package.
 """
 
 from .engines import ENGINES, evaluate_dataset
-from .loop import evaluate_photos, iter_evaluate
+from .loop import evaluate_photos, evaluate_stream, iter_evaluate
 from .outputs import ResultsWriter, results_csv, summary_document, summary_json, summary_table, write_summary
 from .photos import collect_photos, photo_keys, read_labels_csv, true_class
 from .run import (
@@ -42,6 +43,7 @@ __all__ = [
     "evaluate_dataset",
     "evaluate_photo",
     "evaluate_photos",
+    "evaluate_stream",
     "iter_evaluate",
     "make_explainers",
     "mean_interval",

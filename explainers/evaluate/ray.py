@@ -1,20 +1,21 @@
-"""The Ray engine: photos decoded by Ray Data tasks, explained and measured by an actor pool of model replicas.
+"""The Ray engine: photos decoded by Ray Data tasks, evaluated in batches by an actor pool of model replicas.
 
 The pipeline is Ray Data's batch-inference pattern::
 
-    from_items(photo list) -> map_batches(decode_photos)                   # tasks: load_image, on any CPU
-                           -> map_batches(PhotoEvaluator, ActorPoolStrategy) # actors: the model, loaded once each
+    from_items(photo list) -> map_batches(decode_photos)                    # tasks: decode, on any CPU
+                           -> map_batches(PhotoEvaluator, ActorPoolStrategy)  # actors: the model, loaded once each
 
 On CPU-only workers Ray Data fuses the decode stage into the actors (same resources, no copy of
 the decoded photos through the object store); with ``num_gpus_per_worker > 0`` decoding stays in
 CPU tasks that feed the GPU actors.
 
-Each actor calls :func:`explainers.evaluate.evaluate_photo`, the function the
-local engine calls, on each photo: the rows are the same (tested), filed under
-the same keys (:func:`explainers.evaluate.photo_keys`). A photo that cannot be
-read or evaluated comes back as a failure with the library's message, and the
-run goes on. The driver checks the model's name and the methods against the
-registry entry; only the workers load the model.
+Each actor takes a batch (``map_batches``, as many photos as the local engine puts in one forward
+pass) and runs :func:`explainers.evaluate.evaluate_stream` on it, the batched engine the local
+engine runs: one forward pass for the batch, the maps of a method with batch support in one call,
+SLIC in the actor's threads beside the network. The rows are the same (tested), filed under the
+same keys (:func:`explainers.evaluate.photo_keys`). A photo that cannot be read or evaluated comes
+back as a failure with the library's message, and the run goes on. The driver checks the model's
+name and the methods against the registry entry; only the workers load the model.
 
 Ray is optional: ``pip install 'ray[data]'`` (on the driver and on every
 worker, with this project and its requirements); nothing here is imported by
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ExplainersError, ParameterError
+from ..errors import ParameterError
 
 INSTALL_HINT = "pip install 'ray[data]' (on this machine and on every worker of the cluster)"
 
@@ -48,7 +49,7 @@ def require_ray():
 
 
 def decode_photos(batch: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Ray Data task: decode each photo of ``batch`` with :func:`explainers.load_image`.
+    """Ray Data task: decode each photo of ``batch`` (the pixels of :func:`explainers.load_image`).
 
     Parameters
     ----------
@@ -61,19 +62,18 @@ def decode_photos(batch: dict[str, np.ndarray]) -> dict[str, Any]:
         The same columns plus ``image`` ((H, W, 3) uint8; a 1 x 1 placeholder on failure) and
         ``error`` (the library's message, "" when the photo decoded).
     """
-    from ..images import load_image
+    from ..batched import failure_message
+    from ..inputs import decode_photo
 
     images, errors = [], []
     for path, file in zip(batch["path"], batch["file"]):
         try:
-            images.append(load_image(str(path), name=str(file)))
+            image, _ = decode_photo(str(path), name=str(file))
+            images.append(image)
             errors.append("")
-        except ExplainersError as exc:
-            images.append(np.zeros((1, 1, 3), np.uint8))
-            errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 (one photo must not end the run)
             images.append(np.zeros((1, 1, 3), np.uint8))
-            errors.append(f"{file}: unexpected {type(exc).__name__}: {exc}".splitlines()[0])
+            errors.append(failure_message(str(file), exc))
     out: dict[str, Any] = {k: batch[k] for k in ("index", "path", "file", "true_class")}
     out["image"] = images
     out["error"] = np.array(errors, dtype=object)
@@ -81,7 +81,7 @@ def decode_photos(batch: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 class PhotoEvaluator:
-    """Ray actor: one model replica that evaluates photos with :func:`explainers.evaluate.evaluate_photo`.
+    """Ray actor: one model replica that evaluates batches of photos on the batched engine.
 
     Parameters
     ----------
@@ -121,50 +121,44 @@ class PhotoEvaluator:
         self.metric_kwargs = dict(metric_kwargs)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Evaluate each decoded photo; one output row per photo (``rows`` as JSON, or ``error``)."""
+        """Evaluate the batch's decoded photos in one engine batch; one output row per photo (``rows`` as JSON, or ``error``)."""
+        from ..batched import Failed
+        from .loop import evaluate_stream
+        from .run import COLUMNS
+
+        files = [str(f) for f in batch["file"]]
+        items = [
+            (file, Failed(str(error)) if error else np.asarray(image))
+            for file, image, error in zip(files, batch["image"], batch["error"])
+        ]
         payloads, errors = [], []
-        for index, file, true_class, image, error in zip(
-            batch["index"], batch["file"], batch["true_class"], batch["image"], batch["error"]
+        for outcome in evaluate_stream(
+            self.model,
+            items,
+            self.explainers,
+            true_classes=[None if int(t) < 0 else int(t) for t in batch["true_class"]],
+            seeds=[int(i) for i in batch["index"]],
+            batch_size=max(1, len(items)),
+            workers=None if self.model.device.type == "cuda" else 1,  # a CPU replica's cores run its network
+            decoder="cpu",
+            **self.metric_kwargs,
         ):
-            if error:
+            if outcome.failure is not None:
                 payloads.append("")
-                errors.append(str(error))
+                errors.append(outcome.failure.message)
                 continue
-            try:
-                payloads.append(
-                    json.dumps(self.evaluate(int(index), str(file), int(true_class), image), default=_json_scalar)
-                )
-                errors.append("")
-            except ExplainersError as exc:
-                payloads.append("")
-                errors.append(str(exc))
-            except Exception as exc:  # noqa: BLE001 (a bug or a resource error on one photo must not lose the others)
-                payloads.append("")
-                errors.append(f"{file}: unexpected {type(exc).__name__}: {exc}".splitlines()[0])
+            rows = [
+                {**{c: getattr(r, c) for c in COLUMNS}, "curves": None if r.curves is None else r.curves.to_dict()}
+                for r in outcome.results
+            ]
+            payloads.append(json.dumps(rows, default=_json_scalar))
+            errors.append("")
         return {
             "index": np.asarray(batch["index"]),
             "file": np.asarray(batch["file"], dtype=object),
             "rows": np.array(payloads, dtype=object),
             "error": np.array(errors, dtype=object),
         }
-
-    def evaluate(self, index: int, file: str, true_class: int, image: np.ndarray) -> list[dict[str, Any]]:
-        """The rows of one photo, as :func:`explainers.evaluate.evaluate_photo` computes them."""
-        from .run import COLUMNS, evaluate_photo
-
-        rows, _ = evaluate_photo(
-            self.model,
-            np.asarray(image),
-            self.explainers,
-            file=file,
-            true_class=None if true_class < 0 else true_class,
-            seed=index,
-            **self.metric_kwargs,
-        )
-        return [
-            {**{c: getattr(r, c) for c in COLUMNS}, "curves": None if r.curves is None else r.curves.to_dict()}
-            for r in rows
-        ]
 
 
 def _json_scalar(value: Any) -> Any:
@@ -247,17 +241,25 @@ def build_dataset(
     threads: int,
     num_gpus_per_worker: float,
     metric_kwargs: dict[str, Any],
+    batch_size: int | None = None,
 ):
     """The Ray Data pipeline: photo rows -> decode tasks -> evaluator actors (not yet executed).
 
     Each row has ``index`` (the photo's position in the whole run: its random map's seed, as in the
-    local engine), ``path``, ``file`` (its key) and ``true_class`` (-1 for none).
+    local engine), ``path``, ``file`` (its key) and ``true_class`` (-1 for none). ``batch_size``: photos
+    per actor call, one engine batch (default: the local engine's, 4 for CPU replicas, 64 for GPU ones).
     """
+    if batch_size is None:
+        import torch
+
+        from ..batched import default_batch_size
+
+        batch_size = default_batch_size(torch.device("cuda" if num_gpus_per_worker else "cpu"))
     ds = ray.data.from_items(list(photos), override_num_blocks=max(1, min(len(photos), 4 * workers)))
-    ds = ds.map_batches(decode_photos, batch_size=4, num_cpus=1)
+    ds = ds.map_batches(decode_photos, batch_size=batch_size, num_cpus=1)
     return ds.map_batches(
         PhotoEvaluator,
-        batch_size=4,
+        batch_size=batch_size,
         compute=ray.data.ActorPoolStrategy(size=workers),
         num_gpus=num_gpus_per_worker or None,
         num_cpus=threads if not num_gpus_per_worker else 1,

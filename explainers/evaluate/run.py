@@ -1,20 +1,30 @@
-"""One photo: every method's map of one class, each measured by the faithfulness curves.
+"""Every method's map of one class on each photo, each measured by the faithfulness curves.
 
-:func:`evaluate_photo` is the one per-photo step: the local engine's loop (:func:`explainers.evaluate.iter_evaluate`),
-the Ray actors, the dashboard's Evaluate page and a review study's preparation all call it, so a map is
-measured in the same pass that computes it.
+Two ways to the same rows:
+
+- :func:`evaluate_loaded`, the batched engine's evaluation step (:mod:`explainers.batched`): one forward
+  pass per batch and model, the maps of a method with batch support in one call, then photo by photo
+  the other maps and their measurements. The local loop (:func:`explainers.evaluate.iter_evaluate`), the
+  Ray actors, the dashboard's Evaluate page and a review study's preparation all run on it.
+- :func:`evaluate_photo`, the per-photo API: each method explains the photo on its own.
+
+Both measure through :func:`measure_maps`, the one seam between the evaluation and its metric, so a
+map is measured in the same pass that computes it, and both give the same rows up to the float
+difference between a batched and a single-image forward pass (``tests/test_evaluate_engine.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
-from ..errors import ParameterError
+from ..batched import LoadedPhoto, explain_loaded, failure_message, forward_loaded
+from ..errors import Cancelled, ParameterError
 from ..explanation import Explanation
 from ..methods.base import EXPLAINERS, Explainer, get_explainer
 from ..metrics.faithfulness import Faithfulness, faithfulness, random_saliency
@@ -239,38 +249,273 @@ def evaluate_photo(
     distinct = list(dict.fromkeys(models.values()))
     first = distinct[0]
     forwards = {id(first): first.forward(image)}
-    predicted = forwards[id(first)].top(1)[0]
     try:
         target = shared_class(distinct, forwards[id(first)], true_class)
     except ParameterError as exc:
         raise ParameterError(f"{file}: {exc}") from None
-    common = {
+    common = _common(file, true_class, forwards[id(first)])
+    explanations, explain_s = {}, {}
+    for name in names:
+        t0 = time.perf_counter()
+        # no shared forward pass: each method pays for its own, so the times compare
+        [explanations[name]] = explainers[name].explain(models[name], image, targets=[target])
+        explain_s[name] = time.perf_counter() - t0
+    rows = _measured_rows(
+        common,
+        models,
+        image,
+        explanations,
+        explain_s,
+        target,
+        forwards[id(first)],
+        seed,
+        baseline,
+        measure,
+        metric_kwargs,
+    )
+    return rows, explanations
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MapToMeasure:
+    """One map for :func:`measure_maps`: which model, photo, map and class, and the method's mask.
+
+    Attributes
+    ----------
+    model : LoadedModel
+    image : (H, W, 3) uint8 ndarray
+    saliency : (H, W) float ndarray
+    class_index : int
+    mask : (H, W) bool ndarray or None
+    """
+
+    model: LoadedModel
+    image: np.ndarray
+    saliency: np.ndarray
+    class_index: int
+    mask: np.ndarray | None = None
+
+
+def measure_maps(maps: Sequence[MapToMeasure], **metric_kwargs: Any) -> list[Faithfulness]:
+    """The faithfulness curves of each map: the one seam between an evaluation and its metric.
+
+    :func:`evaluate_photo` and the batched engine (:func:`evaluate_loaded`, hence the local loop, Ray,
+    the Evaluate page and a review's preparation) call it with all the maps of one photo: each
+    method's map of one class and the random map, on the same photo. A batched metric replaces this
+    body (the maps share the photo, its blurred copy and the class, so their curves can share batches).
+
+    Parameters
+    ----------
+    maps : sequence of MapToMeasure
+    **metric_kwargs
+        Passed to :func:`explainers.metrics.faithfulness` (``steps``, ``blur_sigma``...).
+
+    Returns
+    -------
+    list of Faithfulness
+        One per map, in order.
+    """
+    return [faithfulness(m.model, m.image, m.saliency, m.class_index, mask=m.mask, **metric_kwargs) for m in maps]
+
+
+def _measured_rows(
+    common: dict,
+    models: Mapping[str, LoadedModel],
+    image: np.ndarray,
+    explanations: Mapping[str, Explanation],
+    explain_s: Mapping[str, float],
+    target: int,
+    first_forward: ForwardPass,
+    seed: int,
+    baseline: bool,
+    measure: bool,
+    metric_kwargs: Mapping[str, Any],
+) -> list[MethodResult]:
+    """One photo's rows: each method's (measured through :func:`measure_maps` when ``measure``), then ``random``."""
+    names = list(explanations)
+    first = models[names[0]]
+    maps = [
+        MapToMeasure(models[name], image, explanations[name].saliency, target, explanations[name].mask)
+        for name in names
+    ]
+    if baseline and measure:
+        maps.append(MapToMeasure(first, image, random_saliency(image.shape[:2], seed=seed), target))
+    curves: list[Faithfulness | None] = list(measure_maps(maps, **metric_kwargs)) if measure else [None] * len(maps)
+    rows = [
+        _result(common, name, target, models[name], explanations[name].probability, c, explain_s[name])
+        for name, c in zip(names, curves)
+    ]
+    if baseline and measure:
+        probability = float(first_forward.probabilities[target])
+        rows.append(_result(common, RANDOM, target, first, probability, curves[-1], 0.0))
+    return rows
+
+
+def evaluate_loaded(
+    model: LoadedModel | Mapping[str, LoadedModel],
+    photos: Sequence[LoadedPhoto],
+    explainers: Mapping[str, Explainer],
+    *,
+    true_classes: Sequence[int | None],
+    seeds: Sequence[int],
+    baseline: bool = True,
+    measure: bool = True,
+    **metric_kwargs: Any,
+) -> Iterator[PhotoOutcome]:
+    """The engine's evaluation step for one loaded batch: the rows of :func:`evaluate_photo` for each photo.
+
+    One forward pass per distinct model for the whole batch; the maps of a method that
+    ``supports_batch`` (CAM) in one call; then photo by photo, the other methods' maps from the
+    shared pass and every map's curves (:func:`measure_maps`), each photo yielded as soon as it is done.
+
+    Parameters
+    ----------
+    model : LoadedModel, or mapping of name -> LoadedModel
+        As :func:`evaluate_photo`.
+    photos : sequence of LoadedPhoto
+        One batch of :func:`explainers.batched.load_batches` (failures included).
+    explainers : mapping of name -> Explainer
+        The rows, in order; the keys of the photos' ``precomputed``.
+    true_classes : sequence of int or None
+        Each photo's class to explain (None: the first model's top-1), in the order of ``photos``.
+    seeds : sequence of int
+        Each photo's random-map seed, and its ``PhotoOutcome.index``.
+    baseline, measure, **metric_kwargs
+        As :func:`evaluate_photo`.
+
+    Yields
+    ------
+    PhotoOutcome
+        One per photo, in order; a photo that fails has its :class:`PhotoFailure` (the others go on).
+
+    Raises
+    ------
+    explainers.progress.Cancelled
+        If the caller cancelled the work.
+    """
+    names = list(explainers)
+    models = {name: (model[name] if isinstance(model, Mapping) else model) for name in names}
+    batch = _Batch(explainers, models, list(dict.fromkeys(models.values())))
+    errors: dict[int, BaseException] = {p.index: p.error for p in photos if p.error is not None}
+    good = [p for p in photos if p.error is None]
+    if good:
+        try:
+            for m in batch.distinct:
+                t0 = time.perf_counter()
+                batch.passes[id(m)], batch.features[id(m)] = forward_loaded(m, good)
+                batch.forward_s[id(m)] = (time.perf_counter() - t0) / len(good)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 (the batch's pass failed: each of its photos says so)
+            errors.update({p.index: exc for p in good})
+            good = []
+    batch.position = {p.index: i for i, p in enumerate(good)}
+    wanted = {p.index: true_classes[k] for k, p in enumerate(photos)}
+    for p in good:
+        try:
+            batch.targets[p.index] = shared_class(batch.distinct, batch.first_pass(p), wanted[p.index])
+        except ParameterError as exc:
+            errors[p.index] = ParameterError(f"{p.name}: {exc}")
+    ready = [p for p in good if p.index in batch.targets]
+    for name in names:
+        if explainers[name].supports_batch and ready:  # every photo's map in one call
+            t0 = time.perf_counter()
+            batch.explained[name] = batch.explain(name, ready)
+            batch.shares[name] = (time.perf_counter() - t0) / len(ready)
+    for k, p in enumerate(photos):
+        error = errors.get(p.index)
+        if error is None:
+            try:
+                rows, found = batch.photo_rows(p, wanted[p.index], seeds[k], baseline, measure, metric_kwargs)
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 (this photo fails; the others go on)
+                error = exc
+            else:
+                yield PhotoOutcome(seeds[k], p.name, rows, found, p.image)
+                continue
+        yield PhotoOutcome(seeds[k], p.name, [], {}, p.image, PhotoFailure.of(p.name, error))
+
+
+@dataclasses.dataclass(eq=False)
+class _Batch:
+    """The shared state of one batch in :func:`evaluate_loaded`: passes, features, targets, maps so far."""
+
+    explainers: Mapping[str, Explainer]
+    models: Mapping[str, LoadedModel]
+    distinct: list[LoadedModel]
+    passes: dict[int, list[ForwardPass]] = dataclasses.field(default_factory=dict)
+    features: dict[int, torch.Tensor] = dataclasses.field(default_factory=dict)
+    forward_s: dict[int, float] = dataclasses.field(default_factory=dict)
+    position: dict[int, int] = dataclasses.field(default_factory=dict)
+    targets: dict[int, int] = dataclasses.field(default_factory=dict)
+    explained: dict[str, dict[int, Explanation | Exception]] = dataclasses.field(default_factory=dict)
+    shares: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def first_pass(self, photo: LoadedPhoto) -> ForwardPass:
+        return self.passes[id(self.distinct[0])][self.position[photo.index]]
+
+    def explain(self, name: str, photos: Sequence[LoadedPhoto]) -> dict[int, Explanation | Exception]:
+        """Method ``name``'s map of each photo's target class, from the photos' shares of the batched pass."""
+        model = self.models[name]
+        rows = [self.position[p.index] for p in photos]
+        features = self.features[id(model)]
+        if len(rows) != features.shape[0]:
+            features = features[torch.tensor(rows, device=features.device)]
+        found = explain_loaded(
+            self.explainers[name],
+            name,
+            model,
+            photos,
+            [self.passes[id(model)][i] for i in rows],
+            [[self.targets[p.index]] for p in photos],
+            features,
+        )
+        return {p.index: (f if isinstance(f, Exception) else f[0]) for p, f in zip(photos, found)}
+
+    def photo_rows(
+        self,
+        photo: LoadedPhoto,
+        true_class: int | None,
+        seed: int,
+        baseline: bool,
+        measure: bool,
+        metric_kwargs: Mapping[str, Any],
+    ) -> tuple[list[MethodResult], dict[str, Explanation]]:
+        """One photo's maps (the methods without batch support run now) and measured rows; raises what failed."""
+        found, explain_s = {}, {}
+        for name, model in self.models.items():
+            share = self.shares.get(name, 0.0)
+            done = self.explained.get(name, {})
+            if photo.index not in done:  # a method without batch support: this photo's turn
+                t0 = time.perf_counter()
+                done = self.explain(name, [photo])
+                share = time.perf_counter() - t0
+            explanation = done.pop(photo.index)
+            if isinstance(explanation, Exception):
+                raise explanation
+            found[name] = explanation
+            explain_s[name] = self.forward_s[id(model)] + share
+        forward = self.first_pass(photo)
+        target = self.targets[photo.index]
+        common = _common(photo.name, true_class, forward)
+        image: np.ndarray = photo.image  # type: ignore[assignment]  # loaded photos have their pixels
+        rows = _measured_rows(
+            common, self.models, image, found, explain_s, target, forward, seed, baseline, measure, metric_kwargs
+        )
+        return rows, found
+
+
+def _common(file: str, true_class: int | None, forward: ForwardPass) -> dict[str, Any]:
+    """The fields every row of one photo shares, from the first model's pass."""
+    predicted = forward.top(1)[0]
+    return {
         "file": file,
         "true_class": true_class,
         "predicted_class": predicted,
-        "predicted_probability": float(forwards[id(first)].probabilities[predicted]),
+        "predicted_probability": float(forward.probabilities[predicted]),
         "correct": None if true_class is None else predicted == true_class,
     }
-    rows, explanations = [], {}
-    for name in names:
-        explainer, used = explainers[name], models[name]
-        t0 = time.perf_counter()
-        # no shared forward pass: each method pays for its own, so the times compare
-        [explanation] = explainer.explain(used, image, targets=[target])
-        explain_s = time.perf_counter() - t0
-        curves = (
-            faithfulness(used, image, explanation.saliency, target, mask=explanation.mask, **metric_kwargs)
-            if measure
-            else None
-        )
-        explanations[name] = explanation
-        rows.append(_result(common, name, target, used, explanation.probability, curves, explain_s))
-    if baseline and measure:
-        curves = faithfulness(first, image, random_saliency(image.shape[:2], seed=seed), target, **metric_kwargs)
-        rows.append(
-            _result(common, RANDOM, target, first, float(forwards[id(first)].probabilities[target]), curves, 0.0)
-        )
-    return rows, explanations
 
 
 def _result(
@@ -325,6 +570,13 @@ class PhotoFailure:
 
     file: str
     message: str
+    #: the exception itself (for a caller that re-raises it, e.g. a review's preparation); not compared
+    error: BaseException | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, file: str, error: BaseException) -> PhotoFailure:
+        """The failure of photo ``file`` from the exception it raised (:func:`explainers.batched.failure_message`)."""
+        return cls(file, failure_message(file, error), error)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

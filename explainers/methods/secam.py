@@ -30,7 +30,14 @@ SLIC_MAX_SIDE = 640
 def slic_segments(
     image: np.ndarray, n_segments: int = 50, compactness: float = 10.0, max_side: int | None = None
 ) -> np.ndarray:
-    """SLIC superpixels of an RGB image.
+    """SLIC superpixels of an RGB image: scikit-image's SLIC on a CIELAB copy made by OpenCV.
+
+    scikit-image's ``slic`` spends about a third of its time converting RGB to CIELAB in
+    float64; here OpenCV converts in float32 (within 0.4 Lab units of ``skimage.color.rgb2lab``) and
+    scikit-image clusters that copy with the same colour/space balance. The labels agree with
+    :func:`slic_reference` (scikit-image alone) within the tolerance ``tests/test_secam.py`` checks on
+    the ``skimage.data`` photos: SeCAM maps correlated at >= 0.97, boundary recall >= 0.95, the same
+    number of superpixels within 2.
 
     Parameters
     ----------
@@ -63,6 +70,41 @@ def slic_segments(
     image = validate_image(image)
     if working_size(image.shape[:2], max_side) != image.shape[:2]:
         return _segment(image, n_segments, compactness, max_side).full
+    lab = _slic_lab(image)
+    # scikit-image stretches whatever it is given to [0, 1] and weighs colour by 1 / compactness**2:
+    # dividing the compactness by the Lab copy's range keeps its colour/space balance exactly
+    span = float(lab.max() - lab.min()) or 1.0
+    labels = slic(
+        lab, n_segments=n_segments, compactness=compactness / span, start_label=1, convert2lab=False, channel_axis=-1
+    )
+    return labels.astype(np.int32, copy=False)
+
+
+def _slic_lab(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` float32 CIELAB of ``image`` as scikit-image's SLIC makes it (RGB first stretched to [0, 1])."""
+    rgb = image.astype(np.float32)
+    lo, hi = float(rgb.min()), float(rgb.max())
+    rgb -= lo
+    rgb *= 1.0 / (hi - lo) if hi > lo else 1.0 / 255.0
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+
+
+def slic_reference(image: np.ndarray, n_segments: int = 50, compactness: float = 10.0) -> np.ndarray:
+    """scikit-image's SLIC alone, at full resolution: the reference :func:`slic_segments` is tested against.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        RGB.
+    n_segments, compactness :
+        As :func:`slic_segments`.
+
+    Returns
+    -------
+    (H, W) int32 ndarray
+        Superpixel labels starting at 1.
+    """
+    image = validate_image(image)
     return slic(image, n_segments=n_segments, compactness=compactness, start_label=1).astype(np.int32, copy=False)
 
 

@@ -26,9 +26,8 @@ import cv2
 import numpy as np
 
 from explainers.errors import ExplainersError, ParameterError
-from explainers.evaluate import MethodResult, evaluate_photo
+from explainers.evaluate import MethodResult, evaluate_stream
 from explainers.explanation import Explanation
-from explainers.images import validate_image
 from explainers.methods import Condition
 from explainers.metrics import DEFAULT_STEPS
 from explainers.models.loaded import LoadedModel
@@ -302,8 +301,9 @@ def prepare_trials(
 ) -> list[PreparedTrial]:
     """Compute both conditions' maps for every photo, once, when a study is created, and measure them.
 
-    Each photo goes through :func:`explainers.evaluate.evaluate_photo` (the evaluation's own per-photo step), so a
-    map is measured in the same pass that computes it and equals what Compare shows for the same conditions.
+    The photos go through :func:`explainers.evaluate.evaluate_stream` (the evaluation's batched engine: one
+    forward pass per batch and model, SLIC beside the network), so a map is measured in the same pass that
+    computes it and equals what Compare shows for the same conditions (up to a batched pass's rounding).
 
     Parameters
     ----------
@@ -364,21 +364,18 @@ def prepare_trials(
             raise type(exc)(f"condition {key}: {exc}") from None
         explainers[key] = explainer
     trials = []
-    for done, (name, image) in enumerate(photos, start=1):
-        try:
-            image = validate_image(image, name=name)
-            rows, found = evaluate_photo(
-                models,
-                image,
-                explainers,
-                file=name,
-                true_class=(class_indices or {}).get(name),
-                baseline=False,
-                measure=measure,
-                steps=steps,
-            )
-        except ExplainersError as exc:
+    wanted = [(class_indices or {}).get(name) for name in names]
+    outcomes = evaluate_stream(
+        models, photos, explainers, true_classes=wanted, baseline=False, measure=measure, steps=steps
+    )
+    for done, outcome in enumerate(outcomes, start=1):
+        name, image = outcome.file, outcome.image
+        if outcome.failure is not None:
+            exc = outcome.failure.error
+            if not isinstance(exc, ExplainersError):
+                raise exc if exc is not None else ExplainersError(outcome.failure.message)
             raise type(exc)(f"{name}: {exc}" if not str(exc).startswith(f"{name}:") else str(exc)) from exc
+        rows, found = outcome.results, outcome.explanations
         h, w = image.shape[:2]
         scale = min(1.0, max_side / max(h, w))
         shape = (max(1, round(h * scale)), max(1, round(w * scale)))
