@@ -14,6 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ..text import html
 from .evaluation import method_color
 
 _GREY = "#7f7f7f"
@@ -70,7 +71,7 @@ def preference_figure(summary: Mapping[str, Any], title: str | None = None) -> g
     for key in ("A", "B"):
         entry = overall[key]
         plus, minus = _error(entry["share"], entry["ci"])
-        name = summary["conditions"][key]["name"]
+        name = html(summary["conditions"][key]["name"])  # names models and methods: user text
         fig.add_trace(go.Bar(
             y=[f"{key}: {name}"], x=[0 if entry["share"] is None else 100 * entry["share"]], orientation="h",
             name=name, marker_color=colors[key],
@@ -80,7 +81,7 @@ def preference_figure(summary: Mapping[str, Any], title: str | None = None) -> g
                        f"<br>{level}% interval: {_interval(entry['ci'])}"], hoverinfo="text"))
     fig.add_vline(x=50, line_dash="dash", line_color=_GREY)
     fig.update_layout(
-        title=title or (f"Preferred map ({level}% Wilson interval); ties {overall['tie']}, "
+        title=html(title) if title else (f"Preferred map ({level}% Wilson interval); ties {overall['tie']}, "
                         f"can't tell {overall['cant_tell']}, sign test p = {_p(overall['p_value'])}"),
         xaxis={"title": "share of decided answers (%)", "range": [0, 100]}, showlegend=False, height=260,
         margin={"l": 20, "r": 20, "t": 60, "b": 40})
@@ -111,11 +112,10 @@ def breakdown_figure(summary: Mapping[str, Any], by: str = "reviewer", title: st
     if by not in ("reviewer", "class"):
         raise ValueError(f"`by` must be 'reviewer' or 'class', got {by!r}")
     groups = summary["by_reviewer" if by == "reviewer" else "by_class"]
-    name_a = summary["conditions"]["A"]["name"]
-    keys = list(groups)
+    name_a = html(summary["conditions"]["A"]["name"])
+    keys = [html(k) for k in groups]  # reviewer names and class labels: user text
     shares, plus, minus, hover = [], [], [], []
-    for key in keys:
-        t = groups[key]
+    for key, t in zip(keys, groups.values()):
         shares.append(None if t["A"]["share"] is None else 100 * t["A"]["share"])
         p, m = _error(t["A"]["share"], t["A"]["ci"])
         plus.append(p)
@@ -127,7 +127,7 @@ def breakdown_figure(summary: Mapping[str, Any], by: str = "reviewer", title: st
         error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
         hovertext=hover, hoverinfo="text", name=name_a))
     fig.add_vline(x=50, line_dash="dash", line_color=_GREY)
-    fig.update_layout(title=title or f"Share preferring A ({name_a}), per {by}",
+    fig.update_layout(title=html(title) if title else f"Share preferring A ({name_a}), per {by}",
                       xaxis={"title": "share of decided answers preferring A (%)", "range": [0, 100]},
                       yaxis={"autorange": "reversed", "type": "category"}, height=120 + 36 * max(1, len(keys)),
                       margin={"l": 20, "r": 20, "t": 60, "b": 40}, showlegend=False)
@@ -150,14 +150,14 @@ def position_bias_figure(summary: Mapping[str, Any], title: str | None = None) -
         p, m = _error(pos["share_left"], pos["ci"])
         plus.append(p)
         minus.append(m)
-        hover.append(f"{key}<br>left {pos['left']}, right {pos['right']}<br>p = {_p(pos['p_value'])}")
+        hover.append(f"{html(key)}<br>left {pos['left']}, right {pos['right']}<br>p = {_p(pos['p_value'])}")
     fig = go.Figure(go.Scatter(
-        x=xs, y=list(rows), mode="markers", marker={"size": 11, "color": _GREY},
+        x=xs, y=[html(k) for k in rows], mode="markers", marker={"size": 11, "color": _GREY},
         error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
         hovertext=hover, hoverinfo="text"))
     fig.add_vline(x=50, line_dash="dash", line_color=_GREY)
     overall = summary["overall"]["position"]
-    fig.update_layout(title=title or f"Position bias: share of 'left' answers {_pct(overall['share_left'])} "
+    fig.update_layout(title=html(title) if title else f"Position bias: share of 'left' answers {_pct(overall['share_left'])} "
                                      f"(p = {_p(overall['p_value'])})",
                       xaxis={"title": "share of left/right answers that chose the left map (%)", "range": [0, 100]},
                       yaxis={"autorange": "reversed", "type": "category"}, height=120 + 36 * len(rows),
@@ -188,8 +188,8 @@ def faithfulness_figure(summary: Mapping[str, Any], title: str | None = None) ->
             plus.append(0 if ci is None else ci[1] - stat["mean"])
             minus.append(0 if ci is None else stat["mean"] - ci[0])
         fig.add_trace(go.Bar(x=["deletion AUC (lower is better)", "insertion AUC (higher is better)"], y=ys,
-                             name=f"{key}: {summary['conditions'][key]['name']}", marker_color=colors[key],
+                             name=f"{key}: {html(summary['conditions'][key]['name'])}", marker_color=colors[key],
                              error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}))
-    fig.update_layout(barmode="group", title=title or f"Faithfulness on the study's {faith['A']['photos']} photos",
+    fig.update_layout(barmode="group", title=html(title) if title else f"Faithfulness on the study's {faith['A']['photos']} photos",
                       yaxis={"title": "AUC", "range": [0, 1]}, height=340, margin={"l": 50, "r": 20, "t": 60, "b": 40})
     return fig
