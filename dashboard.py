@@ -11,6 +11,7 @@ them can be the first page opened.
 import streamlit as st
 
 from ui.app import page, session
+from ui.text import md
 from ui.views import compare, workspace
 from ui.widgets import controls
 
@@ -39,11 +40,11 @@ with session.guard("the Explain page"):
             seg = with_segments[0].explanation
             b.metric("Superpixels", f"{seg.segment_ids.size}")
             c.metric("Kept", f"{int(seg.kept_segments.sum())}",
-                     help=f"Superpixels kept by the {with_segments[0].condition.title} mask: "
+                     help=f"Superpixels kept by the {md(with_segments[0].condition.title)} mask: "
                           f"{compare.comparison.kept_area(with_segments[0]):.0%} of the photo at threshold "
                           f"{style['threshold']:.2f}")
 
-    st.subheader(f"Why '{label}'?")
+    st.subheader(f"Why '{md(label)}'?")
     shown, _, caption = compare.maps_figure(selection, sides, "Side by side", style, panel_width=560, key="maps")
     compare.superpixel_section(selection, sides, style)
 

@@ -36,7 +36,7 @@ import streamlit as st
 from ..compute import models, photos
 from ..figures.scales import COLORSCALES, SCALES
 from . import session, store
-from ..text import script_json
+from ..text import md, script_json
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +362,7 @@ def share_box():
 def show_notes() -> None:
     """Show the warnings of the last :func:`restore` (once), e.g. on the page that was opened."""
     for message in st.session_state.pop(_NOTES, []):
-        st.warning(message, icon="🔗")
+        st.warning(md(message), icon="🔗")  # it quotes the link's text
 
 
 # -- writing the URL -----------------------------------------------------------------------------
@@ -390,7 +390,7 @@ def sync(page: str) -> dict[str, str]:
     query = current(page)
     asked = st.session_state.pop(_ASKED, {})
     if asked.get("target_class") is not None and asked["target_class"] != session.value("target_class"):
-        st.warning(f"The link's class {asked['target_class']} does not exist for {session.value('model_name')}; "
+        st.warning(f"The link's class {asked['target_class']} does not exist for {md(session.value('model_name'))}; "
                    "showing its top prediction instead.", icon="🔗")
     if _query() != query:
         st.query_params.from_dict(query)
