@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ui.app import page, session
+from ui.text import md
 from ui.views import method
 from ui.widgets import controls
 
@@ -21,7 +22,7 @@ with session.guard("the Method page"):
     st.header("1. CAM")
     st.markdown(
         f"The photo ({width}x{height} px) is resized to {model.input_size}x{model.input_size} and run through "
-        f"**{model.name}**. Its feature layer `{model.feature_layer}` gives **{fh}x{fw}x{channels}** "
+        f"**{md(model.name)}**. Its feature layer `{model.feature_layer}` gives **{fh}x{fw}x{channels}** "
         f"numbers for this photo: {channels} feature maps $f_k$ of {fh}x{fw} cells, each cell seeing about "
         f"{width / fw:.0f}x{height / fh:.0f} px of the photo. The head averages each map (global average pooling) "
         f"and applies the linear classifier `{model.classifier}`:")
@@ -30,10 +31,10 @@ with session.guard("the Method page"):
     st.latex(r"M_c(x,y) \;=\; \sum_k w_k^c\, f_k(x,y), \qquad S_c \;=\; \frac{1}{hw}\sum_{x,y} M_c(x,y) + b_c")
     st.latex(r"\mathrm{CAM}_c \;=\; \mathrm{upsample}_{H\times W}\!\left(\frac{M_c - \min M_c}{\max M_c - \min M_c}\right)")
     check = model.gap_check
-    st.caption(f"GAP check for {model.name}: {'exact' if check.exact else 'NOT exact'} "
-               f"(max error {check.max_error:.2g}, tolerance {check.tolerance:.2g}): {check.detail}.")
+    st.caption(f"GAP check for {md(model.name)}: {'exact' if check.exact else 'NOT exact'} "
+               f"(max error {check.max_error:.2g}, tolerance {check.tolerance:.2g}): {md(check.detail)}.")
 
-    st.subheader(f"The channels behind '{cam.label}'")
+    st.subheader(f"The channels behind '{md(cam.label)}'")
     contributions, b_c, features = method.contributions(selection, pair, target)
     a, b, c = st.columns(3)
     a.metric("Sum of contributions + bias", f"{contributions.sum() + b_c:.3f}")

@@ -12,7 +12,7 @@ page.setup("Models", script="pages/models.py", heading="Models")
 with session.guard("the Models page"):
     registry = models.registry()
     available = models.availability()
-    st.markdown(f"The registry `{registry.path.name}` lists {len(available)} models. A model whose weights are "
+    st.markdown(f"The registry {md(registry.path.name)} lists {len(available)} models. A model whose weights are "
                 "not available offline is listed but cannot be picked in the sidebar. GAP check: the model's "
                 "logits must equal its classifier applied to the global average of the feature map, which makes "
                 "CAM exact.")
@@ -35,21 +35,13 @@ with session.guard("the Models page"):
 
     for name, spec in registry.specs.items():
         ok, detail = available[name]
-        with st.expander(f"{name}: {spec.title}", expanded=False):
-            st.markdown(f"- **Source:** `{spec.source}`\n- **Input:** {spec.input_size}x{spec.input_size} px, "
-                        f"mean {list(spec.mean)}, std {list(spec.std)}\n- **Classes:** {spec.num_classes} "
-                        f"({spec.labels or 'numbered'})\n- **Weights:** {'available offline' if ok else 'NOT available'}: "
-                        f"{detail}\n- **Size:** {registry_view.size_text(registry_view.weight_size(str(registry.path), name)[0])} "
-                        f"({registry_view.weight_size(str(registry.path), name)[1]})"
-                        + ("" if spec.cam_exact else f"\n- **CAM not exact:** methods that need GAP + linear refuse it; use {registry_view.serving_methods()}")
-                        + (f"\n- {spec.description}" if spec.description else ""))
+        with st.expander(md(f"{name}: {spec.title}"), expanded=False):
+            st.markdown(registry_view.entry_text(spec, ok, detail, registry.path))
             facts, failure = registry_view.facts_of(name) if name in checked and ok else (None, None)
             if failure:
                 st.warning(md(f"Cannot be loaded: {failure}"))
             if facts:
-                st.markdown(f"- **Feature layer** `{facts['feature_layer']}`, **classifier** `{facts['classifier']}`, "
-                            f"feature map {facts['feature_shape']} (C, h, w)\n- **GAP check:** {facts['gap_detail']}\n"
-                            f"- **Parameters:** {facts['parameters']:,} on {facts['device']}")
+                st.markdown(registry_view.facts_text(facts))
 
     st.subheader("Methods")
     st.caption("Built-in methods, then plug-ins (packages that declare an `explainers.methods` entry point). "

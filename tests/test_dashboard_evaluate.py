@@ -92,7 +92,7 @@ def test_evaluate_page_on_a_server_folder(photo_folder, monkeypatch):
                                                                                          "summary.json"}
     assert len(at.get("plotly_chart")) == 3  # AUC, time, mean curves
     # the gallery: per photo, the photo and the CAM map, captioned with that photo's AUCs
-    captions = [c for img in at.main.get("image") for c in img.captions]  # the sidebar has its thumbnail
+    captions = [shown(c) for img in at.main.get("image") for c in img.captions]  # the sidebar has its thumbnail
     assert len(captions) == 2 * 2, captions
     assert captions[0] == "chelsea.png: Egyptian cat, true class 285"
     assert captions[1].startswith("cam: deletion 0.") and ", insertion 0." in captions[1]

@@ -179,14 +179,15 @@ def test_create_answer_results(data_dir):
     assert kappa == ("n/a" if fleiss["value"] is None else f"{fleiss['value']:.2f} ({fleiss['interpretation']})")
     assert next(m.value for m in res.metric if m.label == "Cohen's kappa") != ""
     table = res.table[0].value
-    assert list(table["condition"]) == [f"{k}: {summary['conditions'][k]['name']}" for k in ("A", "B")]
-    assert table["condition"][0] == "A: CAM on efficientnet_lite0"
+    conditions = [shown(c) for c in table["condition"]]  # st.table renders Markdown: the cells are escaped text
+    assert conditions == [f"{k}: {summary['conditions'][k]['name']}" for k in ("A", "B")]
+    assert conditions[0] == "A: CAM on efficientnet_lite0"
     assert list(table["preferred"]) == [overall["A"]["count"], overall["B"]["count"]]
     ci = overall["A"]["ci"]
     assert table["95% interval"][0] == f"{100 * ci[0]:.0f}% to {100 * ci[1]:.0f}%"
     assert table["deletion AUC (lower is better)"][0] == f"{summary['faithfulness']['A']['deletion_auc']['mean']:.3f}"
     progress = res.table[1].value
-    assert dict(zip(progress["reviewer"], progress["answered"])) == {"Ann": 4, "Bob": 4}
+    assert dict(zip(map(shown, progress["reviewer"]), progress["answered"])) == {"Ann": 4, "Bob": 4}
     assert len(res.get("plotly_chart")) == 5
     per_trial = res.dataframe[1].value
     assert list(per_trial["answers"]) == [2, 2, 2, 2] and per_trial[["A", "B", "tie", "cant_tell"]].sum().sum() == 8

@@ -35,8 +35,12 @@ def md(text: Any) -> str:
 
 
 def html(text: Any) -> str:
-    """``text`` for HTML and Plotly's labels: ``<``, ``>``, ``&`` and quotes as entities (no tag, no link)."""
-    return _html.escape(str(text), quote=True)
+    """``text`` for HTML and Plotly's labels: ``<``, ``>``, ``&`` and quotes as entities (no tag, no link).
+
+    Quotes become numeric entities (``&#34;``, ``&#x27;``): Plotly decodes numeric entities but shows a named
+    ``&quot;`` as typed.
+    """
+    return _html.escape(str(text), quote=True).replace("&quot;", "&#34;")
 
 
 def script_json(value: Any) -> str:

@@ -36,7 +36,7 @@ import streamlit as st
 from ..compute import models, photos
 from ..figures.scales import COLORSCALES, SCALES
 from . import session, store
-from ..text import script_json
+from ..text import md, script_json
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ def share_box():
 def show_notes() -> None:
     """Show the warnings of the last :func:`restore` (once), e.g. on the page that was opened."""
     for message in st.session_state.pop(_NOTES, []):
-        st.warning(message, icon=":material/link:")
+        st.warning(md(message), icon=":material/link:")  # it quotes the link's text
 
 
 # -- writing the URL -----------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def sync(page: str) -> dict[str, str]:
     query = current(page)
     asked = st.session_state.pop(_ASKED, {})
     if asked.get("target_class") is not None and asked["target_class"] != session.value("target_class"):
-        st.warning(f"The link's class {asked['target_class']} does not exist for {session.value('model_name')}; "
+        st.warning(f"The link's class {asked['target_class']} does not exist for {md(session.value('model_name'))}; "
                    "showing its top prediction instead.", icon=":material/link:")
     if _query() != query:
         st.query_params.from_dict(query)

@@ -66,6 +66,8 @@ import streamlit as st
 from explainers import ExplainersError, LoadedModel
 from explainers.methods.secam import SLIC_PARAMETERS
 
+from ..text import md
+
 log = logging.getLogger(__name__)
 
 #: The model the dashboard opens with (also the one the launcher loads at server start).
@@ -191,7 +193,7 @@ def require() -> Selection:
         st.error("The sidebar did not run; open the dashboard with `streamlit run dashboard.py`.")
         st.stop()
     if selection.problem or selection.model is None or selection.image is None:
-        st.error(selection.problem or "Pick a model and an image in the sidebar.")
+        st.error(md(selection.problem) if selection.problem else "Pick a model and an image in the sidebar.")
         st.stop()
     return selection
 
@@ -202,8 +204,8 @@ def guard(what: str = "this page") -> Iterator[None]:
     try:
         yield
     except ExplainersError as exc:
-        st.error(f"{exc}")
+        st.error(md(exc))  # a message may quote a file name, a folder, a label: text, never Markdown
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
         log.exception("dashboard: %s failed", what)
-        st.error(f"Something went wrong while drawing {what}: {type(exc).__name__}: {exc}. "
-                 "Try another image or model; if it persists, report it with the server log.")
+        st.error(md(f"Something went wrong while drawing {what}: {type(exc).__name__}: {exc}. "
+                    "Try another image or model; if it persists, report it with the server log."))

@@ -99,7 +99,7 @@ def _model_section(bar):
 def _blocked_list(bar, blocked: dict[str, str]) -> None:
     if not blocked:
         return
-    with bar.expander(f"Not available: {', '.join(blocked)}", expanded=False):
+    with bar.expander(md(f"Not available: {', '.join(blocked)}"), expanded=False):
         for name, detail in blocked.items():
             st.markdown(f"**{md(name)}** cannot be picked: {md(detail)}")
         st.caption("Put the weights where the message says (or run once with network access), then reload.")
@@ -135,5 +135,5 @@ def _image_section(bar):
         bar.caption("That file cannot be used; see the message on the page.")
         return None, None, None, f"{exc}. Upload another file, or pick a sample from the gallery."
     height, width = image.shape[:2]
-    bar.image(photos.display_thumbnail(key, image), caption=f"{name}: {width}x{height} px", width="stretch")
+    bar.image(photos.display_thumbnail(key, image), caption=f"{md(name)}: {width}x{height} px", width="stretch")
     return key, name, image, None

@@ -13,6 +13,7 @@ from ..compute import faithfulness
 from ..compute.comparison import Side, panels
 from ..compute.photos import display_image
 from ..figures.evaluation import faithfulness_curves_figure
+from ..text import md
 from . import files, report
 
 
@@ -79,10 +80,10 @@ def compare_downloads(selection: Selection, sides: Sequence[Side], shown, fig, c
                       key="dl_report")
     for col, side, panel in zip((b, c), sides, _map_panels(sides, shown, selection, style)):
         e, slug = side.explanation, f"{side.name}_{side.condition.method}_{side.condition.model}"
-        col.download_button(f"{side.name}: {side.condition.title} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
+        col.download_button(f"{side.name}: {md(side.condition.title)} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
                             file_name=f"{stem}_{slug}.png", mime="image/png", width="stretch", on_click="ignore",
                             key=f"dl_png_{side.name}")
-        col.download_button(f"{side.name}: {side.condition.title} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
+        col.download_button(f"{side.name}: {md(side.condition.title)} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
                             file_name=f"{stem}_{slug}.npy", mime="application/octet-stream", width="stretch",
                             on_click="ignore", key=f"dl_npy_{side.name}")
         if e.segment_scores is not None:
@@ -113,9 +114,9 @@ def explain_downloads(selection: Selection, sides: Sequence[Side], shown, style:
     cols = container.columns(3)
     for col, side, panel in zip(cols, sides, shown):
         e, slug = side.explanation, side.condition.method
-        col.download_button(f"{side.condition.title} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
+        col.download_button(f"{md(side.condition.title)} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
                             file_name=f"{stem}_{slug}.png", mime="image/png", width="stretch", on_click="ignore")
-        col.download_button(f"{side.condition.title} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
+        col.download_button(f"{md(side.condition.title)} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
                             file_name=f"{stem}_{slug}.npy", mime="application/octet-stream", width="stretch",
                             on_click="ignore")
     with_segments = [s for s in sides if s.explanation.segment_scores is not None]

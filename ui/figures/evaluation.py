@@ -17,6 +17,8 @@ from plotly.subplots import make_subplots
 from explainers import list_explainers
 from explainers.evaluate import RANDOM
 
+from ..text import html
+
 #: Colours given to the registered methods in registration order (built-ins first, then plug-ins), so a
 #: method keeps its colour in every figure; the random baseline is grey.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
@@ -29,6 +31,11 @@ def method_color(name: str, index: int = 0) -> str:
         return RANDOM_COLOR
     names = list_explainers()
     return PALETTE[(names.index(name) if name in names else len(names) + index) % len(PALETTE)]
+
+
+def _title(title: str | None) -> str | None:
+    """A caller's title as Plotly shows it: the text as given (it may name a class or a method), no tags."""
+    return None if title is None else html(title)
 
 
 def _curve(entry: Any, kind: str) -> tuple[list[float], list[float]]:
@@ -63,15 +70,15 @@ def faithfulness_curves_figure(curves: Mapping[str, Any], title: str | None = No
             x, y = _curve(entry, kind)
             area = sum((y[j] + y[j + 1]) * (x[j + 1] - x[j]) for j in range(len(x) - 1)) / 2
             fig.add_trace(go.Scatter(
-                x=x, y=y, mode="lines+markers", name=f"{name} ({kind[:3]}. AUC {area:.3f})",
-                legendgroup=name, line={"color": method_color(name, i), "dash": "dot" if name == RANDOM else "solid"},
+                x=x, y=y, mode="lines+markers", name=f"{html(name)} ({kind[:3]}. AUC {area:.3f})",
+                legendgroup=html(name), line={"color": method_color(name, i), "dash": "dot" if name == RANDOM else "solid"},
                 marker={"size": 4},
-                hovertemplate=f"{name}<br>%{{x:.0%}} {'removed' if kind == 'deletion' else 'inserted'}"
+                hovertemplate=f"{html(name)}<br>%{{x:.0%}} {'removed' if kind == 'deletion' else 'inserted'}"
                               "<br>p = %{y:.3f}<extra></extra>"),
                 row=1, col=col)
     fig.update_xaxes(title_text="share of pixels", tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title_text="probability of the class", range=[0, 1.02], row=1, col=1)
-    fig.update_layout(title=title, height=380, margin={"l": 60, "r": 20, "t": 60, "b": 50},
+    fig.update_layout(title=_title(title), height=380, margin={"l": 60, "r": 20, "t": 60, "b": 50},
                       legend={"orientation": "h", "y": -0.25})
     return fig
 
@@ -130,12 +137,12 @@ def auc_summary_figure(summary: Mapping[str, Any], title: str | None = None) -> 
         stats = [summary["methods"][n][key] for n in names]
         plus, minus = zip(*(_error(s) for s in stats)) if stats else ((), ())
         fig.add_trace(go.Bar(
-            x=names, y=[s["mean"] for s in stats], showlegend=False,
+            x=[html(n) for n in names], y=[s["mean"] for s in stats], showlegend=False,
             marker_color=[method_color(n, i) for i, n in enumerate(names)],
             error_y={"type": "data", "array": list(plus), "arrayminus": list(minus)},
             hovertemplate="%{x}: %{y:.3f}<extra></extra>"), row=1, col=col)
     fig.update_yaxes(range=[0, 1])
-    fig.update_layout(title=title, height=340, margin={"l": 50, "r": 20, "t": 60, "b": 40})
+    fig.update_layout(title=_title(title), height=340, margin={"l": 50, "r": 20, "t": 60, "b": 40})
     return fig
 
 
@@ -157,10 +164,11 @@ def time_summary_figure(summary: Mapping[str, Any], title: str | None = None) ->
     stats = [summary["methods"][n]["explain_s"] for n in names]
     plus, minus = zip(*(_error(s) for s in stats)) if stats else ((), ())
     fig = go.Figure(go.Bar(
-        x=names, y=[s["mean"] for s in stats], marker_color=[method_color(n, i) for i, n in enumerate(names)],
+        x=[html(n) for n in names], y=[s["mean"] for s in stats],
+        marker_color=[method_color(n, i) for i, n in enumerate(names)],
         error_y={"type": "data", "array": list(plus), "arrayminus": list(minus)},
         text=[f"{s['mean']:.2f} s" if s["mean"] is not None else "" for s in stats], textposition="outside",
         hovertemplate="%{x}: %{y:.3f} s<extra></extra>"))
     fig.update_yaxes(type="log", title_text="seconds per explanation")
-    fig.update_layout(title=title or "Time per explanation", height=340, margin={"l": 60, "r": 20, "t": 60, "b": 40})
+    fig.update_layout(title=_title(title) or "Time per explanation", height=340, margin={"l": 60, "r": 20, "t": 60, "b": 40})
     return fig

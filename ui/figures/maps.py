@@ -27,6 +27,7 @@ from skimage.segmentation import find_boundaries
 
 from explainers import Explanation, ForwardPass
 
+from ..text import html
 from .arrays import resize_image, sample_positions
 
 from . import scales
@@ -114,7 +115,7 @@ def predictions_figure(forward: ForwardPass, labels: Sequence[str], k: int = 5,
     """
     classes = forward.select(None, k)
     probs = [float(forward.probabilities[c]) for c in classes]
-    names = [f"{labels[c]} ({c})" for c in classes]
+    names = [f"{html(labels[c])} ({c})" for c in classes]  # class labels are user text: shown, never rendered
     colours = [KEPT_COLOR if c == highlight else "#1f77b4" for c in classes]
     bar = go.Bar(x=probs, y=names, orientation="h", marker_color=colours, text=[f"{p:.1%}" for p in probs],
                  textposition="auto", customdata=classes,
@@ -166,7 +167,7 @@ def superpixel_bar_figure(explanation: Explanation, n: int = 15) -> go.Figure:
 def timings_figure(timings: Mapping[str, float]) -> go.Figure:
     """Seconds per step (``forward``, ``cam``, ``slic``, ``scoring``...) as horizontal bars in milliseconds."""
     steps = [(k, float(v)) for k, v in timings.items() if v is not None]
-    fig = go.Figure(go.Bar(x=[v * 1000 for _, v in steps], y=[k for k, _ in steps], orientation="h",
+    fig = go.Figure(go.Bar(x=[v * 1000 for _, v in steps], y=[html(k) for k, _ in steps], orientation="h",
                            text=[f"{v * 1000:.1f} ms" for _, v in steps], textposition="auto",
                            hovertemplate="%{y}: %{x:.2f} ms<extra></extra>", marker_color="#636efa"))
     fig.update_layout(height=60 + 30 * len(steps), margin=dict(l=0, r=10, t=30, b=0),
@@ -201,7 +202,7 @@ def contribution_figure(contributions: np.ndarray, n: int = 12, label: str = "")
     ))
     fig.update_layout(height=80 + 24 * len(order), margin=dict(l=0, r=10, t=30, b=0),
                       yaxis={"autorange": "reversed"}, xaxis={"title": {"text": "contribution to the logit"}},
-                      title={"text": f"Top {len(order)} channels" + (f" for {label}" if label else ""),
+                      title={"text": f"Top {len(order)} channels" + (f" for {html(label)}" if label else ""),
                              "font": {"size": 14}})
     return fig
 
@@ -260,7 +261,7 @@ def segmentation_figure(image: np.ndarray, labelings: Sequence[tuple[str, np.nda
     labelings = list(labelings)
     if not labelings:
         raise ValueError("`labelings` is empty")
-    fig = make_subplots(rows=1, cols=len(labelings), subplot_titles=[t for t, _ in labelings],
+    fig = make_subplots(rows=1, cols=len(labelings), subplot_titles=[html(t) for t, _ in labelings],
                         horizontal_spacing=0.02)
     for i, (_, labels) in enumerate(labelings, start=1):
         if labels.shape != image.shape[:2]:
@@ -364,7 +365,7 @@ def map_panel(photo: np.ndarray, explanation: Explanation, *, title: str, scale:
         customdata = np.stack([ids, score[ids], area[ids], kept[ids]], axis=-1).astype(np.float32)
         template += ("<br>superpixel %{customdata[0]:.0f}: score %{customdata[1]:.3f}, "
                      "area %{customdata[2]:.2f}%, kept %{customdata[3]:.0f}")
-    template += f"<extra>{name}</extra>"
+    template += f"<extra>{html(name)}</extra>"
     high = 1.0
     return Panel(title, picture, explanation.image_size, z, rows[hr], cols[hc], customdata, template, colorscale,
                  0.0, high, "value")
@@ -431,7 +432,7 @@ def _panel_traces(panel: Panel, coloraxis: str) -> list:
                      hoverinfo="skip", name="picture")
     extra = {} if panel.customdata is None else {"customdata": panel.customdata}
     hover = go.Heatmap(z=panel.z, x=panel.cols, y=panel.rows, opacity=0.0, hovertemplate=panel.template,
-                       coloraxis=coloraxis, name=panel.title, **extra)
+                       coloraxis=coloraxis, name=html(panel.title), **extra)
     return [image, hover]
 
 
@@ -470,7 +471,8 @@ def panels_figure(panels: Sequence[Panel], *, stacked: bool = False, panel_width
         raise ValueError("`panels` is empty")
     n = len(panels)
     rows, cols = (n, 1) if stacked else (1, n)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[p.title for p in panels],
+    # titles name models, methods and classes (user text): Plotly renders a few tags and links in them
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[html(p.title) for p in panels],
                         horizontal_spacing=0.015, vertical_spacing=0.04)
     axes: dict[tuple, str] = {}
     layout = {}

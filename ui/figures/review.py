@@ -88,7 +88,7 @@ def preference_figure(summary: Mapping[str, Any], title: str | None = None) -> g
                        f"<br>{level}% interval: {_interval(entry['ci'])}"], hoverinfo="text"))
     fig.add_vline(x=50, line_dash="dash", line_color=_GREY)
     fig.update_layout(
-        title=title or (f"Preferred map ({level}% Wilson interval); ties {overall['tie']}, "
+        title=html(title) if title else (f"Preferred map ({level}% Wilson interval); ties {overall['tie']}, "
                         f"can't tell {overall['cant_tell']}, sign test p = {_p(overall['p_value'])}"),
         xaxis={"title": "share of decided answers (%)", "range": [0, 100]},
         yaxis={"autorange": "reversed", "type": "category", "automargin": True, "ticklabelstandoff": 8},
@@ -124,8 +124,7 @@ def breakdown_figure(summary: Mapping[str, Any], by: str = "reviewer", title: st
     name_a = html(condition_titles(summary)["A"])
     keys = list(groups)
     shares, plus, minus, hover = [], [], [], []
-    for key in keys:
-        t = groups[key]
+    for key, t in zip(keys, groups.values()):
         shares.append(None if t["A"]["share"] is None else 100 * t["A"]["share"])
         p, m = _error(t["A"]["share"], t["A"]["ci"])
         plus.append(p)
@@ -137,7 +136,7 @@ def breakdown_figure(summary: Mapping[str, Any], by: str = "reviewer", title: st
         error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
         hovertext=hover, hoverinfo="text", name=name_a))
     fig.add_vline(x=50, line_dash="dash", line_color=_GREY)
-    fig.update_layout(title=title or f"Share preferring A ({name_a}), per {by}",
+    fig.update_layout(title=html(title) if title else f"Share preferring A ({name_a}), per {by}",
                       xaxis={"title": "share of decided answers preferring A (%)", "range": [0, 100]},
                       yaxis={"autorange": "reversed", "type": "category"}, height=120 + 36 * max(1, len(keys)),
                       margin={"l": 20, "r": 20, "t": 60, "b": 40}, showlegend=False)
@@ -160,14 +159,14 @@ def position_bias_figure(summary: Mapping[str, Any], title: str | None = None) -
         p, m = _error(pos["share_left"], pos["ci"])
         plus.append(p)
         minus.append(m)
-        hover.append(f"{key}<br>left {pos['left']}, right {pos['right']}<br>p = {_p(pos['p_value'])}")
+        hover.append(f"{html(key)}<br>left {pos['left']}, right {pos['right']}<br>p = {_p(pos['p_value'])}")
     fig = go.Figure(go.Scatter(
-        x=xs, y=list(rows), mode="markers", marker={"size": 11, "color": _GREY},
+        x=xs, y=[html(k) for k in rows], mode="markers", marker={"size": 11, "color": _GREY},
         error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
         hovertext=hover, hoverinfo="text"))
     fig.add_vline(x=50, line_dash="dash", line_color=_GREY)
     overall = summary["overall"]["position"]
-    fig.update_layout(title=title or f"Position bias: share of 'left' answers {_pct(overall['share_left'])} "
+    fig.update_layout(title=html(title) if title else f"Position bias: share of 'left' answers {_pct(overall['share_left'])} "
                                      f"(p = {_p(overall['p_value'])})",
                       xaxis={"title": "share of left/right answers that chose the left map (%)", "range": [0, 100]},
                       yaxis={"autorange": "reversed", "type": "category"}, height=120 + 36 * len(rows),
@@ -201,6 +200,6 @@ def faithfulness_figure(summary: Mapping[str, Any], title: str | None = None) ->
         fig.add_trace(go.Bar(x=["deletion AUC (lower is better)", "insertion AUC (higher is better)"], y=ys,
                              name=f"{key}: {html(titles[key])}", marker_color=colors[key],
                              error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}))
-    fig.update_layout(barmode="group", title=title or f"Faithfulness on the study's {faith['A']['photos']} photos",
+    fig.update_layout(barmode="group", title=html(title) if title else f"Faithfulness on the study's {faith['A']['photos']} photos",
                       yaxis={"title": "AUC", "range": [0, 1]}, height=340, margin={"l": 50, "r": 20, "t": 60, "b": 40})
     return fig

@@ -151,7 +151,7 @@ def numbers_row(sides: Sequence[Side], style: Mapping[str, Any]) -> None:
     for col, side in zip(cols, sides):
         e = side.explanation
         col.metric(f"{side.name}: probability", f"{e.probability:.1%}",
-                   help=f"{e.label} on {side.condition.model}: rank #{e.rank + 1}, logit {e.logit:.2f}")
+                   help=f"{md(e.label)} on {md(side.condition.model)}: rank #{e.rank + 1}, logit {e.logit:.2f}")
     cols[2].metric("Agreement (Pearson r)", f"{comparison.agreement(sides):.3f}",
                    help="Correlation of the two maps over the photo (1: the same shape).")
     kept = [s for s in sides if s.explanation.kept_segments is not None]
@@ -245,7 +245,7 @@ def superpixel_section(selection: Selection, sides: Sequence[Side], style: Mappi
     seg_side = with_segments[0]
     seg = seg_side.explanation
     image = display(selection)
-    st.subheader(f"Masked photo and superpixel scores ({seg_side.condition.title})")
+    st.subheader(f"Masked photo and superpixel scores ({md(seg_side.condition.title)})")
     masked_col, bars_col = st.columns(2)
     masked_col.image(masked_image(image, controls.display_mask(seg.mask, image.shape[:2])),
                      caption=f"Superpixels scoring above {style['threshold']:.2f} x the best score",

@@ -178,7 +178,7 @@ def inputs(model: LoadedModel) -> dict[str, Any]:
         found = labels_file(chosen["folder"])
         if found is not None and st.toggle(f"Explain the true class from {found.name} and report accuracy",
                                            key="evaluate_labels",
-                                           help=f"{found} lists `file,class_index`; without it each photo's "
+                                           help=f"{md(found)} lists `file,class_index`; without it each photo's "
                                                 "top-1 prediction is explained."):
             chosen["labels_path"] = found
     else:
@@ -216,7 +216,7 @@ def run(model: LoadedModel, chosen: dict[str, Any]) -> None:
     bar = st.progress(0.0, text=f"0 of {len(photos)} photos")
 
     def progress(done: int, total: int, name: str) -> None:
-        bar.progress(done / total, text=f"{done} of {total} photos (last: {name})")
+        bar.progress(done / total, text=f"{done} of {total} photos (last: {md(name)})")
 
     st.session_state["evaluate_result"] = run_evaluation(model, photos, explainers, labels, int(chosen["steps"]),
                                                          str(labels_path) if labels_path else None, progress)
@@ -229,8 +229,8 @@ def results(outcome: dict[str, Any]) -> None:
         st.error(md(f"Skipped: {failure.message}"))
     document = outcome["document"]
     accuracy = summary["accuracy"]
-    st.success(f"Evaluated {summary['photos']} photo(s) with {', '.join(document['params'])} on "
-               f"{document['model']} ({document['device']}); {len(failures)} failed."
+    st.success(f"Evaluated {summary['photos']} photo(s) with {md(', '.join(document['params']))} on "
+               f"{md(document['model'])} ({md(document['device'])}); {len(failures)} failed."
                + (f" Top-1 accuracy: {accuracy['top1']:.0%} of {accuracy['n']} (true class explained)."
                   if accuracy else ""))
     if not found:
@@ -246,7 +246,7 @@ def results(outcome: dict[str, Any]) -> None:
                "insertion AUC on that photo.")
     for row in outcome.get("gallery", []):
         for col, (caption, tile) in zip(st.columns(len(row["tiles"])), row["tiles"]):
-            col.image(tile, caption=caption, width="stretch")
+            col.image(tile, caption=md(caption), width="stretch")  # a file name and a class label
     st.subheader("Summary")
     st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key="evaluate_summary",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in

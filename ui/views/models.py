@@ -7,6 +7,7 @@ device), so they are cached per registry file and entry.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -15,6 +16,7 @@ import explainers
 from explainers.models import ModelRegistry, weights_size
 
 from ..compute.models import model_facts
+from ..text import md
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -51,6 +53,28 @@ def serving_methods() -> str:
     """The methods that serve a model whose head is not GAP + linear, by title (``Grad-CAM or LIME``)."""
     titles = [cls.title for cls in explainers.EXPLAINERS.values() if not cls.requires_exact_cam]
     return " or ".join(titles) or "a gradient-based method"
+
+
+def entry_text(spec, ok: bool, detail: str, registry_path: Path) -> str:
+    """A registry entry's facts as a Markdown list; every value from the registry (or about it) is text."""
+    size, size_source = weight_size(str(registry_path), spec.name)
+    lines = [f"**Source:** {md(spec.source)}",
+             f"**Input:** {spec.input_size}x{spec.input_size} px, mean {list(spec.mean)}, std {list(spec.std)}",
+             f"**Classes:** {spec.num_classes} ({md(spec.labels or 'numbered')})",
+             f"**Weights:** {'available offline' if ok else 'NOT available'}: {md(detail)}",
+             f"**Size:** {size_text(size)} ({md(size_source)})"]
+    if not spec.cam_exact:
+        lines.append(f"**CAM not exact:** methods that need GAP + linear refuse it; use {md(serving_methods())}")
+    if spec.description:
+        lines.append(md(spec.description))
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def facts_text(facts: Mapping[str, Any]) -> str:
+    """A loaded model's facts (:func:`ui.compute.models.model_facts`) as a Markdown list."""
+    return (f"- **Feature layer** {md(facts['feature_layer'])}, **classifier** {md(facts['classifier'])}, "
+            f"feature map {facts['feature_shape']} (C, h, w)\n- **GAP check:** {md(facts['gap_detail'])}\n"
+            f"- **Parameters:** {facts['parameters']:,} on {md(facts['device'])}")
 
 
 def model_rows(registry: ModelRegistry, available: Mapping[str, tuple[bool, str]],

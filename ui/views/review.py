@@ -261,6 +261,12 @@ def _all_done(key: str, assignments: Sequence[Assignment], answered: set[int], t
 
 
 # ---------------------------------------------------------------------------------------------- results
+def text_cells(rows: Sequence[dict], *columns: str) -> list[dict]:
+    """Rows for ``st.table``, which renders Markdown in its cells: the ``columns`` of user text (a reviewer, a
+    condition) as text."""
+    return [{k: md(v) if k in columns else v for k, v in row.items()} for row in rows]
+
+
 def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.0f}%"
 
@@ -326,8 +332,9 @@ def results_view(found: Store, study_id: int, user: User | None) -> None:
     st.subheader("Per trial")
     st.dataframe(trial_rows(found, study, answers), hide_index=True, width="stretch", key="review_trial_table")
     st.subheader("Reviewers' progress")
-    st.table([{**r, "median_seconds": "n/a" if r["median_seconds"] is None else f"{r['median_seconds']:.1f} s"}
-              for r in progress_rows(study, answers)], border="horizontal", hide_index=True)
+    progress = [{**r, "median_seconds": "n/a" if r["median_seconds"] is None else f"{r['median_seconds']:.1f} s"}
+                for r in progress_rows(study, answers)]
+    st.table(text_cells(progress, "reviewer"), border="horizontal", hide_index=True)
     comments = [a for a in answers if a.comment]
     if comments:
         with st.expander(f"Comments ({len(comments)})"):
@@ -349,7 +356,7 @@ def _preference(summary: dict, conditions: dict) -> None:
             row["deletion AUC (lower is better)"] = f"{faith[key]['deletion_auc']['mean']:.3f}"
             row["insertion AUC (higher is better)"] = f"{faith[key]['insertion_auc']['mean']:.3f}"
         rows.append(row)
-    st.table(rows, border="horizontal", hide_index=True)
+    st.table(text_cells(rows, "condition"), border="horizontal", hide_index=True)
     agreement, majority = summary["agreement"], summary["trial_majority"]
     fleiss, cohen = agreement["fleiss"], agreement["cohen"]
     cells = st.columns(4)

@@ -256,7 +256,7 @@ def grid(found: Store, items: Sequence[ItemRecord], user: User | None) -> None:
                                   key=f"report_{item.id}", width="stretch", on_click="ignore",
                                   help="This item as a standalone HTML page")
                 c, d = st.columns(2)
-                refused = f"Only {item.author_name} or an admin can change it"
+                refused = f"Only {md(item.author_name)} or an admin can change it"
                 with c.popover("Edit", width="stretch", disabled=not allowed, key=f"edit_popover_{item.id}",
                                help=None if allowed else refused):
                     edit_form(found, item, user)
@@ -308,7 +308,7 @@ def item_card(item) -> None:
         for i, (column, data) in enumerate(zip(pictures, item.thumbnails[:2])):
             s = scores[i] if i < len(scores) and isinstance(scores[i], dict) else {}
             caption = f"{s.get('side', '')}: {_method_title(s.get('method', ''))}".strip(": ")
-            column.image(data, caption=caption or None, width="stretch")
+            column.image(data, caption=md(caption) if caption else None, width="stretch")
     st.markdown(f"**{md(item.title)}**")
     methods = " vs ".join(_method_title(m) for m in item.methods)
     st.caption(f"{md(item.author_name)} | {md(methods)} on {md(', '.join(item.models))} | "

@@ -14,6 +14,7 @@ import streamlit as st
 from explainers import EXPLAINERS, Param
 
 from ..compute.explanations import SHARED_PARAMS
+from ..text import md
 
 
 def param_input(param: Param, value: Any, key: str, container=st, on_change: Callable[[], None] | None = None) -> Any:
@@ -57,7 +58,7 @@ def own_parameters(method: str, container=st) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if not own:
         return values
-    with container.popover(f"{cls.title} parameters", width="stretch"):
+    with container.popover(f"{md(cls.title)} parameters", width="stretch"):
         for param in own:
             key = f"w_param_{method}_{param.name}"
             stored = st.session_state.setdefault("method_params", {})
@@ -98,7 +99,7 @@ def method_parameters(methods: Sequence[str], key_prefix: str, initial: Mapping[
         if not cls.parameters:
             continue
         start = {**cls.defaults, **((initial or {}).get(name, {}))}
-        with st.expander(f"{cls.title} parameters", expanded=False):
+        with st.expander(f"{md(cls.title)} parameters", expanded=False):
             cols = st.columns(columns)
             values[name] = {p.name: param_input(p, start[p.name], f"{key_prefix}_{name}_{p.name}", cols[i % columns])
                             for i, p in enumerate(cls.parameters)}
