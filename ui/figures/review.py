@@ -122,7 +122,7 @@ def breakdown_figure(summary: Mapping[str, Any], by: str = "reviewer", title: st
         raise ValueError(f"`by` must be 'reviewer' or 'class', got {by!r}")
     groups = summary["by_reviewer" if by == "reviewer" else "by_class"]
     name_a = html(condition_titles(summary)["A"])
-    keys = list(groups)
+    keys = [html(k) for k in groups]  # reviewer names and class labels: user text
     shares, plus, minus, hover = [], [], [], []
     for key, t in zip(keys, groups.values()):
         shares.append(None if t["A"]["share"] is None else 100 * t["A"]["share"])
