@@ -199,7 +199,7 @@ def test_every_page_in_chromium(browser_page, server, photo):
     titles = figure_titles(page)
     assert any(t.startswith("Top-3 predictions") for t in titles), titles
     assert "A: CAM on efficientnet_lite0" in titles and "B: SeCAM on efficientnet_lite0" in titles, titles
-    maps = page.locator(".js-plotly-plot").nth(1)
+    maps = page.locator(".js-plotly-plot", has_text="A: CAM on").first  # the maps come first on Explain
     cam_hover = hover_text(page, maps, 0.5, 0.5, subplot=0)
     assert "pixel x=" in cam_hover and "value" in cam_hover, cam_hover
     page.mouse.move(0, 0)

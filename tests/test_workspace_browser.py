@@ -79,6 +79,13 @@ def query(link: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlsplit(link).query, keep_blank_values=True).items()}
 
 
+def open_display(page) -> None:
+    """Open the toolbar's "Display" popover (colour scale, normalisation, opacity...) unless it is open."""
+    if not page.locator('[data-testid="stSelectbox"]', has_text="Colour scale").first.is_visible():
+        page.get_by_role("button", name=re.compile(r"Display")).first.click()
+        page.locator('[data-testid="stSelectbox"]', has_text="Colour scale").first.wait_for()
+
+
 def choose(page, label: str, search: str, option: re.Pattern | None = None) -> None:
     """Pick an option of the select box labelled ``label`` by typing ``search``, as a user does."""
     box = page.locator('[data-testid="stSelectbox"]', has_text=label).first
@@ -148,7 +155,9 @@ def test_a_saved_comparison_is_shared_reopened_and_survives_a_restart(chromium, 
         wait_idle(a)
 
         choose(a, CLASS_LABEL, "coffee mug", re.compile(r"^coffee mug \|"))
+        open_display(a)
         choose(a, "Colour scale", "Turbo")
+        a.keyboard.press("Escape")  # close the popover
         threshold = a.locator('[data-testid="stSlider"]', has_text="Mask threshold").first.get_by_role("slider")
         for _ in range(40):  # to 0.45 with the arrow keys (0.05 a step), until the server has it (the URL says)
             now = float(query(a.url).get("threshold", "0.8"))
@@ -196,7 +205,9 @@ def test_a_saved_comparison_is_shared_reopened_and_survives_a_restart(chromium, 
         assert_no_error(b, "B opening the link")
         assert b.locator('[data-testid="stAlertContentWarning"]').count() == 0, "the link fell back to a default"
         assert "coffee mug |" in selected(b, CLASS_LABEL), selected(b, CLASS_LABEL)
+        open_display(b)
         assert "Turbo" in selected(b, "Colour scale")
+        b.keyboard.press("Escape")
         assert query(b.url) == query(link)
         assert npy_downloads(b) == maps_a, "B's maps differ from A's"
 

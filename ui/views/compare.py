@@ -135,6 +135,9 @@ def fitted_chart(fig, key: str, reserve: str = "19rem") -> None:
     # the panels' height for the width they get plus the titles and the colour bar
     st.html(f"<style>.st-key-{key}_box {{height: calc(100cqw / {ratio:.4f} + {fixed}px) !important; "
             f"max-height: calc(100vh - {reserve}); min-height: 10rem; flex: 0 0 auto !important;}} "
+            # a medium window with the sidebar open wraps the share row and the toolbar onto more lines
+            f"@media (min-width: 641px) and (max-width: 1279px) {{body:has([data-testid='stSidebar']"
+            f"[data-collapsed='false']) .st-key-{key}_box {{max-height: calc(100vh - {reserve} - 6rem);}}}} "
             f".st-key-{key}_box [data-testid='stPlotlyChart'] {{height: 100% !important; min-height: 0 !important;}}"
             "</style>")
     height = fig.layout.height
