@@ -335,6 +335,8 @@ def test_compare_faithfulness_on_demand(monkeypatch):
     assert list(table["map"]) == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0",
                                   "random map on efficientnet_lite0"]
     assert table["deletion AUC"].between(0, 1).all() and table["insertion AUC"].between(0, 1).all()
+    said = [shown(m.value) for m in at.markdown if "random map" in m.value]  # the table in words, above it
+    assert said and said[0].endswith("the Evaluate page measures many."), said
     # kept: another display change (and the threshold: the order, not the mask) shows it without measuring
     calls.clear()
     at.slider(key="w_opacity").set_value(0.3).run()

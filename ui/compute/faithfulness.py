@@ -123,6 +123,52 @@ def table(results: Mapping[str, Faithfulness | None]) -> pd.DataFrame:
                          for name, c in results.items() if c is not None])
 
 
+#: AUC differences smaller than this are called "about equal" (a curve of a few steps on one photo).
+CLOSE = 0.01
+
+
+def verdict(results: Mapping[str, Faithfulness | None]) -> str | None:
+    """The table in one or two sentences: which map is the more faithful on each curve, and whether the maps
+    beat the random map; None before anything is measured.
+
+    Rows whose name starts with ``"random map"`` are the baselines (:func:`plan`); deletion's area is better
+    low, insertion's high.
+    """
+    maps = {name: c for name, c in results.items() if c is not None and not name.startswith("random map")}
+    randoms = [c for name, c in results.items() if c is not None and name.startswith("random map")]
+    if not maps:
+        return None
+    parts = []
+    if len(maps) > 1:
+        best_del = min(maps, key=lambda n: maps[n].deletion_auc)
+        best_ins = max(maps, key=lambda n: maps[n].insertion_auc)
+        gap_del = max(c.deletion_auc for c in maps.values()) - maps[best_del].deletion_auc
+        gap_ins = maps[best_ins].insertion_auc - min(c.insertion_auc for c in maps.values())
+        close_del, close_ins = gap_del < CLOSE, gap_ins < CLOSE
+        if close_del and close_ins:
+            parts.append("The maps are about equally faithful on this photo (deletion and insertion areas within "
+                         f"{CLOSE:.2f}).")
+        elif best_del == best_ins and not (close_del or close_ins):
+            parts.append(f"{best_del} is the more faithful on both curves: deletion area lower by {gap_del:.3f}, "
+                         f"insertion area higher by {gap_ins:.3f}.")
+        else:
+            said = [f"deletion: {'about equal' if close_del else f'{best_del} (lower by {gap_del:.3f})'}",
+                    f"insertion: {'about equal' if close_ins else f'{best_ins} (higher by {gap_ins:.3f})'}"]
+            parts.append(f"Mixed: the more faithful map differs by curve ({'; '.join(said)}).")
+    if randoms:
+        base = randoms[0]
+        beat = [n for n, c in maps.items() if c.deletion_auc < base.deletion_auc and c.insertion_auc > base.insertion_auc]
+        if len(beat) == len(maps):
+            parts.append("Both maps beat the random map on both curves." if len(maps) > 1
+                         else "The map beats the random map on both curves.")
+        elif beat:
+            parts.append(f"Only {', '.join(beat)} beats the random map on both curves.")
+        else:
+            parts.append("No map beats the random map on both curves: treat these maps with suspicion.")
+    parts.append("One photo shows little; the Evaluate page measures many.")
+    return " ".join(parts)
+
+
 def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_key: str, image: np.ndarray
          ) -> dict[str, Faithfulness | None]:
     """The faithfulness section: results when they exist, a measure button, progress with estimate and cancel.

@@ -170,6 +170,7 @@ def faithfulness_section(selection: Selection, sides: Sequence[Side], label: str
                                 selection.image)
     measured = {name: curves for name, curves in results.items() if curves is not None}
     if measured:
+        st.markdown(md(faithfulness.verdict(results)))
         curves_col, table_col = st.columns([3, 2])
         curves_col.plotly_chart(faithfulness_curves_figure(measured, title=f"Faithfulness for {label}"),
                                 key="faithfulness_curves")
