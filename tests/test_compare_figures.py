@@ -114,13 +114,15 @@ def test_difference_is_symmetric_and_fitted_to_the_data(photo):
 def test_map_panel_hover_has_the_same_facts_for_every_method(photo):
     a = figures.map_panel(photo, _explanation("a", RAMP), title="A")
     b = figures.map_panel(photo, _explanation("b", RAMP, superpixels=True), title="B")
-    assert "value %{z:.3f}" in a.template and "value %{z:.3f}" in b.template
-    assert a.customdata is None
-    for fact in ("superpixel", "score", "area", "kept"):
+    assert "value %{z:.3f}" in a.template
+    assert a.customdata is None and a.text is None
+    # a superpixel's hover has one number for the region (its score), named as in the table and the chart
+    assert "value" not in b.template and b.template.count("score") == 1
+    for fact in ("superpixel #", "score", "area", "kept %{text}"):
         assert fact in b.template
-    ids, score, area, kept = np.moveaxis(b.customdata, -1, 0)
+    ids, score, area = np.moveaxis(b.customdata, -1, 0)
     assert set(np.unique(ids)) == set(range(1, 7)) and np.allclose(area, 100 * 400 / (H * W))
-    assert set(np.unique(kept)) <= {0.0, 1.0}
+    assert set(np.unique(b.text)) <= {"yes", "no"}
     assert a.picture.shape == (H, W, 3) and a.picture.dtype == np.uint8
 
 

@@ -107,7 +107,7 @@ def test_explain_page(tmp_path):
     assert metric(at, "Probability").endswith("%")
     table = at.dataframe[0].value
     assert list(table.columns) == ["id", "score", "area_pct", "kept"]
-    assert table["score"].is_monotonic_decreasing and table["kept"].any()
+    assert table["score"].is_monotonic_decreasing and set(table["kept"]) == {"yes", "no"}  # never 1 / 0
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["CAM map (PNG)", "CAM map (.npy)", "SeCAM map (PNG)", "SeCAM map (.npy)",
                       "Superpixel scores (CSV)", "Whole result (JSON)"]
@@ -119,6 +119,44 @@ def test_explain_page(tmp_path):
     if blocked:
         assert any(all(n in shown(e.label) for n in blocked) for e in at.sidebar.expander)
     assert any("Device: **CPU**" in c.value or "Device: **GPU" in shown(c.value) for c in at.sidebar.caption)
+
+
+def test_region_numbers_and_the_picked_table_row_show_on_the_secam_map():
+    from ui.compute import comparison
+    from ui.views import compare as compare_view
+
+    at = new_app()
+    at.run()
+    assert_clean(at)
+    assert not [t for t in chart(at, "maps")["data"] if t["type"] == "scatter"]  # no numbers by default
+    at.toggle(key="w_region_numbers").set_value(True).run()
+    assert_clean(at)
+    [marks] = [t for t in chart(at, "maps")["data"] if t["type"] == "scatter"]
+    table = at.dataframe[0].value
+    kept = [f"#{i}" for i in table.loc[table["kept"] == "yes", "id"]]
+    assert marks["text"] == kept[:len(marks["text"])] and marks["xaxis"] == "x2"  # on the SeCAM panel (B)
+    hover = [t for t in chart(at, "maps")["data"] if t["type"] == "heatmap"][1]["hovertemplate"]
+    assert "score" in hover and "kept %{text}" in hover and "value" not in hover
+
+    # a row picked in the table: its callback records (table token, id); the map outlines and numbers it
+    at.toggle(key="w_region_numbers").set_value(False).run()
+    before = [picture(chart(at, "maps"), i) for i in (0, 1)]
+    sel = at.session_state["selection"]
+    picked = int(table["id"].iloc[-1])  # the worst superpixel: never numbered unless picked
+    label = sel.model.labels[at.session_state["target_class"]]
+    secam_side = comparison.compute_side("B", explanations.condition(sel.model_name, "secam", sel, 0.8), sel, label,
+                                         "relative")
+    at.session_state[compare_view.HIGHLIGHT_KEY] = (compare_view._table_token(sel, secam_side), picked)
+    at.run()
+    assert_clean(at)
+    [marks] = [t for t in chart(at, "maps")["data"] if t["type"] == "scatter"]
+    assert marks["text"] == [f"#{picked}"] and marks["xaxis"] == "x2"
+    after = [picture(chart(at, "maps"), i) for i in (0, 1)]
+    assert after[0] == before[0] and after[1] != before[1]  # only the SeCAM map changes
+    # a pick from another table (another photo or method) is not shown
+    at.session_state[compare_view.HIGHLIGHT_KEY] = ("sample:astronaut|other", picked)
+    at.run()
+    assert [picture(chart(at, "maps"), i) for i in (0, 1)] == before
 
 
 def chart(at: AppTest, key: str) -> dict:

@@ -102,6 +102,7 @@ DEFAULTS: dict[str, Any] = {
     "colorscale": "Viridis",
     "opacity": 0.5,
     "boundaries": True,
+    "region_numbers": False,
     "scale": "relative",
     "left_model": None,
     "left_method": DEFAULT_METHODS[0],
