@@ -312,3 +312,26 @@ def test_pure_modules_do_not_import_streamlit():
             "ui.figures.evaluation, ui.figures.review, ui.exports.files, ui.exports.report; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_one_default_colour_scale_for_dashboard_maps_review_trials_and_the_batch_gallery(cam):
+    import cv2
+
+    from explainers import overlays
+    from explainers_team.review import design
+    from ui.app import session
+    from ui.figures import scales
+
+    assert scales.COLORSCALES is overlays.COLORSCALES and session.DEFAULTS["colorscale"] == overlays.DEFAULT_COLORSCALE
+    assert overlays.DEFAULT_COLORSCALE == "Viridis"
+    black = np.zeros((H, W, 3), np.uint8)
+    top = np.ones((H, W), np.float32)
+    # a review trial's (and the Batch gallery's) picture: 0.3 x the default scale's colour over the photo
+    picture = design._picture(black, cam.__class__(**{**cam.__dict__, "saliency": top}), "overlay")
+    viridis_top = cv2.applyColorMap(np.full((1, 1), 255, np.uint8), cv2.COLORMAP_VIRIDIS)[0, 0, ::-1]
+    np.testing.assert_allclose(picture[0, 0], 0.3 * viridis_top.astype(float), atol=1)
+    lut = scales.colorscale_lut(overlays.DEFAULT_COLORSCALE)
+    assert np.abs(viridis_top.astype(int) - lut[-1].astype(int)).max() <= 3  # the same colours as the page's maps
+    assert not np.array_equal(overlays.heatmap_overlay(black, top, colorscale="Jet"), picture)
+    with pytest.raises(ValueError, match="unknown colour scale 'Rainbow'; use one of Viridis"):
+        overlays.heatmap_overlay(black, top, colorscale="Rainbow")
