@@ -108,6 +108,7 @@ def test_explain_page(tmp_path):
     table = at.dataframe[0].value
     assert list(table.columns) == ["id", "score", "area_pct", "kept"]
     assert table["score"].is_monotonic_decreasing and set(table["kept"]) == {"yes", "no"}  # never 1 / 0
+    assert at.dataframe[0].proto.placeholder == "\u2014"  # a missing cell shows a dash, not "None"
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["CAM map (PNG)", "CAM map (.npy)", "SeCAM map (PNG)", "SeCAM map (.npy)",
                       "Superpixel scores (CSV)", "Whole result (JSON)"]

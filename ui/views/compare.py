@@ -19,7 +19,7 @@ from explainers.overlays import masked_image
 
 from ..app import session
 from ..app.session import SIDES, VIEWS, Selection
-from ..text import md
+from ..text import MISSING, md
 from ..compute import comparison, explanations, faithfulness, models, photos
 from ..compute.comparison import Side
 from ..exports import downloads as download_buttons
@@ -174,7 +174,7 @@ def faithfulness_section(selection: Selection, sides: Sequence[Side], label: str
         curves_col, table_col = st.columns([3, 2])
         curves_col.plotly_chart(faithfulness_curves_figure(measured, title=f"Faithfulness for {label}"),
                                 key="faithfulness_curves")
-        table_col.dataframe(faithfulness.table(results), hide_index=True, width="stretch",
+        table_col.dataframe(faithfulness.table(results), hide_index=True, placeholder=MISSING, width="stretch",
                             column_config={"deletion AUC": st.column_config.NumberColumn(format="%.3f"),
                                            "insertion AUC": st.column_config.NumberColumn(format="%.3f"),
                                            "kept %": st.column_config.NumberColumn(format="%.1f"),
@@ -292,7 +292,7 @@ def superpixel_section(selection: Selection, sides: Sequence[Side], style: Mappi
         st.session_state[HIGHLIGHT_KEY] = (token, rows[chosen[0]]["id"]) if chosen and chosen[0] < len(rows) else None
 
     st.dataframe(
-        table, hide_index=True, width="stretch", height=300, key="superpixel_table",
+        table, hide_index=True, placeholder=MISSING, width="stretch", height=300, key="superpixel_table",
         on_select=pick, selection_mode="single-row",
         column_config={
             "id": st.column_config.NumberColumn("Superpixel", format="#%d"),
