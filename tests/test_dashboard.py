@@ -495,6 +495,9 @@ def test_upload_a_photo_and_a_broken_file():
     assert not at.exception
     messages = " ".join(shown(e.value) for e in at.error)
     assert "holiday.jpg" in messages and "pick a sample" in messages
+    # shown once: on the page (the whole tree, sidebar included, has one message naming the file)
+    assert sum("holiday.jpg" in shown(e.value) for e in [*at.error, *at.warning]) == 1
+    assert not at.sidebar.error and not at.sidebar.warning
     assert not figures(at)
 
 
