@@ -178,6 +178,9 @@ def hover_layers(fig: dict) -> list[dict]:
 
 @pytest.mark.parametrize("page", PAGES[1:])
 def test_page_renders(page):
+    from ui.compute import comparison
+    from ui.views import compare as compare_view
+
     at = new_app()
     at.run()
     at.switch_page(page).run()
@@ -185,7 +188,12 @@ def test_page_renders(page):
     if page.endswith("compare.py"):
         assert panel_titles(at, "compare_maps") == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0"]
         assert [m.label for m in at.metric][:3] == ["A: probability", "B: probability", "Agreement (Pearson r)"]
-        assert any("Both maps use the same rule" in shown(c.value) for c in at.caption)
+        [caption] = [shown(c.value) for c in at.caption if "Both maps use the same rule" in shown(c.value)]
+        # the page says how to zoom; the caption the PNG and the report carry does not
+        exported = comparison.caption([], {"scale": "relative", "colorscale": "Viridis", "opacity": 0.5},
+                                      "Side by side", None)
+        assert caption == exported + compare_view.ZOOM_HINT and "double-click" in caption
+        assert "double-click" not in exported and "Zoom" not in exported
     elif page.endswith("method.py"):
         text = " ".join(shown(m.value) for m in at.markdown)
         assert "7x7x1280" in text and "superpixels survive" in text

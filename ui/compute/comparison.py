@@ -121,7 +121,10 @@ def segment_side(sides: Sequence[Side]) -> Side | None:
 
 
 def caption(sides: Sequence[Side], style: Mapping[str, Any], view: str, difference: np.ndarray | None) -> str:
-    """What the colours mean, in one paragraph (the page's caption and the report's)."""
+    """What the colours mean, in one paragraph (the page's caption, the comparison PNG's and the report's).
+
+    How to use the figure on the page (zoom, pan) is not part of it: see :data:`ui.views.compare.ZOOM_HINT`.
+    """
     text = (f"Both maps use the same rule: {scales.SCALE_TEXT[style['scale']]}. Colour scale "
             f"{style['colorscale']}, opacity {style['opacity']:.2f}.")
     if difference is not None:
@@ -130,7 +133,6 @@ def caption(sides: Sequence[Side], style: Mapping[str, Any], view: str, differen
                  f"higher); mean {float(difference.mean()):+.3f}.")
     if view == "Swipe":
         text += " Swipe: A on the left of the white line, B on the right; move the slider."
-    text += " Zoom or pan one map and the others follow (double-click to reset)."
     return text
 
 

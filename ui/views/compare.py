@@ -110,8 +110,9 @@ def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: M
                 panel_width: int = 680, key: str = "compare_maps", reserve: str = "19rem", label: str | None = None,
                 highlight: bool = False):
     """The maps as the view draws them, fitted to the window (:func:`fitted_chart` with ``reserve``); returns
-    ``(panels, figure, caption)``. With ``label``, the caption starts with "Why 'label'?". With ``highlight``,
-    the row picked in :func:`superpixel_section`'s table is outlined on its map."""
+    ``(panels, figure, caption)``, the caption as the downloads carry it (without :data:`ZOOM_HINT`). With
+    ``label``, the caption starts with "Why 'label'?". With ``highlight``, the row picked in
+    :func:`superpixel_section`'s table is outlined on its map."""
     if highlight:
         style = {**style, "highlight": highlighted(selection, sides)}
     split = 0.5
@@ -123,8 +124,12 @@ def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: M
                              panel_width=panel_width if len(shown) <= 2 else 450)
     fitted_chart(fig, key, reserve)
     caption = comparison.caption(sides, style, view, difference)
-    st.caption((f"**Why '{md(label)}'?** " if label is not None else "") + caption)
+    st.caption((f"**Why '{md(label)}'?** " if label is not None else "") + caption + ZOOM_HINT)
     return shown, fig, caption
+
+
+#: How to use the maps on the page; a UI hint, so it is kept out of the caption the downloads carry.
+ZOOM_HINT = " Zoom or pan one map and the others follow (double-click to reset)."
 
 
 def fitted_chart(fig, key: str, reserve: str = "19rem") -> None:
