@@ -117,8 +117,12 @@ def test_explain_page(tmp_path):
     available = {n: ok for n, (ok, _) in model_cache.availability().items()}
     assert {o.split(" - ")[0] for o in models.options} == {n for n, ok in available.items() if ok}
     blocked = [n for n, ok in available.items() if not ok]
-    if blocked:
-        assert any(all(n in shown(e.label) for n in blocked) for e in at.sidebar.expander)
+    if blocked:  # one short line (a collapsed expander), the names and why inside it
+        [box] = [e for e in at.sidebar.expander if e.label.startswith("Not available")]
+        assert box.label == f"Not available: {len(blocked)} model{'s' if len(blocked) != 1 else ''}"
+        assert not box.proto.expanded
+        inside = " ".join(shown(m.value) for m in box.markdown)
+        assert all(f"**{n}** cannot be picked" in inside for n in blocked)
     assert any("Device: **CPU**" in c.value or "Device: **GPU" in shown(c.value) for c in at.sidebar.caption)
 
 
