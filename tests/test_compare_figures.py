@@ -186,3 +186,20 @@ def test_report_is_self_contained(photo):
     # nothing is fetched from the network: no external script, stylesheet or image
     assert not re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)=["']https?://""", html)
     assert "deletion AUC" in html and "Not measured" not in html
+
+
+def test_every_map_figure_keeps_plotly_toolbar_off_the_titles(photo):
+    """The toolbar stands upright in a strip at the right edge kept free for it, on every map figure."""
+    a = figures.map_panel(photo, _explanation("a", RAMP), title="A")
+    b = figures.map_panel(photo, _explanation("b", RAMP, superpixels=True), title="B: a long title on panel B")
+    labels = np.arange(H * W).reshape(H, W) // 100
+    built = [figures.panels_figure([a, b]), figures.panels_figure([a, b], stacked=True),
+             figures.segmentation_figure(photo, [("one", labels), ("two", labels)]),
+             figures.feature_maps_figure(np.random.default_rng(0).random((3, 4, 4)), [0, 1, 2])]
+    for fig in built:
+        assert fig.layout.modebar.orientation == "v"
+        assert fig.layout.margin.r == figures.MODEBAR_PX >= 28  # Plotly's upright toolbar is about 28 px wide
+        right = max(ann.x for ann in fig.layout.annotations)  # the titles stay inside the panels' width
+        assert right <= 1.0
+    ratio, fixed, side = figures.aspect(built[0])
+    assert side == figures.MODEBAR_PX and fixed == 90 and ratio == pytest.approx(2 * W / H)

@@ -105,6 +105,16 @@ def _style_image_axes(fig: go.Figure, full_shape: tuple[int, int], rows: int = 1
             fig.layout[f"yaxis{suffix}"].matches = "y"
 
 
+#: Width in px kept free at the right of every map figure for Plotly's toolbar, drawn there upright, so it never
+#: covers a panel's title or the photo.
+MODEBAR_PX = 30
+
+
+def _modebar_aside(fig: go.Figure) -> None:
+    """Plotly's toolbar upright in a free strip at the right edge (the same for every map figure)."""
+    fig.update_layout(modebar={"orientation": "v"}, margin={"r": MODEBAR_PX})
+
+
 def predictions_figure(forward: ForwardPass, labels: Sequence[str], k: int = 5,
                        highlight: int | None = None) -> go.Figure:
     """Top-``k`` predictions as a horizontal bar chart of probabilities, best on top.
@@ -252,6 +262,7 @@ def feature_maps_figure(features: np.ndarray, channels: Sequence[int], cols: int
         suffix = "" if index == 1 else str(index)
         fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
     fig.update_layout(height=190 * rows + 30, margin=dict(l=0, r=0, t=30, b=0))
+    _modebar_aside(fig)
     fig.update_annotations(font_size=11)
     return fig
 
@@ -285,6 +296,7 @@ def segmentation_figure(image: np.ndarray, labelings: Sequence[tuple[str, np.nda
     height, width = image.shape[:2]
     fig.update_layout(height=int(min(420, 1100 / len(labelings) * height / width)) + 40,
                       margin=dict(l=0, r=0, t=30, b=0))
+    _modebar_aside(fig)
     return fig
 
 
@@ -515,14 +527,15 @@ def _panel_traces(panel: Panel, coloraxis: str) -> list:
     return traces
 
 
-def aspect(fig: go.Figure) -> tuple[float, int]:
-    """``(width / height of the panels' grid, pixels of titles and colour bars)`` of a :func:`panels_figure` figure.
+def aspect(fig: go.Figure) -> tuple[float, int, int]:
+    """``(width / height of the panels' grid, pixels of titles and colour bars, pixels of the toolbar's strip)``
+    of a :func:`panels_figure` figure.
 
-    The figure's height for a width ``w`` is ``w / ratio + fixed``.
+    The figure's height for a width ``w`` is ``(w - side) / ratio + fixed``.
     """
     meta = fig.layout.meta
     if isinstance(meta, dict) and "aspect" in meta:
-        return float(meta["aspect"]), int(meta["fixed_px"])
+        return float(meta["aspect"]), int(meta["fixed_px"]), int(meta.get("side_px", 0))
     raise ValueError("the figure was not made by panels_figure (no aspect in its layout.meta)")
 
 
@@ -571,7 +584,9 @@ def panels_figure(panels: Sequence[Panel], *, stacked: bool = False, panel_width
     height, width = panels[0].full_shape
     one = int(min(900, max(200, panel_width * height / width)))
     fig.update_layout(height=one * rows + 90, margin=dict(l=0, r=0, t=28, b=10),
-                      meta={"aspect": (width * cols) / (height * rows), "fixed_px": 90}, **layout)
+                      meta={"aspect": (width * cols) / (height * rows), "fixed_px": 90, "side_px": MODEBAR_PX},
+                      **layout)
+    _modebar_aside(fig)
     if split is not None:
         x = split * width - 0.5
         fig.add_shape(type="line", x0=x, x1=x, y0=-0.5, y1=height - 0.5, line={"color": "white", "width": 2})

@@ -139,10 +139,10 @@ def fitted_chart(fig, key: str, reserve: str = "19rem") -> None:
     fills it, so a phone gets small maps with no empty band below them and a wide window gets maps that fit
     on the first screen whatever the photo's orientation (the panels keep the photo's proportions inside).
     """
-    ratio, fixed = maps.aspect(fig)
+    ratio, fixed, side = maps.aspect(fig)
     # the page's main column is the size container (cqw: a hundredth of its width), so the box's height is
     # the panels' height for the width they get plus the titles and the colour bar
-    st.html(f"<style>.st-key-{key}_box {{height: calc(100cqw / {ratio:.4f} + {fixed}px) !important; "
+    st.html(f"<style>.st-key-{key}_box {{height: calc((100cqw - {side}px) / {ratio:.4f} + {fixed}px) !important; "
             f"max-height: calc(100vh - {reserve}); min-height: 10rem; flex: 0 0 auto !important;}} "
             f".st-key-{key}_box [data-testid='stPlotlyChart'] {{height: 100% !important; min-height: 0 !important;}}"
             "</style>")
