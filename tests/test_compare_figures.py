@@ -180,12 +180,21 @@ def test_report_is_self_contained(photo):
     html = report.html_report(title="A vs B <cat>", photo=photo, figures=[("maps", fig)],
                               settings={"model": "toy"}, predictions=[{"label": "cat", "probability": 0.7}],
                               sides=[{"name": "A", "timings": {"forward": 0.01}, "superpixels": None}],
-                              faithfulness=[{"map": "A", "deletion AUC": 0.1}]).decode()
+                              faithfulness=[{"map": "A", "deletion AUC": 0.1, "kept %": None},
+                                            {"map": "B", "deletion AUC": np.float32(0.2), "kept %": float("nan")}],
+                              caption="Both maps use the same rule.").decode()
     assert "A vs B &lt;cat&gt;" in html and "data:image/jpeg;base64," in html
     assert html.count("Plotly.newPlot") == 1 and len(html) > 3_000_000  # plotly.js inlined
     # nothing is fetched from the network: no external script, stylesheet or image
     assert not re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)=["']https?://""", html)
     assert "deletion AUC" in html and "Not measured" not in html
+    # cells that do not apply show a dash, as on the page, never None or nan
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    assert "None" not in cells and "nan" not in cells and cells.count("\u2014") == 2 and "0.2" in cells
+    rows = [{"id": 3, "score": 0.5, "kept": np.True_}, {"id": 4, "score": 0.1, "kept": False}]
+    with_superpixels = report.html_report(title="t", photo=photo, figures=[], settings={}, predictions=[],
+                                          sides=[{"name": "B", "timings": {}, "superpixels": rows}]).decode()
+    assert re.findall(r"<td>(yes|no|True|False)</td>", with_superpixels) == ["yes", "no"]
 
 
 def test_every_map_figure_keeps_plotly_toolbar_off_the_titles(photo):
