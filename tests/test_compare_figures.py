@@ -212,3 +212,35 @@ def test_every_map_figure_keeps_plotly_toolbar_off_the_titles(photo):
         assert right <= 1.0
     ratio, fixed, side = figures.aspect(built[0])
     assert side == figures.MODEBAR_PX and fixed == 90 and ratio == pytest.approx(2 * W / H)
+
+
+def test_downloaded_pictures_carry_the_region_numbers_shown_on_the_map():
+    big = np.full((200, 300, 3), 90, np.uint8)  # room for the numbers' text
+    segments = (np.arange(200)[:, None] // 100 * 3 + np.arange(300)[None, :] // 100 + 1).astype(np.int32)
+    ids = np.arange(1, 7, dtype=np.int32)
+    scores = np.array([0.9, 0.1, 0.5, 0.8, 0.0, 0.3], np.float32)
+    lookup = np.zeros(7, np.float32)
+    lookup[ids] = scores
+    kept = np.zeros(7, bool)
+    kept[ids] = scores > 0.45
+    secam = Explanation(method="secam", model="toy", class_index=1, label="cat", probability=0.7, logit=2.0, rank=0,
+                        saliency=lookup[segments], class_map=np.zeros((4, 6), np.float32), params={"threshold": 0.5},
+                        timings={}, segments=segments, segment_ids=ids, segment_scores=scores,
+                        segment_areas=np.full(6, 10_000, np.int64), mask=kept[segments])
+    plain = figures.map_panel(big, secam, title="B", boundaries=False)
+    assert exports.shown_picture(plain) is plain.picture  # no numbers: the picture itself
+    numbered = figures.map_panel(big, secam, title="B", boundaries=False, numbers=True)
+    assert [m[2] for m in numbered.marks] == ["#1", "#4", "#3"]
+    picture = exports.shown_picture(numbered)
+    changed = np.any(picture != numbered.picture, axis=-1)
+    # text (white, outlined in black) around each kept superpixel's centre, nothing in the others
+    for x, y, _ in numbered.marks:
+        box = (slice(int(y) - 12, int(y) + 13), slice(int(x) - 25, int(x) + 26))
+        assert changed[box].any()
+        assert (picture[box] >= 200).all(-1).any() and (picture[box] <= 40).all(-1).any()  # white, outlined black
+    assert not changed[segments == 2].any() and not changed[segments == 5].any()
+    assert (numbered.picture == plain.picture).all()  # the page's picture is unchanged (the numbers are a trace)
+    # the comparison PNG holds the numbered picture
+    png = np.asarray(Image.open(io.BytesIO(exports.comparison_png([numbered], "cat", ""))))
+    h, w = picture.shape[:2]
+    assert any((png[y:y + h, x:x + w] == picture).all() for y in range(png.shape[0] - h) for x in range(20))
