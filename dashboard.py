@@ -26,7 +26,7 @@ with session.guard("the Explain page"):
         label = selection.model.labels[target]
         sides = compare.compute_sides(selection, conditions, label, style["scale"], warn_other_class=False)
         shown, _, caption = compare.maps_figure(selection, sides, "Side by side", style, panel_width=560, key="maps",
-                                                label=label)
+                                                label=label, highlight=True)
 
     with st.container(horizontal=True, gap="large", vertical_alignment="center"):  # wraps on a narrow screen
         compare.predictions_chart(selection, forward, target)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.app import page, session
-from ui.text import md
+from ui.text import MISSING, md
 from ui.compute import models
 from ui.views import models as registry_view
 
@@ -26,7 +26,7 @@ with session.guard("the Models page"):
         checked.update(usable)
 
     rows = registry_view.model_rows(registry, available, registry_view.facts_of, checked)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="models_table")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=MISSING, width="stretch", key="models_table")
     st.caption("Models are loaded only when needed (the one picked in the sidebar, or all with the button) and "
                "then cached for every user of this server. Weights that are not here download into torch's or "
                "Hugging Face's cache the first time the model is picked (once per machine). Sizes: the file "
@@ -46,4 +46,4 @@ with session.guard("the Models page"):
     st.subheader("Methods")
     st.caption("Built-in methods, then plug-ins (packages that declare an `explainers.methods` entry point). "
                "A plug-in that failed to load is listed with its error; the others work.")
-    st.dataframe(pd.DataFrame(registry_view.method_rows()), hide_index=True, width="stretch", key="methods_table")
+    st.dataframe(pd.DataFrame(registry_view.method_rows()), hide_index=True, placeholder=MISSING, width="stretch", key="methods_table")

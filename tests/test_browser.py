@@ -199,15 +199,29 @@ def test_every_page_in_chromium(browser_page, server, photo):
     titles = figure_titles(page)
     assert any(t.startswith("Top-3 predictions") for t in titles), titles
     assert "A: CAM on efficientnet_lite0" in titles and "B: SeCAM on efficientnet_lite0" in titles, titles
-    maps = page.locator(".js-plotly-plot", has_text="A: CAM on").first  # the maps come first on Explain
+    maps = page.locator(".st-key-maps_box .js-plotly-plot").first  # the maps (ui.views.compare.fitted_chart's box)
     cam_hover = hover_text(page, maps, 0.5, 0.5, subplot=0)
     assert "pixel x=" in cam_hover and "value" in cam_hover, cam_hover
     page.mouse.move(0, 0)
     secam_hover = hover_text(page, maps, 0.5, 0.5, subplot=1)
-    for fact in ("value", "superpixel", "score", "area", "kept"):
+    for fact in ("superpixel #", "score", "area", "kept"):
         assert fact in secam_hover, (fact, secam_hover)
+    # one number for the region (its score, as in the table and the chart), and kept as yes / no
+    assert "value" not in secam_hover and re.search(r"kept (yes|no)", secam_hover), secam_hover
     page.mouse.move(0, 0)
     shoot(page, "explain.png")
+    # picking a row of the superpixel table (its box at the left) outlines and numbers that superpixel on the map
+    numbers = "gd => gd.data.filter(t => t.type === 'scatter').map(t => t.text).flat()"
+    assert maps.evaluate(numbers) == []
+    grid = page.locator('.st-key-superpixel_table [data-testid="stDataFrame"], [data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # row 1's selection box (header and rows are 35 px)
+    page.wait_for_function(f"() => {{ const gd = document.querySelector('.st-key-maps_box .js-plotly-plot'); "
+                           f"return gd && gd.data && ({numbers})(gd).length === 1; }}", timeout=60_000)
+    wait_idle(page)
+    [picked] = page.locator(".st-key-maps_box .js-plotly-plot").first.evaluate(numbers)
+    assert re.fullmatch(r"#\d+", picked), picked
 
     go_to(page, "Method")
     wait_figures(page, 3)

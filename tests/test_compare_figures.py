@@ -114,13 +114,15 @@ def test_difference_is_symmetric_and_fitted_to_the_data(photo):
 def test_map_panel_hover_has_the_same_facts_for_every_method(photo):
     a = figures.map_panel(photo, _explanation("a", RAMP), title="A")
     b = figures.map_panel(photo, _explanation("b", RAMP, superpixels=True), title="B")
-    assert "value %{z:.3f}" in a.template and "value %{z:.3f}" in b.template
-    assert a.customdata is None
-    for fact in ("superpixel", "score", "area", "kept"):
+    assert "value %{z:.3f}" in a.template
+    assert a.customdata is None and a.text is None
+    # a superpixel's hover has one number for the region (its score), named as in the table and the chart
+    assert "value" not in b.template and b.template.count("score") == 1
+    for fact in ("superpixel #", "score", "area", "kept %{text}"):
         assert fact in b.template
-    ids, score, area, kept = np.moveaxis(b.customdata, -1, 0)
+    ids, score, area = np.moveaxis(b.customdata, -1, 0)
     assert set(np.unique(ids)) == set(range(1, 7)) and np.allclose(area, 100 * 400 / (H * W))
-    assert set(np.unique(kept)) <= {0.0, 1.0}
+    assert set(np.unique(b.text)) <= {"yes", "no"}
     assert a.picture.shape == (H, W, 3) and a.picture.dtype == np.uint8
 
 
@@ -178,9 +180,67 @@ def test_report_is_self_contained(photo):
     html = report.html_report(title="A vs B <cat>", photo=photo, figures=[("maps", fig)],
                               settings={"model": "toy"}, predictions=[{"label": "cat", "probability": 0.7}],
                               sides=[{"name": "A", "timings": {"forward": 0.01}, "superpixels": None}],
-                              faithfulness=[{"map": "A", "deletion AUC": 0.1}]).decode()
+                              faithfulness=[{"map": "A", "deletion AUC": 0.1, "kept %": None},
+                                            {"map": "B", "deletion AUC": np.float32(0.2), "kept %": float("nan")}],
+                              caption="Both maps use the same rule.").decode()
     assert "A vs B &lt;cat&gt;" in html and "data:image/jpeg;base64," in html
     assert html.count("Plotly.newPlot") == 1 and len(html) > 3_000_000  # plotly.js inlined
     # nothing is fetched from the network: no external script, stylesheet or image
     assert not re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)=["']https?://""", html)
     assert "deletion AUC" in html and "Not measured" not in html
+    # cells that do not apply show a dash, as on the page, never None or nan
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    assert "None" not in cells and "nan" not in cells and cells.count("\u2014") == 2 and "0.2" in cells
+    rows = [{"id": 3, "score": 0.5, "kept": np.True_}, {"id": 4, "score": 0.1, "kept": False}]
+    with_superpixels = report.html_report(title="t", photo=photo, figures=[], settings={}, predictions=[],
+                                          sides=[{"name": "B", "timings": {}, "superpixels": rows}]).decode()
+    assert re.findall(r"<td>(yes|no|True|False)</td>", with_superpixels) == ["yes", "no"]
+
+
+def test_every_map_figure_keeps_plotly_toolbar_off_the_titles(photo):
+    """The toolbar stands upright in a strip at the right edge kept free for it, on every map figure."""
+    a = figures.map_panel(photo, _explanation("a", RAMP), title="A")
+    b = figures.map_panel(photo, _explanation("b", RAMP, superpixels=True), title="B: a long title on panel B")
+    labels = np.arange(H * W).reshape(H, W) // 100
+    built = [figures.panels_figure([a, b]), figures.panels_figure([a, b], stacked=True),
+             figures.segmentation_figure(photo, [("one", labels), ("two", labels)]),
+             figures.feature_maps_figure(np.random.default_rng(0).random((3, 4, 4)), [0, 1, 2])]
+    for fig in built:
+        assert fig.layout.modebar.orientation == "v"
+        assert fig.layout.margin.r == figures.MODEBAR_PX >= 28  # Plotly's upright toolbar is about 28 px wide
+        right = max(ann.x for ann in fig.layout.annotations)  # the titles stay inside the panels' width
+        assert right <= 1.0
+    ratio, fixed, side = figures.aspect(built[0])
+    assert side == figures.MODEBAR_PX and fixed == 90 and ratio == pytest.approx(2 * W / H)
+
+
+def test_downloaded_pictures_carry_the_region_numbers_shown_on_the_map():
+    big = np.full((200, 300, 3), 90, np.uint8)  # room for the numbers' text
+    segments = (np.arange(200)[:, None] // 100 * 3 + np.arange(300)[None, :] // 100 + 1).astype(np.int32)
+    ids = np.arange(1, 7, dtype=np.int32)
+    scores = np.array([0.9, 0.1, 0.5, 0.8, 0.0, 0.3], np.float32)
+    lookup = np.zeros(7, np.float32)
+    lookup[ids] = scores
+    kept = np.zeros(7, bool)
+    kept[ids] = scores > 0.45
+    secam = Explanation(method="secam", model="toy", class_index=1, label="cat", probability=0.7, logit=2.0, rank=0,
+                        saliency=lookup[segments], class_map=np.zeros((4, 6), np.float32), params={"threshold": 0.5},
+                        timings={}, segments=segments, segment_ids=ids, segment_scores=scores,
+                        segment_areas=np.full(6, 10_000, np.int64), mask=kept[segments])
+    plain = figures.map_panel(big, secam, title="B", boundaries=False)
+    assert exports.shown_picture(plain) is plain.picture  # no numbers: the picture itself
+    numbered = figures.map_panel(big, secam, title="B", boundaries=False, numbers=True)
+    assert [m[2] for m in numbered.marks] == ["#1", "#4", "#3"]
+    picture = exports.shown_picture(numbered)
+    changed = np.any(picture != numbered.picture, axis=-1)
+    # text (white, outlined in black) around each kept superpixel's centre, nothing in the others
+    for x, y, _ in numbered.marks:
+        box = (slice(int(y) - 12, int(y) + 13), slice(int(x) - 25, int(x) + 26))
+        assert changed[box].any()
+        assert (picture[box] >= 200).all(-1).any() and (picture[box] <= 40).all(-1).any()  # white, outlined black
+    assert not changed[segments == 2].any() and not changed[segments == 5].any()
+    assert (numbered.picture == plain.picture).all()  # the page's picture is unchanged (the numbers are a trace)
+    # the comparison PNG holds the numbered picture
+    png = np.asarray(Image.open(io.BytesIO(exports.comparison_png([numbered], "cat", ""))))
+    h, w = picture.shape[:2]
+    assert any((png[y:y + h, x:x + w] == picture).all() for y in range(png.shape[0] - h) for x in range(20))

@@ -107,7 +107,8 @@ def test_explain_page(tmp_path):
     assert metric(at, "Probability").endswith("%")
     table = at.dataframe[0].value
     assert list(table.columns) == ["id", "score", "area_pct", "kept"]
-    assert table["score"].is_monotonic_decreasing and table["kept"].any()
+    assert table["score"].is_monotonic_decreasing and set(table["kept"]) == {"yes", "no"}  # never 1 / 0
+    assert at.dataframe[0].proto.placeholder == "\u2014"  # a missing cell shows a dash, not "None"
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["CAM map (PNG)", "CAM map (.npy)", "SeCAM map (PNG)", "SeCAM map (.npy)",
                       "Superpixel scores (CSV)", "Whole result (JSON)"]
@@ -116,9 +117,51 @@ def test_explain_page(tmp_path):
     available = {n: ok for n, (ok, _) in model_cache.availability().items()}
     assert {o.split(" - ")[0] for o in models.options} == {n for n, ok in available.items() if ok}
     blocked = [n for n, ok in available.items() if not ok]
-    if blocked:
-        assert any(all(n in shown(e.label) for n in blocked) for e in at.sidebar.expander)
+    if blocked:  # one short line (a collapsed expander), the names and why inside it
+        [box] = [e for e in at.sidebar.expander if e.label.startswith("Not available")]
+        assert box.label == f"Not available: {len(blocked)} model{'s' if len(blocked) != 1 else ''}"
+        assert not box.proto.expanded
+        inside = " ".join(shown(m.value) for m in box.markdown)
+        assert all(f"**{n}** cannot be picked" in inside for n in blocked)
     assert any("Device: **CPU**" in c.value or "Device: **GPU" in shown(c.value) for c in at.sidebar.caption)
+
+
+def test_region_numbers_and_the_picked_table_row_show_on_the_secam_map():
+    from ui.compute import comparison
+    from ui.views import compare as compare_view
+
+    at = new_app()
+    at.run()
+    assert_clean(at)
+    assert not [t for t in chart(at, "maps")["data"] if t["type"] == "scatter"]  # no numbers by default
+    at.toggle(key="w_region_numbers").set_value(True).run()
+    assert_clean(at)
+    [marks] = [t for t in chart(at, "maps")["data"] if t["type"] == "scatter"]
+    table = at.dataframe[0].value
+    kept = [f"#{i}" for i in table.loc[table["kept"] == "yes", "id"]]
+    assert marks["text"] == kept[:len(marks["text"])] and marks["xaxis"] == "x2"  # on the SeCAM panel (B)
+    hover = [t for t in chart(at, "maps")["data"] if t["type"] == "heatmap"][1]["hovertemplate"]
+    assert "score" in hover and "kept %{text}" in hover and "value" not in hover
+
+    # a row picked in the table: its callback records (table token, id); the map outlines and numbers it
+    at.toggle(key="w_region_numbers").set_value(False).run()
+    before = [picture(chart(at, "maps"), i) for i in (0, 1)]
+    sel = at.session_state["selection"]
+    picked = int(table["id"].iloc[-1])  # the worst superpixel: never numbered unless picked
+    label = sel.model.labels[at.session_state["target_class"]]
+    secam_side = comparison.compute_side("B", explanations.condition(sel.model_name, "secam", sel, 0.8), sel, label,
+                                         "relative")
+    at.session_state[compare_view.HIGHLIGHT_KEY] = (compare_view._table_token(sel, secam_side), picked)
+    at.run()
+    assert_clean(at)
+    [marks] = [t for t in chart(at, "maps")["data"] if t["type"] == "scatter"]
+    assert marks["text"] == [f"#{picked}"] and marks["xaxis"] == "x2"
+    after = [picture(chart(at, "maps"), i) for i in (0, 1)]
+    assert after[0] == before[0] and after[1] != before[1]  # only the SeCAM map changes
+    # a pick from another table (another photo or method) is not shown
+    at.session_state[compare_view.HIGHLIGHT_KEY] = ("sample:astronaut|other", picked)
+    at.run()
+    assert [picture(chart(at, "maps"), i) for i in (0, 1)] == before
 
 
 def chart(at: AppTest, key: str) -> dict:
@@ -139,6 +182,9 @@ def hover_layers(fig: dict) -> list[dict]:
 
 @pytest.mark.parametrize("page", PAGES[1:])
 def test_page_renders(page):
+    from ui.compute import comparison
+    from ui.views import compare as compare_view
+
     at = new_app()
     at.run()
     at.switch_page(page).run()
@@ -146,7 +192,12 @@ def test_page_renders(page):
     if page.endswith("compare.py"):
         assert panel_titles(at, "compare_maps") == ["A: CAM on efficientnet_lite0", "B: SeCAM on efficientnet_lite0"]
         assert [m.label for m in at.metric][:3] == ["A: probability", "B: probability", "Agreement (Pearson r)"]
-        assert any("Both maps use the same rule" in shown(c.value) for c in at.caption)
+        [caption] = [shown(c.value) for c in at.caption if "Both maps use the same rule" in shown(c.value)]
+        # the page says how to zoom; the caption the PNG and the report carry does not
+        exported = comparison.caption([], {"scale": "relative", "colorscale": "Viridis", "opacity": 0.5},
+                                      "Side by side", None)
+        assert caption == exported + compare_view.ZOOM_HINT and "double-click" in caption
+        assert "double-click" not in exported and "Zoom" not in exported
     elif page.endswith("method.py"):
         text = " ".join(shown(m.value) for m in at.markdown)
         assert "7x7x1280" in text and "superpixels survive" in text
@@ -458,6 +509,9 @@ def test_upload_a_photo_and_a_broken_file():
     assert not at.exception
     messages = " ".join(shown(e.value) for e in at.error)
     assert "holiday.jpg" in messages and "pick a sample" in messages
+    # shown once: on the page (the whole tree, sidebar included, has one message naming the file)
+    assert sum("holiday.jpg" in shown(e.value) for e in [*at.error, *at.warning]) == 1
+    assert not at.sidebar.error and not at.sidebar.warning
     assert not figures(at)
 
 

@@ -149,12 +149,13 @@ def test_superpixel_hover_gives_id_score_area_and_kept(photo, secam):
     np.testing.assert_array_equal(custom[..., 0], ids)
     np.testing.assert_allclose(custom[..., 1], SCORES[ids - 1])
     np.testing.assert_allclose(custom[..., 2], 100 * 400 / (H * W), rtol=1e-6)  # each block is 1/6 of the photo
-    np.testing.assert_array_equal(custom[..., 3], (SCORES > 0.5 * SCORES.max())[ids - 1])
-    # the value is the map on the relative scale: min-max of the scores
+    # kept reads yes / no, never 1 / 0
+    np.testing.assert_array_equal(np.asarray(hover.text), np.where((SCORES > 0.5 * SCORES.max())[ids - 1], "yes", "no"))
+    # the colour is the map on the relative scale: min-max of the scores (not shown as a second number)
     np.testing.assert_allclose(np.asarray(hover.z), (SCORES[ids - 1] - SCORES.min()) / np.ptp(SCORES), atol=1e-6)
-    for field in ("value %{z:.3f}", "superpixel %{customdata[0]", "score %{customdata[1]", "area %{customdata[2]",
-                  "kept %{customdata[3]"):
+    for field in ("superpixel #%{customdata[0]", "score %{customdata[1]", "area %{customdata[2]", "kept %{text}"):
         assert field in hover.hovertemplate
+    assert "value" not in hover.hovertemplate and "customdata[3]" not in hover.hovertemplate
     picture = _decode(image.source).astype(int)
     lut = figures.colorscale_lut("Jet")
     # inside superpixel 1 (score 0.9, relative 1.0) the colour is Jet's top; its right edge (x=19) is a white boundary
@@ -162,6 +163,39 @@ def test_superpixel_hover_gives_id_score_area_and_kept(photo, secam):
     assert (picture[10, 19] >= 230).all()
     plain = _decode(_drawn(photo, secam, opacity=1.0, colorscale="Jet", boundaries=False).data[0].source).astype(int)
     assert np.abs(plain[10, 19] - lut[255]).max() <= 12
+
+
+def test_region_numbers_sit_at_the_centroids_of_the_kept_superpixels(photo, secam):
+    assert [t.type for t in _drawn(photo, secam).data] == ["image", "heatmap"]  # off by default
+    fig = _drawn(photo, secam, numbers=True)
+    [marks] = _by_type(fig, "scatter")
+    assert marks.mode == "text" and marks.hoverinfo == "skip"
+    # kept: 0.9, 0.8, 0.5 > 0.5 x 0.9 (ids 1, 4, 3), best first; blocks are 20x20, row by row, 3 per row
+    assert list(marks.text) == ["#1", "#4", "#3"]
+    np.testing.assert_allclose(marks.x, [9.5, 9.5, 49.5])
+    np.testing.assert_allclose(marks.y, [9.5, 29.5, 9.5])
+    # the numbers are the ones the chart shows
+    chart = figures.superpixel_bar_figure(secam)
+    assert set(marks.text) == set(chart.data[0].y)
+    assert "kept yes" in chart.data[0].hovertemplate and "kept no" in chart.data[1].hovertemplate
+    # a map without superpixels gets no numbers
+    cam = Explanation(**{**secam.__dict__, "method": "cam", "segments": None, "segment_ids": None,
+                         "segment_scores": None, "segment_areas": None, "mask": None})
+    assert not _by_type(_drawn(photo, cam, numbers=True), "scatter")
+
+
+def test_a_highlighted_superpixel_is_outlined_and_numbered(photo, secam):
+    plain = figures.map_panel(photo, secam, title="m", boundaries=False)
+    lit = figures.map_panel(photo, secam, title="m", boundaries=False, highlight=6)
+    changed = np.any(lit.picture != plain.picture, axis=-1)
+    region = secam.segments == 6
+    assert changed.any() and not (changed & ~region).any()  # only inside superpixel 6, at its edge
+    assert (lit.picture[changed] == figures.HIGHLIGHT_RGB).all()
+    assert not changed[30, 50]  # the region's middle keeps its colour
+    assert lit.marks == [(pytest.approx(49.5), pytest.approx(29.5), "#6")]
+    # an id the map does not have (a stale pick) changes nothing
+    other = figures.map_panel(photo, secam, title="m", boundaries=False, highlight=99)
+    assert (other.picture == plain.picture).all() and other.marks == []
 
 
 def test_superpixel_chart_needs_superpixels(cam):
@@ -278,3 +312,26 @@ def test_pure_modules_do_not_import_streamlit():
             "ui.figures.evaluation, ui.figures.review, ui.exports.files, ui.exports.report; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_one_default_colour_scale_for_dashboard_maps_review_trials_and_the_batch_gallery(cam):
+    import cv2
+
+    from explainers import overlays
+    from explainers_team.review import design
+    from ui.app import session
+    from ui.figures import scales
+
+    assert scales.COLORSCALES is overlays.COLORSCALES and session.DEFAULTS["colorscale"] == overlays.DEFAULT_COLORSCALE
+    assert overlays.DEFAULT_COLORSCALE == "Viridis"
+    black = np.zeros((H, W, 3), np.uint8)
+    top = np.ones((H, W), np.float32)
+    # a review trial's (and the Batch gallery's) picture: 0.3 x the default scale's colour over the photo
+    picture = design._picture(black, cam.__class__(**{**cam.__dict__, "saliency": top}), "overlay")
+    viridis_top = cv2.applyColorMap(np.full((1, 1), 255, np.uint8), cv2.COLORMAP_VIRIDIS)[0, 0, ::-1]
+    np.testing.assert_allclose(picture[0, 0], 0.3 * viridis_top.astype(float), atol=1)
+    lut = scales.colorscale_lut(overlays.DEFAULT_COLORSCALE)
+    assert np.abs(viridis_top.astype(int) - lut[-1].astype(int)).max() <= 3  # the same colours as the page's maps
+    assert not np.array_equal(overlays.heatmap_overlay(black, top, colorscale="Jet"), picture)
+    with pytest.raises(ValueError, match="unknown colour scale 'Rainbow'; use one of Viridis"):
+        overlays.heatmap_overlay(black, top, colorscale="Rainbow")

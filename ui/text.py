@@ -20,9 +20,20 @@ import json
 import re
 from typing import Any
 
+#: What a table shows in a cell that does not apply (a CAM row's kept %, a photo without a true class): never
+#: "None" or "nan". ``st.dataframe(..., placeholder=MISSING)``; :func:`cell` for tables drawn from text.
+MISSING = "\u2014"
+
 #: Markdown's special characters, and Streamlit's own: ``$`` (LaTeX), ``:`` (emoji and badge codes, and the
 #: ``://`` of a bare link), ``.`` (a bare ``www.`` link), ``~`` (strike-through), ``|`` (tables), ``<>`` (HTML).
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:&\"'=])")
+
+
+def cell(value: Any) -> Any:
+    """A table cell as shown: :data:`MISSING` for ``None`` and NaN, else ``value`` unchanged."""
+    if value is None or (isinstance(value, float) and value != value):
+        return MISSING
+    return value
 
 
 def md(text: Any) -> str:

@@ -234,6 +234,7 @@ PARAMS: list[LinkField] = [
     LinkField("scale", "scale", choice(SCALES), widget="w_scale"),
     LinkField("opacity", "opacity", number(0.0, 1.0), exact, widget="w_opacity"),
     LinkField("boundaries", "boundaries", boolean, flag, widget="w_boundaries"),
+    LinkField("region_numbers", "numbers", boolean, flag, widget="w_region_numbers"),
     LinkField("view", "view", choice(session.VIEWS), pages=("compare",), widget="w_view"),
     LinkField("swipe", "swipe", integer(0, 100), pages=("compare",), widget="w_swipe"),
     LinkField("topk_rows", "rows", boolean, flag, pages=("compare",), widget="w_topk_rows"),

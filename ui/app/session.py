@@ -65,6 +65,7 @@ import streamlit as st
 
 from explainers import ExplainersError, LoadedModel
 from explainers.methods.secam import SLIC_PARAMETERS
+from explainers.overlays import DEFAULT_COLORSCALE
 
 from ..text import md
 
@@ -99,9 +100,10 @@ DEFAULTS: dict[str, Any] = {
     "compactness": 10.0,
     "slic_full": False,
     "threshold": 0.8,
-    "colorscale": "Viridis",
+    "colorscale": DEFAULT_COLORSCALE,
     "opacity": 0.5,
     "boundaries": True,
+    "region_numbers": False,
     "scale": "relative",
     "left_model": None,
     "left_method": DEFAULT_METHODS[0],

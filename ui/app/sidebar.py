@@ -99,7 +99,9 @@ def _model_section(bar):
 def _blocked_list(bar, blocked: dict[str, str]) -> None:
     if not blocked:
         return
-    with bar.expander(md(f"Not available: {', '.join(blocked)}"), expanded=False):
+    # one short line, whatever the number of models: the names and reasons are inside, collapsed
+    count = f"{len(blocked)} model{'s' if len(blocked) != 1 else ''}"
+    with bar.expander(f"Not available: {count}", icon=":material/block:", expanded=False):
         for name, detail in blocked.items():
             st.markdown(f"**{md(name)}** cannot be picked: {md(detail)}")
         st.caption("Put the weights where the message says (or run once with network access), then reload.")

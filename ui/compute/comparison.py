@@ -85,6 +85,9 @@ def panels(sides: Sequence[Side], photo: np.ndarray, view: str, style: Mapping[s
            max_side: int = MAP_MAX_SIDE) -> tuple[list[Panel], np.ndarray | None]:
     """The panels of ``view`` ("Side by side", "Swipe", "Difference", "Stacked") for two computed sides.
 
+    ``style`` holds the Display choices (:func:`ui.widgets.controls.display_controls`) and, optionally,
+    ``highlight``: a superpixel id of :func:`segment_side` to outline.
+
     Returns
     -------
     panels : list of Panel
@@ -93,9 +96,15 @@ def panels(sides: Sequence[Side], photo: np.ndarray, view: str, style: Mapping[s
     """
     a, b = sides
     common = {"scale": style["scale"], "colorscale": style["colorscale"], "opacity": style["opacity"],
-              "boundaries": style["boundaries"], "max_side": max_side, "hover_side": HOVER_SIDE}
-    left = maps.map_panel(photo, a.explanation, title=a.title, reference=a.reference, **common)
-    right = maps.map_panel(photo, b.explanation, title=b.title, reference=b.reference, **common)
+              "boundaries": style["boundaries"], "numbers": bool(style.get("numbers")), "max_side": max_side,
+              "hover_side": HOVER_SIDE}
+    # the superpixel table describes the first side with superpixels: a row picked there is outlined on it
+    first = segment_side(sides)
+    highlight = {s.name: style.get("highlight") if s is first else None for s in sides}
+    left = maps.map_panel(photo, a.explanation, title=a.title, reference=a.reference, highlight=highlight[a.name],
+                          **common)
+    right = maps.map_panel(photo, b.explanation, title=b.title, reference=b.reference, highlight=highlight[b.name],
+                           **common)
     if view == "Swipe":
         return [maps.swipe_panel(left, right, split, title=f"{a.title} | {b.title} (swipe)")], None
     if view == "Difference":
@@ -106,8 +115,16 @@ def panels(sides: Sequence[Side], photo: np.ndarray, view: str, style: Mapping[s
     return [left, right], None
 
 
+def segment_side(sides: Sequence[Side]) -> Side | None:
+    """The first side whose explanation has superpixels (the one the superpixel table and chart describe)."""
+    return next((s for s in sides if s.explanation is not None and s.explanation.segment_scores is not None), None)
+
+
 def caption(sides: Sequence[Side], style: Mapping[str, Any], view: str, difference: np.ndarray | None) -> str:
-    """What the colours mean, in one paragraph (the page's caption and the report's)."""
+    """What the colours mean, in one paragraph (the page's caption, the comparison PNG's and the report's).
+
+    How to use the figure on the page (zoom, pan) is not part of it: see :data:`ui.views.compare.ZOOM_HINT`.
+    """
     text = (f"Both maps use the same rule: {scales.SCALE_TEXT[style['scale']]}. Colour scale "
             f"{style['colorscale']}, opacity {style['opacity']:.2f}.")
     if difference is not None:
@@ -116,7 +133,6 @@ def caption(sides: Sequence[Side], style: Mapping[str, Any], view: str, differen
                  f"higher); mean {float(difference.mean()):+.3f}.")
     if view == "Swipe":
         text += " Swipe: A on the left of the white line, B on the right; move the slider."
-    text += " Zoom or pan one map and the others follow (double-click to reset)."
     return text
 
 
@@ -156,7 +172,8 @@ def topk_rows(sides: Sequence[Side], selection: Selection, style: Mapping[str, A
                                                          f"{e.label} ({e.probability:.1%})",
                                          scale=style["scale"], reference=side.reference,
                                          colorscale=style["colorscale"], opacity=style["opacity"],
-                                         boundaries=style["boundaries"], max_side=max_side, hover_side=96))
+                                         boundaries=style["boundaries"], numbers=bool(style.get("numbers")),
+                                         max_side=max_side, hover_side=96))
         rows.append(row)
     return rows
 

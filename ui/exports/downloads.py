@@ -32,7 +32,8 @@ def settings(selection: Selection, sides: Sequence[Side], style: Mapping[str, An
         out[f"{side.name}: method"] = side.condition.title
         out[f"{side.name}: parameters"] = ", ".join(f"{k}={v}" for k, v in side.condition.params) or "none"
     out.update({"scale": style["scale"], "colour scale": style["colorscale"], "opacity": style["opacity"],
-                "threshold": style["threshold"], "boundaries": style["boundaries"]})
+                "threshold": style["threshold"], "boundaries": style["boundaries"],
+                "region numbers": bool(style.get("numbers"))})
     return out
 
 
@@ -80,7 +81,7 @@ def compare_downloads(selection: Selection, sides: Sequence[Side], shown, fig, c
                       key="dl_report")
     for col, side, panel in zip((b, c), sides, _map_panels(sides, shown, selection, style)):
         e, slug = side.explanation, f"{side.name}_{side.condition.method}_{side.condition.model}"
-        col.download_button(f"{side.name}: {md(side.condition.title)} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
+        col.download_button(f"{side.name}: {md(side.condition.title)} map (PNG)", lambda p=panel: files.png_bytes(files.shown_picture(p)),
                             file_name=f"{stem}_{slug}.png", mime="image/png", width="stretch", on_click="ignore",
                             key=f"dl_png_{side.name}")
         col.download_button(f"{side.name}: {md(side.condition.title)} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
@@ -114,7 +115,7 @@ def explain_downloads(selection: Selection, sides: Sequence[Side], shown, style:
     cols = container.columns(3)
     for col, side, panel in zip(cols, sides, shown):
         e, slug = side.explanation, side.condition.method
-        col.download_button(f"{md(side.condition.title)} map (PNG)", lambda p=panel: files.png_bytes(p.picture),
+        col.download_button(f"{md(side.condition.title)} map (PNG)", lambda p=panel: files.png_bytes(files.shown_picture(p)),
                             file_name=f"{stem}_{slug}.png", mime="image/png", width="stretch", on_click="ignore")
         col.download_button(f"{md(side.condition.title)} map (.npy)", lambda e=e: files.npy_bytes(e.saliency),
                             file_name=f"{stem}_{slug}.npy", mime="application/octet-stream", width="stretch",

@@ -34,6 +34,34 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def shown_picture(panel) -> np.ndarray:
+    """A panel's picture as the page shows it: with its marks (region numbers) written on it.
+
+    Parameters
+    ----------
+    panel : ui.figures.Panel
+
+    Returns
+    -------
+    (h, w, 3) uint8 ndarray
+        ``panel.picture`` itself when the panel has no marks, else a copy with each mark's text centred on its
+        position (white with a dark outline, as on the page).
+    """
+    if not panel.marks:
+        return panel.picture
+    from PIL import ImageDraw, ImageFont
+
+    ph, pw = panel.picture.shape[:2]
+    height, width = panel.full_shape
+    canvas = Image.fromarray(np.ascontiguousarray(panel.picture))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=max(10, round(max(ph, pw) / 60)))
+    for x, y, text in panel.marks:  # full-resolution pixel centres -> picture pixels
+        draw.text(((x + 0.5) * pw / width, (y + 0.5) * ph / height), text, fill="white", font=font, anchor="mm",
+                  stroke_width=2, stroke_fill="black")
+    return np.asarray(canvas)
+
+
 def _colour_bar(colorscale: str, low: float, high: float, width: int, title: str) -> Image.Image:
     from PIL import ImageDraw
 
@@ -82,7 +110,7 @@ def comparison_png(panels, title: str = "", caption: str = "") -> bytes:
     x = gap
     for panel, width in zip(panels, widths):
         draw.text((x, 24), panel.title, fill="black")
-        canvas.paste(Image.fromarray(np.ascontiguousarray(panel.picture)), (x, head))
+        canvas.paste(Image.fromarray(np.ascontiguousarray(shown_picture(panel))), (x, head))
         canvas.paste(_colour_bar(panel.colorscale, panel.low, panel.high, width, panel.colorbar),
                      (x, head + height + 6))
         x += width + gap

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ..figures.maps import image_uri
-from ..text import html
+from ..figures.maps import KEPT_TEXT, image_uri
+from ..text import cell, html
 
 
 def _table(rows: Sequence[Mapping[str, Any]], limit: int | None = None) -> str:
@@ -33,7 +33,11 @@ def _table(rows: Sequence[Mapping[str, Any]], limit: int | None = None) -> str:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, (float, np.floating)):
+    """A cell as the page shows it: a dash where it does not apply, yes/no for a flag (a superpixel's "kept")."""
+    value = cell(value.item() if isinstance(value, np.generic) else value)
+    if isinstance(value, bool):
+        return KEPT_TEXT[int(value)]
+    if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
 

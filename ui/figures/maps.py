@@ -19,6 +19,7 @@ import base64
 import io
 from collections.abc import Mapping, Sequence
 
+import cv2
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
@@ -40,6 +41,16 @@ HOVER_MAX_SIDE = 192
 JPEG_QUALITY = 85
 #: Colours of kept / dropped superpixels in bar charts.
 KEPT_COLOR, DROPPED_COLOR = "#d62728", "#9aa5b1"
+#: How "kept" reads everywhere a superpixel is described (hover, table, chart): index 0 for no, 1 for yes.
+KEPT_TEXT = ("no", "yes")
+#: A superpixel's facts in a hover: the same names as the table and the chart (``customdata`` = id, score,
+#: area %; ``text`` = kept yes/no).
+SUPERPIXEL_HOVER = ("superpixel #%{customdata[0]:.0f}<br>score %{customdata[1]:.3f}<br>"
+                    "area %{customdata[2]:.2f}%<br>kept %{text}")
+#: At most this many region numbers are written on a map (the best kept superpixels).
+MAX_NUMBERS = 40
+#: Colour of the outline of the superpixel selected in the table (no map colour scale contains magenta).
+HIGHLIGHT_RGB = (255, 0, 255)
 
 
 
@@ -92,6 +103,16 @@ def _style_image_axes(fig: go.Figure, full_shape: tuple[int, int], rows: int = 1
         if index > 1:  # linked zoom and pan across panels
             fig.layout[f"xaxis{suffix}"].matches = "x"
             fig.layout[f"yaxis{suffix}"].matches = "y"
+
+
+#: Width in px kept free at the right of every map figure for Plotly's toolbar, drawn there upright, so it never
+#: covers a panel's title or the photo.
+MODEBAR_PX = 30
+
+
+def _modebar_aside(fig: go.Figure) -> None:
+    """Plotly's toolbar upright in a free strip at the right edge (the same for every map figure)."""
+    fig.update_layout(modebar={"orientation": "v"}, margin={"r": MODEBAR_PX})
 
 
 def predictions_figure(forward: ForwardPass, labels: Sequence[str], k: int = 5,
@@ -149,7 +170,8 @@ def superpixel_bar_figure(explanation: Explanation, n: int = 15) -> go.Figure:
             x=explanation.segment_scores[idx], y=[f"#{explanation.segment_ids[i]}" for i in idx], orientation="h",
             name=name, marker_color=colour,
             customdata=100.0 * explanation.segment_areas[idx] / (height * width),
-            hovertemplate="superpixel %{y}<br>score %{x:.3f}<br>area %{customdata:.2f}%<extra>" + name + "</extra>",
+            hovertemplate="superpixel %{y}<br>score %{x:.3f}<br>area %{customdata:.2f}%<br>kept "
+                          + KEPT_TEXT[int(flag)] + "<extra></extra>",
         ))
     best = float(explanation.segment_scores.max()) if explanation.segment_scores.size else 0.0
     cut = float(explanation.params.get("threshold", 0.0)) * best
@@ -240,6 +262,7 @@ def feature_maps_figure(features: np.ndarray, channels: Sequence[int], cols: int
         suffix = "" if index == 1 else str(index)
         fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
     fig.update_layout(height=190 * rows + 30, margin=dict(l=0, r=0, t=30, b=0))
+    _modebar_aside(fig)
     fig.update_annotations(font_size=11)
     return fig
 
@@ -273,6 +296,7 @@ def segmentation_figure(image: np.ndarray, labelings: Sequence[tuple[str, np.nda
     height, width = image.shape[:2]
     fig.update_layout(height=int(min(420, 1100 / len(labelings) * height / width)) + 40,
                       margin=dict(l=0, r=0, t=30, b=0))
+    _modebar_aside(fig)
     return fig
 
 
@@ -296,6 +320,8 @@ class Panel:
     rows, cols : int ndarray
         Full-resolution positions of the hover grid.
     customdata : (hh, hw, k) float32 ndarray or None
+    text : (hh, hw) object ndarray of str, or None
+        Per hover cell text (a superpixel's kept yes/no).
     template : str
         Plotly hover template.
     colorscale : str
@@ -303,13 +329,16 @@ class Panel:
         Colour range of ``z``.
     colorbar : str
         Colour bar title.
+    marks : list of (x, y, str)
+        Text written on the map at full-resolution pixel ``(x, y)`` (region numbers).
     """
 
     def __init__(self, title, picture, full_shape, z, rows, cols, customdata, template, colorscale, low, high,
-                 colorbar):
+                 colorbar, *, text=None, marks=()):
         self.title, self.picture, self.full_shape = title, picture, tuple(full_shape)
-        self.z, self.rows, self.cols, self.customdata = z, rows, cols, customdata
+        self.z, self.rows, self.cols, self.customdata, self.text = z, rows, cols, customdata, text
         self.template, self.colorscale, self.low, self.high, self.colorbar = template, colorscale, low, high, colorbar
+        self.marks = list(marks)
 
 
 def _hover_grid(full_shape: tuple[int, int], picture_rows: np.ndarray, picture_cols: np.ndarray,
@@ -323,8 +352,13 @@ def _hover_grid(full_shape: tuple[int, int], picture_rows: np.ndarray, picture_c
 
 def map_panel(photo: np.ndarray, explanation: Explanation, *, title: str, scale: str = "relative",
               reference: float | None = None, colorscale: str = COLORSCALES[0], opacity: float = 0.5,
-              boundaries: bool = True, max_side: int = DISPLAY_MAX_SIDE, hover_side: int = HOVER_MAX_SIDE) -> Panel:
-    """A method's map as a :class:`Panel`: value on hover, and for superpixel methods id, score, area and kept.
+              boundaries: bool = True, max_side: int = DISPLAY_MAX_SIDE, hover_side: int = HOVER_MAX_SIDE,
+              numbers: bool = False, highlight: int | None = None) -> Panel:
+    """A method's map as a :class:`Panel`: value on hover, and for superpixel methods the region's facts.
+
+    A superpixel method's hover names the region as the table and the chart do
+    (``superpixel #id``, ``score``, ``area``, ``kept`` yes/no) and shows no
+    second number for it: its colour is its score on the chosen scale.
 
     Parameters
     ----------
@@ -337,6 +371,10 @@ def map_panel(photo: np.ndarray, explanation: Explanation, *, title: str, scale:
         See :mod:`ui.scales`; ``reference`` is required for ``absolute``.
     colorscale, opacity, boundaries :
         As shown on the page (boundaries only for superpixel methods).
+    numbers : bool
+        Write each kept superpixel's number (at most :data:`MAX_NUMBERS`, best first) at its centroid.
+    highlight : int, optional
+        A superpixel id to outline (:data:`HIGHLIGHT_RGB`) and number; ignored when the map has no such region.
 
     Returns
     -------
@@ -352,23 +390,62 @@ def map_panel(photo: np.ndarray, explanation: Explanation, *, title: str, scale:
     height, width = explanation.image_size
     name = explanation.method
     template = "pixel x=%{x}, y=%{y}<br>value %{z:.3f}"
-    customdata = None
+    customdata = text = None
+    marks: list[tuple[float, float, str]] = []
     if labels is not None and explanation.segment_scores is not None:
         ids = labels[np.ix_(hr, hc)]
         score = np.zeros(int(explanation.segment_ids.max()) + 1, np.float32)
         score[explanation.segment_ids] = explanation.segment_scores
         area = np.zeros_like(score)
         area[explanation.segment_ids] = 100.0 * explanation.segment_areas / float(height * width)
-        kept = np.zeros_like(score)
+        kept = np.zeros(score.size, bool)
         if explanation.kept_segments is not None:
             kept[explanation.segment_ids] = explanation.kept_segments
-        customdata = np.stack([ids, score[ids], area[ids], kept[ids]], axis=-1).astype(np.float32)
-        template += ("<br>superpixel %{customdata[0]:.0f}: score %{customdata[1]:.3f}, "
-                     "area %{customdata[2]:.2f}%, kept %{customdata[3]:.0f}")
+        customdata = np.stack([ids, score[ids], area[ids]], axis=-1).astype(np.float32)
+        text = np.asarray(KEPT_TEXT, dtype=object)[kept[ids].astype(np.intp)]
+        template = "pixel x=%{x}, y=%{y}<br>" + SUPERPIXEL_HOVER
+        chosen = _numbered(explanation) if numbers else []
+        if highlight is not None and int(highlight) in set(explanation.segment_ids.tolist()):
+            picture = outline(picture, labels == int(highlight))
+            chosen = [i for i in chosen if i != int(highlight)] + [int(highlight)]
+        marks = _centroid_marks(labels, rows, cols, chosen)
     template += f"<extra>{html(name)}</extra>"
     high = 1.0
     return Panel(title, picture, explanation.image_size, z, rows[hr], cols[hc], customdata, template, colorscale,
-                 0.0, high, "value")
+                 0.0, high, "value", text=text, marks=marks)
+
+
+def _numbered(explanation: Explanation) -> list[int]:
+    """The ids of the kept superpixels, best score first, at most :data:`MAX_NUMBERS`."""
+    order = np.argsort(-explanation.segment_scores, kind="stable")
+    kept = explanation.kept_segments
+    chosen = [int(explanation.segment_ids[i]) for i in order if kept is None or bool(kept[i])]
+    return chosen[:MAX_NUMBERS]
+
+
+def _centroid_marks(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                    ids: Sequence[int]) -> list[tuple[float, float, str]]:
+    """``(x, y, "#id")`` at each superpixel's centroid, in full-resolution pixels, from the display grid's labels."""
+    if not ids:
+        return []
+    flat = labels.ravel()
+    count = np.bincount(flat)
+    ys = np.bincount(flat, weights=np.repeat(rows.astype(np.float64), labels.shape[1]))
+    xs = np.bincount(flat, weights=np.tile(cols.astype(np.float64), labels.shape[0]))
+    return [(float(xs[i] / count[i]), float(ys[i] / count[i]), f"#{i}") for i in ids
+            if i < count.size and count[i] > 0]
+
+
+def outline(picture: np.ndarray, region: np.ndarray, rgb: tuple[int, int, int] | None = None) -> np.ndarray:
+    """A copy of ``picture`` (``(h, w, 3)`` uint8) with the edge of the boolean ``region`` (``(h, w)``) drawn
+    2-3 px wide in ``rgb`` (:data:`HIGHLIGHT_RGB` by default)."""
+    edge = find_boundaries(region, mode="inner")
+    thick = max(1, round(max(picture.shape[:2]) / 300))
+    if thick > 1:
+        edge = cv2.dilate(edge.astype(np.uint8), np.ones((thick, thick), np.uint8)).astype(bool) & region
+    out = picture.copy()
+    out[edge] = HIGHLIGHT_RGB if rgb is None else rgb
+    return out
 
 
 def difference_panel(photo: np.ndarray, first: Explanation, second: Explanation, *, title: str,
@@ -408,20 +485,26 @@ def swipe_panel(left: Panel, right: Panel, split: float, *, title: str) -> Panel
     z = np.where(on_left, left.z, right.z)
     side = np.broadcast_to(np.where(on_left, 0.0, 1.0), z.shape)
     template = "pixel x=%{x}, y=%{y}<br>value %{z:.3f}"
+    text = None
     if left.customdata is not None or right.customdata is not None:
-        empty = np.full(z.shape + (4,), np.nan, np.float32)
+        empty = np.full(z.shape + (3,), np.nan, np.float32)
         lc = left.customdata if left.customdata is not None else empty
         rc = right.customdata if right.customdata is not None else empty
         data = np.where(on_left[..., None], lc, rc)
-        template += ("<br>superpixel %{customdata[0]:.0f}: score %{customdata[1]:.3f}, "
-                     "area %{customdata[2]:.2f}%, kept %{customdata[3]:.0f}")
+        blank = np.full(z.shape, "-", dtype=object)
+        lt = left.text if left.text is not None else blank
+        rt = right.text if right.text is not None else blank
+        text = np.where(on_left, lt, rt)
+        template += "<br>" + SUPERPIXEL_HOVER
         customdata = np.concatenate([data, side[..., None]], axis=-1).astype(np.float32)
-        template += "<br>side %{customdata[4]:.0f} (0: A, 1: B)"
+        template += "<br>side %{customdata[3]:.0f} (0: A, 1: B)"
     else:
         customdata = side[..., None].astype(np.float32)
         template += "<br>side %{customdata[0]:.0f} (0: A, 1: B)"
+    marks = [m for m in left.marks if m[0] < cut] + [m for m in right.marks if m[0] >= cut]
     return Panel(title, picture, left.full_shape, z.astype(np.float32), left.rows, left.cols, customdata,
-                 template + "<extra>swipe</extra>", left.colorscale, left.low, left.high, left.colorbar)
+                 template + "<extra>swipe</extra>", left.colorscale, left.low, left.high, left.colorbar,
+                 text=text, marks=marks)
 
 
 def _panel_traces(panel: Panel, coloraxis: str) -> list:
@@ -431,19 +514,28 @@ def _panel_traces(panel: Panel, coloraxis: str) -> list:
     image = go.Image(source=image_uri(panel.picture), x0=dx / 2 - 0.5, y0=dy / 2 - 0.5, dx=dx, dy=dy,
                      hoverinfo="skip", name="picture")
     extra = {} if panel.customdata is None else {"customdata": panel.customdata}
+    if panel.text is not None:
+        extra["text"] = panel.text
     hover = go.Heatmap(z=panel.z, x=panel.cols, y=panel.rows, opacity=0.0, hovertemplate=panel.template,
                        coloraxis=coloraxis, name=html(panel.title), **extra)
-    return [image, hover]
+    traces: list = [image, hover]
+    if panel.marks:  # region numbers: white text with a dark shadow, readable on every colour scale
+        xs, ys, texts = zip(*panel.marks)
+        traces.append(go.Scatter(x=list(xs), y=list(ys), text=[html(t) for t in texts], mode="text",
+                                 textfont={"color": "white", "size": 12, "shadow": "0px 0px 3px black"},
+                                 hoverinfo="skip", showlegend=False, name="region numbers"))
+    return traces
 
 
-def aspect(fig: go.Figure) -> tuple[float, int]:
-    """``(width / height of the panels' grid, pixels of titles and colour bars)`` of a :func:`panels_figure` figure.
+def aspect(fig: go.Figure) -> tuple[float, int, int]:
+    """``(width / height of the panels' grid, pixels of titles and colour bars, pixels of the toolbar's strip)``
+    of a :func:`panels_figure` figure.
 
-    The figure's height for a width ``w`` is ``w / ratio + fixed``.
+    The figure's height for a width ``w`` is ``(w - side) / ratio + fixed``.
     """
     meta = fig.layout.meta
     if isinstance(meta, dict) and "aspect" in meta:
-        return float(meta["aspect"]), int(meta["fixed_px"])
+        return float(meta["aspect"]), int(meta["fixed_px"]), int(meta.get("side_px", 0))
     raise ValueError("the figure was not made by panels_figure (no aspect in its layout.meta)")
 
 
@@ -492,7 +584,9 @@ def panels_figure(panels: Sequence[Panel], *, stacked: bool = False, panel_width
     height, width = panels[0].full_shape
     one = int(min(900, max(200, panel_width * height / width)))
     fig.update_layout(height=one * rows + 90, margin=dict(l=0, r=0, t=28, b=10),
-                      meta={"aspect": (width * cols) / (height * rows), "fixed_px": 90}, **layout)
+                      meta={"aspect": (width * cols) / (height * rows), "fixed_px": 90, "side_px": MODEBAR_PX},
+                      **layout)
+    _modebar_aside(fig)
     if split is not None:
         x = split * width - 0.5
         fig.add_shape(type="line", x0=x, x1=x, y0=-0.5, y1=height - 0.5, line={"color": "white", "width": 2})

@@ -29,11 +29,12 @@ import plotly.colors as pcolors
 from skimage.segmentation import find_boundaries
 
 from explainers import Explanation
+# Sequential colour scales for maps: the library's, so the review trials, the Batch gallery and the CLI draw with
+# the same default; the first two are perceptually uniform and colour-blind safe (the default first).
+from explainers.overlays import COLORSCALES
 
 from .arrays import display_shape, resize_image, sample_positions
 
-#: Sequential colour scales for maps; the first two are perceptually uniform and colour-blind safe (the default first).
-COLORSCALES = ("Viridis", "Cividis", "Turbo", "Jet")
 #: Diverging scale for differences (blue: A higher, red: B higher); colour-blind safe.
 DIVERGING = "RdBu_r"
 #: Normalisations (see the module's docstring).

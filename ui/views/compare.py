@@ -19,7 +19,7 @@ from explainers.overlays import masked_image
 
 from ..app import session
 from ..app.session import SIDES, VIEWS, Selection
-from ..text import md
+from ..text import MISSING, md
 from ..compute import comparison, explanations, faithfulness, models, photos
 from ..compute.comparison import Side
 from ..exports import downloads as download_buttons
@@ -107,9 +107,14 @@ def compute_sides(selection: Selection, conditions: Sequence[Condition], label: 
 
 
 def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: Mapping[str, Any],
-                panel_width: int = 680, key: str = "compare_maps", reserve: str = "19rem", label: str | None = None):
+                panel_width: int = 680, key: str = "compare_maps", reserve: str = "19rem", label: str | None = None,
+                highlight: bool = False):
     """The maps as the view draws them, fitted to the window (:func:`fitted_chart` with ``reserve``); returns
-    ``(panels, figure, caption)``. With ``label``, the caption starts with "Why 'label'?"."""
+    ``(panels, figure, caption)``, the caption as the downloads carry it (without :data:`ZOOM_HINT`). With
+    ``label``, the caption starts with "Why 'label'?". With ``highlight``, the row picked in
+    :func:`superpixel_section`'s table is outlined on its map."""
+    if highlight:
+        style = {**style, "highlight": highlighted(selection, sides)}
     split = 0.5
     if view == "Swipe":
         split = controls.bound("slider", "Swipe: A left of the line, B right of it (% of the width)", "swipe",
@@ -119,8 +124,12 @@ def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: M
                              panel_width=panel_width if len(shown) <= 2 else 450)
     fitted_chart(fig, key, reserve)
     caption = comparison.caption(sides, style, view, difference)
-    st.caption((f"**Why '{md(label)}'?** " if label is not None else "") + caption)
+    st.caption((f"**Why '{md(label)}'?** " if label is not None else "") + caption + ZOOM_HINT)
     return shown, fig, caption
+
+
+#: How to use the maps on the page; a UI hint, so it is kept out of the caption the downloads carry.
+ZOOM_HINT = " Zoom or pan one map and the others follow (double-click to reset)."
 
 
 def fitted_chart(fig, key: str, reserve: str = "19rem") -> None:
@@ -130,10 +139,10 @@ def fitted_chart(fig, key: str, reserve: str = "19rem") -> None:
     fills it, so a phone gets small maps with no empty band below them and a wide window gets maps that fit
     on the first screen whatever the photo's orientation (the panels keep the photo's proportions inside).
     """
-    ratio, fixed = maps.aspect(fig)
+    ratio, fixed, side = maps.aspect(fig)
     # the page's main column is the size container (cqw: a hundredth of its width), so the box's height is
     # the panels' height for the width they get plus the titles and the colour bar
-    st.html(f"<style>.st-key-{key}_box {{height: calc(100cqw / {ratio:.4f} + {fixed}px) !important; "
+    st.html(f"<style>.st-key-{key}_box {{height: calc((100cqw - {side}px) / {ratio:.4f} + {fixed}px) !important; "
             f"max-height: calc(100vh - {reserve}); min-height: 10rem; flex: 0 0 auto !important;}} "
             # a medium window with the sidebar open wraps the share row and the toolbar onto more lines
             f"@media (min-width: 641px) and (max-width: 1279px) {{body:has([data-testid='stSidebar']"
@@ -174,7 +183,7 @@ def faithfulness_section(selection: Selection, sides: Sequence[Side], label: str
         curves_col, table_col = st.columns([3, 2])
         curves_col.plotly_chart(faithfulness_curves_figure(measured, title=f"Faithfulness for {label}"),
                                 key="faithfulness_curves")
-        table_col.dataframe(faithfulness.table(results), hide_index=True, width="stretch",
+        table_col.dataframe(faithfulness.table(results), hide_index=True, placeholder=MISSING, width="stretch",
                             column_config={"deletion AUC": st.column_config.NumberColumn(format="%.3f"),
                                            "insertion AUC": st.column_config.NumberColumn(format="%.3f"),
                                            "kept %": st.column_config.NumberColumn(format="%.1f"),
@@ -241,12 +250,39 @@ def timings_section(selection: Selection, sides: Sequence[Side]) -> None:
                    f"{selection.image.shape[0]} px photo; cached since, and shared by every class.")
 
 
+#: Session key of the superpixel picked in the table: ``(table token, superpixel id)`` or None.
+HIGHLIGHT_KEY = "_superpixel_highlight"
+
+
+def _table_token(selection: Selection, side: Side) -> str:
+    """What the superpixel table describes (photo, condition, class): a pick is shown only on the same table."""
+    return f"{selection.image_key}|{side.condition!r}|{side.class_index}"
+
+
+def highlighted(selection: Selection, sides: Sequence[Side]) -> int | None:
+    """The superpixel id picked in the superpixel table of these sides, or None (nothing picked, or another table)."""
+    side = comparison.segment_side(sides)
+    picked = st.session_state.get(HIGHLIGHT_KEY)
+    if side is None or not picked or picked[0] != _table_token(selection, side):
+        return None
+    return int(picked[1])
+
+
+def superpixel_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The shown table of :func:`ui.exports.files.superpixel_rows`: "kept" as yes/no, no pixel count."""
+    table = pd.DataFrame(list(rows)).drop(columns="area_px")
+    table["kept"] = [maps.KEPT_TEXT[int(bool(k))] for k in table["kept"]]
+    return table
+
+
 def superpixel_section(selection: Selection, sides: Sequence[Side], style: Mapping[str, Any]) -> None:
-    """Explain's superpixel view of the first superpixel side: the masked photo, the best superpixels, the table."""
-    with_segments = [s for s in sides if s.explanation.segment_scores is not None]
-    if not with_segments:
+    """Explain's superpixel view of the first superpixel side: the masked photo, the best superpixels, the table.
+
+    Picking a row of the table outlines that superpixel on the maps above (:func:`highlighted`).
+    """
+    seg_side = comparison.segment_side(sides)
+    if seg_side is None:
         return
-    seg_side = with_segments[0]
     seg = seg_side.explanation
     image = display(selection)
     st.subheader(f"Masked photo and superpixel scores ({md(seg_side.condition.title)})")
@@ -255,15 +291,25 @@ def superpixel_section(selection: Selection, sides: Sequence[Side], style: Mappi
                      caption=f"Superpixels scoring above {style['threshold']:.2f} x the best score",
                      width="stretch")
     bars_col.plotly_chart(maps.superpixel_bar_figure(seg, n=15), key="superpixel_bars")
-    table = pd.DataFrame(files.superpixel_rows(seg)).drop(columns="area_px")
+    rows = files.superpixel_rows(seg)
+    table = superpixel_table(rows)
+    token = _table_token(selection, seg_side)
+
+    def pick() -> None:
+        state = st.session_state.get("superpixel_table")
+        chosen = list(state["selection"]["rows"]) if state else []
+        st.session_state[HIGHLIGHT_KEY] = (token, rows[chosen[0]]["id"]) if chosen and chosen[0] < len(rows) else None
+
     st.dataframe(
-        table, hide_index=True, width="stretch", height=300, key="superpixel_table",
+        table, hide_index=True, placeholder=MISSING, width="stretch", height=300, key="superpixel_table",
+        on_select=pick, selection_mode="single-row",
         column_config={
-            "id": st.column_config.NumberColumn("Superpixel", format="%d"),
+            "id": st.column_config.NumberColumn("Superpixel", format="#%d"),
             "score": st.column_config.ProgressColumn("Score", format="%.3f", min_value=0.0,
                                                      max_value=max(1e-9, float(table["score"].max()))),
             "area_pct": st.column_config.NumberColumn("Area (% of photo)", format="%.2f"),
-            "kept": st.column_config.CheckboxColumn("Kept"),
+            "kept": st.column_config.TextColumn("Kept"),
         },
     )
-    st.caption("Click a column header to sort.")
+    st.caption("Click a column header to sort; pick a row (the box at its left) to outline that superpixel on the "
+               "map. The numbers are the ones *Region numbers* (in Display) writes on the map.")

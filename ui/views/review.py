@@ -36,7 +36,7 @@ from explainers_team.store import Store, StudyRecord
 
 from ..app import identity, session
 from ..app.store import error_text, store
-from ..text import md
+from ..text import MISSING, cell, md
 from ..compute import explanations, models, photos
 from ..figures.arrays import resize_image
 from ..figures.review import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
@@ -263,8 +263,8 @@ def _all_done(key: str, assignments: Sequence[Assignment], answered: set[int], t
 # ---------------------------------------------------------------------------------------------- results
 def text_cells(rows: Sequence[dict], *columns: str) -> list[dict]:
     """Rows for ``st.table``, which renders Markdown in its cells: the ``columns`` of user text (a reviewer, a
-    condition) as text."""
-    return [{k: md(v) if k in columns else v for k, v in row.items()} for row in rows]
+    condition) as text, a missing value as :data:`ui.text.MISSING`."""
+    return [{k: md(v) if k in columns else cell(v) for k, v in row.items()} for row in rows]
 
 
 def pct(x: float | None) -> str:
@@ -323,14 +323,14 @@ def results_view(found: Store, study_id: int, user: User | None) -> None:
     _charts(summary)
     st.subheader("Per reviewer and per class")
     table = [r for r in summary_rows(summary) if r["scope"] in ("overall", "reviewer", "class")]
-    st.dataframe(table, hide_index=True, width="stretch", key="review_breakdown_table",
+    st.dataframe(table, hide_index=True, placeholder=MISSING, width="stretch", key="review_breakdown_table",
                  column_order=("scope", "key", "answers", "A", "B", "tie", "cant_tell", "share_A", "share_A_low",
                                "share_A_high", "p_value", "share_left", "median_seconds"),
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
                                 ("share_A", "share_A_low", "share_A_high", "p_value", "share_left",
                                  "median_seconds")})
     st.subheader("Per trial")
-    st.dataframe(trial_rows(found, study, answers), hide_index=True, width="stretch", key="review_trial_table")
+    st.dataframe(trial_rows(found, study, answers), hide_index=True, placeholder=MISSING, width="stretch", key="review_trial_table")
     st.subheader("Reviewers' progress")
     progress = [{**r, "median_seconds": "n/a" if r["median_seconds"] is None else f"{r['median_seconds']:.1f} s"}
                 for r in progress_rows(study, answers)]

@@ -96,7 +96,7 @@ def target_class(selection: Selection, forward: ForwardPass, container=st, width
 
 # -- display ---------------------------------------------------------------------------------
 def display_controls(container=st, superpixels: bool = True, extra: Callable[[], Any] | None = None) -> dict[str, Any]:
-    """Colour scale, normalisation, opacity, threshold and boundaries, in a "Display" popover: shared by Explain
+    """Colour scale, normalisation, opacity, threshold, boundaries and region numbers, in a "Display" popover: shared by Explain
     and Compare (and, through :mod:`ui.figures.scales`, the colour scale of every map on every page).
 
     Parameters
@@ -111,10 +111,10 @@ def display_controls(container=st, superpixels: bool = True, extra: Callable[[],
     Returns
     -------
     dict
-        ``colorscale``, ``scale``, ``opacity``, ``threshold``, ``boundaries`` (and ``extra``).
+        ``colorscale``, ``scale``, ``opacity``, ``threshold``, ``boundaries``, ``numbers`` (and ``extra``).
     """
     with container.popover("Display", icon=":material/tune:", width="content",
-                           help="Colour scale, normalisation, opacity, mask threshold, superpixel boundaries"):
+                           help="Colour scale, normalisation, opacity, mask threshold, superpixel boundaries and numbers"):
         chosen = extra() if extra is not None else None
         colorscale = bound("selectbox", "Colour scale", "colorscale", options=list(COLORSCALES),
                            help="Every map of every page uses it. Viridis and Cividis are perceptually uniform and "
@@ -128,8 +128,10 @@ def display_controls(container=st, superpixels: bool = True, extra: Callable[[],
                           help="Superpixel methods keep superpixels scoring above threshold x the best score. "
                                "Moving it only re-masks: the model and SLIC do not run again.")
         boundaries = bound("toggle", "Superpixel boundaries", "boundaries", disabled=not superpixels)
+        numbers = bound("toggle", "Region numbers", "region_numbers", disabled=not superpixels,
+                        help="Write each kept superpixel's number (as in the superpixel table and chart) on the map.")
     style = {"colorscale": colorscale, "scale": scale, "opacity": float(opacity), "threshold": float(threshold),
-             "boundaries": bool(boundaries)}
+             "boundaries": bool(boundaries), "numbers": bool(numbers)}
     if extra is not None:
         style["extra"] = chosen
     return style
