@@ -150,6 +150,16 @@ def _work(job: Job, fn: Callable[[], Any], model_name: str | None) -> None:
                 del _RUNNING[job.owner]
 
 
+def stopped(key: Hashable) -> bool:
+    """Whether this session stopped the work ``key`` (its Cancel button) and has not asked for it again."""
+    return st.session_state.get(STOPPED_KEY) == key
+
+
+def forget_stop() -> None:
+    """Forget this session's stopped work (a page that handles the stop itself, e.g. by showing something else)."""
+    st.session_state.pop(STOPPED_KEY, None)
+
+
 def _cancel(job: Job, reason: str) -> None:
     job.progress.cancel(reason)
 
