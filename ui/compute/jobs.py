@@ -79,7 +79,9 @@ class Job:
 _JOBS_LOCK = threading.Lock()
 _RUNNING: dict[str, Job] = {}
 _DONE: OrderedDict[Hashable, Any] = OrderedDict()
-_SECONDS_PER_UNIT: dict[str, float] = {}
+_SECONDS_PER_UNIT: dict[tuple[str, str], float] = {}
+#: The kind of work a job's speed is measured on, by default: an explanation's images through the network.
+EXPLAIN = "explain"
 
 
 def _session_id() -> str:
@@ -110,20 +112,26 @@ def running() -> Job | None:
     return job if job is not None and not job.finished.is_set() else None
 
 
-def speed(model_name: str) -> float | None:
-    """Seconds per unit (an image through the network) measured on this server for ``model_name``, or None."""
-    return _SECONDS_PER_UNIT.get(model_name)
+def speed(model_name: str, kind: str = EXPLAIN) -> float | None:
+    """Seconds per unit (an image through the network) of ``kind`` of work measured on this server for
+    ``model_name``, or None.
+
+    Kinds are measured apart because their units cost differently: a LIME copy is painted at the photo's
+    resolution before it goes through the network, a faithfulness curve's copy is not.
+    """
+    return _SECONDS_PER_UNIT.get((model_name, kind))
 
 
-def estimate(units: int, model_name: str, fallback: float) -> float:
-    """Seconds for ``units`` images through ``model_name`` at the measured speed (``fallback`` s/image before any)."""
-    return units * _SECONDS_PER_UNIT.get(model_name, fallback)
+def estimate(units: int, model_name: str, fallback: float, kind: str = EXPLAIN) -> float:
+    """Seconds for ``units`` images of ``kind`` through ``model_name`` at the measured speed (``fallback`` s/image
+    before any: ``ui.compute.models.seconds_per_image``)."""
+    return units * _SECONDS_PER_UNIT.get((model_name, kind), fallback)
 
 
-def record_speed(model_name: str, seconds: float, units: int) -> None:
-    """Remember ``seconds`` for ``units`` images through ``model_name`` (the next estimates use it)."""
+def record_speed(model_name: str, seconds: float, units: int, kind: str = EXPLAIN) -> None:
+    """Remember ``seconds`` for ``units`` images of ``kind`` through ``model_name`` (the next estimates use it)."""
     if units > 0 and seconds > 0:
-        _SECONDS_PER_UNIT[model_name] = seconds / units
+        _SECONDS_PER_UNIT[(model_name, kind)] = seconds / units
 
 
 def _work(job: Job, fn: Callable[[], Any], model_name: str | None) -> None:
