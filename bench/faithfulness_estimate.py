@@ -2,13 +2,13 @@
 
 Run from the repository root::
 
-    PYTHONPATH=$PWD .venv/bin/python bench/faithfulness_estimate.py [--photo chelsea] [--second coffee]
+    PYTHONPATH=$PWD .venv/bin/python bench/faithfulness_estimate.py [--photo chelsea] [--second coffee] [--reps 2]
 
 What the button says before it measures (:func:`ui.compute.faithfulness.estimate_seconds`: each map's
 ``2 * (steps + 1)`` copies x the model's forward time per image in a full batch, measured the way the
 dashboard measures it when the model loads), then the real time of the same maps (CAM and SeCAM on
-``efficientnet_lite0``, and the random map: three maps, 20 steps). A second photo then shows the estimate
-once the first measurement set the curves' own speed. For comparison, ``lime_speed_estimate_s`` is what
+``efficientnet_lite0``, and the random map: three maps, 20 steps). Then both photos ``--reps`` times, each
+estimated from the curves' speed the measurement before set (what the button says from then on). For comparison, ``lime_speed_estimate_s`` is what
 the old estimate said when a LIME job had set the model's speed (one speed for every kind of work).
 Prints one JSON object (machine, date, seconds, ratios estimate / real).
 """
@@ -63,27 +63,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photo", default="chelsea")
     parser.add_argument("--second", default="coffee")
+    parser.add_argument("--reps", type=int, default=1, help="measure both photos this many times (after the first)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     per_image = models.seconds_per_image(MODEL)  # loads the model and measures, as the dashboard does
-    first_estimate, first_real = _measure(args.photo)
-    second_estimate, second_real = _measure(args.second)
+    first_estimate, first_real = _measure(args.photo)  # estimated from the load-time speed
+    later = []
+    for _ in range(max(1, args.reps)):  # estimated from the last measured curves' speed
+        for name in (args.second, args.photo):
+            estimate, real = _measure(name)
+            later.append({"photo": name, "estimate_s": round(estimate, 1), "real_s": round(real, 1),
+                          "ratio": round(estimate / real, 2)})
     # the old estimate: the model's one speed, as a LIME job (100 samples) left it
     lime = explainers.get_explainer("lime", num_samples=100)
-    image = photos.sample_image(args.photo)
     t0 = time.perf_counter()
-    lime.explain(models.get_model(MODEL), image)
+    lime.explain(models.get_model(MODEL), photos.sample_image(args.photo))
     lime_per_image = (time.perf_counter() - t0) / lime.cost()
     old = 3 * curve_copies() * lime_per_image  # three maps
     print(json.dumps({
-        "date": dt.date.today().isoformat(), "machine": _cpu_name(), "cpus": os.cpu_count(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": _cpu_name(),
+        "cpus": os.cpu_count(), "loadavg_before": [round(x, 1) for x in load_before],
+        "loadavg_after": [round(x, 1) for x in os.getloadavg()],
         "model": MODEL, "steps": faithfulness.STEPS, "maps": 3,
         "forward_s_per_image_at_load": round(per_image, 4),
         "curves_s_per_image_measured": round(jobs.speed(MODEL, faithfulness.CURVES) or 0.0, 4),
         "lime_s_per_image": round(lime_per_image, 4),
-        args.photo: {"estimate_s": round(first_estimate, 1), "real_s": round(first_real, 1),
-                     "ratio": round(first_estimate / first_real, 2)},
-        args.second: {"estimate_s": round(second_estimate, 1), "real_s": round(second_real, 1),
-                      "ratio": round(second_estimate / second_real, 2)},
+        "first": {"photo": args.photo, "estimate_s": round(first_estimate, 1), "real_s": round(first_real, 1),
+                  "ratio": round(first_estimate / first_real, 2)},
+        "later": later,
         "lime_speed_estimate_s": round(old, 1), "lime_speed_ratio": round(old / first_real, 2),
     }, indent=2))
 
