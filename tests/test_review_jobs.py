@@ -20,7 +20,7 @@ from explainers_team.access import User  # noqa: E402
 from explainers_team.review import DEFAULT_QUESTION, default_conditions  # noqa: E402
 from explainers_team.review.studies import Photo, preparation_units  # noqa: E402
 from explainers_team.store import Store  # noqa: E402
-from ui.compute import jobs, models  # noqa: E402
+from ui.compute import faithfulness, jobs, models  # noqa: E402
 from ui.views import review  # noqa: E402
 
 NAMES = ("chelsea", "coffee")
@@ -68,6 +68,8 @@ def test_a_finished_preparation_stores_the_study_counts_photos_and_sets_the_spee
     # the next estimate uses that speed: photos x the units of both conditions
     assert review.study_estimate(a, b, 3, True, 5) == pytest.approx(
         3 * units / len(NAMES) * jobs.speed(a.model, review.STUDY))
-    jobs.clear()
+    jobs.clear()  # a fresh server: the model's forward time, or the faithfulness curves' speed once measured
     assert review.study_estimate(a, b, 3, True, 5) == pytest.approx(
         3 * units / len(NAMES) * models.seconds_per_image(a.model))
+    jobs.record_speed(a.model, 1.0, 10, kind=faithfulness.CURVES)
+    assert review.study_estimate(a, b, 3, True, 5) == pytest.approx(3 * units / len(NAMES) * 0.1)

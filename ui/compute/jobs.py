@@ -16,16 +16,19 @@ with the time left and a Cancel button every :data:`POLL_S` seconds. Then:
 
 Finished results are kept in a small process-wide store by key, so a page that finds its key done
 gets the result at once. The estimate before the start comes from :func:`estimate`, the measured
-seconds per image of the model on this server.
+seconds per image of the model on this server, kept per kind of work (an explanation's copies, the
+faithfulness curves' copies, a study's preparation): the same image costs differently in each.
+Work that counts its own items (photos) uses :func:`counted`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import streamlit as st
@@ -132,6 +135,34 @@ def record_speed(model_name: str, seconds: float, units: int, kind: str = EXPLAI
     """Remember ``seconds`` for ``units`` images of ``kind`` through ``model_name`` (the next estimates use it)."""
     if units > 0 and seconds > 0:
         _SECONDS_PER_UNIT[(model_name, kind)] = seconds / units
+
+
+@contextlib.contextmanager
+def counted(total: int) -> Iterator[Callable[[int], None]]:
+    """Inside a job's work: count its progress in ``total`` items of its own (photos), while the library's units
+    (images through the network, reported to :mod:`explainers.progress`) still stop it at Cancel.
+
+    Yields ``done(n)``, to call with the items finished so far. The bar and the time left then follow the items
+    (the library announces its units batch by batch, so their total is not known up front); Cancel, a newer run
+    and abandonment still stop the work at the library's next batch. Outside a job it only runs the block.
+    """
+    outer = progress.current()
+    if outer is not None:
+        outer.total += int(total)
+
+    def check() -> None:
+        if outer is not None:
+            if outer.on_advance is not None:  # the job's watch: nobody waiting any more
+                outer.on_advance(outer)
+            outer.check()
+
+    def done(n: int) -> None:
+        if outer is not None:
+            outer.done = int(n)
+            check()
+
+    with progress.tracking(progress.Progress(on_advance=lambda _: check())):
+        yield done
 
 
 def _work(job: Job, fn: Callable[[], Any], model_name: str | None) -> None:

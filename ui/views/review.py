@@ -23,7 +23,7 @@ from pathlib import Path
 import streamlit as st
 
 import explainers
-from explainers import ExplainersError, ImageError, progress
+from explainers import ExplainersError, ImageError
 from explainers.metrics import DEFAULT_STEPS
 from explainers_team.access import User, may_change
 from explainers_team.review import (DEFAULT_QUESTION, answers_csv, encode_png, summary_csv, summary_json,
@@ -38,7 +38,7 @@ from explainers_team.store import Store, StudyRecord
 from ..app import identity, session
 from ..app.store import error_text, store
 from ..text import md
-from ..compute import explanations, jobs, models, photos
+from ..compute import explanations, faithfulness, jobs, models, photos
 from ..figures.arrays import resize_image
 from ..figures.review import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
 from ..widgets.params import own_parameters
@@ -621,11 +621,13 @@ def study_estimate(condition_a: explainers.Condition, condition_b: explainers.Co
                    measure: bool, steps: int) -> float:
     """Expected seconds to prepare ``n_photos`` trials: :func:`explainers_team.review.studies.preparation_units`
     per photo, at the speed of this server's last study preparation (``ui.compute.jobs.speed``, kind
-    :data:`STUDY`), or before any, at each model's forward time per image (``ui.compute.models.seconds_per_image``).
+    :data:`STUDY`); before any, at the last faithfulness curves' speed (most of a study's images are curve
+    copies), else at each model's forward time per image (``ui.compute.models.seconds_per_image``).
     """
     units = preparation_units(condition_a, condition_b, measure=measure, steps=steps)
-    return n_photos * sum(jobs.estimate(n, model, models.seconds_per_image(model), kind=STUDY)
-                          for model, n in units.items())
+    return n_photos * sum(
+        jobs.estimate(n, model, jobs.speed(model, faithfulness.CURVES) or models.seconds_per_image(model), kind=STUDY)
+        for model, n in units.items())
 
 
 def study_job(found: Store, user: User, name: str, question: str, condition_a: explainers.Condition,
@@ -639,33 +641,18 @@ def study_job(found: Store, user: User, name: str, question: str, condition_a: e
     so a cancelled creation leaves no study. A finished one sets the speed of the next estimates.
     """
     def work() -> int:
-        outer = progress.current()
-        inner = progress.Progress(on_advance=lambda _: _tick(outer))  # the library's batches: Cancel stops them
-        if outer is not None:
-            outer.total += len(chosen)
+        t0 = time.perf_counter()
+        with jobs.counted(len(chosen)) as done:
+            def prepared(stage: str, n: int, total: int) -> None:
+                if stage == "preparing":
+                    done(n)
 
-        def advance(stage: str, done: int, total: int) -> None:
-            if outer is not None and stage == "preparing":
-                outer.done = done
-                _tick(outer)
-
-        with progress.tracking(inner):
             study_id = build_study(found, creator=user, name=name, question=question, condition_a=condition_a,
                                    condition_b=condition_b, photos=chosen, load=models.get_model, measure=measure,
-                                   steps=steps, on_progress=advance)
-        if outer is not None:
-            units = preparation_units(condition_a, condition_b, measure=measure, steps=steps)
-            for model in units:
-                jobs.record_speed(model, outer.elapsed, len(chosen) * sum(units.values()), kind=STUDY)
+                                   steps=steps, on_progress=prepared)
+        units = preparation_units(condition_a, condition_b, measure=measure, steps=steps)
+        for model in units:
+            jobs.record_speed(model, time.perf_counter() - t0, len(chosen) * sum(units.values()), kind=STUDY)
         return study_id
 
     return work
-
-
-def _tick(outer: progress.Progress | None) -> None:
-    """The job's watch (abandoned work) and its Cancel, checked from the library's progress."""
-    if outer is None:
-        return
-    if outer.on_advance is not None:
-        outer.on_advance(outer)
-    outer.check()
