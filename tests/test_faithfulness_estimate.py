@@ -1,7 +1,7 @@
 """The faithfulness button's estimate: the curves' copies at the curves' own measured speed.
 
 Before any measurement it is each map's ``2 * (steps + 1)`` copies at the model's forward time per image (measured
-when the model loads); a LIME job's speed (its copies are painted at the photo's resolution) must not change it;
+when the model loads); a LIME job's speed (SLIC, masks and regressions besides the forward passes) must not change it;
 a finished measurement sets it.
 """
 

@@ -125,14 +125,15 @@ def _explanations(condition: Condition, image_key: str, classes: tuple[int, ...]
     return _explain(condition, image_key, classes, _model, _image)()
 
 
-def units(condition: Condition, classes: Sequence[int]) -> int:
-    """Images through the model to explain ``classes`` with ``condition`` (:meth:`explainers.Explainer.cost`)."""
-    return condition.explainer().cost() * len(classes)
+def units(condition: Condition) -> int:
+    """Images through the model for one call of ``condition`` on a photo, whatever its classes: LIME's perturbed
+    copies serve every class of the call (:meth:`explainers.Explainer.cost`)."""
+    return condition.explainer().cost()
 
 
-def estimate_seconds(condition: Condition, classes: Sequence[int]) -> float:
-    """Expected seconds to explain ``classes`` with ``condition``, at the model's speed measured on this server."""
-    return jobs.estimate(units(condition, classes), condition.model, models.seconds_per_image(condition.model))
+def estimate_seconds(condition: Condition) -> float:
+    """Expected seconds to explain a photo with ``condition``, at the model's speed measured on this server."""
+    return jobs.estimate(units(condition), condition.model, models.seconds_per_image(condition.model))
 
 
 def _keyed(condition: Condition) -> Condition:
@@ -149,9 +150,9 @@ def _slow_explanations(condition: Condition, image_key: str, classes: tuple[int,
                        image: np.ndarray) -> list[Explanation]:
     """As :func:`_explanations`, for a method that pushes many images through the model: as a job (progress,
     estimate, Cancel; :mod:`ui.compute.jobs`). Stops the page's run when the job did not finish."""
-    title = f"{md(condition.title)} ({units(condition, classes)} images through the model)"
+    title = f"{md(condition.title)} ({units(condition)} images through the model)"
     found = jobs.run(_job_key(condition, image_key, classes), title,
-                     _explain(condition, image_key, classes, model, image), estimate_seconds(condition, classes),
+                     _explain(condition, image_key, classes, model, image), estimate_seconds(condition),
                      condition.model)
     if found is None:
         st.stop()

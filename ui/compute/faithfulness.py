@@ -85,8 +85,8 @@ def estimate_seconds(items: Sequence[Item], steps: int = STEPS) -> float:
     per image of the last curves measured on this model (:func:`ui.compute.jobs.speed`, kind :data:`CURVES`), or
     before any, at the model's forward time per image in a full batch (``ui.compute.models.seconds_per_image``).
 
-    Only the curves' own speed counts: a LIME job's (its copies are painted at the photo's resolution) would
-    overstate it.
+    Only the curves' own speed counts: a LIME job's (SLIC, masks and regressions besides each copy's forward pass)
+    says nothing about them.
     """
     return sum(jobs.estimate(curve_copies(steps), item.model_name, models.seconds_per_image(item.model_name),
                              kind=CURVES) for item in items)

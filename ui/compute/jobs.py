@@ -119,8 +119,8 @@ def speed(model_name: str, kind: str = EXPLAIN) -> float | None:
     """Seconds per unit (an image through the network) of ``kind`` of work measured on this server for
     ``model_name``, or None.
 
-    Kinds are measured apart because their units cost differently: a LIME copy is painted at the photo's
-    resolution before it goes through the network, a faithfulness curve's copy is not.
+    Kinds are measured apart because each unit carries its work's own overhead besides the forward pass (LIME:
+    SLIC, the masked copies, the regressions; the curves: the blurred baseline, the pixel order).
     """
     return _SECONDS_PER_UNIT.get((model_name, kind))
 
