@@ -1,8 +1,9 @@
 """Slow work in a real browser: progress with an estimate, Cancel, and no work left behind.
 
-A LIME explanation with 2,000 samples (the shared server's maximum) runs on the Compare page while
-Chromium watches: the progress bar moves and says how long is left; Cancel stops it and the server's
-CPU falls back within seconds; a tab closed mid-run leaves no work behind either (the job notices
+A LIME explanation with 2,000 samples (the shared server's maximum) opens on the Compare page with its
+quick map (100 samples); Refine runs the full one while Chromium watches: the progress bar moves and
+says how long is left; Cancel stops it, the quick map comes back and the server's CPU falls back within
+seconds; a tab closed mid-run leaves no work behind either (the job notices
 that nobody looks at it any more). Without Chromium the test skips with the reason; under ``CI=true``
 it fails.
 """
@@ -35,9 +36,11 @@ def chromium():
         yield browser
 
 
-def lime_link(server, seed: int) -> str:
+def lime_link(server, seed: int, refined: bool = True) -> str:
+    """Compare with B = LIME at 2,000 samples; ``refined``: the full setting at once (else the quick map first)."""
     params = json.dumps({"lime": {"num_samples": 2000, "seed": seed}}, separators=(",", ":"))
-    return f"{server}/compare?page=compare&a_method=cam&b_method=lime&params={quote(params)}"
+    return (f"{server}/compare?page=compare&a_method=cam&b_method=lime&params={quote(params)}"
+            f"&refined={int(refined)}")
 
 
 def progress_of(page) -> tuple[int, int]:
@@ -60,19 +63,22 @@ def wait_percent_above(page, percent: int) -> int:
     raise AssertionError(f"the progress never went above {percent} %")
 
 
-def test_lime_shows_progress_and_cancel_stops_the_work(server, chromium):
+def test_lime_starts_quick_then_refine_shows_progress_and_cancel_stops_the_work(server, chromium):
     page = chromium.new_page(viewport={"width": 1500, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(lime_link(server, seed=1))
+    page.goto(lime_link(server, seed=1, refined=False))
+    page.get_by_text(re.compile(r"quick \(100 samples\): a first look")).first.wait_for()  # the quick map
+    wait_idle(page)
+    page.get_by_role("button", name="Refine").click()
     first, left = progress_of(page)
     assert left >= 1  # an estimate is shown from the start
     later = wait_percent_above(page, max(first, 1))
     assert later > first  # the bar moves
     page.get_by_role("button", name="Cancel").click()
-    page.get_by_text(re.compile(r"LIME \(2001 images through the model\): stopped \(cancelled\)")).wait_for()
     wait_cpu_quiet(server.pid, within_s=15)
     wait_idle(page)
-    assert page.get_by_role("button", name="Run it").count() == 1  # nothing restarts on its own
+    page.get_by_role("button", name="Refine").wait_for()  # back to the quick map; nothing restarts on its own
+    assert page.get_by_text(PROGRESS).count() == 0
     page.close()
 
 

@@ -12,7 +12,7 @@
 What it relies on (the rest of the page may change freely):
 
 * the sidebar's "Upload a photo" radio and file input, and its caption ``<name>: <W>x<H> px``;
-* the widgets labelled "Class to explain ...", "Colour scale", "Mask threshold ..." (ui/widgets.py);
+* the widgets labelled "Class to explain ...", "Colour scale", "Mask threshold ..." (ui/widgets/controls.py; the last two in the "Display" popover);
 * the download buttons whose names end in ``map (.npy)`` (ui/downloads.py: one per side);
 * what this issue adds: the "Copy link" button (aria-label), the "Save to workspace" popover and
   its "Your name", "Title", "Note", "Save" fields, the Workspace page's cards and "Open" button.
@@ -157,15 +157,16 @@ def test_a_saved_comparison_is_shared_reopened_and_survives_a_restart(chromium, 
         choose(a, CLASS_LABEL, "coffee mug", re.compile(r"^coffee mug \|"))
         open_display(a)
         choose(a, "Colour scale", "Turbo")
-        a.keyboard.press("Escape")  # close the popover
         threshold = a.locator('[data-testid="stSlider"]', has_text="Mask threshold").first.get_by_role("slider")
         for _ in range(40):  # to 0.45 with the arrow keys (0.05 a step), until the server has it (the URL says)
             now = float(query(a.url).get("threshold", "0.8"))
             if abs(now - 0.45) < 1e-6:
                 break
+            open_display(a)  # a rerun may close the popover
             threshold.focus()
             a.keyboard.press("ArrowLeft" if now > 0.45 else "ArrowRight")
             wait_idle(a, settle_s=1.0)
+        a.keyboard.press("Escape")  # close the popover
         assert_no_error(a, "A's Compare")
         view = query(a.url)
         assert view["page"] == "compare" and view["class"] == "504" and view["colors"] == "Turbo", view

@@ -38,6 +38,7 @@ from .faithfulness import (
     Insertion,
     auc,
     blurred,
+    curve_copies,
     faithfulness,
     kept_fraction,
     pixel_order,
@@ -62,6 +63,7 @@ from .sanity import RandomisationCheck, layer_groups, map_similarity, randomisat
 __all__ = [
     "BATCH_SIZE",
     "DEFAULT_STEPS",
+    "curve_copies",
     "FAITHFULNESS_PARAMETERS",
     "HIGHER",
     "IROF",

@@ -151,6 +151,21 @@ def random_saliency(shape: tuple[int, int], grid: int = 7, seed: int = 0) -> np.
 
 #: Steps of each curve unless told otherwise (``2 * (steps + 1)`` copies of the photo through the model per map).
 DEFAULT_STEPS = 20
+
+
+def curve_copies(steps: int = DEFAULT_STEPS) -> int:
+    """Copies of the photo one map's deletion and insertion curves push through the model: ``2 * (steps + 1)``.
+
+    The unit of time estimates (:mod:`explainers.progress` counts the same copies).
+
+    Examples
+    --------
+    >>> curve_copies(20)
+    42
+    """
+    return 2 * (int(steps) + 1)
+
+
 #: The parameters of :func:`faithfulness`, declared once (the ``deletion`` and ``insertion`` metrics share them).
 FAITHFULNESS_PARAMETERS = (
     Param(

@@ -19,7 +19,7 @@ import numpy as np
 import explainers
 from explainers.errors import ExplainersError, ParameterError
 from explainers.methods import EXPLAINERS, Condition
-from explainers.metrics import DEFAULT_STEPS
+from explainers.metrics import DEFAULT_STEPS, curve_copies
 
 from ..access import User
 from ..errors import NotFoundError
@@ -127,6 +127,32 @@ def unique_photos(photos: Iterable[Photo]) -> tuple[list[Photo], list[str]]:
         names.add(name)
         out.append(Photo(name, photo.data))
     return out, notes
+
+
+def preparation_units(
+    condition_a: Condition, condition_b: Condition, measure: bool = True, steps: int = DEFAULT_STEPS
+) -> dict[str, int]:
+    """Images each model pushes through the network to prepare one photo of a study (:func:`build_study`).
+
+    Each condition's explanation (:meth:`explainers.Explainer.cost`), and with ``measure`` its map's deletion and
+    insertion curves (:func:`explainers.metrics.curve_copies`). The unit of the Review page's time estimate.
+
+    Returns
+    -------
+    dict
+        ``model name -> images`` per photo.
+
+    Examples
+    --------
+    >>> a, b = Condition.make("m", "cam"), Condition.make("m", "secam")
+    >>> preparation_units(a, b, measure=True, steps=20)
+    {'m': 86}
+    """
+    units: dict[str, int] = {}
+    for condition in (condition_a, condition_b):
+        cost = condition.explainer().cost() + (curve_copies(steps) if measure else 0)
+        units[condition.model] = units.get(condition.model, 0) + cost
+    return units
 
 
 def _npy(array: np.ndarray) -> bytes:

@@ -238,6 +238,7 @@ PARAMS: list[LinkField] = [
     LinkField("view", "view", choice(session.VIEWS), pages=("compare",), widget="w_view"),
     LinkField("swipe", "swipe", integer(0, 100), pages=("compare",), widget="w_swipe"),
     LinkField("topk_rows", "rows", boolean, flag, pages=("compare",), widget="w_topk_rows"),
+    LinkField("refined", "refined", boolean, flag),
 ]
 
 

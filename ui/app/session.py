@@ -50,6 +50,8 @@ swipe : int
     Where the swipe view splits, in percent of the width.
 topk_rows : bool
     Compare's top-K rows are shown.
+refined : bool
+    Methods that start from a quick setting (LIME: 100 samples) show their full one (the Refine button).
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ DEFAULTS: dict[str, Any] = {
     "view": "Side by side",
     "swipe": 50,
     "topk_rows": False,
+    "refined": False,
 }
 #: The keys, in order (what a permalink writes).
 SESSION_KEYS: tuple[str, ...] = tuple(DEFAULTS)

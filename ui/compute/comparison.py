@@ -46,10 +46,13 @@ class Side:
     explanation: Explanation | None
     reference: float | None
     problem: str | None = None
+    #: The condition asked for when ``condition`` is its quick version (Refine computes it), else None.
+    full: Condition | None = None
 
     @property
     def title(self) -> str:
-        return f"{self.name}: {self.condition.label()}"
+        quick = f", {explanations.quick_text(self.condition)}" if self.full is not None else ""
+        return f"{self.name}: {self.condition.label()}{quick}"
 
 
 def compute_side(name: str, condition: Condition, selection: Selection, label: str, scale: str,
@@ -57,7 +60,9 @@ def compute_side(name: str, condition: Condition, selection: Selection, label: s
     """Explain ``label``'s class with ``condition`` on the sidebar's photo (cached).
 
     The class is the one named ``label`` in the condition's model; a model without it
-    explains its own top-1 class (``same_class`` False). Never raises for library
+    explains its own top-1 class (``same_class`` False). A method that starts quick (LIME) is
+    drawn with its quick setting until the person refines it (:func:`ui.compute.explanations.shown`;
+    the side's ``full`` is then the condition asked for). Never raises for library
     errors: the side's ``problem`` says what to do.
     """
     try:
@@ -69,12 +74,14 @@ def compute_side(name: str, condition: Condition, selection: Selection, label: s
             class_index, same = forward.top(1)[0], False
         top1 = forward.top(1)[0]
         classes = [class_index] if scale == "relative" or top1 == class_index else [class_index, top1]
-        found = explanations.explanations(condition, selection.image_key, selection.image, classes)
+        drawn, quick = explanations.shown(condition, selection.image_key, classes)  # LIME: quick until Refine
+        found = explanations.explanations(drawn, selection.image_key, selection.image, classes)
         reference = None
         if scale == "absolute":
             rows, cols = scales.grid(found[0].image_size, max_side)
             reference = scales.absolute_reference(found[-1], rows, cols)
-        return Side(name, condition, model, forward, class_index, same, found[0], reference)
+        return Side(name, drawn, model, forward, class_index, same, found[0], reference,
+                    full=condition if quick else None)
     except ExplainersError as exc:
         return Side(name, condition, None, None, None, False, None, None,
                     problem=f"{condition.label()} cannot explain this photo: {exc}. Pick another method or model "

@@ -10,6 +10,8 @@ heavy may happen in it unless cached:
   :class:`explainers.Condition` (model, method, every parameter). A method that pushes more than
   :data:`ui.compute.jobs.HEAVY_UNITS` images through the model (LIME) runs as a job: progress, an
   estimate from the model's measured speed, Cancel, stopped when superseded or abandoned.
+  Such a method starts from its quick setting (:func:`shown`: LIME with 100 samples, a map in
+  seconds); the page's Refine button (:data:`REFINED`) runs the full one.
 
 A method's mask threshold is applied after the cache (``explainers.with_threshold``),
 and the colour scale, the opacity and the normalisation are applied by the
@@ -31,6 +33,7 @@ import streamlit as st
 
 import explainers
 from explainers import Condition, Explanation, ForwardPass, LoadedModel
+from explainers.methods.condition import param_text
 from explainers.methods.secam import SLIC_MAX_SIDE  # noqa: F401  (the sidebar's full-resolution toggle)
 
 from ..app.session import Selection
@@ -122,15 +125,35 @@ def _explanations(condition: Condition, image_key: str, classes: tuple[int, ...]
     return _explain(condition, image_key, classes, _model, _image)()
 
 
+def units(condition: Condition) -> int:
+    """Images through the model for one call of ``condition`` on a photo, whatever its classes: LIME's perturbed
+    copies serve every class of the call (:meth:`explainers.Explainer.cost`)."""
+    return condition.explainer().cost()
+
+
+def estimate_seconds(condition: Condition) -> float:
+    """Expected seconds to explain a photo with ``condition``, at the model's speed measured on this server."""
+    return jobs.estimate(units(condition), condition.model, models.seconds_per_image(condition.model))
+
+
+def _keyed(condition: Condition) -> Condition:
+    """``condition`` as the cache keys it: the method's default threshold (the value is applied after the cache)."""
+    cls = explainers.EXPLAINERS[condition.method]
+    return condition.replace(**{name: cls.defaults[name] for name in AFTER_CACHE if name in cls.defaults})
+
+
+def _job_key(keyed: Condition, image_key: str, classes: tuple[int, ...]) -> tuple:
+    return ("explanations", keyed, image_key, classes)
+
+
 def _slow_explanations(condition: Condition, image_key: str, classes: tuple[int, ...], model: LoadedModel,
                        image: np.ndarray) -> list[Explanation]:
     """As :func:`_explanations`, for a method that pushes many images through the model: as a job (progress,
     estimate, Cancel; :mod:`ui.compute.jobs`). Stops the page's run when the job did not finish."""
-    units = condition.explainer().cost() * len(classes)
-    seconds = jobs.estimate(units, condition.model, models.seconds_per_image(condition.model))
-    title = f"{md(condition.title)} ({units} images through the model)"
-    found = jobs.run(("explanations", condition, image_key, classes), title,
-                     _explain(condition, image_key, classes, model, image), seconds, condition.model)
+    title = f"{md(condition.title)} ({units(condition)} images through the model)"
+    found = jobs.run(_job_key(condition, image_key, classes), title,
+                     _explain(condition, image_key, classes, model, image), estimate_seconds(condition),
+                     condition.model)
     if found is None:
         st.stop()
     return found
@@ -161,9 +184,7 @@ def explanations(condition: Condition, image_key: str, image: np.ndarray, classe
         E.g. ``CamNotExactError`` when the method needs a GAP + linear head the model lacks.
     """
     model = models.get_model(condition.model)
-    cls = explainers.EXPLAINERS[condition.method]
-    # the cache runs with the method's default threshold; the value is applied below
-    keyed = condition.replace(**{name: cls.defaults[name] for name in AFTER_CACHE if name in cls.defaults})
+    keyed = _keyed(condition)  # the cache runs with the method's default threshold; the value is applied below
     classes = tuple(int(c) for c in classes)
     if keyed.explainer().cost() > jobs.HEAVY_UNITS:
         found = _slow_explanations(keyed, image_key, classes, model, image)
@@ -174,6 +195,60 @@ def explanations(condition: Condition, image_key: str, image: np.ndarray, classe
     if threshold is not None:
         found = [explainers.with_threshold(e, threshold) if e.segment_scores is not None else e for e in found]
     return list(found)
+
+
+# -- quick first, then Refine ----------------------------------------------------------------
+#: Session key (``ui.app.session``; ``refined=1`` in a link): the person asked for the full settings of the methods
+#: that start quick (the Refine button).
+REFINED = "refined"
+
+
+def quick_condition(condition: Condition) -> Condition | None:
+    """``condition`` with its method's ``quick_params`` (LIME: 100 samples), or None when that is not cheaper.
+
+    A method whose full setting pushes more than :data:`ui.compute.jobs.HEAVY_UNITS` images through the model
+    starts from its quick one, so a map shows in seconds; Refine then runs the full one as a job.
+    """
+    quick = explainers.EXPLAINERS[condition.method].quick_params
+    if not quick:
+        return None
+    cost = condition.explainer().cost()
+    cheap = condition.replace(**quick)
+    return cheap if cost > jobs.HEAVY_UNITS and cheap.explainer().cost() < cost else None
+
+
+def setting_text(condition: Condition) -> str:
+    """``condition``'s values of the parameters its method's quick setting changes: ``1000 samples``."""
+    names = explainers.EXPLAINERS[condition.method].quick_params
+    values = [(k, condition.param(k)) for k in names]
+    return ", ".join(f"{v} {k[len('num_'):].replace('_', ' ')}" if k.startswith("num_") else param_text(k, v)
+                     for k, v in values)
+
+
+def quick_text(condition: Condition) -> str:
+    """What a quick map (a :func:`quick_condition`) says about itself: ``quick (100 samples)``."""
+    return f"quick ({setting_text(condition)})"
+
+
+def shown(condition: Condition, image_key: str, classes: Sequence[int]) -> tuple[Condition, bool]:
+    """The condition a page draws for ``condition`` now, and whether that is its quick version.
+
+    The quick version (:func:`quick_condition`) until the person asks for the full one (:data:`REFINED`, the
+    Refine button or ``refined=1`` in a link), or when the full one was computed already. A Refine stopped with
+    Cancel goes back to the quick version (and the Refine button).
+    """
+    quick = quick_condition(condition)
+    if quick is None:
+        return condition, False
+    full_key = _job_key(_keyed(condition), image_key, tuple(int(c) for c in classes))
+    if st.session_state.get(REFINED):
+        if not jobs.stopped(full_key):
+            return condition, False
+        st.session_state[REFINED] = False  # Cancel on the Refine: the quick map again
+        jobs.forget_stop()
+    elif jobs.done(full_key) is not None:
+        return condition, False
+    return quick, True
 
 
 def clear_caches() -> None:

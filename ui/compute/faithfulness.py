@@ -26,7 +26,7 @@ import streamlit as st
 
 from explainers import Condition, Explanation
 from explainers.evaluate import RANDOM
-from explainers.metrics import DEFAULT_STEPS, Faithfulness, faithfulness, random_saliency
+from explainers.metrics import DEFAULT_STEPS, Faithfulness, curve_copies, faithfulness, random_saliency
 
 from .explanations import AFTER_CACHE
 from . import jobs, models
@@ -38,8 +38,8 @@ MAX_STORED = 512
 
 _STORE: OrderedDict[tuple, Faithfulness] = OrderedDict()
 _LOCK = threading.Lock()
-#: Seconds per image through each model, from the last measurement (for the time estimate).
-_PER_IMAGE: dict[str, float] = {}
+#: The kind of work (:func:`ui.compute.jobs.speed`) the curves' speed is measured as.
+CURVES = "curves"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +81,15 @@ def lookup(items: Sequence[Item]) -> dict[str, Faithfulness | None]:
 
 
 def estimate_seconds(items: Sequence[Item], steps: int = STEPS) -> float:
-    """Expected seconds to measure ``items``: ``2 * (steps + 1)`` images each, at the model's speed measured on this
-    server (:func:`ui.compute.jobs.estimate`)."""
-    per_map = 2 * (steps + 1)
-    return sum(jobs.estimate(per_map, item.model_name, models.seconds_per_image(item.model_name)) for item in items)
+    """Expected seconds to measure ``items``: :func:`explainers.metrics.curve_copies` images each, at the seconds
+    per image of the last curves measured on this model (:func:`ui.compute.jobs.speed`, kind :data:`CURVES`), or
+    before any, at the model's forward time per image in a full batch (``ui.compute.models.seconds_per_image``).
+
+    Only the curves' own speed counts: a LIME job's (SLIC, masks and regressions besides each copy's forward pass)
+    says nothing about them.
+    """
+    return sum(jobs.estimate(curve_copies(steps), item.model_name, models.seconds_per_image(item.model_name),
+                             kind=CURVES) for item in items)
 
 
 def measure(item: Item, image: np.ndarray, saliency: np.ndarray | None, mask: np.ndarray | None = None
@@ -100,7 +105,7 @@ def measure(item: Item, image: np.ndarray, saliency: np.ndarray | None, mask: np
     if saliency is None:
         saliency = random_saliency(image.shape[:2], seed=0)
     curves = faithfulness(model, image, saliency, item.class_index, steps=item.key[2], mask=mask)
-    jobs.record_speed(item.model_name, curves.timings["curves"], 2 * (item.key[2] + 1))
+    jobs.record_speed(item.model_name, curves.timings["curves"], curve_copies(item.key[2]), kind=CURVES)
     with _LOCK:
         _STORE[item.key] = curves
         _STORE.move_to_end(item.key)

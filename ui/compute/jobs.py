@@ -16,16 +16,19 @@ with the time left and a Cancel button every :data:`POLL_S` seconds. Then:
 
 Finished results are kept in a small process-wide store by key, so a page that finds its key done
 gets the result at once. The estimate before the start comes from :func:`estimate`, the measured
-seconds per image of the model on this server.
+seconds per image of the model on this server, kept per kind of work (an explanation's copies, the
+faithfulness curves' copies, a study's preparation): the same image costs differently in each.
+Work that counts its own items (photos) uses :func:`counted`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import streamlit as st
@@ -79,7 +82,9 @@ class Job:
 _JOBS_LOCK = threading.Lock()
 _RUNNING: dict[str, Job] = {}
 _DONE: OrderedDict[Hashable, Any] = OrderedDict()
-_SECONDS_PER_UNIT: dict[str, float] = {}
+_SECONDS_PER_UNIT: dict[tuple[str, str], float] = {}
+#: The kind of work a job's speed is measured on, by default: an explanation's images through the network.
+EXPLAIN = "explain"
 
 
 def _session_id() -> str:
@@ -110,20 +115,54 @@ def running() -> Job | None:
     return job if job is not None and not job.finished.is_set() else None
 
 
-def speed(model_name: str) -> float | None:
-    """Seconds per unit (an image through the network) measured on this server for ``model_name``, or None."""
-    return _SECONDS_PER_UNIT.get(model_name)
+def speed(model_name: str, kind: str = EXPLAIN) -> float | None:
+    """Seconds per unit (an image through the network) of ``kind`` of work measured on this server for
+    ``model_name``, or None.
+
+    Kinds are measured apart because each unit carries its work's own overhead besides the forward pass (LIME:
+    SLIC, the masked copies, the regressions; the curves: the blurred baseline, the pixel order).
+    """
+    return _SECONDS_PER_UNIT.get((model_name, kind))
 
 
-def estimate(units: int, model_name: str, fallback: float) -> float:
-    """Seconds for ``units`` images through ``model_name`` at the measured speed (``fallback`` s/image before any)."""
-    return units * _SECONDS_PER_UNIT.get(model_name, fallback)
+def estimate(units: int, model_name: str, fallback: float, kind: str = EXPLAIN) -> float:
+    """Seconds for ``units`` images of ``kind`` through ``model_name`` at the measured speed (``fallback`` s/image
+    before any: ``ui.compute.models.seconds_per_image``)."""
+    return units * _SECONDS_PER_UNIT.get((model_name, kind), fallback)
 
 
-def record_speed(model_name: str, seconds: float, units: int) -> None:
-    """Remember ``seconds`` for ``units`` images through ``model_name`` (the next estimates use it)."""
+def record_speed(model_name: str, seconds: float, units: int, kind: str = EXPLAIN) -> None:
+    """Remember ``seconds`` for ``units`` images of ``kind`` through ``model_name`` (the next estimates use it)."""
     if units > 0 and seconds > 0:
-        _SECONDS_PER_UNIT[model_name] = seconds / units
+        _SECONDS_PER_UNIT[(model_name, kind)] = seconds / units
+
+
+@contextlib.contextmanager
+def counted(total: int) -> Iterator[Callable[[int], None]]:
+    """Inside a job's work: count its progress in ``total`` items of its own (photos), while the library's units
+    (images through the network, reported to :mod:`explainers.progress`) still stop it at Cancel.
+
+    Yields ``done(n)``, to call with the items finished so far. The bar and the time left then follow the items
+    (the library announces its units batch by batch, so their total is not known up front); Cancel, a newer run
+    and abandonment still stop the work at the library's next batch. Outside a job it only runs the block.
+    """
+    outer = progress.current()
+    if outer is not None:
+        outer.total += int(total)
+
+    def check() -> None:
+        if outer is not None:
+            if outer.on_advance is not None:  # the job's watch: nobody waiting any more
+                outer.on_advance(outer)
+            outer.check()
+
+    def done(n: int) -> None:
+        if outer is not None:
+            outer.done = int(n)
+            check()
+
+    with progress.tracking(progress.Progress(on_advance=lambda _: check())):
+        yield done
 
 
 def _work(job: Job, fn: Callable[[], Any], model_name: str | None) -> None:
@@ -148,6 +187,16 @@ def _work(job: Job, fn: Callable[[], Any], model_name: str | None) -> None:
         with _JOBS_LOCK:
             if _RUNNING.get(job.owner) is job:
                 del _RUNNING[job.owner]
+
+
+def stopped(key: Hashable) -> bool:
+    """Whether this session stopped the work ``key`` (its Cancel button) and has not asked for it again."""
+    return st.session_state.get(STOPPED_KEY) == key
+
+
+def forget_stop() -> None:
+    """Forget this session's stopped work (a page that handles the stop itself, e.g. by showing something else)."""
+    st.session_state.pop(STOPPED_KEY, None)
 
 
 def _cancel(job: Job, reason: str) -> None:

@@ -103,7 +103,28 @@ def compute_sides(selection: Selection, conditions: Sequence[Condition], label: 
                           f"class '{side.explanation.label}' instead."))
     if any(side.problem for side in sides):
         st.stop()
+    refine_row(sides)
     return sides
+
+
+def refine_row(sides: Sequence[Side]) -> None:
+    """For sides drawn with a method's quick setting (LIME): what they show, and Refine, which runs the full setting
+    as a job (progress, estimate, Cancel) and then replaces the quick maps."""
+    quick = [side for side in sides if side.full is not None]
+    if not quick:
+        return
+    seconds = sum(explanations.estimate_seconds(side.full) for side in quick)
+    full = ", ".join(f"{side.name}: {explanations.setting_text(side.full)}" for side in quick)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="refine_row"):
+        st.caption(md(f"{' and '.join(side.title for side in quick)}: a first look, noisier than the full setting "
+                      f"({full})."))
+        st.button(f"Refine (about {max(1, round(seconds))} s)", key="refine", icon=":material/tune:",
+                  on_click=_refine, help="Runs the full setting with a progress bar and Cancel, and replaces the "
+                                         "quick map; Cancel goes back to it.")
+
+
+def _refine() -> None:
+    st.session_state[explanations.REFINED] = True
 
 
 def maps_figure(selection: Selection, sides: Sequence[Side], view: str, style: Mapping[str, Any],

@@ -15,8 +15,9 @@ The study logic (creating, planning, results) is :mod:`explainers_team.review`; 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -29,15 +30,15 @@ from explainers_team.review import (DEFAULT_QUESTION, answers_csv, encode_png, s
                                     summary_rows, verdict)
 from explainers_team.review.design import PICTURE_MAX_SIDE, Assignment
 from explainers_team.review.studies import (MAX_PHOTOS, Photo, answers_json, build_study, conditions_of,
-                                            plan, progress_rows, question_for, review_answers, study_summary,
-                                            trial_rows, unique_photos)
+                                            plan, preparation_units, progress_rows, question_for, review_answers,
+                                            study_summary, trial_rows, unique_photos)
 from explainers_team.roots import MAX_PATH_CHARS, server_photos
 from explainers_team.store import Store, StudyRecord
 
 from ..app import identity, session
 from ..app.store import error_text, store
 from ..text import MISSING, cell, md
-from ..compute import explanations, models, photos
+from ..compute import explanations, faithfulness, jobs, models, photos
 from ..figures.arrays import resize_image
 from ..figures.review import breakdown_figure, faithfulness_figure, position_bias_figure, preference_figure
 from ..widgets.params import own_parameters
@@ -571,24 +572,87 @@ def create_form(found: Store, user: User) -> None:
                              value=True, key="review_measure",
                              help="Shown beside the preferences: do people prefer the more faithful map?")
     steps = cols[1].number_input("Curve steps", 5, 100, DEFAULT_STEPS, key="review_steps", disabled=not measure)
+    seconds = study_estimate(condition_a, condition_b, len(chosen), measure, int(steps)) if chosen else 0.0
     st.caption(f"{len(chosen)} photo(s) chosen. Each photo is one trial: its top-1 class under model A is "
-               "explained by both conditions, and the maps are computed now and stored, so answering is instant.")
-    if not st.button("Create the study", type="primary", key="review_create"):
+               "explained by both conditions, and the maps are computed now and stored, so answering is instant."
+               + (f" Preparing takes about {duration(seconds)} ({len(chosen)} photo(s) x 2 conditions"
+                  f"{', with their AUCs' if measure else ''}, at this server's measured speed)." if chosen else ""))
+    clicked = st.button("Create the study", type="primary", key="review_create", on_click=_count_create)
+    key = ("study", st.session_state.get(_CREATE_COUNT, 0), user.id, name, question, condition_a, condition_b,
+           tuple((p.name, hashlib.sha256(p.data).hexdigest()) for p in chosen), bool(measure), int(steps))
+    if jobs.stopped(key):
+        jobs.forget_stop()
+        st.info("The study was not created: its preparation was cancelled, and nothing was stored.",
+                icon=":material/stop_circle:")
         return
-    bar = st.progress(0.0, text="Starting...")
-    words = {"decoding": "Decoding photos", "preparing": "Computing and measuring both maps", "storing": "Storing"}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"{words[stage]}: {done} of {total}")
-
+    job = jobs.running()
+    if not (clicked or (job is not None and job.key == key)):  # a rerun while it prepares follows it
+        return
+    work = study_job(found, user, name, question, condition_a, condition_b, chosen, measure=measure,
+                     steps=int(steps))
     try:
-        study_id = build_study(found, creator=user, name=name, question=question, condition_a=condition_a,
-                               condition_b=condition_b, photos=chosen, load=models.get_model, measure=measure,
-                               steps=int(steps), on_progress=progress)
+        study_id = jobs.run(key, f"Preparing {len(chosen)} trial(s)", work, seconds, requested=clicked)
     except ExplainersError as exc:
-        bar.empty()
         st.error(md(f"The study was not created: {error_text(exc)}"))
         return
-    bar.empty()
+    if study_id is None:  # cancelled (the job said so) or another of this person's jobs runs
+        return
     st.session_state["review_created"] = study_id
     st.rerun()
+
+
+#: Session key counting this session's clicks on "Create the study" (each click is new work, even with the same
+#: choices: a finished job's result is not reused).
+_CREATE_COUNT = "_review_create_count"
+#: The kind of work (:func:`ui.compute.jobs.speed`) a study's preparation is measured as.
+STUDY = "study"
+
+
+def _count_create() -> None:
+    st.session_state[_CREATE_COUNT] = st.session_state.get(_CREATE_COUNT, 0) + 1
+
+
+def duration(seconds: float) -> str:
+    """``about 40 s`` style text: seconds under two minutes, else minutes."""
+    return f"{max(1, round(seconds))} s" if seconds < 120 else f"{round(seconds / 60)} min"
+
+
+def study_estimate(condition_a: explainers.Condition, condition_b: explainers.Condition, n_photos: int,
+                   measure: bool, steps: int) -> float:
+    """Expected seconds to prepare ``n_photos`` trials: :func:`explainers_team.review.studies.preparation_units`
+    per photo, at the speed of this server's last study preparation (``ui.compute.jobs.speed``, kind
+    :data:`STUDY`); before any, at the last faithfulness curves' speed (most of a study's images are curve
+    copies), else at each model's forward time per image (``ui.compute.models.seconds_per_image``).
+    """
+    units = preparation_units(condition_a, condition_b, measure=measure, steps=steps)
+    return n_photos * sum(
+        jobs.estimate(n, model, jobs.speed(model, faithfulness.CURVES) or models.seconds_per_image(model), kind=STUDY)
+        for model, n in units.items())
+
+
+def study_job(found: Store, user: User, name: str, question: str, condition_a: explainers.Condition,
+              condition_b: explainers.Condition, chosen: Sequence[Photo], measure: bool, steps: int
+              ) -> Callable[[], int]:
+    """The work of "Create the study", for :func:`ui.compute.jobs.run`: prepare every trial, then store the study;
+    returns its id.
+
+    Progress counts photos; Cancel (or nobody waiting any more) stops the preparation at its next batch of images,
+    and the study is stored only once every trial is prepared (:func:`explainers_team.review.studies.build_study`),
+    so a cancelled creation leaves no study. A finished one sets the speed of the next estimates.
+    """
+    def work() -> int:
+        t0 = time.perf_counter()
+        with jobs.counted(len(chosen)) as done:
+            def prepared(stage: str, n: int, total: int) -> None:
+                if stage == "preparing":
+                    done(n)
+
+            study_id = build_study(found, creator=user, name=name, question=question, condition_a=condition_a,
+                                   condition_b=condition_b, photos=chosen, load=models.get_model, measure=measure,
+                                   steps=steps, on_progress=prepared)
+        units = preparation_units(condition_a, condition_b, measure=measure, steps=steps)
+        for model in units:
+            jobs.record_speed(model, time.perf_counter() - t0, len(chosen) * sum(units.values()), kind=STUDY)
+        return study_id
+
+    return work
