@@ -1,6 +1,6 @@
 """Two times a user feels, measured in Chromium against a real server (issue 10's goals).
 
-Usage: .venv/bin/python bench/dashboard_browser.py [--reps 5] [--plain] [--after-warm]
+Usage: .venv/bin/python bench/dashboard_browser.py [--reps 5] [--plain] [--after-warm] [--lime]
 
 1. **First visit after the server is up**: the server is started the way the README says
    (``python -m ui.app.launch``, which loads the default model as the server starts; ``--plain``: bare
@@ -12,6 +12,9 @@ Usage: .venv/bin/python bench/dashboard_browser.py [--reps 5] [--plain] [--after
    photo are drawn (their pictures changed and loaded). ``--reps`` different photos (crops of
    scikit-image's samples, so each is new to every cache); median and range (goal: under 1.5 s).
 
+3. With ``--lime``: Compare opened from a link with LIME as B on chelsea; until its quick map (100 samples) is
+   drawn, then from the Refine click until the full map (1000 samples) replaced it, and the button's estimate.
+
 Prints one line per measurement and a summary; needs Chromium at /usr/bin/chromium.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -62,10 +66,34 @@ def photos(n: int, folder: Path) -> list[Path]:
     return out
 
 
+def lime_times(page, url: str) -> tuple[float, float, str]:
+    """Open Compare with LIME as B on chelsea (a link, a new session); seconds until the quick map is drawn, then
+    seconds from the Refine click until the full map replaced it, and the estimate its button showed."""
+    quick_title = ("() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
+                   ".some(e => e.textContent.startsWith('B: LIME') && e.textContent.includes('quick'))")
+    full_title = ("() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
+                  ".some(e => e.textContent.startsWith('B: LIME') && !e.textContent.includes('quick'))")
+    t0 = time.perf_counter()
+    page.goto(f"{url}/compare?photo=sample:chelsea&b_method=lime")
+    page.wait_for_function(quick_title, timeout=600_000, polling=50)
+    quick = time.perf_counter() - t0
+    print(f"LIME quick map drawn {quick:.2f} s after opening the link")
+    button = page.get_by_role("button", name=re.compile(r"^Refine"))
+    estimate = button.inner_text().strip()
+    t0 = time.perf_counter()
+    button.click()
+    page.wait_for_function(full_title, timeout=1_200_000, polling=100)
+    full = time.perf_counter() - t0
+    print(f"LIME refined (1000 samples) {full:.2f} s after the click; its button said '{estimate}'")
+    return quick, full, estimate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--plain", action="store_true", help="bare `streamlit run` (no warm start) for comparison")
+    parser.add_argument("--lime", action="store_true",
+                        help="also time LIME on Compare: the quick map from a link, then Refine to the full setting")
     parser.add_argument("--after-warm", action="store_true",
                         help="visit only once the launcher logged that its warm start finished")
     args = parser.parse_args()
@@ -132,9 +160,13 @@ def main() -> None:
                     times.append(time.perf_counter() - t0)
                     print(f"upload {path.name} (500x375) -> both maps visible: {times[-1]:.2f} s")
                     page.wait_for_timeout(1000)
+            lime = lime_times(page, url) if args.lime else None
             browser.close()
         print(f"summary: first visit {first:.2f} s; upload -> both maps median {statistics.median(times):.2f} s "
               f"(min {min(times):.2f}, max {max(times):.2f}, {len(times)} photos)")
+        if lime:
+            print(f"summary: LIME on chelsea: quick map (100 samples) {lime[0]:.2f} s after opening the link; "
+                  f"Refine to 1000 samples {lime[1]:.2f} s (estimate on the button: {lime[2]})")
         print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} at the end (the machine is shared)")
     finally:

@@ -189,7 +189,11 @@ def test_create_answer_results(data_dir):
     progress = res.table[1].value
     assert dict(zip(map(shown, progress["reviewer"]), progress["answered"])) == {"Ann": 4, "Bob": 4}
     assert len(res.get("plotly_chart")) == 5
-    per_trial = res.dataframe[1].value
+    people = next(d.value for d in res.dataframe if "same side" in d.value.columns)  # people vs each metric
+    decided = {a.trial for a in answers if a.choice in ("left", "right")}  # trials with a preference
+    assert list(people["metric"]) == ["Deletion AUC", "Insertion AUC"]
+    assert list(people["trials"]) == [len(decided)] * 2 == [e["trials"] for e in summary["preference_metrics"]]
+    per_trial = next(d.value for d in res.dataframe if {"photo", "answers"} <= set(d.value.columns))
     assert list(per_trial["answers"]) == [2, 2, 2, 2] and per_trial[["A", "B", "tie", "cant_tell"]].sum().sum() == 8
     assert set(per_trial["photo"]) == {f"{n}.{'jpg' if n == 'rocket' else 'png'}" for n in PHOTOS}
     # The raw answers export is the store's answers, row for row.

@@ -184,7 +184,7 @@ def test_a_saved_comparison_is_shared_reopened_and_survives_a_restart(chromium, 
             open_save_popover(a)
         a.get_by_role("textbox", name="Title", exact=True).fill(TITLE)
         a.get_by_role("textbox", name="Note", exact=True).fill(NOTE)
-        a.get_by_role("button", name="Save", exact=True).click()
+        a.locator('[data-testid="stBaseButton-primaryFormSubmit"]', has_text="Save").click()  # the form's, not the popover's
         a.get_by_text(f"Saved '{TITLE}' to the workspace").first.wait_for()
         wait_idle(a)
         assert_no_error(a, "A after saving")

@@ -38,12 +38,14 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.stats import spearmanr
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from explainers.errors import ParameterError
 from explainers.evaluate import mean_interval
 from explainers.files import csv_text, read_cell
+from explainers.metrics import HIGHER, get_metric
 from explainers.methods import Condition
 from explainers.methods.condition import param_text
 
@@ -718,6 +720,75 @@ def attach_faithfulness(summary: Mapping[str, Any], rows: Sequence[Mapping[str, 
     return {**summary, "faithfulness": faithfulness_summary(rows)}
 
 
+#: The stored metrics a review compares with its answers: row key -> the registered metric whose value it is.
+REVIEW_METRICS = {"deletion_auc": "deletion", "insertion_auc": "insertion"}
+
+
+def preference_and_metrics(answers: Sequence[Answer], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Do the people and the metrics pick the same map? One entry per stored metric.
+
+    Per trial, the people's side is the share of its decided answers (A or B) that prefer A; the metric's side
+    is the difference between the two maps' values oriented by the metric's direction (positive: the metric
+    favours A). Their Spearman correlation over the trials with both, and the share of those trials whose
+    majority (not a tie) picks the map the metric favours.
+
+    Parameters
+    ----------
+    answers : sequence of Answer
+    rows : sequence of dict
+        :func:`~explainers_team.review.studies.faithfulness_rows`: ``trial``, ``condition`` and the metrics.
+
+    Returns
+    -------
+    list of dict
+        ``{"metric", "title", "direction", "trials", "rho", "p_value", "same_side", "compared", "reason"}``;
+        ``rho`` and ``p_value`` None (``reason`` says why) under 3 trials or when one side does not vary.
+    """
+    decided: dict[Hashable, list[int]] = defaultdict(list)
+    for a in answers:
+        outcome = choice_to_outcome(a.choice, a.left)
+        if outcome in CONDITIONS:
+            decided[a.trial].append(1 if outcome == "A" else 0)
+    values: dict[Hashable, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        if "trial" in r:
+            values[r["trial"]][r["condition"]] = r
+    out = []
+    for key, name in REVIEW_METRICS.items():
+        metric = get_metric(name)
+        sign = 1.0 if metric.direction == HIGHER else -1.0
+        people, metric_side = [], []
+        for trial, votes in decided.items():
+            pair = values.get(trial, {})
+            if all(c in pair and pair[c].get(key) is not None for c in CONDITIONS):
+                people.append(sum(votes) / len(votes))
+                metric_side.append(sign * (float(pair["A"][key]) - float(pair["B"][key])))
+        entry: dict[str, Any] = {
+            "metric": key,
+            "title": metric.title,
+            "direction": metric.direction,
+            "trials": len(people),
+            "rho": None,
+            "p_value": None,
+            "same_side": None,
+            "compared": 0,
+            "reason": None,
+        }
+        clear = [(p, m) for p, m in zip(people, metric_side) if p != 0.5 and m != 0]
+        if clear:
+            entry["compared"] = len(clear)
+            entry["same_side"] = sum((p > 0.5) == (m > 0) for p, m in clear) / len(clear)
+        if len(people) < 3:
+            entry["reason"] = f"{len(people)} trial(s) with answers and both maps measured; 3 are needed"
+        elif len(set(people)) < 2 or len(set(metric_side)) < 2:
+            entry["reason"] = "the people's or the metric's side is the same on every trial"
+        else:
+            rho, p = spearmanr(people, metric_side)
+            entry["rho"], entry["p_value"] = float(rho), float(p)
+        out.append(entry)
+    return _clean(out)
+
+
 # ----------------------------------------------------------------------------------------------------- exports
 def answers_csv(answers: Iterable[Answer | Mapping[str, Any]]) -> str:
     """The raw answers as CSV text (header :data:`ANSWER_COLUMNS`), for a download.
@@ -861,6 +932,7 @@ __all__ = [
     "agreement",
     "answers_csv",
     "attach_faithfulness",
+    "preference_and_metrics",
     "check_answers",
     "condition_titles",
     "decided_answers_needed",

@@ -25,7 +25,7 @@ from ..access import User
 from ..errors import NotFoundError
 from ..store import Store, StudyRecord, TrialMap, NewTrial, TrialRecord
 from .design import CONDITIONS, Assignment, ModelSource, encode_png, prepare_trials, reviewer_plan
-from .results import Answer, attach_faithfulness, summarize
+from .results import Answer, attach_faithfulness, preference_and_metrics, summarize
 
 #: At most this many photos per study (each is a trial every reviewer answers).
 MAX_PHOTOS = 200
@@ -298,6 +298,7 @@ def faithfulness_rows(trials: Sequence[TrialRecord]) -> list[dict[str, Any]]:
             if metrics.get("deletion_auc") is not None and metrics.get("insertion_auc") is not None:
                 rows.append(
                     {
+                        "trial": t.id,
                         "photo": t.photo_sha256,
                         "condition": key,
                         "deletion_auc": metrics["deletion_auc"],
@@ -312,7 +313,9 @@ def study_summary(store: Store, study: StudyRecord, answers: Sequence[Answer] | 
     answers = review_answers(store, study) if answers is None else answers
     summary = summarize(answers, conditions_of(study))
     rows = faithfulness_rows(store.trials_for(study.id))
-    return attach_faithfulness(summary, rows) if rows else summary
+    if not rows:
+        return summary
+    return {**attach_faithfulness(summary, rows), "preference_metrics": preference_and_metrics(answers, rows)}
 
 
 def trial_rows(store: Store, study: StudyRecord, answers: Sequence[Answer]) -> list[dict[str, Any]]:

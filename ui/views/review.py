@@ -397,6 +397,7 @@ def _charts(summary: dict) -> None:
                    f"{signed(difference['insertion_auc']['mean'])} (paired over {difference['photos']} photos; lower "
                    "deletion and higher insertion mean a more faithful map).")
         st.plotly_chart(figure, key="review_fig_faithfulness", config={"displayModeBar": False})
+        _people_and_metrics(summary.get("preference_metrics") or [])
     else:
         st.info("Deletion and insertion AUC were not measured when this study was created.")
     charts = st.columns(2)
@@ -405,6 +406,23 @@ def _charts(summary: dict) -> None:
     charts[1].plotly_chart(breakdown_figure(summary, "class"), key="review_fig_class",
                            config={"displayModeBar": False})
     st.plotly_chart(position_bias_figure(summary), key="review_fig_position", config={"displayModeBar": False})
+
+
+def _people_and_metrics(entries: list) -> None:
+    """Per metric: how the trials' preferences follow it (Spearman over trials; same side where both choose)."""
+    if not entries:
+        return
+    rows = [{"metric": e["title"], "trials": e["trials"],
+             "Spearman ρ (preference for A vs the metric's lean to A)": e["rho"], "p": MISSING if e["p_value"] is None else pvalue(e["p_value"]),
+             "same side": MISSING if e["same_side"] is None else f"{e['same_side']:.0%} of {e['compared']}"}
+            for e in entries]
+    st.dataframe(rows, hide_index=True, width="stretch", placeholder=MISSING,
+                 column_config={"Spearman ρ (preference for A vs the metric's lean to A)":
+                                st.column_config.NumberColumn(format="%.2f")})
+    reasons = {e["reason"] for e in entries if e["reason"]}
+    st.caption("Do people prefer the map the metric calls more faithful? A positive ρ: the more a trial's answers "
+               "prefer A, the more the metric favours A. 'Same side': trials whose majority and the metric pick the "
+               "same map." + (f" Not computed: {'; '.join(sorted(reasons))}." if reasons else ""))
 
 
 def _downloads(study: StudyRecord, answers: list, summary: dict) -> None:
