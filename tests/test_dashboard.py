@@ -388,6 +388,18 @@ def test_compare_faithfulness_on_demand(monkeypatch):
     assert table["deletion AUC"].between(0, 1).all() and table["insertion AUC"].between(0, 1).all()
     said = [shown(m.value) for m in at.markdown if "random map" in m.value]  # the table in words, above it
     assert said and said[0].endswith("the Evaluate page measures many."), said
+    # more registered metrics on request: offered by the registry, measured by one more click, one column each
+    chooser = at.multiselect(key="faith_metrics")
+    assert {"ROAD, most relevant first", "IROF", "Average Drop"} <= set(chooser.options), chooser.options
+    chooser.set_value(["average_drop"]).run()
+    assert_clean(at)
+    more = at.button(key="measure_faithfulness")
+    assert "3 more values" in more.label, more.label
+    more.click().run()
+    assert_clean(at)
+    with_more = at.dataframe[-1].value
+    drops = with_more["Average Drop (lower is better)"]
+    assert drops.notna().all() and (drops >= 0).all() and with_more[["deletion AUC"]].equals(table[["deletion AUC"]])
     # kept: another display change (and the threshold: the order, not the mask) shows it without measuring
     calls.clear()
     at.slider(key="w_opacity").set_value(0.3).run()

@@ -26,7 +26,8 @@ import streamlit as st
 
 from explainers import Condition, Explanation
 from explainers.evaluate import RANDOM
-from explainers.metrics import DEFAULT_STEPS, Faithfulness, curve_copies, faithfulness, random_saliency
+from explainers.metrics import (METRICS, DEFAULT_STEPS, Faithfulness, curve_copies, faithfulness, get_metric,
+                                list_metrics, random_saliency)
 
 from .explanations import AFTER_CACHE
 from . import jobs, models
@@ -36,7 +37,15 @@ STEPS = DEFAULT_STEPS
 #: Measurements kept (each a few kilobytes).
 MAX_STORED = 512
 
+#: The registered metrics every measurement has (its curves); the others are measured when chosen.
+CURVE_METRICS = ("deletion", "insertion")
+#: Session key of the other metrics chosen on the page (registered names).
+CHOSEN = "faith_metrics"
+#: The job-speed kind of the chosen metrics (:func:`ui.compute.jobs.speed`).
+METRIC_KIND = "metrics"
+
 _STORE: OrderedDict[tuple, Faithfulness] = OrderedDict()
+_EXTRA: OrderedDict[tuple, float] = OrderedDict()
 _LOCK = threading.Lock()
 #: The kind of work (:func:`ui.compute.jobs.speed`) the curves' speed is measured as.
 CURVES = "curves"
@@ -118,12 +127,62 @@ def clear() -> None:
     """Forget every measurement (tests)."""
     with _LOCK:
         _STORE.clear()
+        _EXTRA.clear()
 
 
-def table(results: Mapping[str, Faithfulness | None]) -> pd.DataFrame:
-    """One row per measured map: name, deletion AUC, insertion AUC, kept fraction, seconds."""
+def more_metrics() -> list[str]:
+    """The registered metrics besides the curves (plug-ins included), in registration order."""
+    return [name for name in list_metrics() if name not in CURVE_METRICS]
+
+
+def chosen_metrics() -> list[str]:
+    """The other metrics the person chose on the page that are still registered."""
+    return [name for name in st.session_state.get(CHOSEN, []) if name in METRICS and name not in CURVE_METRICS]
+
+
+def _extra_key(item: Item, metric: str) -> tuple:
+    return (*item.key, "metric", metric)
+
+
+def extras(items: Sequence[Item], metrics: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """``name -> {metric: value or None}`` for every item and chosen metric."""
+    with _LOCK:
+        return {item.name: {m: _EXTRA.get(_extra_key(item, m)) for m in metrics} for item in items}
+
+
+def measure_extra(item: Item, metric: str, image: np.ndarray, saliency: np.ndarray | None,
+                  segments: np.ndarray | None) -> float:
+    """Measure one registered ``metric`` (default parameters) on one item's map and keep it.
+
+    The random map is :func:`explainers.metrics.random_saliency` with seed 0, as for the curves; a superpixel
+    metric uses the explanation's own superpixels when it has them.
+    """
+    model = models.get_model(item.model_name)
+    if saliency is None:
+        saliency = random_saliency(image.shape[:2], seed=0)
+    measured = get_metric(metric)
+    scores = measured.measure(model, [image], [saliency], [item.class_index], segments=[segments])
+    jobs.record_speed(item.model_name, scores.seconds, max(1.0, measured.cost()), kind=METRIC_KIND)
+    value = float(scores.values[0])
+    with _LOCK:
+        _EXTRA[_extra_key(item, metric)] = value
+        while len(_EXTRA) > MAX_STORED * 4:
+            _EXTRA.popitem(last=False)
+    return value
+
+
+def table(results: Mapping[str, Faithfulness | None],
+          more: Mapping[str, Mapping[str, float | None]] | None = None) -> pd.DataFrame:
+    """One row per measured map: name, deletion AUC, insertion AUC, then each chosen metric's value (column
+    named by its title and direction), kept fraction, seconds."""
+    more = more or {}
+
+    def others(name: str) -> dict:
+        return {f"{METRICS[m].title} ({METRICS[m].direction} is better)": v
+                for m, v in more.get(name, {}).items() if m in METRICS}
+
     return pd.DataFrame([{"map": name, "deletion AUC": c.deletion_auc, "insertion AUC": c.insertion_auc,
-                          "kept %": None if c.kept_fraction is None else 100.0 * c.kept_fraction,
+                          **others(name), "kept %": None if c.kept_fraction is None else 100.0 * c.kept_fraction,
                           "seconds": c.timings["curves"]}
                          for name, c in results.items() if c is not None])
 
@@ -192,24 +251,37 @@ def view(conditions: Sequence[Condition], found: Sequence[Explanation], image_ke
     """
     items = plan(conditions, [e.class_index for e in found], image_key, STEPS)
     results = lookup(items)
+    st.multiselect("Also measure", more_metrics(), key=CHOSEN, format_func=lambda n: METRICS[n].title,
+                   placeholder="more metrics (ROAD, IROF, Average Drop...)",
+                   help="Other registered metrics (plug-ins included), each on both maps and the random map with "
+                        "its default parameters; docs/EVALUATION.md says what each measures and its biases.")
+    chosen = chosen_metrics()
     todo = [item for item in items if results[item.name] is None]
-    seconds = estimate_seconds(todo, STEPS)
+    more = extras(items, chosen)
+    todo_more = [(item, m) for item in items for m in chosen if more[item.name][m] is None]
+    seconds = estimate_seconds(todo, STEPS) + sum(
+        jobs.estimate(max(1.0, get_metric(m).cost()), item.model_name, models.seconds_per_image(item.model_name),
+                      kind=METRIC_KIND) for item, m in todo_more)
     job = jobs.running()
-    following = job is not None and bool(todo) and job.key == _job_key(todo)  # a rerun while it measures
-    if todo:
-        clicked = st.button(f"Measure faithfulness ({len(todo)} map{'s' if len(todo) > 1 else ''}, about "
-                            f"{max(1, round(seconds))} s)", key="measure_faithfulness", type="primary",
-                            help="Deletion and insertion curves of both maps and a random map, for this photo, "
-                                 "class and settings. Measured once, then kept; nothing measures on its own.")
-        if (clicked or following) and _run(todo, conditions, found, image, seconds, requested=clicked):
+    key = _job_key(todo, todo_more)
+    following = job is not None and bool(todo or todo_more) and job.key == key  # a rerun while it measures
+    if todo or todo_more:
+        what = (f"{len(todo)} map{'s' if len(todo) > 1 else ''}" if todo else
+                f"{len(todo_more)} more value{'s' if len(todo_more) > 1 else ''}")
+        clicked = st.button(f"Measure faithfulness ({what}, about {max(1, round(seconds))} s)",
+                            key="measure_faithfulness", type="primary",
+                            help="Deletion and insertion curves of both maps and a random map (and the metrics "
+                                 "chosen above), for this photo, class and settings. Measured once, then kept; "
+                                 "nothing measures on its own.")
+        if (clicked or following) and _run(todo, todo_more, conditions, found, image, seconds, requested=clicked):
             st.rerun()  # draw the results without the button
     else:
         st.caption("Measured for this photo, class and settings (kept: nothing measures again).")
     return results
 
 
-def _run(todo: Sequence[Item], conditions: Sequence[Condition], found: Sequence[Explanation], image: np.ndarray,
-         seconds: float, requested: bool) -> bool:
+def _run(todo: Sequence[Item], todo_more: Sequence[tuple[Item, str]], conditions: Sequence[Condition],
+         found: Sequence[Explanation], image: np.ndarray, seconds: float, requested: bool) -> bool:
     """Measure ``todo`` as a job (:mod:`ui.compute.jobs`: progress, estimate, Cancel); whether it finished.
 
     Finished maps are kept even when the job is cancelled.
@@ -221,11 +293,16 @@ def _run(todo: Sequence[Item], conditions: Sequence[Condition], found: Sequence[
             explanation = None if item.condition is None else by_condition[id(item.condition)]
             measure(item, image, None if explanation is None else explanation.saliency,
                     None if explanation is None else explanation.mask)
-        return len(todo)
+        for item, metric in todo_more:
+            explanation = None if item.condition is None else by_condition[id(item.condition)]
+            measure_extra(item, metric, image, None if explanation is None else explanation.saliency,
+                          None if explanation is None else explanation.segments)
+        return len(todo) + len(todo_more)
 
-    return jobs.run(_job_key(todo), f"Measuring {len(todo)} map{'s' if len(todo) > 1 else ''}", work, seconds,
-                    requested=requested) is not None
+    title = f"Measuring {len(todo)} map{'s' if len(todo) != 1 else ''}" + (
+        f" and {len(todo_more)} more value{'s' if len(todo_more) != 1 else ''}" if todo_more else "")
+    return jobs.run(_job_key(todo, todo_more), title, work, seconds, requested=requested) is not None
 
 
-def _job_key(todo: Sequence[Item]) -> tuple:
-    return ("faithfulness", tuple(item.key for item in todo))
+def _job_key(todo: Sequence[Item], todo_more: Sequence[tuple[Item, str]] = ()) -> tuple:
+    return ("faithfulness", tuple(item.key for item in todo), tuple((item.key, m) for item, m in todo_more))

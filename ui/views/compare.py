@@ -204,7 +204,11 @@ def faithfulness_section(selection: Selection, sides: Sequence[Side], label: str
         curves_col, table_col = st.columns([3, 2])
         curves_col.plotly_chart(faithfulness_curves_figure(measured, title=f"Faithfulness for {label}"),
                                 key="faithfulness_curves")
-        table_col.dataframe(faithfulness.table(results), hide_index=True, placeholder=MISSING, width="stretch",
+        more = faithfulness.extras(faithfulness.plan([s.condition for s in sides],
+                                                     [s.explanation.class_index for s in sides],
+                                                     selection.image_key, faithfulness.STEPS),
+                                   faithfulness.chosen_metrics())
+        table_col.dataframe(faithfulness.table(results, more), hide_index=True, placeholder=MISSING, width="stretch",
                             column_config={"deletion AUC": st.column_config.NumberColumn(format="%.3f"),
                                            "insertion AUC": st.column_config.NumberColumn(format="%.3f"),
                                            "kept %": st.column_config.NumberColumn(format="%.1f"),
