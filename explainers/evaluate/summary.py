@@ -22,7 +22,9 @@ SUMMARY_FIELDS = ("deletion_auc", "insertion_auc", "kept_fraction", "explain_s",
 BOOTSTRAP_RESAMPLES = 2000
 
 
-def mean_interval(values: Sequence[float | None], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict[str, Any]:
+def mean_interval(
+    values: Sequence[float | None], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> dict[str, Any]:
     """Mean and 95% bootstrap percentile interval of the mean.
 
     The interval is the 2.5th and 97.5th percentiles of the means of ``resamples``
