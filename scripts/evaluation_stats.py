@@ -104,14 +104,11 @@ def main() -> int:
                   for name, table in ((method, per), (args.reference, ref))}
         comparison = compare_methods(scores, method, args.reference)
         compared[method] = comparison
-        cells = []
-        for c in comparison.comparisons:
-            better = c.a_better_on
-            cells.append(f"{c.mean_difference:+.3f} ({c.ci_low:+.3f} to {c.ci_high:+.3f}), p = {c.p_value:.2g}, "
-                         f"r = {c.rank_biserial:+.2f}, {better}/{c.n}")
+        cells = [f"{c.mean_difference:+.3f} ({c.ci_low:+.3f} to {c.ci_high:+.3f}), p = {c.p_value:.2g}, "
+                 f"r = {c.rank_biserial:+.2f}, {c.a_better_on}/{c.n}" for c in comparison.comparisons]
         print(f"| {method} | " + " | ".join(cells) + " |")
     print("\nIn words:\n")
-    for method, comparison in compared.items():
+    for comparison in compared.values():
         for c in comparison.comparisons:
             print(f"- {verdict(c)}")
     for method, comparison in compared.items():
