@@ -42,6 +42,7 @@ from .evaluate import (
     photo_keys,
     read_labels_csv,
     sanity_text,
+    true_class,
     summary_document,
     summary_table,
     verdict_text,
@@ -264,6 +265,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ray: GPUs per replica (default 0: CPU workers; 0.5 puts two on a GPU)",
     )
 
+    sa = sub.add_parser(
+        "sanity", help="the model-parameter randomisation check of each method on a few photos: pass or fail"
+    )
+    sa.add_argument("photos", help="folder, glob pattern (quote it) or image file")
+    sa.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
+    sa.add_argument(
+        "--methods", default=default_methods(), help=f"comma-separated explainers (default: {default_methods()})"
+    )
+    sa.add_argument("--labels", type=Path, default=None, help="CSV with file,class_index: check the true classes")
+    sa.add_argument("--limit", type=int, default=5, help="the first N photos, sorted by name (default 5)")
+    sa.add_argument("--layers", type=int, default=0, help="randomise only the top N layer groups (default 0: all)")
+    sa.add_argument("--threshold", type=float, default=0.5, help="the rule's Spearman threshold (default 0.5)")
+    sa.add_argument("--json", type=Path, default=None, help="also write every similarity to this JSON file")
+    sa.add_argument(
+        "--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)"
+    )
+    sa.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    _add_evaluate_params(sa)
+
     me = sub.add_parser("methods", help="list the explainers (built-in and plug-ins) with their parameters")
     me.add_argument("--json", action="store_true", help="as JSON")
 
@@ -283,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             return _methods(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "sanity":
+            return _sanity_command(args)
         return _explain(args)
     except ExplainersError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -601,6 +623,29 @@ def _sanity(args, registry, explainers, results, photos) -> dict:
     return randomisation_check(
         model, list(explainers.values()), images, [classes[k] for k in keys], layers=args.sanity_layers
     )
+
+
+def _sanity_command(args) -> int:
+    """``sanity``: each method's randomisation check on the first ``--limit`` photos; pass/fail printed."""
+    if args.limit < 1 or args.layers < 0:
+        raise OptionError(f"--limit must be >= 1 and --layers >= 0, got {args.limit} and {args.layers}")
+    photos = collect_photos(args.photos)[: args.limit]
+    labels = read_labels_csv(args.labels) if args.labels is not None else None
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    params = evaluate_params(args, methods)
+    model = load_model(args.model, load_registry(args.models), device=args.device)
+    explainers = make_explainers(methods, model, params)
+    keys = photo_keys(photos)
+    classes = None if labels is None else [true_class(labels, k) for k in keys]
+    images = [load_image(p) for p in photos]
+    checks = randomisation_check(
+        model, list(explainers.values()), images, classes, threshold=args.threshold, layers=args.layers
+    )
+    if args.json is not None:
+        document = {"model": model.name, "photos": keys, "checks": {n: c.to_dict() for n, c in checks.items()}}
+        atomic_write(args.json, json.dumps(document, indent=2).encode())
+    print(sanity_text(checks))
+    return 0
 
 
 def _evaluate_local(args, registry, photos, labels, methods, params, metrics, on_photo) -> tuple[dict, str]:

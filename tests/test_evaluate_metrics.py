@@ -180,8 +180,8 @@ def test_the_page_offers_a_plugin_metric_and_shows_verdicts_agreement_and_true_c
     assert "keeptop" in table.columns and table["keeptop"].notna().all()
     assert list(table["true_class"]) == [0, 0, 281, 281] and (table["class_index"] == table["true_class"]).all()
     assert at.selectbox(key="evaluate_agreement_pair").value == "cam vs random"
-    heatmap = [c for c in at.get("plotly_chart") if '"type":"heatmap"' in c.proto.spec.replace(" ", "")]
-    assert len(heatmap) == 1
+    [heatmap] = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "evaluate_agreement"]
+    assert heatmap["data"][0]["type"] == "heatmap" and heatmap["data"][0]["x"] == ["Deletion AUC", "Keep top"]
 
 
 def test_the_page_runs_the_sanity_check_when_asked(monkeypatch):
@@ -259,3 +259,21 @@ def test_comparisons_cover_every_pair_in_row_order(tiny_model):
                                                          ("gradcam", "random")]
     rows = verdict_rows(found)
     assert len(rows) == 6 and {r["metric"] for r in rows} == {"Deletion AUC", "Insertion AUC"}
+
+
+def test_sanity_subcommand_prints_pass_or_fail_per_method(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(skimage_photo("chelsea"), folder / "chelsea.png")
+    (tmp_path / "labels.csv").write_text("file,class_index\nchelsea.png,285\n")
+    out = tmp_path / "sanity.json"
+    code = main(["sanity", str(folder), "--methods", "cam", "--labels", str(tmp_path / "labels.csv"), "--limit", "1",
+                 "--layers", "2", "--json", str(out), "--device", "cpu"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    check = json.loads(out.read_text())["checks"]["cam"]
+    assert check["classes"] == [285] and check["layers"] == ["classifier", "bn2"]
+    assert f"cam: {'PASS' if check['passed'] else 'FAIL'} (mean Spearman {np.mean(check['scores']):.2f}" in printed
+    assert "rule: a method passes when" in printed
+    assert main(["sanity", str(folder), "--limit", "0"]) == 2
+    assert "--limit must be >= 1" in capsys.readouterr().err
