@@ -1,6 +1,6 @@
 """Paired statistics of an evaluation run, as Markdown: what docs/EVALUATION.md quotes.
 
-Usage: .venv/bin/python scripts/evaluation_stats.py OUT_DIR_OR_RESULTS_CSV [--reference cam]
+Usage: .venv/bin/python scripts/evaluation_stats.py OUT_DIR_OR_RESULTS_CSV [--reference cam] [--sanity JSON]
 
 Reads the ``results.csv`` written by ``python -m explainers evaluate`` (every metric column it has) and
 the ``summary.json`` beside it, and prints
@@ -12,7 +12,8 @@ the ``summary.json`` beside it, and prints
   Wilcoxon signed-rank p, rank-biserial r, photos where the method is better) and the verdict in words;
 - the agreement between the metrics (:func:`explainers.metrics.compare_methods`: Kendall's tau of the
   per-photo differences) for each method against the reference;
-- the sanity check, when the run had ``--sanity``.
+- the sanity check, when the run had ``--sanity`` (or from ``--sanity JSON``, what
+  ``python -m explainers sanity ... --json JSON`` wrote).
 
 The statistics are the library's; nothing is computed here that the CLI and the Evaluate page do not.
 """
@@ -69,11 +70,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", help="the output folder of an evaluate run, or its results.csv")
     parser.add_argument("--reference", default="cam", help="method the others are compared with (default: cam)")
+    parser.add_argument("--sanity", default=None, help="the JSON of `python -m explainers sanity ... --json`")
     args = parser.parse_args()
     path = Path(args.results)
     csv_path = path / "results.csv" if path.is_dir() else path
     summary_path = csv_path.with_name("summary.json")
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    if args.sanity:
+        summary["sanity"] = json.loads(Path(args.sanity).read_text())["checks"]
     metrics, rows = read_results(csv_path)
     n_photos = len({f for per in rows.values() for f in per})
     print(f"{csv_path}: {n_photos} photos, methods {', '.join(rows)}, metrics {', '.join(metrics)}\n")

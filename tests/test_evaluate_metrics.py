@@ -277,3 +277,28 @@ def test_sanity_subcommand_prints_pass_or_fail_per_method(tmp_path, capsys):
     assert "rule: a method passes when" in printed
     assert main(["sanity", str(folder), "--limit", "0"]) == 2
     assert "--limit must be >= 1" in capsys.readouterr().err
+
+
+def test_evaluation_stats_uses_the_librarys_paired_comparison(tmp_path):
+    rng = np.random.default_rng(3)
+    cam, secam = rng.uniform(0.1, 0.3, 12), rng.uniform(0.1, 0.3, 12) + 0.05
+    columns = result_columns(["deletion", "irof"])
+    lines = [",".join(columns)]
+    for i in range(12):
+        for method, value in (("cam", cam[i]), ("secam", secam[i])):
+            row = dict.fromkeys(columns, "")
+            row.update(file=f"{i}.jpg", method=method, deletion_auc=repr(float(value)), irof=repr(float(1 - value)),
+                       explain_s="0.1")
+            lines.append(",".join(str(row[c]) for c in columns))
+    (tmp_path / "results.csv").write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluation_stats.py"), str(tmp_path)], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    order = sorted(range(12), key=lambda i: f"{i}.jpg")  # the script pairs the photos in file-name order
+    expected = paired_comparison(secam[order], cam[order], metric="deletion", direction="lower", method_a="secam",
+                                 method_b="cam")
+    cell = (f"{expected.mean_difference:+.3f} ({expected.ci_low:+.3f} to {expected.ci_high:+.3f}), "
+            f"p = {expected.p_value:.2g}, r = {expected.rank_biserial:+.2f}, {expected.a_better_on}/12")
+    assert cell in proc.stdout
+    assert f"- {verdict(expected)}" in proc.stdout
+    assert "| Deletion AUC | +1.00 |" in proc.stdout  # the agreement matrix's diagonal
