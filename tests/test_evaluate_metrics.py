@@ -82,6 +82,13 @@ def test_chosen_metrics_reach_every_row_the_csv_and_the_summary(tiny_model, tmp_
     assert pair["agreement"]["metrics"] == ["average_drop", "deletion"]
     assert document["metric_params"]["deletion"]["params"]["steps"] == 2
     assert json.loads(json.dumps(document)) == document  # JSON-ready
+    pq = pytest.importorskip("pyarrow.parquet")
+    from explainers.evaluate.outputs import write_parquet
+
+    write_parquet(results, tmp_path / "results.parquet")  # what the Ray engine writes: the same metric columns
+    table = pq.read_table(tmp_path / "results.parquet")
+    assert table.column_names[: len(rows[0])] == list(rows[0])
+    assert table.column("average_drop").to_pylist() == pytest.approx([r.scores["average_drop"] for r in results])
 
 
 def test_verdicts_say_who_wins_by_how_much_or_no_difference():

@@ -144,14 +144,13 @@ def write_parquet(results: Sequence[MethodResult], path: str | os.PathLike) -> N
 
     path = Path(path)
     rows = [r.row() for r in results]
-    columns: dict[str, list] = {
-        c: [row.get(c) for row in rows] for c in result_columns(measured_metrics(results) or DEFAULT_METRICS)
-    }
+    names = result_columns(measured_metrics(results) or DEFAULT_METRICS)
+    columns: dict[str, list] = {c: [row.get(c) for row in rows] for c in names}
     columns["fractions"] = [None if r.curves is None else r.curves.fractions.tolist() for r in results]
     columns["deletion"] = [None if r.curves is None else r.curves.deletion.tolist() for r in results]
     columns["insertion"] = [None if r.curves is None else r.curves.insertion.tolist() for r in results]
     types = {"true_class": pa.int64(), "correct": pa.bool_(), "kept_fraction": pa.float64()}
-    types.update({c: pa.float64() for c in columns if c not in COLUMNS or c.endswith("_auc")})
+    types.update({c: pa.float64() for c in names if c not in COLUMNS or c.endswith("_auc")})  # the metrics
     table = pa.table({c: pa.array(v, type=types.get(c)) for c, v in columns.items()})
     tmp = path.with_name(f".tmp-{path.name}")
     try:
