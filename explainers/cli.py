@@ -1,5 +1,9 @@
 """Command line: ``python -m explainers explain|evaluate|methods|models ...``.
 
+``evaluate --metrics deletion,insertion,road_morf,...`` measures any registered metrics (plug-ins
+included; ``--metrics list`` lists them), prints which method wins on which metric, and with
+``--sanity`` runs the model-parameter randomisation check of each method.
+
 Errors print one line on stderr and the exit status is non-zero; one bad image
 does not stop the others, and leaves no partial output of its own.
 
@@ -27,21 +31,29 @@ from tqdm import tqdm
 
 from .errors import ExplainersError, ParameterError
 from .evaluate import (
+    DEFAULT_METRICS,
     PhotoFailure,
     ResultsWriter,
     collect_photos,
+    comparisons,
     iter_evaluate,
     make_explainers,
+    make_metrics,
+    photo_keys,
     read_labels_csv,
+    sanity_text,
+    true_class,
     summary_document,
     summary_table,
+    verdict_text,
     write_summary,
 )
 from .evaluate.outputs import write_parquet
 from .files import atomic_write
 from .batched import default_workers, failure_message, iter_explain_photos
-from .images import IMAGE_SUFFIXES, image_files
-from .metrics import DEFAULT_STEPS
+from .images import IMAGE_SUFFIXES, image_files, load_image
+from .metrics import DEFAULT_STEPS, METRICS, randomisation_check
+from .plugins import metric_plugin_errors
 from .methods.base import EXPLAINERS, builtin_explainers, get_explainer, list_explainers
 from .models.build import load_model, weights_status
 from .models.loaded import check_classes
@@ -179,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_explain_params(ex)
 
     ev = sub.add_parser("evaluate", help="explain many photos with several methods and measure faithfulness")
-    ev.add_argument("photos", help="folder, glob pattern (quote it) or image file")
+    ev.add_argument("photos", nargs="?", help="folder, glob pattern (quote it) or image file")
     ev.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
     ev.add_argument(
         "--methods",
@@ -187,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated explainers from {', '.join(list_explainers())} (default: {default_methods()}); "
         "a random-map baseline row is always added",
     )
-    ev.add_argument("--out", type=Path, required=True, help="output folder for results.csv and summary.json")
+    ev.add_argument("--out", type=Path, default=None, help="output folder for results.csv and summary.json (required)")
     ev.add_argument(
         "--labels",
         type=Path,
@@ -197,6 +209,29 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=None, help="only the first N photos (sorted by name)")
     ev.add_argument(
         "--steps", type=int, default=DEFAULT_STEPS, help=f"deletion/insertion steps (default {DEFAULT_STEPS})"
+    )
+    ev.add_argument(
+        "--metrics",
+        default=",".join(DEFAULT_METRICS),
+        help=f"comma-separated metrics from {', '.join(METRICS)} (default: {','.join(DEFAULT_METRICS)}); "
+        "`--metrics list` lists them with what each measures",
+    )
+    ev.add_argument(
+        "--sanity",
+        action="store_true",
+        help="also run the model-parameter randomisation check of each method and print pass/fail",
+    )
+    ev.add_argument(
+        "--sanity-photos",
+        type=int,
+        default=5,
+        help="photos the sanity check explains after each randomisation step (the first ones; default 5)",
+    )
+    ev.add_argument(
+        "--sanity-layers",
+        type=int,
+        default=0,
+        help="randomise only the top N layer groups in the sanity check (default 0: all of them)",
     )
     ev.add_argument("--overlays", action="store_true", help="also write each method's picture to OUT/overlays/")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -230,6 +265,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ray: GPUs per replica (default 0: CPU workers; 0.5 puts two on a GPU)",
     )
 
+    sa = sub.add_parser(
+        "sanity", help="the model-parameter randomisation check of each method on a few photos: pass or fail"
+    )
+    sa.add_argument("photos", help="folder, glob pattern (quote it) or image file")
+    sa.add_argument("--model", default="efficientnet_lite0", help="registry name (default: efficientnet_lite0)")
+    sa.add_argument(
+        "--methods", default=default_methods(), help=f"comma-separated explainers (default: {default_methods()})"
+    )
+    sa.add_argument("--labels", type=Path, default=None, help="CSV with file,class_index: check the true classes")
+    sa.add_argument("--limit", type=int, default=5, help="the first N photos, sorted by name (default 5)")
+    sa.add_argument("--layers", type=int, default=0, help="randomise only the top N layer groups (default 0: all)")
+    sa.add_argument("--threshold", type=float, default=0.5, help="the rule's Spearman threshold (default 0.5)")
+    sa.add_argument("--json", type=Path, default=None, help="also write every similarity to this JSON file")
+    sa.add_argument(
+        "--models", type=Path, default=None, help="registry file (default: models.yaml or $EXPLAINERS_MODELS)"
+    )
+    sa.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    _add_evaluate_params(sa)
+
     me = sub.add_parser("methods", help="list the explainers (built-in and plug-ins) with their parameters")
     me.add_argument("--json", action="store_true", help="as JSON")
 
@@ -249,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             return _methods(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "sanity":
+            return _sanity_command(args)
         return _explain(args)
     except ExplainersError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -424,7 +480,41 @@ def _write_explained(path: Path, stem: str, image: np.ndarray, explanations: lis
     }
 
 
+def metric_names(text: str) -> list[str]:
+    """``--metrics``' names, each registered; an unknown one is an error that lists the registered metrics."""
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise OptionError(
+            f"--metrics: unknown metric '{unknown[0] if unknown else text}'; registered metrics (plug-ins "
+            f"included): {', '.join(METRICS)}; `--metrics list` says what each measures"
+        )
+    return names
+
+
+def list_metric_facts() -> str:
+    """What ``evaluate --metrics list`` prints: each metric's name, direction, source and summary."""
+    lines = []
+    for name, cls in METRICS.items():
+        params = ", ".join(f"{p.name}={p.default!r}" for p in cls.parameters) or "none"
+        lines.append(f"{name:20s} {cls.title} ({cls.direction} is better) [from {cls.source}]")
+        lines.append(f"    {cls.summary}; parameters: {params}")
+    for name, message in metric_plugin_errors().items():
+        lines.append(f"{name:20s} FAILED  {message}")
+    return "\n".join(lines)
+
+
 def _evaluate(args) -> int:
+    if args.metrics.strip() == "list":
+        print(list_metric_facts())
+        return 0
+    if args.photos is None or args.out is None:
+        raise OptionError("evaluate needs the photos and --out DIR (or `--metrics list` alone)")
+    names = metric_names(args.metrics)
+    if args.steps != DEFAULT_STEPS and not {"deletion", "insertion"} & set(names):
+        raise OptionError("--steps sets the deletion and insertion curves; add them to --metrics or drop --steps")
+    if args.sanity_photos < 1 or args.sanity_layers < 0:
+        raise OptionError("--sanity-photos must be >= 1 and --sanity-layers >= 0")
     photos = collect_photos(args.photos)
     if args.limit is not None:
         if args.limit < 1:
@@ -435,6 +525,8 @@ def _evaluate(args) -> int:
     labels = read_labels_csv(args.labels) if args.labels is not None else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     params = evaluate_params(args, methods)
+    curve_params = {"steps": args.steps}
+    metrics = make_metrics(names, {m: curve_params for m in names if m in ("deletion", "insertion")})
     if args.engine == "ray":
         if args.overlays:
             raise OptionError(
@@ -453,7 +545,7 @@ def _evaluate(args) -> int:
     # Ctrl-C or SIGTERM stops after the photo in hand and still writes the summary of the finished ones
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main_thread else None
-    with ResultsWriter(args.out / "results.csv") as writer:
+    with ResultsWriter(args.out / "results.csv", names) as writer:
 
         def on_photo(key: str, rows: list, error: str | None) -> None:
             bar.update(1)
@@ -467,9 +559,9 @@ def _evaluate(args) -> int:
 
         try:
             if args.engine == "ray":
-                explainers, device = _evaluate_ray(args, photos, labels, methods, params, on_photo)
+                explainers, device = _evaluate_ray(args, photos, labels, methods, params, metrics, on_photo)
             else:
-                explainers, device = _evaluate_local(args, registry, photos, labels, methods, params, on_photo)
+                explainers, device = _evaluate_local(args, registry, photos, labels, methods, params, metrics, on_photo)
         except KeyboardInterrupt:
             interrupted = True
             bar.write("interrupted: summarising the photos finished so far", file=sys.stderr)
@@ -480,6 +572,10 @@ def _evaluate(args) -> int:
             bar.close()
     if args.engine == "ray":
         write_parquet(results, args.out / "results.parquet")
+    checks = None
+    if args.sanity and not interrupted:
+        checks = _sanity(args, registry, explainers, results, photos)
+    compared = comparisons(results)
     document = summary_document(
         results,
         failures,
@@ -490,9 +586,16 @@ def _evaluate(args) -> int:
         labels=str(args.labels) if args.labels else None,
         interrupted=interrupted,
         engine="ray" if args.engine == "ray" else None,
+        metrics=metrics,
+        sanity=checks,
+        compared=compared,
     )
     write_summary(args.out, document)
     print(summary_table(document))
+    if compared:
+        print(verdict_text(compared))
+    if checks:
+        print(sanity_text(checks))
     on = f"{model_name} (Ray)" if args.engine == "ray" else model_name
     print(
         f"evaluated {document['photos']} photo(s) with {', '.join(explainers)} on {on}; "
@@ -503,18 +606,60 @@ def _evaluate(args) -> int:
     return 1 if failures else 0
 
 
-def _evaluate_local(args, registry, photos, labels, methods, params, on_photo) -> tuple[dict, str]:
+def _sanity(args, registry, explainers, results, photos) -> dict:
+    """The randomisation check of each method on the first ``--sanity-photos`` photos evaluated, for their class."""
+    model = load_model(args.model, registry, device=args.device)
+    classes = {r.file: r.class_index for r in results}
+    keys = list(classes)[: args.sanity_photos]
+    if not keys:
+        raise OptionError("--sanity: no photo was evaluated, so there is nothing to check the methods on")
+    by_key = dict(zip(photo_keys(photos), photos))
+    images = [load_image(by_key[k]) for k in keys]
+    print(
+        f"sanity check: {', '.join(explainers)} on {len(images)} photo(s), randomising "
+        f"{args.sanity_layers or 'all'} layer group(s) of {model.name} from the top...",
+        file=sys.stderr,
+    )
+    return randomisation_check(
+        model, list(explainers.values()), images, [classes[k] for k in keys], layers=args.sanity_layers
+    )
+
+
+def _sanity_command(args) -> int:
+    """``sanity``: each method's randomisation check on the first ``--limit`` photos; pass/fail printed."""
+    if args.limit < 1 or args.layers < 0:
+        raise OptionError(f"--limit must be >= 1 and --layers >= 0, got {args.limit} and {args.layers}")
+    photos = collect_photos(args.photos)[: args.limit]
+    labels = read_labels_csv(args.labels) if args.labels is not None else None
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    params = evaluate_params(args, methods)
+    model = load_model(args.model, load_registry(args.models), device=args.device)
+    explainers = make_explainers(methods, model, params)
+    keys = photo_keys(photos)
+    classes = None if labels is None else [true_class(labels, k) for k in keys]
+    images = [load_image(p) for p in photos]
+    checks = randomisation_check(
+        model, list(explainers.values()), images, classes, threshold=args.threshold, layers=args.layers
+    )
+    if args.json is not None:
+        document = {"model": model.name, "photos": keys, "checks": {n: c.to_dict() for n, c in checks.items()}}
+        atomic_write(args.json, json.dumps(document, indent=2).encode())
+    print(sanity_text(checks))
+    return 0
+
+
+def _evaluate_local(args, registry, photos, labels, methods, params, metrics, on_photo) -> tuple[dict, str]:
     """The local engine, photo by photo; ``on_photo`` gets each photo's rows (and writes its overlays)."""
     model = load_model(args.model, registry, device=args.device)
     explainers = make_explainers(methods, model, params)
-    for outcome in iter_evaluate(model, photos, explainers, labels, steps=args.steps):
+    for outcome in iter_evaluate(model, photos, explainers, labels, metrics=metrics):
         on_photo(outcome.file, outcome.results, None if outcome.failure is None else outcome.failure.message)
         if args.overlays and outcome.failure is None:
             _write_overlays(args.out / "overlays", outcome)
     return explainers, str(model.device)
 
 
-def _evaluate_ray(args, photos, labels, methods, params, on_photo) -> tuple[dict, str]:
+def _evaluate_ray(args, photos, labels, methods, params, metrics, on_photo) -> tuple[dict, str]:
     """The Ray engine; ``on_photo`` gets each photo's rows as they arrive."""
     from .evaluate.ray import evaluate_with_ray, quiet_ray_data, require_ray
 
@@ -531,7 +676,7 @@ def _evaluate_ray(args, photos, labels, methods, params, on_photo) -> tuple[dict
         device=args.device,
         params=params,
         on_photo=on_photo,
-        steps=args.steps,
+        metrics=metrics,
     )
     return make_explainers(
         methods, load_registry(args.models).get(args.model), params

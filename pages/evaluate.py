@@ -6,11 +6,11 @@ from ui.app import page, session
 from ui.views import evaluate
 
 page.setup("Evaluate", script="pages/evaluate.py", heading="Evaluate methods on many photos")
-st.caption("Explains every photo with each method, then measures how faithful each map is to the model: "
-           "deletion (remove the most salient pixels first; the probability should fall fast, low area) and "
-           "insertion (put them back into a blurred copy; it should rise fast, high area), next to a random map. "
-           "The same computation as `python -m explainers evaluate`. It runs on the sidebar's model; the sidebar's "
-           "photo is not used here.")
+st.caption("Explains every photo with each method, then measures how faithful each map is to the model with the "
+           "chosen metrics (deletion, insertion, ROAD, IROF, Average Drop... and any plug-in), next to a random map, "
+           "and says which method wins on which metric, whether the metrics agree and, if asked, whether each "
+           "method passes the sanity check. The same computation as `python -m explainers evaluate`. It runs on the "
+           "sidebar's model; the sidebar's photo is not used here.")
 
 selection = st.session_state.get("selection")
 if selection is None or selection.model is None:

@@ -79,27 +79,30 @@ def test_evaluate_page_on_a_server_folder(photo_folder, monkeypatch):
     at.button(key="evaluate_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [shown(e.value) for e in at.error]
-    table = at.dataframe[1].value  # the summary, then the results
+    table = at.dataframe[2].value  # the verdicts, the summary, then the results
     assert list(table.columns) == list(COLUMNS)
     assert len(table) == 4 and list(table["method"]) == ["cam", "random", "cam", "random"]
     assert sorted(set(table["file"])) == ["chelsea.png", "coffee.png"]
     assert table["deletion_auc"].between(0, 1).all() and table["insertion_auc"].between(0, 1).all()
     assert (table["true_class"] == table["class_index"]).all() and table["correct"].notna().all()
     assert "Top-1 accuracy: 100%" in shown(at.success[0].value)
-    summary = at.dataframe[0].value
+    summary = at.dataframe[1].value
     assert list(summary["method"]) == ["cam", "random"]
+    verdicts = at.dataframe[0].value  # cam against the random map, under deletion and insertion
+    assert list(verdicts["metric"]) == ["Deletion AUC", "Insertion AUC"]
+    assert set(verdicts["pair"]) == {"cam vs random"} and verdicts["photos"].eq(2).all()
     assert {download(at, "results.csv").label, download(at, "summary.json").label} == {"results.csv",
                                                                                          "summary.json"}
-    assert len(at.get("plotly_chart")) == 3  # AUC, time, mean curves
+    assert len(at.get("plotly_chart")) == 4  # agreement, AUC, time, mean curves
     # the gallery: per photo, the photo and the CAM map, captioned with that photo's AUCs
     captions = [shown(c) for img in at.main.get("image") for c in img.captions]  # the sidebar has its thumbnail
     assert len(captions) == 2 * 2, captions
     assert captions[0] == "chelsea.png: Egyptian cat, true class 285"
-    assert captions[1].startswith("cam: deletion 0.") and ", insertion 0." in captions[1]
+    assert captions[1].startswith("cam: Deletion AUC 0.") and ", Insertion AUC 0." in captions[1]
     assert captions[2].startswith("coffee.png: espresso")
     # the result survives a rerun caused by another widget, without running again
     at.slider(key="evaluate_steps").set_value(3).run()
-    assert not at.exception and len(at.dataframe[1].value) == 4
+    assert not at.exception and len(at.dataframe[2].value) == 4
 
 
 def test_evaluate_page_without_a_sample_suggests_nothing(monkeypatch):
@@ -135,8 +138,9 @@ def test_evaluate_page_bad_upload_among_good_ones():
     assert not at.exception, [e.value for e in at.exception]
     errors = [shown(e.value) for e in at.error]
     assert len(errors) == 1 and "broken.jpg" in shown(errors[0])
-    table = at.dataframe[1].value
+    table = at.dataframe[2].value
     assert sorted(set(table["file"])) == ["a.png", "b.png"]
+    assert shown(errors[0]).startswith("broken.jpg was skipped: ") and shown(errors[0]).count("broken.jpg") == 1
     assert "1 failed" in shown(at.success[0].value)
 
 

@@ -9,7 +9,8 @@ this package.
 - :mod:`.loop`: the local engine, :func:`iter_evaluate` and :func:`evaluate_stream`;
 - :mod:`.ray`: the Ray engine (optional install);
 - :mod:`.engines`: :func:`evaluate_dataset`, either engine behind one call;
-- :mod:`.summary`: per-method means with bootstrap intervals;
+- :mod:`.summary`: per-method means with bootstrap intervals, the paired comparisons between methods;
+- :mod:`.verdicts`: those comparisons and the sanity check in words;
 - :mod:`.outputs`: ``results.csv``, ``summary.json``, ``results.parquet``.
 """
 
@@ -19,18 +20,24 @@ from .outputs import ResultsWriter, results_csv, summary_document, summary_json,
 from .photos import collect_photos, photo_keys, read_labels_csv, true_class
 from .run import (
     COLUMNS,
+    DEFAULT_METRICS,
     RANDOM,
     MethodResult,
     PhotoFailure,
     PhotoOutcome,
     evaluate_photo,
     make_explainers,
+    make_metrics,
+    metric_column,
+    result_columns,
     shared_class,
 )
-from .summary import INTERVAL, SUMMARY_FIELDS, mean_interval, summarize
+from .summary import INTERVAL, SUMMARY_FIELDS, comparisons, mean_interval, per_photo_scores, summarize
+from .verdicts import sanity_text, sanity_verdict, verdict, verdict_rows, verdict_text
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_METRICS",
     "ENGINES",
     "INTERVAL",
     "RANDOM",
@@ -40,12 +47,19 @@ __all__ = [
     "PhotoOutcome",
     "ResultsWriter",
     "collect_photos",
+    "comparisons",
     "evaluate_dataset",
     "evaluate_photo",
     "evaluate_photos",
     "evaluate_stream",
     "iter_evaluate",
     "make_explainers",
+    "make_metrics",
+    "metric_column",
+    "per_photo_scores",
+    "result_columns",
+    "sanity_text",
+    "sanity_verdict",
     "mean_interval",
     "photo_keys",
     "read_labels_csv",
@@ -56,5 +70,8 @@ __all__ = [
     "summary_json",
     "summary_table",
     "true_class",
+    "verdict",
+    "verdict_rows",
+    "verdict_text",
     "write_summary",
 ]

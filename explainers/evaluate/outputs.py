@@ -11,13 +11,17 @@ from typing import Any
 
 from ..files import atomic_write, csv_text
 from ..methods.base import Explainer
-from .run import COLUMNS, MethodResult, PhotoFailure
-from .summary import summarize
+from ..metrics.base import Metric
+from ..metrics.compare import MethodComparison
+from ..metrics.sanity import RandomisationCheck
+from .run import COLUMNS, DEFAULT_METRICS, MethodResult, PhotoFailure, metric_column, result_columns
+from .summary import comparisons, measured_metrics, summarize
+from .verdicts import metric_title
 
 
 def results_csv(results: Sequence[MethodResult]) -> str:
-    """``results.csv`` as text: the header :data:`~explainers.evaluate.COLUMNS`, one row per result."""
-    return csv_text((r.row() for r in results), COLUMNS)
+    """``results.csv`` as text: :func:`~explainers.evaluate.result_columns` of the metrics measured, one row per result."""
+    return csv_text((r.row() for r in results), result_columns(measured_metrics(results) or DEFAULT_METRICS))
 
 
 class ResultsWriter:
@@ -28,15 +32,16 @@ class ResultsWriter:
     half written.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, metrics: Sequence[str] = DEFAULT_METRICS) -> None:
         self.path = Path(path)
+        self.columns = result_columns(metrics)
         self._partial = self.path.with_name(f".{self.path.name}.partial")
         self._fh = self._partial.open("w", newline="", encoding="utf-8")
-        self._fh.write(csv_text([], COLUMNS))
+        self._fh.write(csv_text([], self.columns))
 
     def write(self, results: Sequence[MethodResult]) -> None:
         """Append the rows of one photo."""
-        self._fh.write(csv_text((r.row() for r in results), COLUMNS).split("\n", 1)[1])
+        self._fh.write(csv_text((r.row() for r in results), self.columns).split("\n", 1)[1])
         self._fh.flush()
 
     def close(self) -> None:
@@ -62,12 +67,27 @@ def summary_document(
     labels: str | None = None,
     interrupted: bool = False,
     engine: str | None = None,
+    metrics: Sequence[Metric] | None = None,
+    sanity: Mapping[str, RandomisationCheck] | None = None,
+    compared: Sequence[MethodComparison] | None = None,
 ) -> dict[str, Any]:
     """``summary.json``: :func:`~explainers.evaluate.summarize` of the results, and how the run was made.
 
-    ``failed`` is the count of photos that failed, ``failures`` each one's key and message.
+    ``failed`` is the count of photos that failed, ``failures`` each one's key and message;
+    ``metric_params`` each metric's title, direction, column and parameters; ``comparisons`` the paired
+    comparison of every pair of methods under every metric, with the agreement between the metrics
+    (:func:`explainers.metrics.compare_methods`; ``compared`` when the caller has them already, else
+    computed here); ``sanity`` each method's randomisation check, when run.
     """
     document = summarize(results)
+    document["metric_params"] = {
+        m.name: {"title": metric_title(m.name), "direction": m.direction, "column": metric_column(m.name),
+                 "params": dict(m.params)}
+        for m in (metrics or [])
+    }  # fmt: skip
+    document["comparisons"] = [c.to_dict() for c in (comparisons(results) if compared is None else compared)]
+    if sanity is not None:
+        document["sanity"] = {name: check.to_dict() for name, check in sanity.items()}
     document.update(
         {
             "model": model,
@@ -97,16 +117,20 @@ def write_summary(folder: str | os.PathLike, document: Mapping[str, Any]) -> Pat
 
 
 def summary_table(summary: Mapping[str, Any]) -> str:
-    """A plain-text table: mean deletion/insertion AUC and explain time per method."""
-    lines = [f"{'method':10s} {'deletion AUC':>14s} {'insertion AUC':>14s} {'explain s':>10s}"]
+    """A plain-text table: the mean of each metric measured and the explain time, per method."""
+    columns = [metric_column(m) for m in summary.get("metrics") or DEFAULT_METRICS]
+    width = max([14, *(len(c) for c in columns)])
+    lines = [f"{'method':10s} " + " ".join(f"{c:>{width}s}" for c in columns) + f" {'explain s':>10s}"]
     for name, entry in summary["methods"].items():
 
         def fmt(key: str, spec: str, entry: Mapping[str, Any] = entry) -> str:
-            return "-" if entry[key]["mean"] is None else format(entry[key]["mean"], spec)
+            stat = entry.get(key)
+            return "-" if stat is None or stat["mean"] is None else format(stat["mean"], spec)
 
         lines.append(
-            f"{name:10s} {fmt('deletion_auc', '.3f'):>14s} {fmt('insertion_auc', '.3f'):>14s} "
-            f"{fmt('explain_s', '.3f'):>10s}"
+            f"{name:10s} "
+            + " ".join(f"{fmt(c, '.3f'):>{width}s}" for c in columns)
+            + f" {fmt('explain_s', '.3f'):>10s}"
         )
     if summary.get("accuracy"):
         lines.append(f"top-1 accuracy: {summary['accuracy']['top1']:.3f} on {summary['accuracy']['n']} photo(s)")
@@ -114,16 +138,19 @@ def summary_table(summary: Mapping[str, Any]) -> str:
 
 
 def write_parquet(results: Sequence[MethodResult], path: str | os.PathLike) -> None:
-    """``results.parquet`` (needs pyarrow): the ``results.csv`` columns plus each row's curves."""
+    """``results.parquet`` (needs pyarrow): the ``results.csv`` columns (one per metric) plus each row's curves."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
-    columns: dict[str, list] = {c: [getattr(r, c) for r in results] for c in COLUMNS}
+    rows = [r.row() for r in results]
+    names = result_columns(measured_metrics(results) or DEFAULT_METRICS)
+    columns: dict[str, list] = {c: [row.get(c) for row in rows] for c in names}
     columns["fractions"] = [None if r.curves is None else r.curves.fractions.tolist() for r in results]
     columns["deletion"] = [None if r.curves is None else r.curves.deletion.tolist() for r in results]
     columns["insertion"] = [None if r.curves is None else r.curves.insertion.tolist() for r in results]
     types = {"true_class": pa.int64(), "correct": pa.bool_(), "kept_fraction": pa.float64()}
+    types.update({c: pa.float64() for c in names if c not in COLUMNS or c.endswith("_auc")})  # the metrics
     table = pa.table({c: pa.array(v, type=types.get(c)) for c, v in columns.items()})
     tmp = path.with_name(f".tmp-{path.name}")
     try:

@@ -148,7 +148,11 @@ class PhotoEvaluator:
                 errors.append(outcome.failure.message)
                 continue
             rows = [
-                {**{c: getattr(r, c) for c in COLUMNS}, "curves": None if r.curves is None else r.curves.to_dict()}
+                {
+                    **{c: getattr(r, c) for c in COLUMNS},
+                    "scores": dict(r.scores),
+                    "curves": None if r.curves is None else r.curves.to_dict(),
+                }
                 for r in outcome.results
             ]
             payloads.append(json.dumps(rows, default=_json_scalar))

@@ -1,4 +1,4 @@
-"""Every method's map of one class on each photo, each measured by the faithfulness curves.
+"""Every method's map of one class on each photo, each measured by the chosen metrics.
 
 Two ways to the same rows:
 
@@ -8,9 +8,11 @@ Two ways to the same rows:
   Ray actors, the dashboard's Evaluate page and a review study's preparation all run on it.
 - :func:`evaluate_photo`, the per-photo API: each method explains the photo on its own.
 
-Both measure through :func:`measure_maps`, the one seam between the evaluation and its metric, so a
-map is measured in the same pass that computes it, and both give the same rows up to the float
-difference between a batched and a single-image forward pass (``tests/test_evaluate_engine.py``).
+Both measure through :func:`measure_maps`, the one seam between the evaluation and its metrics: the
+chosen registered metrics (:mod:`explainers.metrics`; default deletion and insertion) measure every
+map of a photo together (:func:`explainers.metrics.measure_all`), so a map is measured in the same
+pass that computes it, and both give the same rows up to the float difference between a batched and
+a single-image forward pass (``tests/test_evaluate_engine.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from ..batched import LoadedPhoto, explain_loaded, failure_message, forward_load
 from ..errors import Cancelled, ParameterError
 from ..explanation import Explanation
 from ..methods.base import EXPLAINERS, Explainer, get_explainer
-from ..metrics.faithfulness import Faithfulness, faithfulness, random_saliency
+from ..metrics.base import METRICS, Metric, get_metric, measure_all
+from ..metrics.faithfulness import Faithfulness, kept_fraction, random_saliency
 from ..models.loaded import ForwardPass, LoadedModel
 from ..models.spec import ModelSpec
 
@@ -51,6 +54,73 @@ COLUMNS = (
     "explain_s",
     "metrics_s",
 )
+
+#: The metrics an evaluation measures unless told otherwise: the deletion and insertion curves.
+DEFAULT_METRICS = ("deletion", "insertion")
+#: Metrics whose value goes to a column of its own name in ``COLUMNS`` (the others get one after ``insertion_auc``).
+_COLUMN_OF = {"deletion": "deletion_auc", "insertion": "insertion_auc"}
+
+
+def metric_column(name: str) -> str:
+    """The ``results.csv`` column of metric ``name``: ``deletion_auc``, ``insertion_auc``, else the name itself.
+
+    A plug-in whose name is already a column (``probability``...) gets ``metric_NAME``.
+    """
+    if name in _COLUMN_OF:
+        return _COLUMN_OF[name]
+    return f"metric_{name}" if name in COLUMNS else name
+
+
+def result_columns(metrics: Sequence[str] = DEFAULT_METRICS) -> tuple[str, ...]:
+    """The columns of ``results.csv`` for a run measuring ``metrics``: ``COLUMNS`` plus one per other metric.
+
+    The extra columns come right after ``insertion_auc``, in the order of ``metrics``.
+    """
+    extra = [metric_column(m) for m in metrics if m not in _COLUMN_OF]
+    at = COLUMNS.index("insertion_auc") + 1
+    return (*COLUMNS[:at], *extra, *COLUMNS[at:])
+
+
+def make_metrics(
+    names: Sequence[str] | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    server: bool = False,
+) -> list[Metric]:
+    """The registered metrics named in ``names``, with their parameters checked.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Registered metric names (built-in or plug-in), in the order of the results; default
+        :data:`DEFAULT_METRICS`.
+    params : mapping of metric -> {parameter: value}, optional
+        Parameters of some of the metrics (the others keep their defaults).
+    server : bool
+        Hold the parameters to a shared server's maximums too.
+
+    Raises
+    ------
+    ParameterError
+        An unknown metric (the message lists the registered ones, plug-ins included), a repeated one,
+        none at all, a bad parameter, or parameters for a metric that is not measured.
+    """
+    names = list(DEFAULT_METRICS if names is None else names)
+    params = {} if params is None else params
+    if not names:
+        raise ParameterError(f"no metrics given; use some of {', '.join(METRICS)}")
+    stray = sorted(set(params) - set(names))
+    if stray:
+        raise ParameterError(
+            f"parameters given for metric '{stray[0]}', which is not among the metrics {', '.join(names)}; "
+            "add it to the metrics or drop its parameters"
+        )
+    if len(set(names)) != len(names):
+        raise ParameterError(f"a metric is named twice in {', '.join(names)}; name each once")
+    metrics = [get_metric(name, **dict(params.get(name, {}))) for name in names]
+    if server:
+        for metric in metrics:
+            metric.check_params(metric.params, server=True)
+    return metrics
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +152,12 @@ class MethodResult:
     explain_s : float
         Wall seconds of ``explain`` (its own forward pass included; 0 for ``random``).
     metrics_s : float
-        Wall seconds of both faithfulness curves.
+        Wall seconds of the measurements (this map's share of each metric's batch).
     curves : Faithfulness or None
-        The curves themselves (not written to the CSV); None when not measured.
+        The deletion and insertion curves (not written to the CSV); None when they were not both measured.
+    scores : dict
+        Metric name -> value, one per metric measured (``deletion_auc`` and ``insertion_auc`` repeat two
+        of them); empty when not measured.
     """
 
     file: str
@@ -102,10 +175,14 @@ class MethodResult:
     explain_s: float
     metrics_s: float
     curves: Faithfulness | None = dataclasses.field(repr=False, compare=False)
+    scores: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        """The ``results.csv`` row (``COLUMNS``)."""
-        return {c: getattr(self, c) for c in COLUMNS}
+        """The ``results.csv`` row: ``COLUMNS``, then one column per other metric measured (:func:`result_columns`)."""
+        out = {c: getattr(self, c) for c in COLUMNS}
+        for name, value in self.scores.items():
+            out.setdefault(metric_column(name), value)
+        return out
 
 
 def make_explainers(
@@ -233,9 +310,10 @@ def evaluate_photo(
     baseline : bool
         Add the random-map row (measured on the first method's model).
     measure : bool
-        Measure each map's faithfulness curves; without, the rows' AUCs and ``curves`` are None.
+        Measure each map; without, the rows' AUCs, ``scores`` and ``curves`` are empty.
     **metric_kwargs
-        Passed to :func:`explainers.metrics.faithfulness` (``steps``, ``blur_sigma``...).
+        Passed to :func:`measure_maps`: ``metrics`` (from :func:`make_metrics`), or the parameters of
+        the default deletion and insertion (``steps``, ``blur_sigma``...).
 
     Returns
     -------
@@ -296,26 +374,100 @@ class MapToMeasure:
     mask: np.ndarray | None = None
 
 
-def measure_maps(maps: Sequence[MapToMeasure], **metric_kwargs: Any) -> list[Faithfulness]:
-    """The faithfulness curves of each map: the one seam between an evaluation and its metric.
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """What :func:`measure_maps` found for one map.
+
+    Attributes
+    ----------
+    scores : dict
+        Metric name -> value (None where the metric gave NaN), in the order of the metrics.
+    curves : Faithfulness or None
+        The deletion and insertion curves, when both were measured with the same steps.
+    kept_fraction : float or None
+        Share of the photo the method's mask keeps.
+    seconds : float
+        This map's share of the measurements' wall time.
+    """
+
+    scores: dict[str, float | None]
+    curves: Faithfulness | None
+    kept_fraction: float | None
+    seconds: float
+
+
+def measure_maps(
+    maps: Sequence[MapToMeasure], metrics: Sequence[Metric | str] | None = None, **metric_kwargs: Any
+) -> list[Measured]:
+    """Every chosen metric of each map: the one seam between an evaluation and its metrics.
 
     :func:`evaluate_photo` and the batched engine (:func:`evaluate_loaded`, hence the local loop, Ray,
     the Evaluate page and a review's preparation) call it with all the maps of one photo: each
-    method's map of one class and the random map, on the same photo. A batched metric replaces this
-    body (the maps share the photo, its blurred copy and the class, so their curves can share batches).
+    method's map of one class and the random map, on the same photo. The maps of one model are
+    measured together by :func:`explainers.metrics.measure_all` (the photo preprocessed once, its
+    blurred copy and superpixels shared by the metrics, the perturbed copies in shared batches).
 
     Parameters
     ----------
     maps : sequence of MapToMeasure
+    metrics : sequence of Metric or str, optional
+        The metrics (instances, or registered names with default parameters); default: deletion and
+        insertion with ``metric_kwargs``.
     **metric_kwargs
-        Passed to :func:`explainers.metrics.faithfulness` (``steps``, ``blur_sigma``...).
+        Without ``metrics``: the parameters of deletion and insertion (``steps``, ``blur_sigma``...).
 
     Returns
     -------
-    list of Faithfulness
+    list of Measured
         One per map, in order.
     """
-    return [faithfulness(m.model, m.image, m.saliency, m.class_index, mask=m.mask, **metric_kwargs) for m in maps]
+    if metrics is None:
+        chosen = [get_metric(name, **metric_kwargs) for name in DEFAULT_METRICS]
+    else:
+        if metric_kwargs:
+            raise ParameterError(
+                f"give the metrics' parameters to the metrics themselves, not as {', '.join(metric_kwargs)}"
+            )
+        chosen = [get_metric(m) if isinstance(m, str) else m for m in metrics]
+    values: list[dict[str, float | None]] = [{} for _ in maps]
+    found: list[dict[str, Any]] = [{} for _ in maps]
+    seconds = [0.0] * len(maps)
+    for model in dict.fromkeys(m.model for m in maps):
+        mine = [i for i, m in enumerate(maps) if m.model is model]
+        images = [maps[i].image for i in mine]
+        measured = measure_all(
+            chosen, model, images, [maps[i].saliency for i in mine], [maps[i].class_index for i in mine]
+        )
+        for name, scores in measured.items():
+            for k, i in enumerate(mine):
+                value = float(scores.values[k])
+                values[i][name] = None if np.isnan(value) else value
+                found[i][name] = scores
+                seconds[i] += scores.seconds / len(mine)
+    out = []
+    for i, m in enumerate(maps):
+        out.append(Measured(values[i], _curves(found[i], maps, i), kept_fraction(m.mask), seconds[i]))
+    return out
+
+
+def _curves(found: Mapping[str, Any], maps: Sequence[MapToMeasure], i: int) -> Faithfulness | None:
+    """Map ``i``'s deletion and insertion curves as one :class:`Faithfulness`, when both were measured alike."""
+    deletion, insertion = found.get("deletion"), found.get("insertion")
+    if deletion is None or insertion is None or deletion.fractions is None or insertion.fractions is None:
+        return None
+    mine = [j for j, m in enumerate(maps) if m.model is maps[i].model].index(i)
+    fractions = deletion.fractions[mine]
+    if not np.array_equal(fractions, insertion.fractions[mine]):
+        return None
+    return Faithfulness(
+        fractions=fractions,
+        deletion=deletion.curves[mine],
+        insertion=insertion.curves[mine],
+        deletion_auc=float(deletion.values[mine]),
+        insertion_auc=float(insertion.values[mine]),
+        kept_fraction=kept_fraction(maps[i].mask),
+        timings={"curves": (deletion.seconds + insertion.seconds) / len([m for m in maps if m.model is maps[i].model])},
+    )
 
 
 def _measured_rows(
@@ -340,7 +492,7 @@ def _measured_rows(
     ]
     if baseline and measure:
         maps.append(MapToMeasure(first, image, random_saliency(image.shape[:2], seed=seed), target))
-    curves: list[Faithfulness | None] = list(measure_maps(maps, **metric_kwargs)) if measure else [None] * len(maps)
+    curves: list[Measured | None] = list(measure_maps(maps, **metric_kwargs)) if measure else [None] * len(maps)
     rows = [
         _result(common, name, target, models[name], explanations[name].probability, c, explain_s[name])
         for name, c in zip(names, curves)
@@ -524,34 +676,22 @@ def _result(
     target: int,
     model: LoadedModel,
     probability: float,
-    curves: Faithfulness | None,
+    measured: Measured | None,
     explain_s: float,
 ) -> MethodResult:
-    if curves is None:
-        return MethodResult(
-            method=method,
-            class_index=target,
-            label=model.labels[target],
-            probability=probability,
-            deletion_auc=None,
-            insertion_auc=None,
-            kept_fraction=None,
-            explain_s=explain_s,
-            metrics_s=0.0,
-            curves=None,
-            **common,
-        )
+    scores = {} if measured is None else dict(measured.scores)
     return MethodResult(
         method=method,
         class_index=target,
         label=model.labels[target],
         probability=probability,
-        deletion_auc=curves.deletion_auc,
-        insertion_auc=curves.insertion_auc,
-        kept_fraction=curves.kept_fraction,
+        deletion_auc=scores.get("deletion"),
+        insertion_auc=scores.get("insertion"),
+        kept_fraction=None if measured is None else measured.kept_fraction,
         explain_s=explain_s,
-        metrics_s=curves.timings["curves"],
-        curves=curves,
+        metrics_s=0.0 if measured is None else measured.seconds,
+        curves=None if measured is None else measured.curves,
+        scores=scores,
         **common,
     )
 

@@ -1,6 +1,6 @@
 """The model registry: ``models.yaml`` entries, how each network is built, and the loaded model."""
 
-from .labels import imagenet_labels
+from .labels import imagenet_class_from_name, imagenet_labels, imagenet_wnids
 from .loaded import ForwardPass, GapCheck, LoadedModel
 from .registry import ModelRegistry, ModelSpec, default_registry_path, load_registry
 from .build import build_model, from_network, load_model
@@ -18,7 +18,9 @@ __all__ = [
     "ModelRegistry",
     "ModelSpec",
     "default_registry_path",
+    "imagenet_class_from_name",
     "imagenet_labels",
+    "imagenet_wnids",
     "load_model",
     "load_registry",
     "weights_status",

@@ -15,9 +15,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explainers import list_explainers
-from explainers.evaluate import RANDOM
+from explainers.evaluate import DEFAULT_METRICS, RANDOM, metric_column
+from explainers.evaluate.verdicts import metric_title
 
 from ..text import html
+from .scales import DIVERGING
 
 #: Colours given to the registered methods in registration order (built-ins first, then plug-ins), so a
 #: method keeps its colour in every figure; the random baseline is grey.
@@ -89,25 +91,56 @@ def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        Keys: ``method``, ``photos``, ``deletion_auc``, ``deletion_ci95``,
-        ``insertion_auc``, ``insertion_ci95``, ``explain_s``, ``kept_fraction``.
+        Keys: ``method``, ``photos``, then for each metric measured its ``results.csv`` column (the
+        mean) and ``COLUMN_ci95`` (its interval as text), then ``explain_s`` and ``kept_fraction``.
+        Without ``summary["metrics"]`` (an older ``summary.json``): deletion and insertion.
     """
     def ci(stat):
-        return None if stat["ci95"] is None else f"{stat['ci95'][0]:.3f} to {stat['ci95'][1]:.3f}"
+        return None if stat is None or stat["ci95"] is None else f"{stat['ci95'][0]:.3f} to {stat['ci95'][1]:.3f}"
 
+    columns = [metric_column(m) for m in summary.get("metrics") or DEFAULT_METRICS]
     rows = []
     for name, entry in summary["methods"].items():
-        rows.append({
-            "method": name,
-            "photos": entry["deletion_auc"]["n"],
-            "deletion_auc": entry["deletion_auc"]["mean"],
-            "deletion_ci95": ci(entry["deletion_auc"]),
-            "insertion_auc": entry["insertion_auc"]["mean"],
-            "insertion_ci95": ci(entry["insertion_auc"]),
-            "explain_s": entry["explain_s"]["mean"],
-            "kept_fraction": entry["kept_fraction"]["mean"],
-        })
+        row: dict[str, Any] = {"method": name, "photos": entry["explain_s"]["n"]}
+        for column in columns:
+            stat = entry.get(column)
+            row[column] = None if stat is None else stat["mean"]
+            row[f"{column.removesuffix('_auc')}_ci95"] = ci(stat)
+        row["explain_s"] = entry["explain_s"]["mean"]
+        row["kept_fraction"] = entry["kept_fraction"]["mean"]
+        rows.append(row)
     return rows
+
+
+def agreement_figure(agreement: Mapping[str, Any], title: str | None = None) -> go.Figure:
+    """The agreement between metrics as a heatmap: Kendall's tau of their per-photo verdicts on two methods.
+
+    Parameters
+    ----------
+    agreement : dict
+        :meth:`explainers.metrics.MetricAgreement.to_dict` (``metrics``, ``tau``, ``p_values``, ``n``),
+        e.g. ``summary.json``'s ``comparisons[i]["agreement"]``.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``M x M`` cells on a diverging scale from -1 (the metrics rank the photos oppositely) to 1 (the
+        same way), each labelled with its tau; undefined cells (a metric that does not vary) are blank.
+    """
+    names = [html(metric_title(m)) for m in agreement["metrics"]]
+    tau = [[None if v is None else float(v) for v in row] for row in agreement["tau"]]
+    text = [["" if v is None else f"{v:+.2f}" for v in row] for row in tau]
+    custom = [[f"p = {p:.2g}, {n} photos" if p is not None else f"{n} photos" for p, n in zip(prow, nrow)]
+              for prow, nrow in zip(agreement["p_values"], agreement["n"])]
+    fig = go.Figure(go.Heatmap(
+        z=tau, x=names, y=names, zmin=-1, zmax=1, colorscale=DIVERGING, text=text, texttemplate="%{text}",
+        customdata=custom, colorbar={"title": {"text": "Kendall's tau"}},
+        hovertemplate="%{y} / %{x}: tau %{z:.2f} (%{customdata})<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    side = 140 + 48 * len(names)
+    fig.update_layout(title=_title(title), height=max(320, side), margin={"l": 60, "r": 20, "t": 60, "b": 40})
+    return fig
 
 
 def _error(stat: Mapping[str, Any]) -> tuple[float, float]:
@@ -147,7 +180,10 @@ def auc_summary_figure(summary: Mapping[str, Any], title: str | None = None) -> 
 
 
 def time_summary_figure(summary: Mapping[str, Any], title: str | None = None) -> go.Figure:
-    """Mean seconds per explanation (its forward passes included) per method, log scale.
+    """Mean seconds per explanation (its forward passes included) per method, on an axis from 0.
+
+    A linear axis that starts at 0, so bar heights compare as the times do (0.55 s against 0.66 s looks
+    like 1.2x, not 2x).
 
     The ``random`` baseline costs nothing and is left out.
 
@@ -169,6 +205,6 @@ def time_summary_figure(summary: Mapping[str, Any], title: str | None = None) ->
         error_y={"type": "data", "array": list(plus), "arrayminus": list(minus)},
         text=[f"{s['mean']:.2f} s" if s["mean"] is not None else "" for s in stats], textposition="outside",
         hovertemplate="%{x}: %{y:.3f} s<extra></extra>"))
-    fig.update_yaxes(type="log", title_text="seconds per explanation")
+    fig.update_yaxes(title_text="seconds per explanation", rangemode="tozero")
     fig.update_layout(title=_title(title) or "Time per explanation", height=340, margin={"l": 60, "r": 20, "t": 60, "b": 40})
     return fig
