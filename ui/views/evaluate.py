@@ -29,7 +29,7 @@ from explainers.metrics import METRICS, Metric, randomisation_check
 from explainers.models.labels import imagenet_class_from_name, imagenet_labels
 from explainers_team.roots import MAX_PATH_CHARS, Listing, is_under_roots, resolve_under_roots, server_photos
 
-from ..text import md
+from ..text import MISSING, md
 from ..compute.photos import UPLOAD_TYPES, upload_types_text
 from ..app.session import DEFAULTS
 from ..figures.evaluation import (agreement_figure, auc_summary_figure, faithfulness_curves_figure, summary_rows,
@@ -374,10 +374,10 @@ def results(outcome: dict[str, Any]) -> None:
             col.image(tile, caption=md(caption), width="stretch")  # a file name and a class label
     st.subheader("Summary")
     numbers = [metric_column(m) for m in measured] + ["explain_s", "kept_fraction"]
-    st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key="evaluate_summary",
+    st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key="evaluate_summary", placeholder=MISSING,
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in numbers})
     st.subheader("Results: one row per photo and method")
-    st.dataframe(results_frame(found), hide_index=True, width="stretch", key="evaluate_results")
+    st.dataframe(results_frame(found), hide_index=True, width="stretch", key="evaluate_results", placeholder=MISSING)
     files = st.columns(2)
     files[0].download_button("results.csv", results_csv(found), file_name="results.csv", mime="text/csv",
                              width="stretch", on_click="ignore")
@@ -407,7 +407,7 @@ def verdicts(outcome: dict[str, Any]) -> None:
                    "signed-rank test is below 0.05 and the mean difference agrees, with its advantage and the 95% "
                    "paired bootstrap interval; otherwise no difference.")
         st.dataframe(verdict_frame(rows), hide_index=True, width="stretch", key="evaluate_verdicts",
-                     column_config={"winner's advantage": st.column_config.NumberColumn(format="%.3g"),
+                     placeholder=MISSING, column_config={"winner's advantage": st.column_config.NumberColumn(format="%.3g"),
                                     "Wilcoxon p": st.column_config.NumberColumn(format="%.2g")})
     shown = {pair: a for pair, a in agreements.items() if len(a["metrics"]) > 1}
     if shown:
@@ -419,5 +419,6 @@ def verdicts(outcome: dict[str, Any]) -> None:
                    "different things.")
     if checks:
         st.subheader("Sanity check: do the maps depend on the model?")
-        st.dataframe(sanity_frame(checks), hide_index=True, width="stretch", key="evaluate_sanity_table")
+        st.dataframe(sanity_frame(checks), hide_index=True, width="stretch", key="evaluate_sanity_table",
+                     placeholder=MISSING)
         st.caption(md("Rule: a method " + next(iter(checks.values())).rule))
