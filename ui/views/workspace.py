@@ -138,14 +138,14 @@ def share(page: str, selection: Selection, sides: Sequence[Side], style: dict[st
     link = permalink.url(query, page)
     with permalink.share_box(), session.guard("the share row"):
         permalink.copy_button(link)
-        with st.popover("Link", icon=":material/link:", help="The address of this exact view"):
+        with st.popover("Link", icon=":material/link:", help="The address of this exact view", key="link_popover"):
             st.code(link, language=None, wrap_lines=True)
             st.caption("Anyone who can reach this server sees this exact view: photo, models, methods, class and "
                        "display settings." + (" The photo is not stored, so it opens elsewhere only after it is "
                                               "uploaded again." if selection.image_key
                                               and selection.image_key.startswith("upload:")
                                               and stored_sha(selection.image_key) is None else ""))
-        with st.popover("Save", icon=":material/bookmark_add:",
+        with st.popover("Save", icon=":material/bookmark_add:", key="save_popover",
                         help="Save this view to the team's workspace, with a title and a note"):
             saved = _save_form(page, selection, sides, style, query)
             if saved:

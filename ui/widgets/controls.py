@@ -113,7 +113,7 @@ def display_controls(container=st, superpixels: bool = True, extra: Callable[[],
     dict
         ``colorscale``, ``scale``, ``opacity``, ``threshold``, ``boundaries``, ``numbers`` (and ``extra``).
     """
-    with container.popover("Display", icon=":material/tune:", width="content",
+    with container.popover("Display", icon=":material/tune:", width="content", key="display_popover",
                            help="Colour scale, normalisation, opacity, mask threshold, superpixel boundaries and numbers"):
         chosen = extra() if extra is not None else None
         colorscale = bound("selectbox", "Colour scale", "colorscale", options=list(COLORSCALES),
