@@ -79,7 +79,7 @@ def lime_times(page, url: str) -> tuple[float, float, str]:
     quick = time.perf_counter() - t0
     print(f"LIME quick map drawn {quick:.2f} s after opening the link")
     button = page.get_by_role("button", name=re.compile(r"^Refine"))
-    estimate = button.inner_text().strip()
+    estimate = button.inner_text().strip().splitlines()[-1]  # the label, without the icon's name
     t0 = time.perf_counter()
     button.click()
     page.wait_for_function(full_title, timeout=1_200_000, polling=100)
