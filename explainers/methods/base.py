@@ -22,6 +22,7 @@ from ..maps import minmax, upsample
 from ..models.loaded import ForwardPass, LoadedModel
 from ..models.spec import ModelSpec
 from ..parameters import Param
+from ..registries import builtin, check_new, create
 
 EXPLAINERS: dict[str, type[Explainer]] = {}
 
@@ -38,24 +39,7 @@ def register_explainer(cls: type[Explainer]) -> type[Explainer]:
         If ``cls`` is not an :class:`Explainer` subclass, has no ``name``, reuses a registered name,
         or declares parameters whose names repeat or whose defaults are outside their own range.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Explainer)):
-        raise ValueError(f"{cls!r} is not a subclass of explainers.Explainer")
-    if not cls.name or not cls.name.isidentifier() or cls.name != cls.name.lower():
-        raise ValueError(f"{cls.__name__}.name must be a lower-case identifier such as 'mycam', got {cls.name!r}")
-    if cls.name in EXPLAINERS:
-        other = EXPLAINERS[cls.name]
-        raise ValueError(
-            f"an explainer named '{cls.name}' is already registered "
-            f"({other.__module__}.{other.__qualname__}, from {other.source})"
-        )
-    names = [p.name for p in cls.parameters]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{cls.__name__}: a parameter name is declared twice in {names}")
-    for param in cls.parameters:
-        try:
-            param.check(param.default)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{cls.__name__}: the default of `{param.name}` is not allowed: {exc}") from None
+    check_new(EXPLAINERS, cls, Explainer, "explainers.Explainer", "mycam", "explainer")
     EXPLAINERS[cls.name] = cls
     return cls
 
@@ -68,9 +52,7 @@ def get_explainer(name: str, **params: Any) -> Explainer:
     ParameterError
         If ``name`` is unknown (the message lists the known names) or a parameter is invalid.
     """
-    if name not in EXPLAINERS:
-        raise ParameterError(f"unknown explainer '{name}'; known explainers: {', '.join(sorted(EXPLAINERS))}")
-    return EXPLAINERS[name](**params)
+    return create(EXPLAINERS, name, "explainer", **params)
 
 
 def list_explainers() -> list[str]:
@@ -80,7 +62,7 @@ def list_explainers() -> list[str]:
 
 def builtin_explainers() -> list[str]:
     """The methods that ship with ``explainers`` (no plug-ins), in registration order: what runs by default."""
-    return [name for name, cls in EXPLAINERS.items() if cls.source == "explainers"]
+    return builtin(EXPLAINERS)
 
 
 def make_explanation(

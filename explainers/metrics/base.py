@@ -31,6 +31,7 @@ import torch
 from .. import progress
 from ..errors import ParameterError
 from ..images import validate_image
+from ..registries import builtin, check_new, create
 from ..methods.secam import slic_segments
 from ..models.loaded import MAX_FORWARD_IMAGES, LoadedModel
 from ..parameters import Param
@@ -61,26 +62,9 @@ def register_metric(cls: type[Metric]) -> type[Metric]:
         registered name, has a ``direction`` other than ``"higher"`` or ``"lower"``, or declares
         parameters whose names repeat or whose defaults are outside their own range.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Metric)):
-        raise ValueError(f"{cls!r} is not a subclass of explainers.metrics.Metric")
-    if not cls.name or not cls.name.isidentifier() or cls.name != cls.name.lower():
-        raise ValueError(f"{cls.__name__}.name must be a lower-case identifier such as 'mymetric', got {cls.name!r}")
-    if cls.name in METRICS:
-        other = METRICS[cls.name]
-        raise ValueError(
-            f"a metric named '{cls.name}' is already registered "
-            f"({other.__module__}.{other.__qualname__}, from {other.source})"
-        )
+    check_new(METRICS, cls, Metric, "explainers.metrics.Metric", "mymetric", "metric")
     if cls.direction not in (HIGHER, LOWER):
         raise ValueError(f"{cls.__name__}.direction must be '{HIGHER}' or '{LOWER}', got {cls.direction!r}")
-    names = [p.name for p in cls.parameters]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{cls.__name__}: a parameter name is declared twice in {names}")
-    for param in cls.parameters:
-        try:
-            param.check(param.default)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{cls.__name__}: the default of `{param.name}` is not allowed: {exc}") from None
     METRICS[cls.name] = cls
     return cls
 
@@ -93,9 +77,7 @@ def get_metric(name: str, **params: Any) -> Metric:
     ParameterError
         If ``name`` is unknown (the message lists the known names) or a parameter is invalid.
     """
-    if name not in METRICS:
-        raise ParameterError(f"unknown metric '{name}'; known metrics: {', '.join(sorted(METRICS))}")
-    return METRICS[name](**params)
+    return create(METRICS, name, "metric", **params)
 
 
 def list_metrics() -> list[str]:
@@ -105,7 +87,7 @@ def list_metrics() -> list[str]:
 
 def builtin_metrics() -> list[str]:
     """The metrics that ship with ``explainers`` (no plug-ins), in registration order."""
-    return [name for name, cls in METRICS.items() if cls.source == "explainers"]
+    return builtin(METRICS)
 
 
 @dataclasses.dataclass(frozen=True)
