@@ -97,7 +97,9 @@ def check_classes(num_classes: int, targets: Sequence[int] | int | None, topk: i
 
 
 #: Images per pass through the network, (on the CPU, on a GPU): larger batches are split, bounding peak memory.
-MAX_FORWARD_IMAGES = (32, 512)
+#: On the CPU a small pass also keeps the early activations in the cache, which larger ones overflow
+#: (docs/BENCHMARKS.md, "forward pass per image by batch size").
+MAX_FORWARD_IMAGES = (8, 512)
 
 
 @dataclasses.dataclass(eq=False)
