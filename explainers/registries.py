@@ -8,10 +8,11 @@ distribution's name for a plug-in) are declared on the class.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, cast
 
 from .errors import ParameterError
+from .parameters import Param
 
 
 def check_new(registry: Mapping[str, type], cls: Any, base: type, base_name: str, example: str, word: str) -> None:
@@ -73,3 +74,57 @@ def create(registry: Mapping[str, type], name: str, word: str, **params: Any) ->
 def builtin(registry: Mapping[str, type]) -> list[str]:
     """The names registered by ``explainers`` itself (no plug-ins), in registration order."""
     return [name for name, cls in registry.items() if getattr(cls, "source", None) == "explainers"]
+
+
+class Declared:
+    """What a registered class (a method, a metric) shares: its declared parameters, validated on construction.
+
+    Subclasses set ``name``, ``title`` (defaults to ``name``) and ``parameters``; ``defaults`` is derived from
+    ``parameters``; ``params`` holds every parameter's value after :meth:`check_params`.
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    parameters: ClassVar[Sequence[Param]] = ()
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    source: ClassVar[str] = "explainers"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "parameters" in cls.__dict__:
+            cls.defaults = {p.name: p.default for p in cls.parameters}
+        if not cls.__dict__.get("title"):
+            cls.title = cls.name
+
+    def __init__(self, **params: Any) -> None:
+        self.params: Mapping[str, Any] = self.check_params(params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], server: bool = False) -> dict[str, Any]:
+        """Every declared parameter: the defaults updated with ``params``, each validated and coerced.
+
+        Parameters
+        ----------
+        params : mapping
+            Some of the declared parameters.
+        server : bool
+            Apply the declared :attr:`explainers.Param.server_high` maximums too (the dashboard's inputs and
+            links, where one visitor must not take a shared server's time or memory).
+
+        Raises
+        ------
+        ParameterError, TypeError
+            An unknown name, or a value out of its range (the message says the range).
+        """
+        unknown = sorted(set(params) - set(cls.defaults))
+        if unknown:
+            known = ", ".join(cls.defaults) or "none"
+            raise ParameterError(f"{cls.name}: unknown parameter '{unknown[0]}'; parameters: {known}")
+        merged = {**cls.defaults, **params}
+        for param in cls.parameters:
+            merged[param.name] = param.check(merged[param.name], server=server)
+        return merged

@@ -22,7 +22,7 @@ from ..maps import minmax, upsample
 from ..models.loaded import ForwardPass, LoadedModel
 from ..models.spec import ModelSpec
 from ..parameters import Param
-from ..registries import builtin, check_new, create
+from ..registries import Declared, builtin, check_new, create
 
 EXPLAINERS: dict[str, type[Explainer]] = {}
 
@@ -106,7 +106,7 @@ def make_explanation(
     )
 
 
-class Explainer:
+class Explainer(Declared):
     """Base class of all explainers.
 
     Subclasses set ``name``, ``title`` and ``parameters`` (each checked by its
@@ -137,46 +137,6 @@ class Explainer:
     quick_params: ClassVar[Mapping[str, Any]] = {}
     #: the distribution the method came from: ``"explainers"`` for built-ins, the plug-in's package otherwise.
     source: ClassVar[str] = "explainers"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "parameters" in cls.__dict__:
-            cls.defaults = {p.name: p.default for p in cls.parameters}
-        if not cls.__dict__.get("title"):
-            cls.title = cls.name
-
-    def __init__(self, **params: Any) -> None:
-        self.params: Mapping[str, Any] = self.check_params(params)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args})"
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any], server: bool = False) -> dict[str, Any]:
-        """Every declared parameter: the defaults updated with ``params``, each validated and coerced.
-
-        Parameters
-        ----------
-        params : mapping
-            Some of the declared parameters.
-        server : bool
-            Apply the declared :attr:`explainers.Param.server_high` maximums too (the dashboard's inputs and
-            links, where one visitor must not take a shared server's time or memory).
-
-        Raises
-        ------
-        ParameterError, TypeError
-            An unknown name, or a value out of its range (the message says the range).
-        """
-        unknown = sorted(set(params) - set(cls.defaults))
-        if unknown:
-            known = ", ".join(cls.defaults) or "none"
-            raise ParameterError(f"{cls.name}: unknown parameter '{unknown[0]}'; parameters: {known}")
-        merged = {**cls.defaults, **params}
-        for param in cls.parameters:
-            merged[param.name] = param.check(merged[param.name], server=server)
-        return merged
 
     def cost(self) -> int:
         """Images through the network to explain one photo (its own forward pass included).

@@ -31,7 +31,7 @@ import torch
 from .. import progress
 from ..errors import ParameterError
 from ..images import validate_image
-from ..registries import builtin, check_new, create
+from ..registries import Declared, builtin, check_new, create
 from ..methods.secam import slic_segments
 from ..models.loaded import MAX_FORWARD_IMAGES, LoadedModel
 from ..parameters import Param
@@ -334,7 +334,7 @@ def class_probabilities(
     return result
 
 
-class Metric:
+class Metric(Declared):
     """Base class of all metrics.
 
     Subclasses set ``name``, ``title``, ``summary``, ``parameters`` (each checked by its
@@ -357,45 +357,6 @@ class Metric:
     uses_superpixels: ClassVar[bool] = False
     #: the distribution the metric came from: ``"explainers"`` for built-ins, the plug-in's package otherwise.
     source: ClassVar[str] = "explainers"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "parameters" in cls.__dict__:
-            cls.defaults = {p.name: p.default for p in cls.parameters}
-        if not cls.__dict__.get("title"):
-            cls.title = cls.name
-
-    def __init__(self, **params: Any) -> None:
-        self.params: Mapping[str, Any] = self.check_params(params)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args})"
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any], server: bool = False) -> dict[str, Any]:
-        """Every declared parameter: the defaults updated with ``params``, each validated and coerced.
-
-        Parameters
-        ----------
-        params : mapping
-            Some of the declared parameters.
-        server : bool
-            Apply the declared :attr:`explainers.Param.server_high` maximums too.
-
-        Raises
-        ------
-        ParameterError, TypeError
-            An unknown name, or a value out of its range (the message says the range).
-        """
-        unknown = sorted(set(params) - set(cls.defaults))
-        if unknown:
-            known = ", ".join(cls.defaults) or "none"
-            raise ParameterError(f"{cls.name}: unknown parameter '{unknown[0]}'; parameters: {known}")
-        merged = {**cls.defaults, **params}
-        for param in cls.parameters:
-            merged[param.name] = param.check(merged[param.name], server=server)
-        return merged
 
     @property
     def higher_is_better(self) -> bool:
